@@ -1,0 +1,54 @@
+"""JobCluster: the ECS cluster every job runs in, with Fargate and Fargate Spot capacity."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import pulumi
+import pulumi_aws as aws
+
+from components.context import StackContext
+
+CAPACITY_PROVIDERS = {"on-demand": "FARGATE", "spot": "FARGATE_SPOT"}
+
+
+class JobCluster(pulumi.ComponentResource):
+    cluster: aws.ecs.Cluster
+    capacity_providers: aws.ecs.ClusterCapacityProviders
+
+    arn: pulumi.Output[str]
+    """The cluster's ARN."""
+    name: pulumi.Output[str]
+    """The cluster's name."""
+
+    def __init__(
+        self,
+        name: str,
+        context: StackContext,
+        opts: Optional[pulumi.ResourceOptions] = None,
+    ):
+        super().__init__("longjobs:index:JobCluster", name, None, opts)
+        self.cluster = aws.ecs.Cluster(
+            f"{name}-cluster",
+            name=context.prefix,
+            settings=[
+                aws.ecs.ClusterSettingArgs(name="containerInsights", value="enabled")
+            ],
+            tags=context.tags_for(),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.capacity_providers = aws.ecs.ClusterCapacityProviders(
+            f"{name}-capacity-providers",
+            cluster_name=self.cluster.name,
+            capacity_providers=["FARGATE", "FARGATE_SPOT"],
+            # RunTask and services always pass a strategy; this default covers anything that does not.
+            default_capacity_provider_strategies=[
+                aws.ecs.ClusterCapacityProvidersDefaultCapacityProviderStrategyArgs(
+                    capacity_provider="FARGATE", weight=1
+                )
+            ],
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.arn = self.cluster.arn
+        self.name = self.cluster.name
+        self.register_outputs({"arn": self.arn, "name": self.name})

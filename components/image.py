@@ -1,0 +1,134 @@
+"""JobImage: a job's ECR repository and its image, built from containers/<job> and pushed."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Optional
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_docker as docker
+
+from components.context import StackContext
+
+KEEP_IMAGES = 10
+PLATFORMS = {"arm64": "linux/arm64", "x86_64": "linux/amd64"}
+
+
+def context_tag(folder: Path, architecture: str) -> str:
+    """An image tag that changes exactly when the build context or the platform does.
+
+    The repository's tags are immutable, so a rebuild must never reuse a tag; an unchanged
+    folder keeps its tag, its digest and so its task definition revision.
+    """
+    digest = hashlib.sha256(architecture.encode())
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        relative = path.relative_to(folder).as_posix()
+        digest.update(b"\0" + relative.encode() + b"\0")
+        digest.update(b"x" if os.access(path, os.X_OK) else b"-")
+        digest.update(path.read_bytes())
+    return f"{architecture}-{digest.hexdigest()[:24]}"
+
+
+def lifecycle_policy() -> str:
+    return json.dumps(
+        {
+            "rules": [
+                {
+                    "rulePriority": 1,
+                    "description": "expire untagged images after a day",
+                    "selection": {
+                        "tagStatus": "untagged",
+                        "countType": "sinceImagePushed",
+                        "countUnit": "days",
+                        "countNumber": 1,
+                    },
+                    "action": {"type": "expire"},
+                },
+                {
+                    "rulePriority": 2,
+                    "description": f"keep the newest {KEEP_IMAGES} images",
+                    "selection": {
+                        "tagStatus": "any",
+                        "countType": "imageCountMoreThan",
+                        "countNumber": KEEP_IMAGES,
+                    },
+                    "action": {"type": "expire"},
+                },
+            ]
+        }
+    )
+
+
+class JobImage(pulumi.ComponentResource):
+    repository: aws.ecr.Repository
+    lifecycle: aws.ecr.LifecyclePolicy
+    image: docker.Image
+
+    repository_url: pulumi.Output[str]
+    repository_arn: pulumi.Output[str]
+    image_uri: pulumi.Output[str]
+    """The pushed image by digest (`repo@sha256:...`): what the task definition runs."""
+
+    def __init__(
+        self,
+        name: str,
+        job: str,
+        folder: Path,
+        architecture: str,
+        context: StackContext,
+        opts: Optional[pulumi.ResourceOptions] = None,
+    ):
+        super().__init__("longjobs:index:JobImage", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self.repository = aws.ecr.Repository(
+            f"{name}-repository",
+            name=f"{context.prefix}/{job}",
+            image_tag_mutability="IMMUTABLE",
+            image_scanning_configuration=aws.ecr.RepositoryImageScanningConfigurationArgs(
+                scan_on_push=True
+            ),
+            encryption_configurations=[
+                aws.ecr.RepositoryEncryptionConfigurationArgs(encryption_type="AES256")
+            ],
+            tags=context.tags_for(job),
+            opts=child,
+        )
+        self.lifecycle = aws.ecr.LifecyclePolicy(
+            f"{name}-lifecycle",
+            repository=self.repository.name,
+            policy=lifecycle_policy(),
+            opts=child,
+        )
+        self.image = self._create_image(name, folder, architecture)
+        self.repository_url = self.repository.repository_url
+        self.repository_arn = self.repository.arn
+        self.image_uri = self.image.repo_digest
+        self.register_outputs(
+            {"repositoryUrl": self.repository_url, "imageUri": self.image_uri}
+        )
+
+    def _create_image(self, name: str, folder: Path, architecture: str) -> docker.Image:
+        token = aws.ecr.get_authorization_token_output(
+            registry_id=self.repository.registry_id
+        )
+        tag = context_tag(folder, architecture)
+        return docker.Image(
+            f"{name}-image",
+            image_name=self.repository.repository_url.apply(lambda url: f"{url}:{tag}"),
+            build=docker.DockerBuildArgs(
+                context=str(folder),
+                dockerfile=str(folder / "Dockerfile"),
+                platform=PLATFORMS[architecture],
+                builder_version=docker.BuilderVersion.BUILDER_BUILD_KIT,
+            ),
+            registry=docker.RegistryArgs(
+                server=self.repository.repository_url,
+                username=token.user_name,
+                password=pulumi.Output.secret(token.password),
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )

@@ -1,0 +1,88 @@
+"""JobPlatform: the whole stack — cluster, network, jobs, trigger and schedules — from config."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import pulumi
+
+from components.cluster import JobCluster
+from components.config import StackConfig
+from components.context import StackContext
+from components.job import FargateJob
+from components.network import JobNetwork
+from components.schedules import JobSchedules
+from components.trigger import JobTrigger
+
+
+class JobPlatform(pulumi.ComponentResource):
+    cluster: JobCluster
+    network: JobNetwork
+    jobs: dict[str, FargateJob]
+    trigger: JobTrigger
+    schedules: Optional[JobSchedules]
+
+    def __init__(
+        self,
+        name: str,
+        config: StackConfig,
+        context: StackContext,
+        opts: Optional[pulumi.ResourceOptions] = None,
+    ):
+        super().__init__("longjobs:index:JobPlatform", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self.cluster = JobCluster("jobs", context, opts=child)
+        self.network = JobNetwork("network", config.network, context, opts=child)
+        self.jobs = {
+            job: FargateJob(
+                job, job_config, context, self.cluster, self.network, opts=child
+            )
+            for job, job_config in config.jobs.items()
+        }
+        self.trigger = JobTrigger(
+            "trigger",
+            context,
+            self.cluster,
+            self.network,
+            list(self.jobs.values()),
+            opts=child,
+        )
+        self.schedules = None
+        if any(job.schedules for job in config.jobs.values()):
+            self.schedules = JobSchedules(
+                "schedules", context, list(self.jobs.values()), self.trigger, opts=child
+            )
+        self.outputs = self._outputs()
+        self.register_outputs(self.outputs)
+
+    def _outputs(self) -> dict[str, Any]:
+        """The stack outputs: a contract other stacks read, documented in the README."""
+        schedule_arns = self.schedules.arns() if self.schedules else {}
+        return {
+            "clusterArn": self.cluster.arn,
+            "clusterName": self.cluster.name,
+            "network": {
+                "subnetIds": self.network.subnet_ids,
+                "securityGroupIds": self.network.security_group_ids,
+                "assignPublicIp": self.network.assign_public_ip,
+            },
+            "jobs": {
+                name: {
+                    "taskDefinitionArn": job.task_definition.arn,
+                    "taskDefinitionFamily": job.task_definition.family,
+                    "containerName": job.container_name,
+                    "taskRoleArn": job.task_role.arn,
+                    "executionRoleArn": job.execution_role.arn,
+                    "logGroupName": job.log_group.name,
+                    "repositoryUrl": job.image.repository_url if job.image else None,
+                    "imageUri": job.image_uri,
+                    "serviceName": job.service.name,
+                    "capacity": job.config.capacity,
+                    "scheduleArns": schedule_arns.get(name, {}),
+                }
+                for name, job in self.jobs.items()
+            },
+            "triggerFunctionName": self.trigger.function.name,
+            "triggerFunctionArn": self.trigger.function.arn,
+            "triggerFailureQueueUrl": self.trigger.failure_queue.url,
+        }

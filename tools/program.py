@@ -1,0 +1,227 @@
+"""Run the real Pulumi program offline, under mocks that answer like AWS would.
+
+Used by `make plan` and by the tests: the program, its config file and its components are the
+real ones; only the engine and the cloud are simulated. `preview=False`, so every `apply` runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import runpy
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+import pulumi
+import yaml
+from pulumi.runtime import settings
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+if str(PROJECT_ROOT) not in sys.path:
+    sys.path.insert(0, str(PROJECT_ROOT))
+
+MOCK_ACCOUNT = "123456789012"
+DEFAULT_VPC = "vpc-0d1e2f3a4b5c6d7e8"
+DEFAULT_SUBNETS = [
+    "subnet-0a1b2c3d4e5f60718",
+    "subnet-0b1c2d3e4f5a60718",
+    "subnet-0c1d2e3f4a5b60718",
+]
+
+
+@dataclass
+class Resource:
+    type: str
+    name: str
+    inputs: dict[str, Any]
+    state: dict[str, Any]
+    custom: bool
+
+
+@dataclass
+class ProgramRun:
+    stack: str
+    region: str
+    resources: list[Resource]
+    outputs: dict[str, Any]
+    invokes: list[str] = field(default_factory=list)
+
+    def by_type(self, type_token: str) -> list[Resource]:
+        return [r for r in self.resources if r.type == type_token]
+
+    def one(self, type_token: str, name: str) -> Resource:
+        found = [r for r in self.by_type(type_token) if r.name == name]
+        if len(found) != 1:
+            names = sorted(r.name for r in self.by_type(type_token))
+            raise LookupError(f"{len(found)} {type_token} named {name!r}; have {names}")
+        return found[0]
+
+    @property
+    def trigger_config(self) -> str:
+        """The contract file the components wrote into the trigger's package."""
+        from components.trigger import JobTrigger  # noqa: F401  (ensures the module is loaded)
+        from functions.trigger import contract
+
+        function = self.one("aws:lambda/function:Function", "trigger-function")
+        return function.inputs["code"].assets[contract.CONFIG_FILE].text
+
+
+def _suffix(name: str) -> str:
+    return hashlib.sha256(name.encode()).hexdigest()[:7]
+
+
+class AwsMocks(pulumi.runtime.Mocks):
+    """Resource state and invoke results in the shapes pulumi-aws returns (camelCase keys)."""
+
+    def __init__(self, region: str, *, default_vpc: bool = True):
+        self.region = region
+        self.default_vpc = default_vpc
+        self.resources: list[Resource] = []
+        self.invokes: list[str] = []
+
+    def arn(self, service: str, resource: str, region: Optional[str] = None) -> str:
+        where = self.region if region is None else region
+        return f"arn:aws:{service}:{where}:{MOCK_ACCOUNT}:{resource}"
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+        inputs = dict(args.inputs)
+        state = dict(inputs)
+        name = inputs.get("name") or f"{args.name}-{_suffix(args.name)}"
+        resource_id = f"{args.name}-id"
+        computed: dict[str, Any] = {}
+        t = args.typ
+        if t == "aws:ecs/cluster:Cluster":
+            computed = {"name": name, "arn": self.arn("ecs", f"cluster/{name}")}
+        elif t == "aws:ecr/repository:Repository":
+            computed = {
+                "name": name,
+                "arn": self.arn("ecr", f"repository/{name}"),
+                "registryId": MOCK_ACCOUNT,
+                "repositoryUrl": f"{MOCK_ACCOUNT}.dkr.ecr.{self.region}.amazonaws.com/{name}",
+            }
+        elif t == "docker:index/image:Image":
+            repository = inputs["imageName"].rsplit(":", 1)[0]
+            digest = hashlib.sha256(inputs["imageName"].encode()).hexdigest()
+            computed = {"repoDigest": f"{repository}@sha256:{digest}"}
+        elif t == "aws:iam/role:Role":
+            computed = {"name": name, "arn": f"arn:aws:iam::{MOCK_ACCOUNT}:role/{name}"}
+            resource_id = name
+        elif t == "aws:cloudwatch/logGroup:LogGroup":
+            computed = {"arn": self.arn("logs", f"log-group:{inputs['name']}")}
+        elif t == "aws:ecs/taskDefinition:TaskDefinition":
+            family = inputs["family"]
+            without = self.arn("ecs", f"task-definition/{family}")
+            computed = {
+                "arn": f"{without}:1",
+                "arnWithoutRevision": without,
+                "revision": 1,
+            }
+        elif t == "aws:ecs/service:Service":
+            cluster = str(inputs.get("cluster", "")).rsplit("/", 1)[-1]
+            resource_id = self.arn("ecs", f"service/{cluster}/{name}")
+            computed = {"name": name}
+        elif t == "aws:sqs/queue:Queue":
+            computed = {
+                "name": name,
+                "arn": self.arn("sqs", name),
+                "url": f"https://sqs.{self.region}.amazonaws.com/{MOCK_ACCOUNT}/{name}",
+            }
+            resource_id = computed["url"]
+        elif t == "aws:lambda/function:Function":
+            computed = {"name": name, "arn": self.arn("lambda", f"function:{name}")}
+            resource_id = name
+        elif t == "aws:scheduler/scheduleGroup:ScheduleGroup":
+            computed = {
+                "name": name,
+                "arn": self.arn("scheduler", f"schedule-group/{name}"),
+            }
+        elif t == "aws:scheduler/schedule:Schedule":
+            group = inputs.get("groupName", "default")
+            computed = {"arn": self.arn("scheduler", f"schedule/{group}/{name}")}
+        elif t == "aws:ec2/securityGroup:SecurityGroup":
+            resource_id = f"sg-{hashlib.sha256(args.name.encode()).hexdigest()[:17]}"
+            computed = {"arn": self.arn("ec2", f"security-group/{resource_id}")}
+        state.update(computed)
+        self.resources.append(Resource(t, args.name, inputs, state, args.custom))
+        return [resource_id, state]
+
+    def call(self, args: pulumi.runtime.MockCallArgs):
+        self.invokes.append(args.token)
+        token, a = args.token, args.args
+        if token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {
+                "accountId": MOCK_ACCOUNT,
+                "arn": f"arn:aws:iam::{MOCK_ACCOUNT}:user/plan",
+                "userId": "AIDAPLAN",
+                "id": MOCK_ACCOUNT,
+            }
+        if token == "aws:index/getRegion:getRegion":
+            return {"region": self.region, "name": self.region, "id": self.region}
+        if token == "aws:index/getPartition:getPartition":
+            return {
+                "partition": "aws",
+                "dnsSuffix": "amazonaws.com",
+                "reverseDnsPrefix": "com.amazonaws",
+                "id": "aws",
+            }
+        if token == "aws:ec2/getVpc:getVpc":
+            if not self.default_vpc:
+                raise Exception("no matching EC2 VPC found")
+            return {"id": DEFAULT_VPC, "default": True, "cidrBlock": "172.31.0.0/16"}
+        if token == "aws:ec2/getSubnets:getSubnets":
+            return {"ids": DEFAULT_SUBNETS, "id": self.region}
+        if token == "aws:ec2/getSubnet:getSubnet":
+            return {"id": a.get("id"), "vpcId": "vpc-0123456789abcdef0"}
+        if token == "aws:ecr/getAuthorizationToken:getAuthorizationToken":
+            return {
+                "userName": "AWS",
+                "password": "mock-password",
+                "authorizationToken": "QVdTOm1vY2stcGFzc3dvcmQ=",
+                "proxyEndpoint": f"https://{MOCK_ACCOUNT}.dkr.ecr.{self.region}.amazonaws.com",
+                "expiresAt": "2100-01-01T00:00:00Z",
+                "id": self.region,
+            }
+        raise NotImplementedError(f"no mock for invoke {token}")
+
+
+def stack_file_config(stack_file: Path) -> dict[str, Any]:
+    """The `config:` block of a Pulumi.<stack>.yaml, as the CLI would hand it to the program."""
+    document = yaml.safe_load(stack_file.read_text()) or {}
+    return dict(document.get("config") or {})
+
+
+def run_program(
+    stack_file: str | Path = "Pulumi.dev.yaml",
+    *,
+    config: Optional[dict[str, Any]] = None,
+    default_vpc: bool = True,
+) -> ProgramRun:
+    """Run __main__.py against a stack file (or `config`, which replaces its config block)."""
+    stack_path = PROJECT_ROOT / stack_file
+    stack = stack_path.name.removeprefix("Pulumi.").removesuffix(".yaml")
+    values = stack_file_config(stack_path) if config is None else config
+    region = str(values.get("aws:region", "us-east-1"))
+    # The CLI hands structured values to the program as JSON strings.
+    pulumi.runtime.set_all_config(
+        {k: v if isinstance(v, str) else json.dumps(v) for k, v in values.items()}
+    )
+    mocks = AwsMocks(region, default_vpc=default_vpc)
+    settings.ROOT.set(None)
+    pulumi.runtime.set_mocks(mocks, project="longjobs", stack=stack, preview=False)
+    outputs: dict[str, Any] = {}
+
+    def program():
+        runpy.run_path(str(PROJECT_ROOT / "__main__.py"), run_name="__main__")
+        root = settings.get_root_resource()
+        return pulumi.Output.from_input(root.outputs).apply(outputs.update)
+
+    _sync_await(
+        run_pulumi_func(
+            lambda: _sync_await(pulumi.Output.from_input(program()).future())
+        )
+    )
+    return ProgramRun(stack, region, mocks.resources, outputs, mocks.invokes)
