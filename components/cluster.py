@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import pulumi
 import pulumi_aws as aws
 
@@ -25,15 +23,13 @@ class JobCluster(pulumi.ComponentResource):
         self,
         name: str,
         context: StackContext,
-        opts: Optional[pulumi.ResourceOptions] = None,
+        opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("longjobs:index:JobCluster", name, None, opts)
         self.cluster = aws.ecs.Cluster(
             f"{name}-cluster",
             name=context.prefix,
-            settings=[
-                aws.ecs.ClusterSettingArgs(name="containerInsights", value="enabled")
-            ],
+            settings=[aws.ecs.ClusterSettingArgs(name="containerInsights", value="enabled")],
             tags=context.tags_for(),
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -41,7 +37,7 @@ class JobCluster(pulumi.ComponentResource):
             f"{name}-capacity-providers",
             cluster_name=self.cluster.name,
             capacity_providers=["FARGATE", "FARGATE_SPOT"],
-            # RunTask and services always pass a strategy; this default covers anything that does not.
+            # RunTask and services always pass a strategy; this covers anything that does not.
             default_capacity_provider_strategies=[
                 aws.ecs.ClusterCapacityProvidersDefaultCapacityProviderStrategyArgs(
                     capacity_provider="FARGATE", weight=1

@@ -11,6 +11,7 @@ from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import Annotated, Any, Literal
 
+from functions.trigger.contract import CAPACITIES, env_name_problem
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -23,7 +24,6 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from components import fargate
-from functions.trigger.contract import CAPACITIES, env_name_problem
 
 NAMESPACE = "longjobs"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -78,9 +78,7 @@ JobName = Annotated[
     ),
 ]
 EnvName = Annotated[str, AfterValidator(_env_name)]
-SubnetId = Annotated[
-    str, _check(r"subnet-[0-9a-f]{8,17}", "a subnet id like subnet-0abc12345")
-]
+SubnetId = Annotated[str, _check(r"subnet-[0-9a-f]{8,17}", "a subnet id like subnet-0abc12345")]
 SecurityGroupId = Annotated[
     str, _check(r"sg-[0-9a-f]{8,17}", "a security group id like sg-0abc12345")
 ]
@@ -134,14 +132,9 @@ class _Model(BaseModel):
 class NetworkConfig(_Model):
     """Where tasks run. Both lists absent: the default VPC's subnets and an egress-only group."""
 
-    subnet_ids: (
-        Annotated[list[SubnetId], Field(min_length=1, max_length=MAX_SUBNETS)] | None
-    ) = None
+    subnet_ids: Annotated[list[SubnetId], Field(min_length=1, max_length=MAX_SUBNETS)] | None = None
     security_group_ids: (
-        Annotated[
-            list[SecurityGroupId], Field(min_length=1, max_length=MAX_SECURITY_GROUPS)
-        ]
-        | None
+        Annotated[list[SecurityGroupId], Field(min_length=1, max_length=MAX_SECURITY_GROUPS)] | None
     ) = None
     # None: public IP in the default VPC (its subnets have no NAT, and ECR must be reachable),
     # none in subnets the stack names (private subnets with a NAT gateway or VPC endpoints).
@@ -173,9 +166,7 @@ def schedule_expression_problem(expression: str) -> str | None:
         if value < 1:
             return f"{expression!r}: the rate must be at least 1"
         if (value == 1) == unit.endswith("s"):
-            return (
-                f"{expression!r}: use a singular unit for 1 and a plural one otherwise"
-            )
+            return f"{expression!r}: use a singular unit for 1 and a plural one otherwise"
         return None
     if expression.startswith("cron(") and expression.endswith(")"):
         fields = expression[5:-1].split()
@@ -226,12 +217,8 @@ class PolicyStatement(BaseModel):
 
     Sid: Annotated[str, _check(r"[A-Za-z0-9]+", "letters and digits")] | None = None
     Effect: Literal["Allow", "Deny"]
-    Action: (
-        Annotated[str, Field(min_length=1)] | Annotated[list[str], Field(min_length=1)]
-    )
-    Resource: (
-        Annotated[str, Field(min_length=1)] | Annotated[list[str], Field(min_length=1)]
-    )
+    Action: Annotated[str, Field(min_length=1)] | Annotated[list[str], Field(min_length=1)]
+    Resource: Annotated[str, Field(min_length=1)] | Annotated[list[str], Field(min_length=1)]
     Condition: dict[str, dict[str, Any]] | None = None
 
     @model_validator(mode="after")
@@ -239,9 +226,7 @@ class PolicyStatement(BaseModel):
         actions = [self.Action] if isinstance(self.Action, str) else self.Action
         for action in actions:
             if not re.fullmatch(r"[a-z0-9-]+:[A-Za-z0-9*?]+", action):
-                raise ValueError(
-                    f"Action {action!r} is not an IAM action like s3:GetObject"
-                )
+                raise ValueError(f"Action {action!r} is not an IAM action like s3:GetObject")
             if self.Effect == "Allow" and action.split(":", 1)[1] == "*":
                 raise ValueError(
                     f"Action {action!r} allows a whole service; name the actions the job needs"
@@ -314,9 +299,7 @@ class JobConfig(_Model):
     def _not_admin(cls, arns: list[str]) -> list[str]:
         for arn in arns:
             if arn.rsplit("/", 1)[-1] in FORBIDDEN_MANAGED_POLICIES:
-                raise ValueError(
-                    f"{arn} grants administrator rights; name the actions instead"
-                )
+                raise ValueError(f"{arn} grants administrator rights; name the actions instead")
         return arns
 
     @field_validator("build")
@@ -364,9 +347,7 @@ def parse(values: dict[str, Any]) -> StackConfig:
     ]
     config = None
     try:
-        config = StackConfig.model_validate(
-            {k: v for k, v in values.items() if k in KEYS}
-        )
+        config = StackConfig.model_validate({k: v for k, v in values.items() if k in KEYS})
     except ValidationError as error:
         problems += [_describe(e) for e in error.errors()]
     if config is not None:

@@ -40,9 +40,7 @@ class StackContext:
         where = self.region if region else ""
         return f"arn:{self.partition}:{service}:{where}:{self.account_id}:{resource}"
 
-    def tags_for(
-        self, job: str | None = None, extra: dict[str, str] | None = None
-    ) -> dict:
+    def tags_for(self, job: str | None = None, extra: dict[str, str] | None = None) -> dict:
         tags = dict(self.tags)
         if job:
             tags["longjobs:job"] = job

@@ -26,10 +26,7 @@ def memory_problem(cpu: int, memory: int) -> str | None:
         return f"cpu {cpu} is not a Fargate size; allowed: {', '.join(map(str, TASK_SIZES))}"
     allowed = TASK_SIZES[cpu]
     if memory not in allowed:
-        return (
-            f"memory {memory} MiB is not valid with cpu {cpu}; allowed: "
-            f"{_describe(allowed)} MiB"
-        )
+        return f"memory {memory} MiB is not valid with cpu {cpu}; allowed: {_describe(allowed)} MiB"
     return None
 
 

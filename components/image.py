@@ -6,7 +6,6 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from typing import Optional
 
 import pulumi
 import pulumi_aws as aws
@@ -80,7 +79,7 @@ class JobImage(pulumi.ComponentResource):
         folder: Path,
         architecture: str,
         context: StackContext,
-        opts: Optional[pulumi.ResourceOptions] = None,
+        opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("longjobs:index:JobImage", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
@@ -107,14 +106,10 @@ class JobImage(pulumi.ComponentResource):
         self.repository_url = self.repository.repository_url
         self.repository_arn = self.repository.arn
         self.image_uri = self.image.repo_digest
-        self.register_outputs(
-            {"repositoryUrl": self.repository_url, "imageUri": self.image_uri}
-        )
+        self.register_outputs({"repositoryUrl": self.repository_url, "imageUri": self.image_uri})
 
     def _create_image(self, name: str, folder: Path, architecture: str) -> docker.Image:
-        token = aws.ecr.get_authorization_token_output(
-            registry_id=self.repository.registry_id
-        )
+        token = aws.ecr.get_authorization_token_output(registry_id=self.repository.registry_id)
         tag = context_tag(folder, architecture)
         return docker.Image(
             f"{name}-image",

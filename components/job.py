@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Optional
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -51,12 +51,8 @@ def container_definitions(
         "name": job,
         "image": image,
         "essential": True,
-        "environment": [
-            {"name": k, "value": v} for k, v in sorted(config.environment.items())
-        ],
-        "secrets": [
-            {"name": k, "valueFrom": v} for k, v in sorted(config.secrets.items())
-        ],
+        "environment": [{"name": k, "value": v} for k, v in sorted(config.environment.items())],
+        "secrets": [{"name": k, "valueFrom": v} for k, v in sorted(config.secrets.items())],
         "logConfiguration": {
             "logDriver": "awslogs",
             "options": {
@@ -77,7 +73,7 @@ def container_definitions(
 
 
 class FargateJob(pulumi.ComponentResource):
-    image: Optional[JobImage]
+    image: JobImage | None
     log_group: aws.cloudwatch.LogGroup
     execution_role: aws.iam.Role
     task_role: aws.iam.Role
@@ -94,7 +90,7 @@ class FargateJob(pulumi.ComponentResource):
         context: StackContext,
         cluster: JobCluster,
         network: JobNetwork,
-        opts: Optional[pulumi.ResourceOptions] = None,
+        opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("longjobs:index:FargateJob", name, None, opts)
         self.job = name
@@ -147,7 +143,7 @@ class FargateJob(pulumi.ComponentResource):
     def execution_statements(self) -> list[policies.Statement]:
         """Pull this job's image, write its log group, read its declared secrets: nothing else."""
         statements: list[policies.Statement] = []
-        repository_arn: Optional[pulumi.Input[str]] = None
+        repository_arn: pulumi.Input[str] | None = None
         if self.image is not None:
             repository_arn = self.image.repository_arn
         else:
@@ -175,11 +171,7 @@ class FargateJob(pulumi.ComponentResource):
         )
         ssm = sorted(v for v in self.config.secrets.values() if ":ssm:" in v)
         secrets_manager = sorted(
-            {
-                secret_resource(v)
-                for v in self.config.secrets.values()
-                if ":ssm:" not in v
-            }
+            {secret_resource(v) for v in self.config.secrets.values() if ":ssm:" not in v}
         )
         if ssm:
             statements.append(
@@ -217,15 +209,13 @@ class FargateJob(pulumi.ComponentResource):
             tags=self._context.tags_for(self.job),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.task_policy: Optional[aws.iam.RolePolicy] = None
+        self.task_policy: aws.iam.RolePolicy | None = None
         if self.config.policy_statements:
             self.task_policy = aws.iam.RolePolicy(
                 f"{self.job}-task-policy",
                 role=role.id,
                 policy=json.dumps(
-                    policies.document(
-                        [s.document() for s in self.config.policy_statements]
-                    )
+                    policies.document([s.document() for s in self.config.policy_statements])
                 ),
                 opts=pulumi.ResourceOptions(parent=role),
             )
@@ -259,9 +249,7 @@ class FargateJob(pulumi.ComponentResource):
                 cpu_architecture=config.architecture.upper(),
             ),
             ephemeral_storage=(
-                aws.ecs.TaskDefinitionEphemeralStorageArgs(
-                    size_in_gib=config.ephemeral_storage_gib
-                )
+                aws.ecs.TaskDefinitionEphemeralStorageArgs(size_in_gib=config.ephemeral_storage_gib)
                 if config.ephemeral_storage_gib
                 else None
             ),
@@ -270,14 +258,10 @@ class FargateJob(pulumi.ComponentResource):
             container_definitions=definitions,
             tags=ctx.tags_for(self.job, config.tags),
             # The execution role must be able to pull and log before a task can start.
-            opts=pulumi.ResourceOptions(
-                parent=self, depends_on=[self.execution_policy]
-            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.execution_policy]),
         )
 
-    def _create_service(
-        self, cluster: JobCluster, network: JobNetwork
-    ) -> aws.ecs.Service:
+    def _create_service(self, cluster: JobCluster, network: JobNetwork) -> aws.ecs.Service:
         return aws.ecs.Service(
             f"{self.job}-service",
             name=self.job,
@@ -301,7 +285,5 @@ class FargateJob(pulumi.ComponentResource):
             propagate_tags="TASK_DEFINITION",
             wait_for_steady_state=False,
             tags=self._context.tags_for(self.job, self.config.tags),
-            opts=pulumi.ResourceOptions(
-                parent=self, depends_on=[cluster.capacity_providers]
-            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[cluster.capacity_providers]),
         )

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import pulumi
 import pulumi_aws as aws
 
@@ -16,7 +14,7 @@ class NoDefaultVpcError(Exception):
 
 
 class JobNetwork(pulumi.ComponentResource):
-    security_group: Optional[aws.ec2.SecurityGroup]
+    security_group: aws.ec2.SecurityGroup | None
     """The egress-only group, created when the config names no security groups."""
 
     subnet_ids: pulumi.Output[list[str]]
@@ -28,10 +26,10 @@ class JobNetwork(pulumi.ComponentResource):
         name: str,
         config: NetworkConfig,
         context: StackContext,
-        opts: Optional[pulumi.ResourceOptions] = None,
+        opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("longjobs:index:JobNetwork", name, None, opts)
-        vpc_id: Optional[str] = None
+        vpc_id: str | None = None
         if config.subnet_ids is None:
             vpc_id = _default_vpc_id()
             subnet_ids = pulumi.Output.from_input(_default_subnet_ids(vpc_id))
@@ -42,13 +40,9 @@ class JobNetwork(pulumi.ComponentResource):
             if vpc_id is None:
                 vpc_id = aws.ec2.get_subnet(id=config.subnet_ids[0]).vpc_id
             self.security_group = self._create_security_group(name, vpc_id, context)
-            security_group_ids = self.security_group.id.apply(
-                lambda group_id: [group_id]
-            )
+            security_group_ids = self.security_group.id.apply(lambda group_id: [group_id])
         else:
-            security_group_ids = pulumi.Output.from_input(
-                list(config.security_group_ids)
-            )
+            security_group_ids = pulumi.Output.from_input(list(config.security_group_ids))
         self.subnet_ids = subnet_ids
         self.security_group_ids = security_group_ids
         self.assign_public_ip = config.public_ip

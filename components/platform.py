@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 import pulumi
 
@@ -20,23 +20,21 @@ class JobPlatform(pulumi.ComponentResource):
     network: JobNetwork
     jobs: dict[str, FargateJob]
     trigger: JobTrigger
-    schedules: Optional[JobSchedules]
+    schedules: JobSchedules | None
 
     def __init__(
         self,
         name: str,
         config: StackConfig,
         context: StackContext,
-        opts: Optional[pulumi.ResourceOptions] = None,
+        opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("longjobs:index:JobPlatform", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         self.cluster = JobCluster("jobs", context, opts=child)
         self.network = JobNetwork("network", config.network, context, opts=child)
         self.jobs = {
-            job: FargateJob(
-                job, job_config, context, self.cluster, self.network, opts=child
-            )
+            job: FargateJob(job, job_config, context, self.cluster, self.network, opts=child)
             for job, job_config in config.jobs.items()
         }
         self.trigger = JobTrigger(

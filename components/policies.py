@@ -28,6 +28,4 @@ def assume_role(service: str, conditions: dict[str, Any] | None = None) -> str:
 
 def to_json(statements: pulumi.Input[list[Statement]]) -> pulumi.Output[str]:
     """Serialise statements that may hold Outputs (ARNs of resources not created yet)."""
-    return pulumi.Output.json_dumps(
-        pulumi.Output.from_input(statements).apply(document)
-    )
+    return pulumi.Output.json_dumps(pulumi.Output.from_input(statements).apply(document))

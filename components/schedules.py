@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 import pulumi
 import pulumi_aws as aws
@@ -45,7 +45,7 @@ class JobSchedules(pulumi.ComponentResource):
         context: StackContext,
         jobs: Sequence[FargateJob],
         trigger: JobTrigger,
-        opts: Optional[pulumi.ResourceOptions] = None,
+        opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("longjobs:index:JobSchedules", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
@@ -118,9 +118,7 @@ class JobSchedules(pulumi.ComponentResource):
             schedule_expression=config.expression,
             schedule_expression_timezone=config.timezone,
             state="ENABLED" if config.enabled else "DISABLED",
-            flexible_time_window=aws.scheduler.ScheduleFlexibleTimeWindowArgs(
-                mode="OFF"
-            ),
+            flexible_time_window=aws.scheduler.ScheduleFlexibleTimeWindowArgs(mode="OFF"),
             target=aws.scheduler.ScheduleTargetArgs(
                 arn=trigger.function.arn,
                 role_arn=self.role.arn,

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Optional, Sequence
 
 import pulumi
 import pulumi_aws as aws
@@ -54,8 +54,7 @@ def trigger_config(
 def package(config_json: str) -> pulumi.AssetArchive:
     """The deployment package: the function's folder plus the config file the components wrote."""
     assets: dict[str, pulumi.Asset] = {
-        path.name: pulumi.FileAsset(str(path))
-        for path in sorted(Path(FUNCTION_DIR).glob("*.py"))
+        path.name: pulumi.FileAsset(str(path)) for path in sorted(Path(FUNCTION_DIR).glob("*.py"))
     }
     assets[contract.CONFIG_FILE] = pulumi.StringAsset(config_json)
     return pulumi.AssetArchive(assets)
@@ -78,7 +77,7 @@ class JobTrigger(pulumi.ComponentResource):
         cluster: JobCluster,
         network: JobNetwork,
         jobs: Sequence[FargateJob],
-        opts: Optional[pulumi.ResourceOptions] = None,
+        opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("longjobs:index:JobTrigger", name, None, opts)
         self._context = context
@@ -163,9 +162,7 @@ class JobTrigger(pulumi.ComponentResource):
             cluster.arn, network.subnet_ids, network.security_group_ids, targets
         ).apply(
             lambda args: contract.dumps(
-                trigger_config(
-                    args[0], args[1], args[2], network.assign_public_ip, args[3]
-                )
+                trigger_config(args[0], args[1], args[2], network.assign_public_ip, args[3])
             )
         )
 
@@ -174,9 +171,7 @@ class JobTrigger(pulumi.ComponentResource):
     ) -> list[policies.Statement]:
         ctx = self._context
         on_cluster = {"ArnEquals": {"ecs:cluster": cluster.arn}}
-        cluster_tasks = cluster.name.apply(
-            lambda name: ctx.arn("ecs", f"task/{name}/*")
-        )
+        cluster_tasks = cluster.name.apply(lambda name: ctx.arn("ecs", f"task/{name}/*"))
         return [
             {
                 "Sid": "RunJobs",
@@ -184,9 +179,7 @@ class JobTrigger(pulumi.ComponentResource):
                 "Action": "ecs:RunTask",
                 # Any revision of this stack's job families, on this stack's cluster only.
                 "Resource": [
-                    job.task_definition.arn_without_revision.apply(
-                        lambda arn: f"{arn}:*"
-                    )
+                    job.task_definition.arn_without_revision.apply(lambda arn: f"{arn}:*")
                     for job in jobs
                 ],
                 "Condition": on_cluster,
@@ -210,13 +203,9 @@ class JobTrigger(pulumi.ComponentResource):
                 "Effect": "Allow",
                 "Action": "iam:PassRole",
                 "Resource": [
-                    arn
-                    for job in jobs
-                    for arn in (job.execution_role.arn, job.task_role.arn)
+                    arn for job in jobs for arn in (job.execution_role.arn, job.task_role.arn)
                 ],
-                "Condition": {
-                    "StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}
-                },
+                "Condition": {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
             },
             {
                 "Sid": "Logs",

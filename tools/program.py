@@ -12,7 +12,7 @@ import runpy
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import pulumi
 import yaml
@@ -83,7 +83,7 @@ class AwsMocks(pulumi.runtime.Mocks):
         self.resources: list[Resource] = []
         self.invokes: list[str] = []
 
-    def arn(self, service: str, resource: str, region: Optional[str] = None) -> str:
+    def arn(self, service: str, resource: str, region: str | None = None) -> str:
         where = self.region if region is None else region
         return f"arn:aws:{service}:{where}:{MOCK_ACCOUNT}:{resource}"
 
@@ -197,7 +197,7 @@ def stack_file_config(stack_file: Path) -> dict[str, Any]:
 def run_program(
     stack_file: str | Path = "Pulumi.dev.yaml",
     *,
-    config: Optional[dict[str, Any]] = None,
+    config: dict[str, Any] | None = None,
     default_vpc: bool = True,
 ) -> ProgramRun:
     """Run __main__.py against a stack file (or `config`, which replaces its config block)."""
@@ -219,9 +219,5 @@ def run_program(
         root = settings.get_root_resource()
         return pulumi.Output.from_input(root.outputs).apply(outputs.update)
 
-    _sync_await(
-        run_pulumi_func(
-            lambda: _sync_await(pulumi.Output.from_input(program()).future())
-        )
-    )
+    _sync_await(run_pulumi_func(lambda: _sync_await(pulumi.Output.from_input(program()).future())))
     return ProgramRun(stack, region, mocks.resources, outputs, mocks.invokes)
