@@ -18,6 +18,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -307,11 +308,25 @@ class JobConfig(_Model):
     def _build_folder(cls, build: str) -> str:
         return _build_problem(build) or build
 
-    @model_validator(mode="after")
-    def _cross_field(self) -> JobConfig:
-        problem = fargate.memory_problem(self.cpu, self.memory)
+    @field_validator("cpu")
+    @classmethod
+    def _cpu(cls, cpu: int) -> int:
+        problem = fargate.cpu_problem(cpu)
         if problem:
             raise ValueError(problem)
+        return cpu
+
+    @field_validator("memory")
+    @classmethod
+    def _memory(cls, memory: int, info: ValidationInfo) -> int:
+        cpu = info.data.get("cpu")
+        problem = fargate.memory_problem(cpu, memory) if cpu is not None else None
+        if problem:
+            raise ValueError(problem)
+        return memory
+
+    @model_validator(mode="after")
+    def _cross_field(self) -> JobConfig:
         if self.build is not None and self.image is not None:
             raise ValueError("set either build or image, not both")
         clash = sorted(set(self.environment) & set(self.secrets))
@@ -377,19 +392,27 @@ def _default_builds(config: StackConfig) -> list[str]:
 
 def _describe(error: dict[str, Any]) -> str:
     loc = [str(part) for part in error["loc"] if not str(part).startswith("function-")]
-    # Unions name their branches in the location (e.g. "str", "list[str]"): not the user's key.
-    loc = [part for part in loc if not re.fullmatch(r"[a-z]+\[.*\]|str|int|bool", part)]
+    # Unions name their branches in the location ("str", "constrained-str", "list[str]"):
+    # not the user's key.
+    loc = [
+        part
+        for part in loc
+        if not re.fullmatch(r"[a-z-]+\[.*\]|str|int|bool|constrained-\w+", part)
+    ]
+    is_name = loc[-1:] == ["[key]"]
+    if is_name:
+        loc = loc[:-1]
     path = f"{NAMESPACE}:{'.'.join(loc)}" if loc else NAMESPACE
     message = str(error["msg"]).removeprefix("Value error, ")
     if error["type"] == "extra_forbidden":
         message = "unknown key"
     elif error["type"] == "missing":
         message = "required"
-    elif error["type"] in ("literal_error",):
+    elif error["type"] == "literal_error":
         message = f"{error['input']!r} is not allowed; {message.lower()}"
     elif "input" in error and error["type"] not in ("value_error", "assertion_error"):
         message = f"{error['input']!r}: {message}"
-    return f"{path}: {message}"
+    return f"{path}: {'the name ' if is_name else ''}{message}"
 
 
 def from_pulumi_config() -> StackConfig:

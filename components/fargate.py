@@ -20,13 +20,18 @@ EPHEMERAL_STORAGE_MIN_GIB = 21
 EPHEMERAL_STORAGE_MAX_GIB = 200
 
 
-def memory_problem(cpu: int, memory: int) -> str | None:
-    """Why a cpu/memory pair is not a Fargate task size, or None when it is."""
+def cpu_problem(cpu: int) -> str | None:
+    """Why `cpu` (in CPU units, 1024 per vCPU) is not a Fargate task size, or None."""
     if cpu not in TASK_SIZES:
-        return f"cpu {cpu} is not a Fargate size; allowed: {', '.join(map(str, TASK_SIZES))}"
+        return f"{cpu} is not a Fargate CPU size; allowed: {', '.join(map(str, TASK_SIZES))}"
+    return None
+
+
+def memory_problem(cpu: int, memory: int) -> str | None:
+    """Why `memory` (MiB) does not go with a valid `cpu` on Fargate, or None."""
     allowed = TASK_SIZES[cpu]
     if memory not in allowed:
-        return f"memory {memory} MiB is not valid with cpu {cpu}; allowed: {_describe(allowed)} MiB"
+        return f"{memory} MiB is not valid with cpu {cpu}; allowed: {_describe(allowed)} MiB"
     return None
 
 

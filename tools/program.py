@@ -199,6 +199,7 @@ def run_program(
     *,
     config: dict[str, Any] | None = None,
     default_vpc: bool = True,
+    mocks: AwsMocks | None = None,
 ) -> ProgramRun:
     """Run __main__.py against a stack file (or `config`, which replaces its config block)."""
     stack_path = PROJECT_ROOT / stack_file
@@ -209,7 +210,7 @@ def run_program(
     pulumi.runtime.set_all_config(
         {k: v if isinstance(v, str) else json.dumps(v) for k, v in values.items()}
     )
-    mocks = AwsMocks(region, default_vpc=default_vpc)
+    mocks = mocks or AwsMocks(region, default_vpc=default_vpc)
     settings.ROOT.set(None)
     pulumi.runtime.set_mocks(mocks, project="longjobs", stack=stack, preview=False)
     outputs: dict[str, Any] = {}

@@ -1,0 +1,31 @@
+# The two quick-start commands: `make plan` and `make test`. Each sets up ./venv when needed.
+STACK ?= dev
+PYTHON ?= python3
+VENV := venv
+PY := $(VENV)/bin/python
+
+.PHONY: plan test lint bench clean
+
+$(VENV)/.runtime: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+plan: $(VENV)/.runtime  ## What `pulumi up` would declare for STACK, offline, with costs
+	$(PY) -m tools.plan --stack $(STACK)
+
+test: $(VENV)/.dev  ## Lint, then every test
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m pytest
+
+bench: $(VENV)/.dev  ## Benchmarks: print figures, assert nothing
+	$(PY) -m benchmarks.program_bench
+	$(PY) -m benchmarks.trigger_bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,275 @@
+"""Stack config validation: every bad value named with its key path and what is allowed."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from components.config import ConfigError, parse, schedule_expression_problem
+from tests.unit.helpers import dev_config
+from tools.program import AwsMocks, run_program
+
+
+def dev_values() -> dict:
+    """Pulumi.dev.yaml's `longjobs:` keys, without the namespace."""
+    return {
+        key.split(":", 1)[1]: value
+        for key, value in dev_config().items()
+        if key.startswith("longjobs:")
+    }
+
+
+def with_job(**changes) -> dict:
+    values = dev_values()
+    values["jobs"]["report"].update(changes)
+    return values
+
+
+def problems(values: dict) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        parse(values)
+    return caught.value.problems
+
+
+def test_dev_config_is_valid_and_defaults_are_documented_values():
+    config = parse(dev_values())
+    hello = config.jobs["hello-world"]
+    assert hello.build == "containers/hello-world"
+    assert (hello.architecture, hello.capacity) == ("arm64", "on-demand")
+    assert (hello.log_retention_days, hello.retries, hello.timeout) == (30, 0, None)
+    assert hello.service.desired_count == 0
+    assert config.jobs["report"].timeout == 7200
+    assert config.network.public_ip is True
+
+
+BAD = [
+    pytest.param(
+        with_job(cpu=300),
+        "longjobs:jobs.report.cpu: 300 is not a Fargate CPU size; allowed: 256, 512, 1024, 2048, "
+        "4096, 8192, 16384",
+        id="cpu",
+    ),
+    pytest.param(
+        with_job(cpu=1024, memory=1024),
+        "longjobs:jobs.report.memory: 1024 MiB is not valid with cpu 1024; allowed: 2048 to 8192 "
+        "in steps of 1024 MiB",
+        id="memory-for-cpu",
+    ),
+    pytest.param(
+        with_job(architecture="arm"),
+        "longjobs:jobs.report.architecture: 'arm' is not allowed; input should be 'arm64' or "
+        "'x86_64'",
+        id="architecture",
+    ),
+    pytest.param(
+        with_job(capacity="spot-only"),
+        "longjobs:jobs.report.capacity: 'spot-only' is not allowed; input should be 'spot' or "
+        "'on-demand'",
+        id="capacity",
+    ),
+    pytest.param(
+        with_job(ephemeralStorageGiB=500),
+        "longjobs:jobs.report.ephemeralStorageGiB: 500: Input should be less than or equal to 200",
+        id="ephemeral-storage",
+    ),
+    pytest.param(
+        with_job(logRetentionDays=10),
+        "longjobs:jobs.report.logRetentionDays: 10 is not a CloudWatch Logs retention; allowed: 1, "
+        "3, 5, 7, 14, 30",
+        id="log-retention",
+    ),
+    pytest.param(
+        with_job(environment={"AWS_REGION": "eu-west-1"}),
+        "longjobs:jobs.report.environment.AWS_REGION",
+        id="reserved-env",
+    ),
+    pytest.param(
+        with_job(environment={"1BAD": "x"}),
+        "longjobs:jobs.report.environment.1BAD",
+        id="env-name",
+    ),
+    pytest.param(
+        with_job(environment={"ROWS": 5}),
+        "longjobs:jobs.report.environment.ROWS: 5: Input should be a valid string",
+        id="env-value-not-string",
+    ),
+    pytest.param(
+        with_job(secrets={"DB": "my-password"}),
+        "longjobs:jobs.report.secrets.DB: 'my-password' is not allowed; expected the ARN of an "
+        "SSM parameter",
+        id="secret-not-arn",
+    ),
+    pytest.param(
+        with_job(policyStatements=[{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]),
+        "longjobs:jobs.report.policyStatements.0: Action 's3:*' allows a whole service",
+        id="wildcard-action",
+    ),
+    pytest.param(
+        with_job(policyStatements=[{"Effect": "Allow", "Action": "*", "Resource": "*"}]),
+        "longjobs:jobs.report.policyStatements.0: Action '*' is not an IAM action",
+        id="star-action",
+    ),
+    pytest.param(
+        with_job(policyStatements=[{"Effect": "Allow", "NotAction": "s3:GetObject"}]),
+        "longjobs:jobs.report.policyStatements.0.NotAction: unknown key",
+        id="statement-unknown-key",
+    ),
+    pytest.param(
+        with_job(managedPolicyArns=["arn:aws:iam::aws:policy/AdministratorAccess"]),
+        "longjobs:jobs.report.managedPolicyArns: arn:aws:iam::aws:policy/AdministratorAccess "
+        "grants administrator rights",
+        id="admin-policy",
+    ),
+    pytest.param(
+        with_job(timeout="forever"),
+        "longjobs:jobs.report.timeout: 'forever' is not a duration",
+        id="timeout",
+    ),
+    pytest.param(
+        with_job(retries=11),
+        "longjobs:jobs.report.retries: 11: Input should be less than or equal to 10",
+        id="retries",
+    ),
+    pytest.param(
+        with_job(service={"desiredCount": -1}),
+        "longjobs:jobs.report.service.desiredCount: -1: Input should be greater than or equal to 0",
+        id="desired-count",
+    ),
+    pytest.param(
+        with_job(schedules={"nightly": {"expression": "every day"}}),
+        "longjobs:jobs.report.schedules.nightly.expression: 'every day' is not allowed; expected "
+        "rate(VALUE UNIT)",
+        id="schedule-expression",
+    ),
+    pytest.param(
+        with_job(schedules={"nightly": {"expression": "rate(1 hour)", "timezone": "Mars/Base"}}),
+        "longjobs:jobs.report.schedules.nightly.timezone: 'Mars/Base' is not an IANA time zone",
+        id="schedule-timezone",
+    ),
+    pytest.param(
+        with_job(build="../secrets"),
+        "longjobs:jobs.report.build: '../secrets' must be a folder under containers/",
+        id="build-outside",
+    ),
+    pytest.param(
+        with_job(build="containers/missing"),
+        "longjobs:jobs.report.build: 'containers/missing' has no Dockerfile",
+        id="build-missing",
+    ),
+    pytest.param(
+        with_job(image="alpine"),
+        "longjobs:jobs.report.image: 'alpine' is not allowed; expected an image URI with a "
+        "registry and a tag or digest",
+        id="image-uri",
+    ),
+    pytest.param(
+        with_job(image="public.ecr.aws/x/y:1", build="containers/report"),
+        "longjobs:jobs.report: set either build or image, not both",
+        id="build-and-image",
+    ),
+    pytest.param(
+        with_job(entryPoint="python report.py"),
+        "longjobs:jobs.report.entryPoint: 'python report.py': Input should be a valid list",
+        id="entry-point-not-list",
+    ),
+    pytest.param(
+        with_job(cpuUnits=512),
+        "longjobs:jobs.report.cpuUnits: unknown key",
+        id="unknown-job-key",
+    ),
+    pytest.param(
+        {**dev_values(), "jobs": {"Report_Job": {"image": "public.ecr.aws/x/y:1"}}},
+        "longjobs:jobs.Report_Job: the name 'Report_Job' is not allowed; expected a DNS-safe name",
+        id="job-name",
+    ),
+    pytest.param(
+        {**dev_values(), "jobs": {}},
+        "longjobs:jobs: {}: Dictionary should have at least 1 item",
+        id="no-jobs",
+    ),
+    pytest.param(
+        {**dev_values(), "network": {"subnetIds": ["subnet-xyz"]}},
+        "longjobs:network.subnetIds.0: 'subnet-xyz' is not allowed; expected a subnet id",
+        id="subnet-id",
+    ),
+    pytest.param(
+        {**dev_values(), "network": {"securityGroupIds": []}},
+        "longjobs:network.securityGroupIds: []: List should have at least 1 item",
+        id="empty-security-groups",
+    ),
+    pytest.param(
+        {**dev_values(), "tags": {"aws:owner": "me"}},
+        "longjobs:tags.aws:owner: the name 'aws:owner' is not allowed",
+        id="tag-key",
+    ),
+    pytest.param(
+        {**dev_values(), "job": {}},
+        "longjobs:job: unknown key; allowed: network, jobs, tags",
+        id="unknown-top-level-key",
+    ),
+]
+
+
+@pytest.mark.parametrize(("values", "expected"), BAD)
+def test_bad_config_names_the_key_and_what_is_allowed(values, expected):
+    found = problems(copy.deepcopy(values))
+    assert any(expected in problem for problem in found), found
+
+
+def test_every_problem_is_reported_at_once():
+    values = with_job(cpu=300, logRetentionDays=10, capacity="cheap")
+    values["network"] = {"subnetIds": ["nope"]}
+    found = problems(values)
+    assert len(found) == 4, found
+    assert {p.split(":")[1] for p in found} == {
+        "jobs.report.cpu",
+        "jobs.report.logRetentionDays",
+        "jobs.report.capacity",
+        "network.subnetIds.0",
+    }
+    # memory is only checked against a valid cpu: one problem, not two.
+
+
+def test_bad_config_declares_nothing():
+    config = dev_config()
+    config["longjobs:jobs"]["report"]["cpu"] = 300
+    mocks = AwsMocks("us-east-1")
+    with pytest.raises(ConfigError):
+        run_program(config=config, mocks=mocks)
+    # Validation runs before anything is declared or looked up.
+    assert mocks.resources == [] and mocks.invokes == []
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "rate(1 minute)",
+        "rate(15 minutes)",
+        "rate(2 days)",
+        "cron(0 3 * * ? *)",
+        "cron(0/15 8-18 ? * MON-FRI *)",
+        "at(2026-12-24T18:00:00)",
+    ],
+)
+def test_valid_schedule_expressions(expression):
+    assert schedule_expression_problem(expression) is None
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "rate(1 minutes)",
+        "rate(5 minute)",
+        "rate(0 hours)",
+        "rate(5 weeks)",
+        "cron(0 3 * * *)",
+        "cron(0 3 * * MON *)",
+        "cron(0 3 ? * ? *)",
+        "at(2026-02-30T00:00:00)",
+        "at(2026-12-24 18:00)",
+        "daily",
+    ],
+)
+def test_invalid_schedule_expressions(expression):
+    assert schedule_expression_problem(expression)

@@ -1,0 +1,332 @@
+"""The real __main__.py with Pulumi.dev.yaml, under mocks (preview=False): what it declares."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from components.image import context_tag
+from tests.unit.helpers import (
+    TASK_DEFINITION,
+    all_statements,
+    containers,
+    dev_config,
+    statements,
+    trust,
+)
+from tools.program import DEFAULT_SUBNETS, MOCK_ACCOUNT, PROJECT_ROOT, run_program
+
+ACCOUNT = MOCK_ACCOUNT
+REGION = "us-east-1"
+
+
+@pytest.fixture(scope="module")
+def dev():
+    return run_program("Pulumi.dev.yaml")
+
+
+def test_cluster_has_container_insights_and_both_fargate_capacity_providers(dev):
+    cluster = dev.one("aws:ecs/cluster:Cluster", "jobs-cluster")
+    assert cluster.inputs["name"] == "longjobs-dev"
+    assert cluster.inputs["settings"] == [{"name": "containerInsights", "value": "enabled"}]
+    providers = dev.one(
+        "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders", "jobs-capacity-providers"
+    )
+    assert providers.inputs["clusterName"] == "longjobs-dev"
+    assert sorted(providers.inputs["capacityProviders"]) == ["FARGATE", "FARGATE_SPOT"]
+
+
+@pytest.mark.parametrize("job", ["hello-world", "report"])
+def test_task_definition_runs_the_pushed_image_by_digest(dev, job):
+    image = dev.one("docker:index/image:Image", f"{job}-image")
+    repository = dev.one("aws:ecr/repository:Repository", f"{job}-repository")
+    tag = context_tag(PROJECT_ROOT / "containers" / job, "arm64")
+    assert image.inputs["imageName"] == f"{repository.state['repositoryUrl']}:{tag}"
+    assert image.inputs["build"]["platform"] == "linux/arm64"
+    assert image.inputs["registry"]["server"] == repository.state["repositoryUrl"]
+    [container] = containers(dev, job)
+    assert container["image"] == image.state["repoDigest"]
+    assert "@sha256:" in container["image"]
+    assert dev.outputs["jobs"][job]["imageUri"] == container["image"]
+
+
+def test_repository_is_immutable_scanned_and_expires_old_images(dev):
+    repository = dev.one("aws:ecr/repository:Repository", "report-repository")
+    assert repository.inputs["name"] == "longjobs-dev/report"
+    assert repository.inputs["imageTagMutability"] == "IMMUTABLE"
+    assert repository.inputs["imageScanningConfiguration"] == {"scanOnPush": True}
+    policy = json.loads(
+        dev.one("aws:ecr/lifecyclePolicy:LifecyclePolicy", "report-lifecycle").inputs["policy"]
+    )
+    selections = [rule["selection"] for rule in policy["rules"]]
+    assert {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 10} in selections
+    assert all(rule["action"] == {"type": "expire"} for rule in policy["rules"])
+
+
+def test_task_definition_settings(dev):
+    task = dev.one(TASK_DEFINITION, "report-task")
+    assert task.inputs["family"] == "longjobs-dev-report"
+    assert (task.inputs["cpu"], task.inputs["memory"]) == ("1024", "2048")
+    assert task.inputs["networkMode"] == "awsvpc"
+    assert task.inputs["requiresCompatibilities"] == ["FARGATE"]
+    assert task.inputs["runtimePlatform"] == {
+        "cpuArchitecture": "ARM64",
+        "operatingSystemFamily": "LINUX",
+    }
+    assert task.inputs["executionRoleArn"] == dev.outputs["jobs"]["report"]["executionRoleArn"]
+    assert task.inputs["taskRoleArn"] == dev.outputs["jobs"]["report"]["taskRoleArn"]
+    [container] = containers(dev, "report")
+    assert container["name"] == "report"
+    assert container["stopTimeout"] == 120
+    assert container["essential"] is True
+    assert container["environment"] == [{"name": "REPORT_ROWS", "value": "5000"}]
+    assert container["logConfiguration"] == {
+        "logDriver": "awslogs",
+        "options": {
+            "awslogs-group": "/longjobs/dev/report",
+            "awslogs-region": REGION,
+            "awslogs-stream-prefix": "job",
+        },
+    }
+
+
+def test_log_groups_keep_the_configured_retention(dev):
+    for job in ("hello-world", "report"):
+        group = dev.one("aws:cloudwatch/logGroup:LogGroup", f"{job}-logs")
+        assert group.inputs["name"] == f"/longjobs/dev/{job}"
+        assert group.inputs["retentionInDays"] == 30
+
+
+def test_execution_role_may_only_pull_its_image_and_write_its_logs(dev):
+    repository_arn = f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/longjobs-dev/report"
+    log_group_arn = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/longjobs/dev/report"
+    assert statements(dev, "report-execution-policy") == [
+        {
+            "Sid": "EcrLogin",
+            "Effect": "Allow",
+            "Action": "ecr:GetAuthorizationToken",
+            "Resource": "*",
+        },
+        {
+            "Sid": "EcrPull",
+            "Effect": "Allow",
+            "Action": [
+                "ecr:BatchCheckLayerAvailability",
+                "ecr:BatchGetImage",
+                "ecr:GetDownloadUrlForLayer",
+            ],
+            "Resource": repository_arn,
+        },
+        {
+            "Sid": "Logs",
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": f"{log_group_arn}:log-stream:*",
+        },
+    ]
+
+
+def test_task_role_has_exactly_the_declared_statements(dev):
+    assert statements(dev, "report-task-policy") == [
+        {
+            "Sid": "ReadReportInputs",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject"],
+            "Resource": "arn:aws:s3:::longjobs-dev-report-inputs/*",
+        }
+    ]
+    # hello-world declares nothing, so its task role has no policy at all.
+    names = [p.name for p in dev.by_type("aws:iam/rolePolicy:RolePolicy")]
+    assert "hello-world-task-policy" not in names
+    assert not dev.by_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+
+
+@pytest.mark.parametrize("role", ["report-task-role", "report-execution-role"])
+def test_job_roles_trust_only_ecs_tasks_of_this_account(dev, role):
+    assert trust(dev, role) == {
+        "Effect": "Allow",
+        "Principal": {"Service": "ecs-tasks.amazonaws.com"},
+        "Action": "sts:AssumeRole",
+        "Condition": {
+            "ArnLike": {"aws:SourceArn": f"arn:aws:ecs:{REGION}:{ACCOUNT}:*"},
+            "StringEquals": {"aws:SourceAccount": ACCOUNT},
+        },
+    }
+
+
+def test_no_policy_allows_a_wildcard_action(dev):
+    for statement in all_statements(dev):
+        actions = statement["Action"]
+        for action in [actions] if isinstance(actions, str) else actions:
+            assert action != "*" and not action.endswith(":*"), statement
+
+
+@pytest.mark.parametrize(
+    ("job", "provider"), [("hello-world", "FARGATE"), ("report", "FARGATE_SPOT")]
+)
+def test_service_desired_count_and_capacity(dev, job, provider):
+    service = dev.one("aws:ecs/service:Service", f"{job}-service")
+    assert service.inputs["desiredCount"] == 0
+    assert service.inputs["capacityProviderStrategies"] == [
+        {"capacityProvider": provider, "weight": 1}
+    ]
+    assert service.inputs["cluster"] == dev.outputs["clusterArn"]
+    assert service.inputs["taskDefinition"] == dev.outputs["jobs"][job]["taskDefinitionArn"]
+    network = service.inputs["networkConfiguration"]
+    assert network["subnets"] == DEFAULT_SUBNETS
+    assert network["securityGroups"] == dev.outputs["network"]["securityGroupIds"]
+    assert network["assignPublicIp"] is True
+
+
+def test_default_network_is_the_default_vpc_with_an_egress_only_group(dev):
+    group = dev.one("aws:ec2/securityGroup:SecurityGroup", "network-egress-only")
+    assert "ingress" not in group.inputs or not group.inputs["ingress"]
+    assert [rule["protocol"] for rule in group.inputs["egress"]] == ["-1"]
+    assert dev.outputs["network"]["subnetIds"] == DEFAULT_SUBNETS
+    assert "aws:ec2/getVpc:getVpc" in dev.invokes
+
+
+def test_schedule_runs_the_job_through_the_trigger(dev):
+    schedule = dev.one("aws:scheduler/schedule:Schedule", "report-nightly")
+    assert schedule.inputs["scheduleExpression"] == "cron(30 2 * * ? *)"
+    assert schedule.inputs["scheduleExpressionTimezone"] == "Europe/Paris"
+    assert schedule.inputs["state"] == "ENABLED"
+    assert schedule.inputs["groupName"] == "longjobs-dev"
+    target = schedule.inputs["target"]
+    assert target["arn"] == dev.outputs["triggerFunctionArn"]
+    assert json.loads(target["input"]) == {
+        "job": "report",
+        "environment": {"REPORT_ROWS": "20000"},
+        "idempotencyKey": "schedule:report/nightly:<aws.scheduler.scheduled-time>",
+    }
+    assert target["retryPolicy"] == {"maximumRetryAttempts": 3, "maximumEventAgeInSeconds": 3600}
+    dead_letters = dev.one("aws:sqs/queue:Queue", "schedules-dead-letters")
+    assert target["deadLetterConfig"] == {"arn": dead_letters.state["arn"]}
+    assert dev.outputs["jobs"]["report"]["scheduleArns"] == {"nightly": schedule.state["arn"]}
+    assert statements(dev, "schedules-policy") == [
+        {
+            "Sid": "InvokeTrigger",
+            "Effect": "Allow",
+            "Action": "lambda:InvokeFunction",
+            "Resource": dev.outputs["triggerFunctionArn"],
+        },
+        {
+            "Sid": "DeadLetters",
+            "Effect": "Allow",
+            "Action": "sqs:SendMessage",
+            "Resource": dead_letters.state["arn"],
+        },
+    ]
+
+
+JOB_OUTPUT_KEYS = {
+    "taskDefinitionArn",
+    "taskDefinitionFamily",
+    "containerName",
+    "taskRoleArn",
+    "executionRoleArn",
+    "logGroupName",
+    "repositoryUrl",
+    "imageUri",
+    "serviceName",
+    "capacity",
+    "scheduleArns",
+}
+
+
+def test_stack_outputs_are_the_documented_contract(dev):
+    assert set(dev.outputs) == {
+        "clusterArn",
+        "clusterName",
+        "network",
+        "jobs",
+        "triggerFunctionName",
+        "triggerFunctionArn",
+        "triggerFailureQueueUrl",
+    }
+    assert dev.outputs["clusterArn"] == f"arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/longjobs-dev"
+    assert set(dev.outputs["network"]) == {"subnetIds", "securityGroupIds", "assignPublicIp"}
+    assert set(dev.outputs["jobs"]) == {"hello-world", "report"}
+    for job, values in dev.outputs["jobs"].items():
+        assert set(values) == JOB_OUTPUT_KEYS, job
+        assert all(v is not None for v in values.values()), job
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    for key in JOB_OUTPUT_KEYS | set(dev.outputs):
+        assert f"`{key}`" in readme, f"output {key} is not documented in the README"
+
+
+def test_given_network_is_used_as_is():
+    config = dev_config()
+    config["longjobs:network"] = {
+        "subnetIds": ["subnet-0123456789abcdef0"],
+        "securityGroupIds": ["sg-0123456789abcdef0"],
+    }
+    run = run_program(config=config)
+    assert not run.by_type("aws:ec2/securityGroup:SecurityGroup")
+    assert "aws:ec2/getVpc:getVpc" not in run.invokes
+    network = run.one("aws:ecs/service:Service", "report-service").inputs["networkConfiguration"]
+    assert network == {
+        "subnets": ["subnet-0123456789abcdef0"],
+        "securityGroups": ["sg-0123456789abcdef0"],
+        "assignPublicIp": False,
+    }
+
+
+def test_given_subnets_without_groups_get_an_egress_only_group_in_their_vpc():
+    config = dev_config()
+    config["longjobs:network"] = {"subnetIds": ["subnet-0123456789abcdef0"]}
+    run = run_program(config=config)
+    group = run.one("aws:ec2/securityGroup:SecurityGroup", "network-egress-only")
+    assert group.inputs["vpcId"] == "vpc-0123456789abcdef0"
+
+
+def test_an_account_without_a_default_vpc_is_told_which_keys_to_set():
+    with pytest.raises(Exception, match=r"no default VPC.*longjobs:network\.subnetIds"):
+        run_program(default_vpc=False)
+
+
+def test_secrets_reach_the_container_and_only_the_execution_role():
+    config = dev_config()
+    ssm = f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/reports/db-password"
+    secret = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:reports/api:token::"
+    config["longjobs:jobs"]["report"]["secrets"] = {"DB_PASSWORD": ssm, "API_TOKEN": secret}
+    run = run_program(config=config)
+    [container] = containers(run, "report")
+    assert container["secrets"] == [
+        {"name": "API_TOKEN", "valueFrom": secret},
+        {"name": "DB_PASSWORD", "valueFrom": ssm},
+    ]
+    by_sid = {s["Sid"]: s for s in statements(run, "report-execution-policy")}
+    assert by_sid["SsmSecrets"]["Resource"] == [ssm]
+    assert by_sid["SecretsManagerSecrets"]["Resource"] == [
+        f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:reports/api-??????"
+    ]
+    assert "SsmSecrets" not in {s.get("Sid") for s in statements(run, "report-task-policy")}
+
+
+def test_a_job_with_an_existing_image_gets_no_repository():
+    config = dev_config()
+    image = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/shared/tools@sha256:{'a' * 64}"
+    config["longjobs:jobs"]["report"]["image"] = image
+    config["longjobs:jobs"]["report"]["command"] = ["python", "-m", "tools.report"]
+    config["longjobs:jobs"]["hello-world"]["image"] = "public.ecr.aws/docker/library/alpine:3.22"
+    run = run_program(config=config)
+    assert not run.by_type("aws:ecr/repository:Repository")
+    assert not run.by_type("docker:index/image:Image")
+    [container] = containers(run, "report")
+    assert container["image"] == image
+    assert container["command"] == ["python", "-m", "tools.report"]
+    pull = {s["Sid"]: s for s in statements(run, "report-execution-policy")}["EcrPull"]
+    assert pull["Resource"] == f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/shared/tools"
+    # A public image needs no ECR permissions at all.
+    sids = {s["Sid"] for s in statements(run, "hello-world-execution-policy")}
+    assert sids == {"Logs"}
+    assert run.outputs["jobs"]["report"]["repositoryUrl"] is None
+
+
+def test_stack_tags_reach_every_taggable_resource(dev):
+    for resource in dev.resources:
+        if resource.custom and "tags" in resource.inputs:
+            assert resource.inputs["tags"]["team"] == "platform", resource.name
+            assert resource.inputs["tags"]["longjobs:stack"] == "dev", resource.name

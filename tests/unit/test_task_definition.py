@@ -1,0 +1,114 @@
+"""Container definitions checked against botocore's RegisterTaskDefinition model, offline."""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+from botocore.exceptions import ParamValidationError
+from botocore.validate import validate_parameters
+
+from components.config import JobConfig
+from components.image import context_tag
+from components.job import container_definitions, secret_resource
+from tests.unit.helpers import TASK_DEFINITION
+from tools.program import run_program
+
+MODEL = (
+    boto3.session.Session(region_name="us-east-1")
+    .client("ecs")
+    .meta.service_model.operation_model("RegisterTaskDefinition")
+    .input_shape
+)
+
+
+def register_request(task) -> dict:
+    """The RegisterTaskDefinition request the provider would send for a mocked task definition."""
+    inputs = task.inputs
+    request = {
+        "family": inputs["family"],
+        "containerDefinitions": json.loads(inputs["containerDefinitions"]),
+        "cpu": inputs["cpu"],
+        "memory": inputs["memory"],
+        "networkMode": inputs["networkMode"],
+        "requiresCompatibilities": inputs["requiresCompatibilities"],
+        "executionRoleArn": inputs["executionRoleArn"],
+        "taskRoleArn": inputs["taskRoleArn"],
+        "runtimePlatform": inputs["runtimePlatform"],
+    }
+    if "ephemeralStorage" in inputs:
+        request["ephemeralStorage"] = {"sizeInGiB": int(inputs["ephemeralStorage"]["sizeInGib"])}
+    return request
+
+
+@pytest.fixture(scope="module")
+def dev():
+    return run_program("Pulumi.dev.yaml")
+
+
+@pytest.mark.parametrize("job", ["hello-world", "report"])
+def test_dev_task_definitions_match_the_ecs_api_model(dev, job):
+    validate_parameters(register_request(dev.one(TASK_DEFINITION, f"{job}-task")), MODEL)
+
+
+def test_every_optional_container_setting_matches_the_model():
+    config = JobConfig.model_validate(
+        {
+            "image": "public.ecr.aws/docker/library/python:3.13-slim",
+            "entryPoint": ["python"],
+            "command": ["-m", "report"],
+            "environment": {"A": "1"},
+            "secrets": {"B": "arn:aws:ssm:us-east-1:123456789012:parameter/b"},
+        }
+    )
+    definitions = container_definitions("report", config, config.image, "/l/g", "eu-west-1")
+    validate_parameters({"family": "f", "containerDefinitions": definitions}, MODEL)
+
+
+def test_the_model_check_catches_a_misspelled_key():
+    config = JobConfig.model_validate({"image": "public.ecr.aws/x/y:1"})
+    [definition] = container_definitions("job", config, "img", "/l/g", "us-east-1")
+    definition["stopTimeOut"] = 120
+    with pytest.raises(ParamValidationError, match="stopTimeOut"):
+        validate_parameters({"family": "f", "containerDefinitions": [definition]}, MODEL)
+
+
+def test_image_tag_follows_the_build_context(tmp_path):
+    (tmp_path / "Dockerfile").write_text("FROM scratch\n")
+    (tmp_path / "app.py").write_text("print(1)\n")
+    first = context_tag(tmp_path, "arm64")
+    assert context_tag(tmp_path, "arm64") == first
+    assert context_tag(tmp_path, "x86_64") != first
+    (tmp_path / "app.py").write_text("print(2)\n")
+    changed = context_tag(tmp_path, "arm64")
+    assert changed != first
+    (tmp_path / "app.py").rename(tmp_path / "main.py")
+    assert context_tag(tmp_path, "arm64") != changed
+    # Docker tags: at most 128 characters of [A-Za-z0-9_.-].
+    assert len(first) <= 128 and first.replace("-", "").isalnum()
+
+
+@pytest.mark.parametrize(
+    ("value_from", "resource"),
+    [
+        (
+            "arn:aws:ssm:us-east-1:123456789012:parameter/a/b",
+            "arn:aws:ssm:us-east-1:123456789012:parameter/a/b",
+        ),
+        (
+            "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbC123",
+            "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbC123",
+        ),
+        (
+            "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbC123:password::",
+            "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbC123",
+        ),
+        (
+            "arn:aws:secretsmanager:us-east-1:123456789012:secret:db",
+            "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-??????",
+        ),
+    ],
+)
+def test_secret_resource(value_from, resource):
+    assert secret_resource(value_from) == resource
