@@ -129,8 +129,10 @@ class FargateJob(pulumi.ComponentResource):
             }
         )
 
-    def _trust_policy(self) -> str:
-        # Only ECS tasks of this account may assume the job's roles (confused-deputy guard).
+    def _task_trust_policy(self) -> str:
+        # Only tasks of this account may assume the task role (the confused-deputy guard the
+        # ECS task role documentation gives). The execution role keeps the documented plain
+        # trust: ECS assumes it before a task exists.
         ctx = self._context
         return policies.assume_role(
             ECS_TASKS,
@@ -189,7 +191,7 @@ class FargateJob(pulumi.ComponentResource):
         role = aws.iam.Role(
             f"{self.job}-execution-role",
             description=f"longjobs {self.job}: pull the image, write logs, read secrets",
-            assume_role_policy=self._trust_policy(),
+            assume_role_policy=policies.assume_role(ECS_TASKS),
             tags=self._context.tags_for(self.job),
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -205,7 +207,7 @@ class FargateJob(pulumi.ComponentResource):
         role = aws.iam.Role(
             f"{self.job}-task-role",
             description=f"longjobs {self.job}: what the job's code may do",
-            assume_role_policy=self._trust_policy(),
+            assume_role_policy=self._task_trust_policy(),
             tags=self._context.tags_for(self.job),
             opts=pulumi.ResourceOptions(parent=self),
         )

@@ -1,0 +1,147 @@
+"""The JobTrigger component: the function, its async failure path, its exact permissions."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from functions.trigger import contract
+from tests.unit.helpers import statements, trust
+from tools.program import DEFAULT_SUBNETS, MOCK_ACCOUNT, run_program
+
+ACCOUNT = MOCK_ACCOUNT
+REGION = "us-east-1"
+CLUSTER = f"arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/longjobs-dev"
+
+
+@pytest.fixture(scope="module")
+def dev():
+    return run_program("Pulumi.dev.yaml")
+
+
+def test_function_settings(dev):
+    function = dev.one("aws:lambda/function:Function", "trigger-function")
+    assert function.inputs["runtime"] == "python3.14"
+    assert function.inputs["architectures"] == ["arm64"]
+    assert function.inputs["handler"] == "handler.handler"
+    log_group = dev.one("aws:cloudwatch/logGroup:LogGroup", "trigger-logs")
+    assert function.inputs["loggingConfig"]["logGroup"] == log_group.inputs["name"]
+    assert log_group.inputs["retentionInDays"] == 30
+    assert trust(dev, "trigger-role")["Principal"] == {"Service": "lambda.amazonaws.com"}
+
+
+def test_package_ships_the_handler_and_the_contract_file(dev):
+    function = dev.one("aws:lambda/function:Function", "trigger-function")
+    assets = function.inputs["code"].assets
+    assert {"handler.py", "contract.py", contract.CONFIG_FILE} <= set(assets)
+
+
+def test_contract_file_describes_every_job(dev):
+    config = contract.loads(dev.trigger_config)
+    assert config.cluster_arn == CLUSTER
+    assert list(config.subnet_ids) == DEFAULT_SUBNETS
+    assert list(config.security_group_ids) == dev.outputs["network"]["securityGroupIds"]
+    assert config.assign_public_ip is True
+    assert set(config.jobs) == {"hello-world", "report"}
+    report = config.jobs["report"]
+    assert report.task_definition_arn == dev.outputs["jobs"]["report"]["taskDefinitionArn"]
+    assert report.container_name == "report"
+    assert report.capacity == "spot"
+    assert config.jobs["hello-world"].capacity == "on-demand"
+
+
+def test_secret_names_are_reserved_in_the_contract():
+    from tests.unit.helpers import dev_config
+
+    config = dev_config()
+    config["longjobs:jobs"]["report"]["secrets"] = {
+        "DB_PASSWORD": f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/db"
+    }
+    run = run_program(config=config)
+    assert contract.loads(run.trigger_config).jobs["report"].reserved_environment == (
+        "DB_PASSWORD",
+    )
+
+
+def test_failed_async_invocations_go_to_the_failure_queue(dev):
+    invoke = dev.one(
+        "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig", "trigger-async"
+    )
+    queue = dev.one("aws:sqs/queue:Queue", "trigger-failures")
+    assert invoke.inputs["maximumRetryAttempts"] == 2
+    assert invoke.inputs["destinationConfig"] == {"onFailure": {"destination": queue.state["arn"]}}
+    assert invoke.inputs["functionName"] == dev.outputs["triggerFunctionName"]
+    assert dev.outputs["triggerFailureQueueUrl"] == queue.state["url"]
+
+
+def test_trigger_role_statement_by_statement(dev):
+    jobs = dev.outputs["jobs"]
+    on_cluster = {"ArnEquals": {"ecs:cluster": CLUSTER}}
+    tasks = f"arn:aws:ecs:{REGION}:{ACCOUNT}:task/longjobs-dev/*"
+    log_group = dev.one("aws:cloudwatch/logGroup:LogGroup", "trigger-logs").state["arn"]
+    queue = dev.one("aws:sqs/queue:Queue", "trigger-failures").state["arn"]
+    by_sid = {s["Sid"]: s for s in statements(dev, "trigger-policy")}
+    assert list(by_sid) == [
+        "RunJobs",
+        "TagJobsAtStart",
+        "InspectAndStopJobs",
+        "PassJobRoles",
+        "Logs",
+        "FailureQueue",
+    ]
+    assert by_sid["RunJobs"] == {
+        "Sid": "RunJobs",
+        "Effect": "Allow",
+        "Action": "ecs:RunTask",
+        "Resource": [
+            f"arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/longjobs-dev-hello-world:*",
+            f"arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/longjobs-dev-report:*",
+        ],
+        "Condition": on_cluster,
+    }
+    assert by_sid["TagJobsAtStart"] == {
+        "Sid": "TagJobsAtStart",
+        "Effect": "Allow",
+        "Action": "ecs:TagResource",
+        "Resource": tasks,
+        "Condition": {"StringEquals": {"ecs:CreateAction": "RunTask"}},
+    }
+    assert by_sid["InspectAndStopJobs"] == {
+        "Sid": "InspectAndStopJobs",
+        "Effect": "Allow",
+        "Action": ["ecs:DescribeTasks", "ecs:StopTask"],
+        "Resource": tasks,
+        "Condition": on_cluster,
+    }
+    assert by_sid["PassJobRoles"] == {
+        "Sid": "PassJobRoles",
+        "Effect": "Allow",
+        "Action": "iam:PassRole",
+        "Resource": [
+            jobs["hello-world"]["executionRoleArn"],
+            jobs["hello-world"]["taskRoleArn"],
+            jobs["report"]["executionRoleArn"],
+            jobs["report"]["taskRoleArn"],
+        ],
+        "Condition": {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
+    }
+    assert by_sid["Logs"] == {
+        "Sid": "Logs",
+        "Effect": "Allow",
+        "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+        "Resource": f"{log_group}:log-stream:*",
+    }
+    assert by_sid["FailureQueue"] == {
+        "Sid": "FailureQueue",
+        "Effect": "Allow",
+        "Action": "sqs:SendMessage",
+        "Resource": queue,
+    }
+
+
+def test_policy_documents_are_valid_json_with_a_version(dev):
+    for policy in dev.by_type("aws:iam/rolePolicy:RolePolicy"):
+        document = json.loads(policy.inputs["policy"])
+        assert document["Version"] == "2012-10-17"
+        assert document["Statement"]
