@@ -68,9 +68,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     print(f"program under mocks, fresh process each run, median of {args.repeat}")
-    print(
-        f"{'jobs':>5} {'resources':>10} {'wall s':>8} {'import s':>9} {'program s':>10} {'x 1 job':>8}"
-    )
+    header = ("jobs", 5), ("resources", 10), ("wall s", 8), ("import s", 9), ("program s", 10)
+    print(" ".join(f"{name:>{width}}" for name, width in header), f"{'x 1 job':>8}")
     base = None
     for jobs in args.jobs:
         runs = [measure(jobs) for _ in range(args.repeat)]
