@@ -120,6 +120,8 @@ class JobImage(pulumi.ComponentResource):
                 platform=PLATFORMS[architecture],
                 builder_version=docker.BuilderVersion.BUILDER_BUILD_KIT,
             ),
+            # `pulumi preview` (pull-request checks) needs neither Docker nor registry access.
+            build_on_preview=False,
             registry=docker.RegistryArgs(
                 server=self.repository.repository_url,
                 username=token.user_name,
