@@ -185,7 +185,7 @@ class AwsMocks(pulumi.runtime.Mocks):
                 "expiresAt": "2100-01-01T00:00:00Z",
                 "id": self.region,
             }
-        raise NotImplementedError(f"no mock for invoke {token}")
+        raise LookupError(f"the offline mocks do not answer invoke {token}")
 
 
 def stack_file_config(stack_file: Path) -> dict[str, Any]:
