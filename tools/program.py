@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import grpc
 import pulumi
 import yaml
 from pulumi.runtime import settings
@@ -72,6 +73,20 @@ class ProgramRun:
 
 def _suffix(name: str) -> str:
     return hashlib.sha256(name.encode()).hexdigest()[:7]
+
+
+class InvokeFailed(grpc.RpcError):
+    """An invoke the provider rejects, delivered to the program as the engine delivers it."""
+
+    def __init__(self, details: str):
+        super().__init__(details)
+        self._details = details
+
+    def code(self) -> grpc.StatusCode:
+        return grpc.StatusCode.UNKNOWN
+
+    def details(self) -> str:
+        return self._details
 
 
 class AwsMocks(pulumi.runtime.Mocks):
@@ -170,7 +185,7 @@ class AwsMocks(pulumi.runtime.Mocks):
             }
         if token == "aws:ec2/getVpc:getVpc":
             if not self.default_vpc:
-                raise Exception("no matching EC2 VPC found")
+                raise InvokeFailed("no matching EC2 VPC found")
             return {"id": DEFAULT_VPC, "default": True, "cidrBlock": "172.31.0.0/16"}
         if token == "aws:ec2/getSubnets:getSubnets":
             return {"ids": DEFAULT_SUBNETS, "id": self.region}

@@ -18,6 +18,7 @@ from tests.unit.helpers import (
 from tools.program import DEFAULT_SUBNETS, MOCK_ACCOUNT, PROJECT_ROOT, run_program
 
 ACCOUNT = MOCK_ACCOUNT
+SECRET_SIGNATURE = "4dabf18193072939515e22adb298388d"  # how Pulumi marks a secret value
 REGION = "us-east-1"
 
 
@@ -44,7 +45,11 @@ def test_task_definition_runs_the_pushed_image_by_digest(dev, job):
     tag = context_tag(PROJECT_ROOT / "containers" / job, "arm64")
     assert image.inputs["imageName"] == f"{repository.state['repositoryUrl']}:{tag}"
     assert image.inputs["build"]["platform"] == "linux/arm64"
-    assert image.inputs["registry"]["server"] == repository.state["repositoryUrl"]
+    # The registry credentials reach the engine as a secret.
+    registry = image.inputs["registry"]
+    assert SECRET_SIGNATURE in registry
+    assert registry["value"]["server"] == repository.state["repositoryUrl"]
+    assert registry["value"]["username"] == "AWS"
     [container] = containers(dev, job)
     assert container["image"] == image.state["repoDigest"]
     assert "@sha256:" in container["image"]

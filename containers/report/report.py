@@ -1,0 +1,182 @@
+"""Build a daily sales report: a realistic long job that can be interrupted and resumed.
+
+Inputs (environment):
+  REPORT_DAY           day to report on, YYYY-MM-DD (default: yesterday, UTC)
+  REPORT_ROWS          rows to generate and aggregate, 1-10000000 (default 10000)
+  REPORT_BATCH         rows per step (default 1000)
+  REPORT_STEP_SECONDS  pause after each step, simulating slow sources (default 0)
+  REPORT_OUTPUT        output folder (default /tmp/report-<day>)
+  REPORT_CHECKPOINT    checkpoint file (default <output>/checkpoint.json); point it at durable
+                       storage to resume on another task
+
+Writes <output>/rows.csv and <output>/summary.json, each atomically. Logs one JSON line per step.
+On SIGTERM (Fargate Spot's two-minute warning) it finishes the current step, writes a checkpoint
+and exits 143; a run that finds the checkpoint resumes from it. Bad input exits 2, any other
+failure 1.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+EXIT_BAD_INPUT = 2
+EXIT_TERMINATED = 143  # 128 + SIGTERM, what a shell reports for a job killed by SIGTERM
+REGIONS = ("north", "south", "east", "west")
+
+
+class BadInput(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Settings:
+    day: date
+    rows: int
+    batch: int
+    step_seconds: float
+    output: Path
+    checkpoint: Path
+
+
+@dataclass
+class Progress:
+    next_row: int = 0
+    csv_bytes: int = 0
+    totals: dict[str, float] = field(default_factory=dict)
+
+
+def _number(env: dict[str, str], name: str, default: str, cast, low, high):
+    raw = env.get(name, default)
+    try:
+        value = cast(raw)
+    except ValueError:
+        raise BadInput(f"{name}={raw!r} is not a number") from None
+    if not low <= value <= high:
+        raise BadInput(f"{name}={raw!r} must be between {low} and {high}")
+    return value
+
+
+def read_settings(env: dict[str, str]) -> Settings:
+    yesterday = (datetime.now(UTC) - timedelta(days=1)).date()
+    raw_day = env.get("REPORT_DAY", yesterday.isoformat())
+    try:
+        day = date.fromisoformat(raw_day)
+    except ValueError:
+        raise BadInput(f"REPORT_DAY={raw_day!r} is not a date like 2026-11-01") from None
+    output = Path(env.get("REPORT_OUTPUT", f"/tmp/report-{day.isoformat()}"))
+    return Settings(
+        day=day,
+        rows=_number(env, "REPORT_ROWS", "10000", int, 1, 10_000_000),
+        batch=_number(env, "REPORT_BATCH", "1000", int, 1, 1_000_000),
+        step_seconds=_number(env, "REPORT_STEP_SECONDS", "0", float, 0, 3600),
+        output=output,
+        checkpoint=Path(env.get("REPORT_CHECKPOINT", str(output / "checkpoint.json"))),
+    )
+
+
+def log(event: str, **fields) -> None:
+    print(json.dumps({"event": event, **fields}, default=str), flush=True)
+
+
+def write_atomically(path: Path, text: str) -> None:
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(text)
+    os.replace(temporary, path)
+
+
+def load_checkpoint(settings: Settings) -> Progress:
+    if not settings.checkpoint.exists():
+        return Progress()
+    saved = json.loads(settings.checkpoint.read_text())
+    if saved.get("day") != settings.day.isoformat() or saved.get("rows") != settings.rows:
+        raise BadInput(f"{settings.checkpoint} belongs to another run: {saved}")
+    return Progress(**saved["progress"])
+
+
+def save_checkpoint(settings: Settings, progress: Progress) -> None:
+    state = {"day": settings.day.isoformat(), "rows": settings.rows, "progress": asdict(progress)}
+    settings.checkpoint.parent.mkdir(parents=True, exist_ok=True)
+    write_atomically(settings.checkpoint, json.dumps(state))
+
+
+def pause(seconds: float, stop_requested) -> None:
+    """Sleep, but wake within 0.1 s of a stop request."""
+    deadline = time.monotonic() + seconds
+    while not stop_requested() and (left := deadline - time.monotonic()) > 0:
+        time.sleep(min(left, 0.1))
+
+
+def rows_for(day: date, start: int, stop: int):
+    """The source data: deterministic per day and row, so a resumed run writes the same rows."""
+    for row in range(start, stop):
+        rng = random.Random(f"{day.isoformat()}/{row}")
+        yield row, REGIONS[rng.randrange(len(REGIONS))], round(rng.uniform(1, 500), 2)
+
+
+def run(settings: Settings, stop_requested) -> int:
+    settings.output.mkdir(parents=True, exist_ok=True)
+    progress = load_checkpoint(settings)
+    partial = settings.output / "rows.csv.partial"
+    if progress.next_row:
+        log("resumed", row=progress.next_row, checkpoint=str(settings.checkpoint))
+    with open(partial, "ab") as csv:
+        csv.truncate(progress.csv_bytes)  # drop rows written after the checkpoint
+        if progress.csv_bytes == 0:
+            csv.write(b"row,region,amount\n")
+        total_steps = -(-settings.rows // settings.batch)
+        while progress.next_row < settings.rows:
+            if stop_requested():
+                save_checkpoint(settings, progress)
+                log("interrupted", row=progress.next_row, checkpoint=str(settings.checkpoint))
+                return EXIT_TERMINATED
+            stop = min(progress.next_row + settings.batch, settings.rows)
+            for row, region, amount in rows_for(settings.day, progress.next_row, stop):
+                csv.write(f"{row},{region},{amount:.2f}\n".encode())
+                progress.totals[region] = round(progress.totals.get(region, 0) + amount, 2)
+            csv.flush()
+            progress.next_row, progress.csv_bytes = stop, csv.tell()
+            step = -(-stop // settings.batch)
+            log("progress", step=step, total=total_steps, percent=round(100 * stop / settings.rows))
+            pause(settings.step_seconds, stop_requested)
+    os.replace(partial, settings.output / "rows.csv")
+    summary = {
+        "day": settings.day.isoformat(),
+        "rows": settings.rows,
+        "totals": dict(sorted(progress.totals.items())),
+    }
+    write_atomically(settings.output / "summary.json", json.dumps(summary, indent=2))
+    settings.checkpoint.unlink(missing_ok=True)
+    log("done", output=str(settings.output), rows=settings.rows)
+    return 0
+
+
+def main() -> int:
+    stop = {"requested": False}
+
+    def on_sigterm(signum, frame) -> None:
+        stop["requested"] = True
+        log("stopping", reason="SIGTERM")
+
+    signal.signal(signal.SIGTERM, on_sigterm)
+    try:
+        settings = read_settings(dict(os.environ))
+        log("started", **{k: str(v) for k, v in asdict(settings).items()})
+        return run(settings, lambda: stop["requested"])
+    except BadInput as error:
+        log("bad-input", error=str(error))
+        return EXIT_BAD_INPUT
+    except Exception as error:  # any other failure must fail the task visibly
+        log("failed", error=f"{type(error).__name__}: {error}")
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,53 @@
+"""Static checks of every job image's Dockerfile."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+CONTAINERS = Path(__file__).resolve().parents[2] / "containers"
+DOCKERFILES = sorted(CONTAINERS.glob("*/Dockerfile"))
+
+
+def instructions(dockerfile: Path) -> list[tuple[str, str]]:
+    lines = dockerfile.read_text().replace("\\\n", " ").splitlines()
+    return [
+        (line.split(None, 1)[0].upper(), line.split(None, 1)[1] if " " in line else "")
+        for line in (raw.strip() for raw in lines)
+        if line and not line.startswith("#")
+    ]
+
+
+def test_every_example_job_has_a_dockerfile():
+    assert {path.parent.name for path in DOCKERFILES} >= {"hello-world", "report"}
+
+
+@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.parent.name)
+def test_base_image_is_pinned_to_a_version(dockerfile):
+    for keyword, argument in instructions(dockerfile):
+        if keyword == "FROM":
+            image = argument.split()[0]
+            assert image.startswith("public.ecr.aws/"), image
+            tag = image.rsplit(":", 1)[-1]
+            assert "@sha256:" in image or re.fullmatch(r"\d+\.\d+(\.\d+)?(-[a-z0-9.-]+)?", tag), (
+                image
+            )
+
+
+@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.parent.name)
+def test_runs_as_a_non_root_user(dockerfile):
+    users = [argument for keyword, argument in instructions(dockerfile) if keyword == "USER"]
+    assert users, "no USER: the job would run as root"
+    user = users[-1].split(":")[0]
+    assert user not in ("root", "0")
+
+
+@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.parent.name)
+def test_copied_files_exist(dockerfile):
+    for keyword, argument in instructions(dockerfile):
+        if keyword in ("COPY", "ADD"):
+            sources = [part for part in argument.split() if not part.startswith("--")][:-1]
+            for source in sources:
+                assert (dockerfile.parent / source).exists(), source

@@ -1,0 +1,126 @@
+"""The report job, run for real as a process: output, failures, SIGTERM and resume."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[2] / "containers" / "report" / "report.py"
+
+
+def env(output: Path, **extra: str) -> dict[str, str]:
+    return {
+        "PATH": os.environ["PATH"],
+        "REPORT_DAY": "2026-11-01",
+        "REPORT_ROWS": "2000",
+        "REPORT_BATCH": "200",
+        "REPORT_OUTPUT": str(output),
+        **extra,
+    }
+
+
+def run(environment: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(SCRIPT)],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def events(stdout: str) -> list[dict]:
+    return [json.loads(line) for line in stdout.splitlines()]
+
+
+def test_builds_the_report(tmp_path):
+    result = run(env(tmp_path))
+    assert result.returncode == 0, result.stdout
+    with open(tmp_path / "rows.csv") as rows:
+        table = list(csv.DictReader(rows))
+    assert len(table) == 2000
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["day"] == "2026-11-01" and summary["rows"] == 2000
+    totals = {}
+    for row in table:
+        totals[row["region"]] = totals.get(row["region"], 0) + float(row["amount"])
+    assert summary["totals"] == pytest.approx(totals)
+    logged = events(result.stdout)
+    progress = [e for e in logged if e["event"] == "progress"]
+    assert [e["percent"] for e in progress] == list(range(10, 101, 10))
+    assert logged[-1]["event"] == "done"
+    assert not (tmp_path / "checkpoint.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("REPORT_ROWS", "many"), ("REPORT_ROWS", "0"), ("REPORT_DAY", "yesterday")],
+)
+def test_bad_input_exits_2_naming_the_variable(tmp_path, name, value):
+    result = run(env(tmp_path, **{name: value}))
+    assert result.returncode == 2
+    [event] = events(result.stdout)
+    assert event["event"] == "bad-input" and name in event["error"]
+    assert not (tmp_path / "rows.csv").exists()
+
+
+def test_a_failure_exits_non_zero(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    result = run(env(blocker / "out"))
+    assert result.returncode == 1
+    assert events(result.stdout)[-1]["event"] == "failed"
+
+
+def test_sigterm_checkpoints_quickly_and_a_second_run_resumes(tmp_path):
+    slow = env(tmp_path, REPORT_STEP_SECONDS="0.5")
+    process = subprocess.Popen(
+        [sys.executable, str(SCRIPT)], env=slow, stdout=subprocess.PIPE, text=True
+    )
+    first = process.stdout.readline()  # "started"
+    assert json.loads(first)["event"] == "started"
+    assert json.loads(process.stdout.readline())["event"] == "progress"
+    sent = time.monotonic()
+    process.send_signal(signal.SIGTERM)
+    returncode = process.wait(timeout=10)
+    elapsed = time.monotonic() - sent
+    logged = events(process.stdout.read())
+    assert returncode == 143
+    assert elapsed < 5
+    assert logged[-1]["event"] == "interrupted"
+    checkpoint = json.loads((tmp_path / "checkpoint.json").read_text())
+    stopped_at = checkpoint["progress"]["next_row"]
+    assert 0 < stopped_at < 2000
+    assert not (tmp_path / "rows.csv").exists()
+
+    resumed = run(env(tmp_path))
+    assert resumed.returncode == 0, resumed.stdout
+    logged = events(resumed.stdout)
+    resumed_event = {
+        "event": "resumed",
+        "row": stopped_at,
+        "checkpoint": str(tmp_path / "checkpoint.json"),
+    }
+    assert resumed_event in logged
+    assert logged[2]["step"] == stopped_at // 200 + 1
+    # The resumed report is exactly what an uninterrupted run writes.
+    fresh = tmp_path / "fresh"
+    assert run(env(fresh)).returncode == 0
+    assert (tmp_path / "rows.csv").read_bytes() == (fresh / "rows.csv").read_bytes()
+    assert (tmp_path / "summary.json").read_text() == (fresh / "summary.json").read_text()
+
+
+def test_a_checkpoint_of_another_run_is_refused(tmp_path):
+    checkpoint = tmp_path / "checkpoint.json"
+    checkpoint.write_text(json.dumps({"day": "2020-01-01", "rows": 5, "progress": {}}))
+    result = run(env(tmp_path))
+    assert result.returncode == 2
+    assert "another run" in events(result.stdout)[-1]["error"]
