@@ -1,0 +1,353 @@
+"""longjobs trigger: start, inspect and stop this stack's jobs on ECS Fargate.
+
+Events (see the README for the full contract):
+  run:    {"job": "report", "environment": {...}?, "command": [...]?, "idempotencyKey": "..."?,
+           "capacity": "spot" | "on-demand"?}
+  status: {"action": "status", "taskArn": "..."}
+  stop:   {"action": "stop", "taskArn": "...", "reason": "..."?}
+
+Bad input returns {"error": {"type": "ValidationError", "message": ...}} before any AWS call.
+Failures worth a retry (throttling, no capacity at all) and RunTask failures are raised, so an
+async invocation is retried by Lambda and then lands in the on-failure queue.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import boto3
+import contract
+from botocore.config import Config
+
+# Created once per execution environment and reused; botocore's standard mode retries
+# throttling and transient errors with backoff before anything is raised to Lambda.
+ecs = boto3.client("ecs", config=Config(retries={"mode": "standard", "max_attempts": 5}))
+
+PROVIDERS = {"spot": "FARGATE_SPOT", "on-demand": "FARGATE"}
+CAPACITY_OF_PROVIDER = {provider: capacity for capacity, provider in PROVIDERS.items()}
+RUN_KEYS = {"action", "job", "environment", "command", "idempotencyKey", "capacity"}
+TASK_KEYS = {"status": {"action", "taskArn"}, "stop": {"action", "taskArn", "reason"}}
+MAX_OVERRIDES_CHARS = 8192  # RunTask: all overrides together, JSON punctuation included
+MAX_STARTED_BY = 36
+MAX_STOP_REASON = 255
+# ECS tag values allow letters, digits, spaces and + - = . _ : / @; keys of up to 128 of them.
+IDEMPOTENCY_KEY = re.compile(r"[\w+\-=.:/@ ]{1,128}")
+TASK_ARN = re.compile(
+    r"arn:(?P<partition>aws[a-z-]*):ecs:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):"
+    r"task/(?P<cluster>[A-Za-z0-9_-]{1,255})/(?P<id>[A-Za-z0-9-]{1,64})"
+)
+CLUSTER_ARN = re.compile(
+    r"arn:(?P<partition>aws[a-z-]*):ecs:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):"
+    r"cluster/(?P<cluster>[A-Za-z0-9_-]{1,255})"
+)
+
+
+class ValidationError(Exception):
+    """Input the caller must fix; returned as data, never retried."""
+
+
+class NotFound(Exception):
+    """A task ECS does not know (any more: it forgets stopped tasks after about an hour)."""
+
+
+class RunFailed(Exception):
+    """RunTask answered without starting a task. Raised: the invocation fails visibly."""
+
+
+class CapacityUnavailable(RunFailed):
+    """Neither Fargate Spot nor on-demand could place the task now: worth a later retry."""
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    job: str
+    target: contract.JobTarget
+    environment: dict[str, str]
+    command: list[str] | None
+    capacity: str
+    idempotency_key: str
+    request_id: str
+
+
+@cache
+def load_config() -> contract.TriggerConfig:
+    path = os.environ.get(contract.CONFIG_PATH_VARIABLE) or str(
+        Path(__file__).with_name(contract.CONFIG_FILE)
+    )
+    return contract.loads(Path(path).read_text())
+
+
+def handler(event: Any, context: Any) -> dict[str, Any]:
+    request_id = getattr(context, "aws_request_id", None) or "local"
+    record: dict[str, Any] = {"requestId": request_id}
+    try:
+        config = load_config()
+        action = parse_action(event)
+        record["action"] = action
+        if action == "run":
+            request = parse_run(event, config, request_id)
+            record.update(job=request.job, idempotencyKey=request.idempotency_key)
+            response = start(request, config)
+            record.update(
+                taskArn=response["taskArn"],
+                capacity=response["capacity"],
+                outcome="started" if response["capacity"] == request.capacity else "fallback",
+            )
+        elif action == "status":
+            task_arn = parse_task_arn(event, config, TASK_KEYS["status"])
+            record["taskArn"] = task_arn
+            response = status(task_arn, config)
+            record.update(job=response["job"], outcome="status")
+        else:
+            task_arn = parse_task_arn(event, config, TASK_KEYS["stop"])
+            record["taskArn"] = task_arn
+            response = stop(task_arn, parse_reason(event), config)
+            record.update(job=response["job"], outcome="stopped")
+        return response
+    except ValidationError as error:
+        record.update(outcome="validation-error", error=str(error))
+        return {"error": {"type": "ValidationError", "message": str(error)}}
+    except NotFound as error:
+        record.update(outcome="not-found", error=str(error))
+        return {"error": {"type": "NotFound", "message": str(error)}}
+    except Exception as error:
+        record.update(outcome="failed", error=f"{type(error).__name__}: {error}")
+        raise
+    finally:
+        print(json.dumps(record, sort_keys=True))
+
+
+# --- validation: everything is checked before any AWS call ------------------------------------
+
+
+def parse_action(event: Any) -> str:
+    if not isinstance(event, dict):
+        raise ValidationError("the event must be a JSON object")
+    action = event.get("action", "run")
+    if action not in ("run", "status", "stop"):
+        raise ValidationError(f"action: {action!r} is not allowed; use run, status or stop")
+    return action
+
+
+def _unknown_keys(event: dict, allowed: set[str]) -> None:
+    unknown = sorted(str(key) for key in event if key not in allowed)
+    if unknown:
+        raise ValidationError(
+            f"{', '.join(unknown)}: unknown field(s); allowed: {', '.join(sorted(allowed))}"
+        )
+
+
+def parse_run(event: dict, config: contract.TriggerConfig, request_id: str) -> RunRequest:
+    _unknown_keys(event, RUN_KEYS)
+    job = event.get("job")
+    if not isinstance(job, str) or job not in config.jobs:
+        raise ValidationError(
+            f"job: {job!r} is not a job of this stack; allowed: {', '.join(sorted(config.jobs))}"
+        )
+    target = config.jobs[job]
+    environment = _environment(event.get("environment", {}), target)
+    command = event.get("command")
+    if command is not None and (
+        not isinstance(command, list)
+        or not command
+        or not all(isinstance(part, str) for part in command)
+    ):
+        raise ValidationError("command: must be a non-empty list of strings")
+    capacity = event.get("capacity", target.capacity)
+    if capacity not in contract.CAPACITIES:
+        raise ValidationError(
+            f"capacity: {capacity!r} is not allowed; use {' or '.join(contract.CAPACITIES)}"
+        )
+    key = event.get("idempotencyKey", request_id)
+    if not isinstance(key, str) or not IDEMPOTENCY_KEY.fullmatch(key):
+        raise ValidationError(
+            "idempotencyKey: must be 1-128 letters, digits, spaces or + - = . _ : / @"
+        )
+    request = RunRequest(job, target, environment, command, capacity, key, request_id)
+    size = len(json.dumps(overrides(request), separators=(",", ":")))
+    if size > MAX_OVERRIDES_CHARS:
+        raise ValidationError(
+            f"environment and command: {size} characters of overrides; RunTask allows "
+            f"{MAX_OVERRIDES_CHARS}"
+        )
+    return request
+
+
+def _environment(environment: Any, target: contract.JobTarget) -> dict[str, str]:
+    if not isinstance(environment, dict):
+        raise ValidationError("environment: must be an object of name to string value")
+    for name, value in environment.items():
+        problem = contract.env_name_problem(name)
+        if problem:
+            raise ValidationError(f"environment: {problem}")
+        if name in target.reserved_environment:
+            raise ValidationError(f"environment: {name!r} is one of the job's secrets")
+        if not isinstance(value, str):
+            raise ValidationError(f"environment.{name}: must be a string, not {value!r}")
+    return dict(environment)
+
+
+def parse_task_arn(event: dict, config: contract.TriggerConfig, allowed: set[str]) -> str:
+    _unknown_keys(event, allowed)
+    task_arn = event.get("taskArn")
+    match = TASK_ARN.fullmatch(task_arn) if isinstance(task_arn, str) else None
+    cluster = CLUSTER_ARN.fullmatch(config.cluster_arn)
+    if not match:
+        raise ValidationError(f"taskArn: {task_arn!r} is not an ECS task ARN")
+    if cluster is None or any(
+        match[part] != cluster[part] for part in ("partition", "region", "account", "cluster")
+    ):
+        raise ValidationError(
+            f"taskArn: {task_arn} is not a task of this stack's cluster {config.cluster_arn}"
+        )
+    return task_arn
+
+
+def parse_reason(event: dict) -> str:
+    reason = event.get("reason", "stopped through the longjobs trigger")
+    if not isinstance(reason, str) or not 0 < len(reason) <= MAX_STOP_REASON:
+        raise ValidationError(f"reason: must be a string of 1-{MAX_STOP_REASON} characters")
+    return reason
+
+
+# --- RunTask ----------------------------------------------------------------------------------
+
+
+def overrides(request: RunRequest) -> dict[str, Any]:
+    container: dict[str, Any] = {"name": request.target.container_name}
+    if request.environment:
+        container["environment"] = [
+            {"name": name, "value": value} for name, value in sorted(request.environment.items())
+        ]
+    if request.command is not None:
+        container["command"] = list(request.command)
+    return {"containerOverrides": [container]}
+
+
+def client_token(config: contract.TriggerConfig, request: RunRequest, capacity: str) -> str:
+    """Same cluster, job, key and capacity → same token → ECS starts the task at most once."""
+    seed = "\n".join((config.cluster_arn, request.job, request.idempotency_key, capacity))
+    return hashlib.sha256(seed.encode()).hexdigest()  # 64 characters, RunTask's limit
+
+
+def run_task_request(
+    config: contract.TriggerConfig, request: RunRequest, capacity: str
+) -> dict[str, Any]:
+    return {
+        "cluster": config.cluster_arn,
+        "taskDefinition": request.target.task_definition_arn,
+        "count": 1,
+        "capacityProviderStrategy": [{"capacityProvider": PROVIDERS[capacity], "weight": 1}],
+        "networkConfiguration": {
+            "awsvpcConfiguration": {
+                "subnets": list(config.subnet_ids),
+                "securityGroups": list(config.security_group_ids),
+                "assignPublicIp": "ENABLED" if config.assign_public_ip else "DISABLED",
+            }
+        },
+        "overrides": overrides(request),
+        "startedBy": f"longjobs/{request.job}"[:MAX_STARTED_BY],
+        "tags": [
+            {"key": "longjobs:job", "value": request.job},
+            {"key": "longjobs:idempotency-key", "value": request.idempotency_key},
+            {"key": "longjobs:request-id", "value": request.request_id[:256]},
+        ],
+        "propagateTags": "TASK_DEFINITION",
+        "enableECSManagedTags": True,
+        "clientToken": client_token(config, request, capacity),
+    }
+
+
+def _is_capacity_failure(failure: dict[str, Any]) -> bool:
+    return "capacity" in str(failure.get("reason", "")).lower()
+
+
+def start(request: RunRequest, config: contract.TriggerConfig) -> dict[str, Any]:
+    """Start one task; a Spot run Spot cannot place is retried once on on-demand Fargate."""
+    capacity = request.capacity
+    response = ecs.run_task(**run_task_request(config, request, capacity))
+    failures = response.get("failures", [])
+    if (
+        not response.get("tasks")
+        and capacity == "spot"
+        and any(map(_is_capacity_failure, failures))
+    ):
+        capacity = "on-demand"
+        response = ecs.run_task(**run_task_request(config, request, capacity))
+        failures = response.get("failures", [])
+    tasks = response.get("tasks", [])
+    if not tasks:
+        reasons = "; ".join(
+            f"{failure.get('reason')} ({failure.get('arn', 'no ARN')})" for failure in failures
+        )
+        error = CapacityUnavailable if any(map(_is_capacity_failure, failures)) else RunFailed
+        raise error(f"RunTask started no task for {request.job}: {reasons or 'no reason given'}")
+    return {
+        "job": request.job,
+        "taskArn": tasks[0]["taskArn"],
+        "capacity": capacity,
+        "idempotencyKey": request.idempotency_key,
+    }
+
+
+# --- status and stop --------------------------------------------------------------------------
+
+
+def _describe(task_arn: str, config: contract.TriggerConfig) -> tuple[str, dict[str, Any]]:
+    """The task and the job it belongs to; only tasks of this stack's jobs are answered."""
+    response = ecs.describe_tasks(cluster=config.cluster_arn, tasks=[task_arn])
+    if not response.get("tasks"):
+        raise NotFound(
+            f"taskArn: {task_arn} is not known to ECS (it forgets stopped tasks after about an "
+            "hour)"
+        )
+    task = response["tasks"][0]
+    family = _family(task.get("taskDefinitionArn", ""))
+    for job, target in config.jobs.items():
+        if _family(target.task_definition_arn) == family:
+            return job, task
+    raise ValidationError(f"taskArn: {task_arn} is not a task of this stack's jobs")
+
+
+def _family(task_definition_arn: str) -> str:
+    return task_definition_arn.rsplit("/", 1)[-1].rsplit(":", 1)[0]
+
+
+def _time(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def status(task_arn: str, config: contract.TriggerConfig) -> dict[str, Any]:
+    job, task = _describe(task_arn, config)
+    container_name = config.jobs[job].container_name
+    container = next((c for c in task.get("containers", []) if c.get("name") == container_name), {})
+    return {
+        "job": job,
+        "taskArn": task_arn,
+        "lastStatus": task.get("lastStatus"),
+        "desiredStatus": task.get("desiredStatus"),
+        "capacity": CAPACITY_OF_PROVIDER.get(task.get("capacityProviderName", "")),
+        "exitCode": container.get("exitCode"),
+        "stopCode": task.get("stopCode"),
+        "stoppedReason": task.get("stoppedReason"),
+        "startedAt": _time(task.get("startedAt")),
+        "stoppedAt": _time(task.get("stoppedAt")),
+    }
+
+
+def stop(task_arn: str, reason: str, config: contract.TriggerConfig) -> dict[str, Any]:
+    job, _ = _describe(task_arn, config)
+    task = ecs.stop_task(cluster=config.cluster_arn, task=task_arn, reason=reason)["task"]
+    return {
+        "job": job,
+        "taskArn": task_arn,
+        "lastStatus": task.get("lastStatus"),
+        "desiredStatus": task.get("desiredStatus"),
+    }

@@ -1,0 +1,112 @@
+"""Fixtures for the trigger handler: the contract and task definitions the program declares."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+
+import boto3
+import pytest
+from moto import mock_aws
+
+# The handler creates its client at import: give it a region and fake credentials first.
+os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+for variable in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+    os.environ[variable] = "testing"
+
+import contract  # noqa: E402  (functions/trigger is on sys.path, as in Lambda)
+import handler  # noqa: E402
+
+from tools.program import ProgramRun, run_program  # noqa: E402
+
+REGION = "us-east-1"
+
+
+@pytest.fixture(scope="session")
+def program() -> ProgramRun:
+    """The dev stack as the components declare it."""
+    return run_program("Pulumi.dev.yaml")
+
+
+@pytest.fixture(scope="session")
+def trigger_config(program) -> contract.TriggerConfig:
+    return contract.loads(program.trigger_config)
+
+
+@pytest.fixture
+def config_file(program, tmp_path, monkeypatch):
+    """Point the handler at the contract file the components wrote for it."""
+    path = tmp_path / contract.CONFIG_FILE
+    path.write_text(program.trigger_config)
+    monkeypatch.setenv(contract.CONFIG_PATH_VARIABLE, str(path))
+    handler.load_config.cache_clear()
+    yield path
+    handler.load_config.cache_clear()
+
+
+class Context:
+    def __init__(self, request_id: str = "8f5b3c1e-7d2a-4e8b-9c3f-1a2b3c4d5e6f"):
+        self.aws_request_id = request_id
+
+
+@pytest.fixture
+def context() -> Context:
+    return Context()
+
+
+def register_task_definitions(ecs, program: ProgramRun) -> None:
+    """Register every task definition exactly as the program declares it.
+
+    moto's run_task needs a container-level memory (AWS accepts task-level memory alone), and
+    moto checks neither architecture nor tags: the container memory is the only addition.
+    """
+    for task in program.by_type("aws:ecs/taskDefinition:TaskDefinition"):
+        inputs = task.inputs
+        containers = json.loads(inputs["containerDefinitions"])
+        for container in containers:
+            container.setdefault("memory", int(inputs["memory"]))
+        ecs.register_task_definition(
+            family=inputs["family"],
+            containerDefinitions=containers,
+            cpu=inputs["cpu"],
+            memory=inputs["memory"],
+            networkMode=inputs["networkMode"],
+            requiresCompatibilities=inputs["requiresCompatibilities"],
+            executionRoleArn=inputs["executionRoleArn"],
+            taskRoleArn=inputs["taskRoleArn"],
+            runtimePlatform=inputs["runtimePlatform"],
+        )
+
+
+@pytest.fixture
+def aws(program, trigger_config, config_file, monkeypatch):
+    """moto with the stack's cluster and task definitions; the handler's client points at it.
+
+    moto checks that subnets exist, so the contract file is rewritten with the subnets and
+    security group of moto's default VPC; everything else is as the components wrote it.
+    """
+    with mock_aws():
+        ec2 = boto3.client("ec2", region_name=REGION)
+        subnets = ec2.describe_subnets(Filters=[{"Name": "default-for-az", "Values": ["true"]}])
+        groups = ec2.describe_security_groups(
+            Filters=[{"Name": "group-name", "Values": ["default"]}]
+        )
+        moto_network = dataclasses.replace(
+            trigger_config,
+            subnet_ids=tuple(sorted(s["SubnetId"] for s in subnets["Subnets"])),
+            security_group_ids=(groups["SecurityGroups"][0]["GroupId"],),
+        )
+        config_file.write_text(contract.dumps(moto_network))
+        handler.load_config.cache_clear()
+        ecs = boto3.client("ecs", region_name=REGION)
+        cluster_name = trigger_config.cluster_arn.rsplit("/", 1)[-1]
+        ecs.create_cluster(clusterName=cluster_name)
+        ecs.put_cluster_capacity_providers(
+            cluster=cluster_name,
+            capacityProviders=["FARGATE", "FARGATE_SPOT"],
+            defaultCapacityProviderStrategy=[{"capacityProvider": "FARGATE", "weight": 1}],
+        )
+        register_task_definitions(ecs, program)
+        monkeypatch.setattr(handler, "ecs", ecs)
+        yield ecs

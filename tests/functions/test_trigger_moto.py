@@ -1,0 +1,148 @@
+"""The trigger against moto's ECS, with the cluster and task definitions the program declares."""
+
+from __future__ import annotations
+
+import handler
+import pytest
+
+from tests.functions.conftest import REGION
+
+
+def moto_network() -> dict:
+    config = handler.load_config()
+    return {"subnets": list(config.subnet_ids), "securityGroups": list(config.security_group_ids)}
+
+
+def run_task_arn(response: dict) -> str:
+    assert "error" not in response, response
+    return response["taskArn"]
+
+
+def test_run_starts_one_task_with_the_overrides_and_network(aws, trigger_config, context):
+    response = handler.handler(
+        {
+            "job": "report",
+            "environment": {"REPORT_DAY": "2026-11-01"},
+            "command": ["python", "/app/report.py"],
+            "idempotencyKey": "report-2026-11-01",
+        },
+        context,
+    )
+    assert response == {
+        "job": "report",
+        "taskArn": response["taskArn"],
+        "capacity": "spot",
+        "idempotencyKey": "report-2026-11-01",
+    }
+    assert aws.list_tasks(cluster=trigger_config.cluster_arn)["taskArns"] == [response["taskArn"]]
+    [task] = aws.describe_tasks(
+        cluster=trigger_config.cluster_arn, tasks=[response["taskArn"]], include=["TAGS"]
+    )["tasks"]
+    assert task["taskDefinitionArn"] == trigger_config.jobs["report"].task_definition_arn
+    assert task["overrides"]["containerOverrides"] == [
+        {
+            "name": "report",
+            "environment": [{"name": "REPORT_DAY", "value": "2026-11-01"}],
+            "command": ["python", "/app/report.py"],
+        }
+    ]
+    assert task["startedBy"] == "longjobs/report"
+    assert {"key": "longjobs:idempotency-key", "value": "report-2026-11-01"} in task["tags"]
+    attachment = {d["name"]: d["value"] for d in task["attachments"][0]["details"]}
+    assert attachment["subnetId"] in handler.load_config().subnet_ids
+
+
+def test_status_reports_the_task(aws, context):
+    task_arn = run_task_arn(handler.handler({"job": "hello-world"}, context))
+    status = handler.handler({"action": "status", "taskArn": task_arn}, context)
+    assert status["job"] == "hello-world"
+    assert status["taskArn"] == task_arn
+    # moto moves a task one lifecycle step per DescribeTasks call.
+    assert status["lastStatus"] in {
+        "PROVISIONING", "PENDING", "ACTIVATING", "RUNNING", "DEACTIVATING", "STOPPING",
+    }  # fmt: skip
+    assert status["desiredStatus"] == "RUNNING"
+    assert set(status) == {
+        "job",
+        "taskArn",
+        "lastStatus",
+        "desiredStatus",
+        "capacity",
+        "exitCode",
+        "stopCode",
+        "stoppedReason",
+        "startedAt",
+        "stoppedAt",
+    }
+
+
+def test_stop_stops_the_task(aws, trigger_config, context):
+    task_arn = run_task_arn(handler.handler({"job": "report"}, context))
+    stopped = handler.handler(
+        {"action": "stop", "taskArn": task_arn, "reason": "superseded"}, context
+    )
+    assert stopped["job"] == "report" and stopped["desiredStatus"] == "STOPPED"
+    [task] = aws.describe_tasks(cluster=trigger_config.cluster_arn, tasks=[task_arn])["tasks"]
+    assert task["desiredStatus"] == "STOPPED"
+    assert task["stoppedReason"] == "superseded"
+
+
+def test_stop_refuses_a_task_of_another_cluster(aws, context):
+    aws.create_cluster(clusterName="someone-else")
+    aws.register_task_definition(
+        family="theirs",
+        containerDefinitions=[{"name": "app", "image": "busybox", "memory": 512}],
+        requiresCompatibilities=["FARGATE"],
+        networkMode="awsvpc",
+        cpu="256",
+        memory="512",
+    )
+    [task] = aws.run_task(
+        cluster="someone-else",
+        taskDefinition="theirs",
+        launchType="FARGATE",
+        networkConfiguration={"awsvpcConfiguration": moto_network()},
+    )["tasks"]
+    response = handler.handler({"action": "stop", "taskArn": task["taskArn"]}, context)
+    assert response["error"]["type"] == "ValidationError"
+    assert "is not a task of this stack's cluster" in response["error"]["message"]
+    [still] = aws.describe_tasks(cluster="someone-else", tasks=[task["taskArn"]])["tasks"]
+    assert still["desiredStatus"] == "RUNNING"
+
+
+def test_stop_refuses_a_foreign_task_in_the_cluster(aws, trigger_config, context):
+    aws.register_task_definition(
+        family="intruder",
+        containerDefinitions=[{"name": "app", "image": "busybox", "memory": 512}],
+        requiresCompatibilities=["FARGATE"],
+        networkMode="awsvpc",
+        cpu="256",
+        memory="512",
+    )
+    [task] = aws.run_task(
+        cluster=trigger_config.cluster_arn,
+        taskDefinition="intruder",
+        launchType="FARGATE",
+        networkConfiguration={"awsvpcConfiguration": moto_network()},
+    )["tasks"]
+    response = handler.handler({"action": "stop", "taskArn": task["taskArn"]}, context)
+    assert response["error"] == {
+        "type": "ValidationError",
+        "message": f"taskArn: {task['taskArn']} is not a task of this stack's jobs",
+    }
+    [still] = aws.describe_tasks(cluster=trigger_config.cluster_arn, tasks=[task["taskArn"]])[
+        "tasks"
+    ]
+    assert still["desiredStatus"] == "RUNNING"
+
+
+def test_status_of_a_task_ecs_forgot_is_not_found(aws, trigger_config, context):
+    cluster = trigger_config.cluster_arn.rsplit("/", 1)[-1]
+    task_arn = f"arn:aws:ecs:{REGION}:123456789012:task/{cluster}/0123456789abcdef0123456789abcdef"
+    response = handler.handler({"action": "status", "taskArn": task_arn}, context)
+    assert response["error"]["type"] == "NotFound"
+
+
+@pytest.mark.parametrize("job", ["hello-world", "report"])
+def test_every_job_of_the_program_can_be_started(aws, context, job):
+    assert run_task_arn(handler.handler({"job": job}, context)).startswith("arn:aws:ecs:")
