@@ -28,7 +28,7 @@ from botocore.config import Config
 
 # Created once per execution environment and reused; botocore's standard mode retries
 # throttling and transient errors with backoff before anything is raised to Lambda.
-ecs = boto3.client("ecs", config=Config(retries={"mode": "standard", "max_attempts": 5}))
+ecs = boto3.client("ecs", config=Config(retries={"mode": "standard", "total_max_attempts": 5}))
 
 PROVIDERS = {"spot": "FARGATE_SPOT", "on-demand": "FARGATE"}
 CAPACITY_OF_PROVIDER = {provider: capacity for capacity, provider in PROVIDERS.items()}
