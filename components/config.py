@@ -11,7 +11,6 @@ from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import Annotated, Any, Literal
 
-from functions.trigger.contract import CAPACITIES, env_name_problem
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -25,6 +24,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from components import fargate
+from functions.trigger.contract import CAPACITIES, env_name_problem
 
 NAMESPACE = "longjobs"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent

@@ -23,8 +23,9 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-import contract
 from botocore.config import Config
+
+import contract
 
 # Created once per execution environment and reused; botocore's standard mode retries
 # throttling and transient errors with backoff before anything is raised to Lambda.

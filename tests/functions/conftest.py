@@ -17,7 +17,6 @@ for variable in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
 
 import contract  # noqa: E402  (functions/trigger is on sys.path, as in Lambda)
 import handler  # noqa: E402
-
 from tools.program import ProgramRun, run_program  # noqa: E402
 
 REGION = "us-east-1"

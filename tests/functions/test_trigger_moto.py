@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import handler
 import pytest
 
+import handler
 from tests.functions.conftest import REGION
 
 

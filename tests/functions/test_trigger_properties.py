@@ -7,13 +7,14 @@ import json
 import string
 
 import boto3
-import contract
-import handler
 import pytest
 from botocore.stub import Stubber
 from botocore.validate import validate_parameters
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+import contract
+import handler
 
 RUN_TASK_MODEL = (
     boto3.client("ecs", region_name="us-east-1")

@@ -5,12 +5,13 @@ fallback, the clientToken, throttling. Every RunTask request is checked against 
 from __future__ import annotations
 
 import boto3
-import handler
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 from botocore.validate import validate_parameters
+
+import handler
 
 RUN_TASK_MODEL = (
     boto3.client("ecs", region_name="us-east-1")
