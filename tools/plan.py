@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from tools.program import MOCK_ACCOUNT, PROJECT_ROOT, ProgramRun, Resource, run_program
@@ -28,7 +29,8 @@ KEY_SETTINGS: dict[str, tuple[str, ...]] = {
         "imageTagMutability",
         "imageScanningConfiguration",
     ),
-    "aws:ecr/lifecyclePolicy:LifecyclePolicy": (),
+    "aws:ecr/lifecyclePolicy:LifecyclePolicy": ("repository",),
+    "aws:iam/rolePolicy:RolePolicy": ("role",),
     "docker:index/image:Image": ("imageName", "build.platform"),
     "aws:cloudwatch/logGroup:LogGroup": ("name", "retentionInDays"),
     "aws:iam/role:Role": ("description",),
@@ -172,8 +174,9 @@ def print_costs(config) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stack", default="dev", help="stack name: reads Pulumi.<stack>.yaml")
+    parser.add_argument("--file", help="a stack config file elsewhere, named Pulumi.<stack>.yaml")
     args = parser.parse_args(argv)
-    stack_file = PROJECT_ROOT / f"Pulumi.{args.stack}.yaml"
+    stack_file = Path(args.file) if args.file else PROJECT_ROOT / f"Pulumi.{args.stack}.yaml"
     if not stack_file.is_file():
         print(f"no stack file {stack_file.name}", file=sys.stderr)
         return 2
