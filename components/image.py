@@ -79,8 +79,10 @@ class JobImage(pulumi.ComponentResource):
         folder: Path,
         architecture: str,
         context: StackContext,
+        registry_token: pulumi.Output[aws.ecr.GetAuthorizationTokenResult],
         opts: pulumi.ResourceOptions | None = None,
     ):
+        """`registry_token`: credentials for this account's ECR registry, shared by all jobs."""
         super().__init__("longjobs:index:JobImage", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         self.repository = aws.ecr.Repository(
@@ -102,14 +104,19 @@ class JobImage(pulumi.ComponentResource):
             policy=lifecycle_policy(),
             opts=child,
         )
-        self.image = self._create_image(name, folder, architecture)
+        self.image = self._create_image(name, folder, architecture, registry_token)
         self.repository_url = self.repository.repository_url
         self.repository_arn = self.repository.arn
         self.image_uri = self.image.repo_digest
         self.register_outputs({"repositoryUrl": self.repository_url, "imageUri": self.image_uri})
 
-    def _create_image(self, name: str, folder: Path, architecture: str) -> docker.Image:
-        token = aws.ecr.get_authorization_token_output(registry_id=self.repository.registry_id)
+    def _create_image(
+        self,
+        name: str,
+        folder: Path,
+        architecture: str,
+        token: pulumi.Output[aws.ecr.GetAuthorizationTokenResult],
+    ) -> docker.Image:
         tag = context_tag(folder, architecture)
         return docker.Image(
             f"{name}-image",

@@ -90,8 +90,10 @@ class FargateJob(pulumi.ComponentResource):
         context: StackContext,
         cluster: JobCluster,
         network: JobNetwork,
+        registry_token: pulumi.Output[aws.ecr.GetAuthorizationTokenResult] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ):
+        """`registry_token` is required for a job that builds its image."""
         super().__init__("longjobs:index:FargateJob", name, None, opts)
         self.job = name
         self.config = config
@@ -104,6 +106,7 @@ class FargateJob(pulumi.ComponentResource):
                 folder=PROJECT_ROOT / config.build,
                 architecture=config.architecture,
                 context=context,
+                registry_token=registry_token,
                 opts=pulumi.ResourceOptions(parent=self),
             )
             self.image_uri = self.image.image_uri

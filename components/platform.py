@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pulumi
+import pulumi_aws as aws
 
 from components.cluster import JobCluster
 from components.config import StackConfig
@@ -33,8 +34,16 @@ class JobPlatform(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         self.cluster = JobCluster("jobs", context, opts=child)
         self.network = JobNetwork("network", config.network, context, opts=child)
+        # One ECR registry per account and region: one set of push credentials for every build.
+        registry_token = (
+            aws.ecr.get_authorization_token_output()
+            if any(job.build for job in config.jobs.values())
+            else None
+        )
         self.jobs = {
-            job: FargateJob(job, job_config, context, self.cluster, self.network, opts=child)
+            job: FargateJob(
+                job, job_config, context, self.cluster, self.network, registry_token, opts=child
+            )
             for job, job_config in config.jobs.items()
         }
         self.trigger = JobTrigger(
