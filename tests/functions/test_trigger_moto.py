@@ -87,10 +87,10 @@ def test_stop_stops_the_task(aws, trigger_config, context):
     assert task["stoppedReason"] == "superseded"
 
 
-def test_stop_refuses_a_task_of_another_cluster(aws, context):
-    aws.create_cluster(clusterName="someone-else")
+def start_foreign_task(aws, cluster: str, family: str) -> str:
+    """A task the stack did not start: another family, maybe another cluster."""
     aws.register_task_definition(
-        family="theirs",
+        family=family,
         containerDefinitions=[{"name": "app", "image": "busybox", "memory": 512}],
         requiresCompatibilities=["FARGATE"],
         networkMode="awsvpc",
@@ -98,41 +98,32 @@ def test_stop_refuses_a_task_of_another_cluster(aws, context):
         memory="512",
     )
     [task] = aws.run_task(
-        cluster="someone-else",
-        taskDefinition="theirs",
+        cluster=cluster,
+        taskDefinition=family,
         launchType="FARGATE",
         networkConfiguration={"awsvpcConfiguration": moto_network()},
     )["tasks"]
-    response = handler.handler({"action": "stop", "taskArn": task["taskArn"]}, context)
+    return task["taskArn"]
+
+
+def test_stop_refuses_a_task_of_another_cluster(aws, context):
+    aws.create_cluster(clusterName="someone-else")
+    task_arn = start_foreign_task(aws, "someone-else", "theirs")
+    response = handler.handler({"action": "stop", "taskArn": task_arn}, context)
     assert response["error"]["type"] == "ValidationError"
     assert "is not a task of this stack's cluster" in response["error"]["message"]
-    [still] = aws.describe_tasks(cluster="someone-else", tasks=[task["taskArn"]])["tasks"]
+    [still] = aws.describe_tasks(cluster="someone-else", tasks=[task_arn])["tasks"]
     assert still["desiredStatus"] == "RUNNING"
 
 
 def test_stop_refuses_a_foreign_task_in_the_cluster(aws, trigger_config, context):
-    aws.register_task_definition(
-        family="intruder",
-        containerDefinitions=[{"name": "app", "image": "busybox", "memory": 512}],
-        requiresCompatibilities=["FARGATE"],
-        networkMode="awsvpc",
-        cpu="256",
-        memory="512",
-    )
-    [task] = aws.run_task(
-        cluster=trigger_config.cluster_arn,
-        taskDefinition="intruder",
-        launchType="FARGATE",
-        networkConfiguration={"awsvpcConfiguration": moto_network()},
-    )["tasks"]
-    response = handler.handler({"action": "stop", "taskArn": task["taskArn"]}, context)
+    task_arn = start_foreign_task(aws, trigger_config.cluster_arn, "intruder")
+    response = handler.handler({"action": "stop", "taskArn": task_arn}, context)
     assert response["error"] == {
         "type": "ValidationError",
-        "message": f"taskArn: {task['taskArn']} is not a task of this stack's jobs",
+        "message": f"taskArn: {task_arn} is not a task of this stack's jobs",
     }
-    [still] = aws.describe_tasks(cluster=trigger_config.cluster_arn, tasks=[task["taskArn"]])[
-        "tasks"
-    ]
+    [still] = aws.describe_tasks(cluster=trigger_config.cluster_arn, tasks=[task_arn])["tasks"]
     assert still["desiredStatus"] == "RUNNING"
 
 

@@ -22,11 +22,6 @@ SECRET_SIGNATURE = "4dabf18193072939515e22adb298388d"  # how Pulumi marks a secr
 REGION = "us-east-1"
 
 
-@pytest.fixture(scope="module")
-def dev():
-    return run_program("Pulumi.dev.yaml")
-
-
 def test_cluster_has_container_insights_and_both_fargate_capacity_providers(dev):
     cluster = dev.one("aws:ecs/cluster:Cluster", "jobs-cluster")
     assert cluster.inputs["name"] == "longjobs-dev"

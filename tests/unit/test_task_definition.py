@@ -13,7 +13,6 @@ from components.config import JobConfig
 from components.image import context_tag
 from components.job import container_definitions, secret_resource
 from tests.unit.helpers import TASK_DEFINITION
-from tools.program import run_program
 
 MODEL = (
     boto3.session.Session(region_name="us-east-1")
@@ -40,11 +39,6 @@ def register_request(task) -> dict:
     if "ephemeralStorage" in inputs:
         request["ephemeralStorage"] = {"sizeInGiB": int(inputs["ephemeralStorage"]["sizeInGib"])}
     return request
-
-
-@pytest.fixture(scope="module")
-def dev():
-    return run_program("Pulumi.dev.yaml")
 
 
 @pytest.mark.parametrize("job", ["hello-world", "report"])

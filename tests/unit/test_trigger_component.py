@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from functions.trigger import contract
 from tests.unit.helpers import statements, trust
 from tools.program import DEFAULT_SUBNETS, MOCK_ACCOUNT, run_program
@@ -13,11 +11,6 @@ from tools.program import DEFAULT_SUBNETS, MOCK_ACCOUNT, run_program
 ACCOUNT = MOCK_ACCOUNT
 REGION = "us-east-1"
 CLUSTER = f"arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/longjobs-dev"
-
-
-@pytest.fixture(scope="module")
-def dev():
-    return run_program("Pulumi.dev.yaml")
 
 
 def test_function_settings(dev):
