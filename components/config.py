@@ -79,6 +79,21 @@ JobName = Annotated[
     ),
 ]
 EnvName = Annotated[str, AfterValidator(_env_name)]
+
+
+def _env_value(value: Any) -> str:
+    # YAML and `pulumi config set --path` turn 5000 and true into numbers and booleans; the
+    # container sees strings either way, so take them as their YAML spelling.
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    if not isinstance(value, str):
+        raise ValueError(f"{value!r} is not a string, number or boolean")
+    return value
+
+
+EnvValue = Annotated[Any, AfterValidator(_env_value)]
 SubnetId = Annotated[str, _check(r"subnet-[0-9a-f]{8,17}", "a subnet id like subnet-0abc12345")]
 SecurityGroupId = Annotated[
     str, _check(r"sg-[0-9a-f]{8,17}", "a security group id like sg-0abc12345")
@@ -202,7 +217,7 @@ def _timezone(name: str) -> str:
 class ScheduleConfig(_Model):
     expression: Annotated[str, AfterValidator(_schedule_expression)]
     timezone: Annotated[str, AfterValidator(_timezone)] = "UTC"
-    environment: dict[EnvName, str] = {}
+    environment: dict[EnvName, EnvValue] = {}
     enabled: bool = True
 
 
@@ -273,7 +288,7 @@ class JobConfig(_Model):
         | None
     ) = Field(default=None, alias="ephemeralStorageGiB")
     capacity: Literal[CAPACITIES] = "on-demand"  # type: ignore[valid-type]
-    environment: dict[EnvName, str] = {}
+    environment: dict[EnvName, EnvValue] = {}
     secrets: dict[EnvName, SecretArn] = {}
     policy_statements: list[PolicyStatement] = []
     managed_policy_arns: list[ManagedPolicyArn] = []

@@ -90,8 +90,8 @@ BAD = [
         id="env-name",
     ),
     pytest.param(
-        with_job(environment={"ROWS": 5}),
-        "longjobs:jobs.report.environment.ROWS: 5: Input should be a valid string",
+        with_job(environment={"ROWS": [5]}),
+        "longjobs:jobs.report.environment.ROWS: [5] is not a string, number or boolean",
         id="env-value-not-string",
     ),
     pytest.param(
@@ -215,6 +215,11 @@ BAD = [
 def test_bad_config_names_the_key_and_what_is_allowed(values, expected):
     found = problems(copy.deepcopy(values))
     assert any(expected in problem for problem in found), found
+
+
+def test_numbers_and_booleans_in_environment_become_strings():
+    config = parse(with_job(environment={"ROWS": 5000, "RATIO": 0.5, "DEBUG": True}))
+    assert config.jobs["report"].environment == {"ROWS": "5000", "RATIO": "0.5", "DEBUG": "true"}
 
 
 def test_every_problem_is_reported_at_once():
