@@ -9,7 +9,8 @@ import re
 import zoneinfo
 from datetime import datetime
 from pathlib import Path, PurePosixPath
-from typing import Annotated, Any, Literal
+from types import UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import (
     AfterValidator,
@@ -405,6 +406,40 @@ def _default_builds(config: StackConfig) -> list[str]:
     return problems
 
 
+def _strip(annotation: Any) -> Any:
+    """The type under Annotated[...] and Optional[...]."""
+    while True:
+        if get_origin(annotation) is Annotated:
+            annotation = get_args(annotation)[0]
+        elif get_origin(annotation) in (Union, UnionType):
+            kinds = [a for a in get_args(annotation) if a is not type(None)]
+            if len(kinds) != 1:
+                return annotation
+            annotation = kinds[0]
+        else:
+            return annotation
+
+
+def _allowed_keys(loc: list[str]) -> list[str] | None:
+    """The keys the model at a config path accepts, spelled as in the config."""
+    annotation: Any = StackConfig
+    for part in loc:
+        annotation = _strip(annotation)
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            fields = {field.alias or name: field for name, field in annotation.model_fields.items()}
+            if part not in fields:
+                return None
+            annotation = fields[part].annotation
+        elif get_origin(annotation) in (dict, list):
+            annotation = get_args(annotation)[-1]
+        else:
+            return None
+    annotation = _strip(annotation)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [field.alias or name for name, field in annotation.model_fields.items()]
+    return None
+
+
 def _describe(error: dict[str, Any]) -> str:
     loc = [str(part) for part in error["loc"] if not str(part).startswith("function-")]
     # Unions name their branches in the location ("str", "constrained-str", "list[str]"):
@@ -420,7 +455,8 @@ def _describe(error: dict[str, Any]) -> str:
     path = f"{NAMESPACE}:{'.'.join(loc)}" if loc else NAMESPACE
     message = str(error["msg"]).removeprefix("Value error, ")
     if error["type"] == "extra_forbidden":
-        message = "unknown key"
+        allowed = _allowed_keys(loc[:-1])
+        message = "unknown key" + (f"; allowed: {', '.join(allowed)}" if allowed else "")
     elif error["type"] == "missing":
         message = "required"
     elif error["type"] == "literal_error":

@@ -112,7 +112,8 @@ BAD = [
     ),
     pytest.param(
         with_job(policyStatements=[{"Effect": "Allow", "NotAction": "s3:GetObject"}]),
-        "longjobs:jobs.report.policyStatements.0.NotAction: unknown key",
+        "longjobs:jobs.report.policyStatements.0.NotAction: unknown key; allowed: Sid, Effect, "
+        "Action, Resource, Condition",
         id="statement-unknown-key",
     ),
     pytest.param(
@@ -175,7 +176,8 @@ BAD = [
     ),
     pytest.param(
         with_job(cpuUnits=512),
-        "longjobs:jobs.report.cpuUnits: unknown key",
+        "longjobs:jobs.report.cpuUnits: unknown key; allowed: build, image, entryPoint, command, "
+        "cpu, memory, architecture, ephemeralStorageGiB, capacity,",
         id="unknown-job-key",
     ),
     pytest.param(
@@ -215,6 +217,16 @@ BAD = [
 def test_bad_config_names_the_key_and_what_is_allowed(values, expected):
     found = problems(copy.deepcopy(values))
     assert any(expected in problem for problem in found), found
+
+
+def test_unknown_keys_deep_down_list_what_is_allowed():
+    [problem] = problems(
+        with_job(schedules={"nightly": {"expression": "rate(1 hour)", "tz": "UTC"}})
+    )
+    assert problem == (
+        "longjobs:jobs.report.schedules.nightly.tz: unknown key; allowed: expression, timezone, "
+        "environment, enabled"
+    )
 
 
 def test_numbers_and_booleans_in_environment_become_strings():
