@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -51,3 +53,18 @@ def test_copied_files_exist(dockerfile):
             sources = [part for part in argument.split() if not part.startswith("--")][:-1]
             for source in sources:
                 assert (dockerfile.parent / source).exists(), source
+
+
+@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.parent.name)
+def test_hadolint_finds_nothing(dockerfile):
+    hadolint = Path(sys.executable).with_name("hadolint")
+    result = subprocess.run([str(hadolint), str(dockerfile)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_hadolint_is_awake(tmp_path):
+    bad = tmp_path / "Dockerfile"
+    bad.write_text("FROM alpine\nRUN apt-get install curl\n")
+    hadolint = Path(sys.executable).with_name("hadolint")
+    result = subprocess.run([str(hadolint), str(bad)], capture_output=True, text=True)
+    assert result.returncode != 0 and "DL3006" in result.stdout
