@@ -19,13 +19,13 @@ CONFIG_PATH_VARIABLE = "LONGJOBS_TRIGGER_CONFIG_PATH"
 VERSION = 1
 CAPACITIES = ("spot", "on-demand")
 RESERVED_ENV_PREFIXES = ("AWS_", "ECS_")
-ENV_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+ENV_NAME_PATTERN = r"[A-Za-z_][A-Za-z0-9_]*"
 _ENV_NAME = re.compile(ENV_NAME_PATTERN)
 
 
 def env_name_problem(name: object) -> str | None:
     """None for a valid, non-reserved environment variable name, else what is allowed."""
-    if not isinstance(name, str) or not _ENV_NAME.match(name):
+    if not isinstance(name, str) or not _ENV_NAME.fullmatch(name):
         return (
             f"{name!r} is not a variable name; use letters, digits and '_', "
             "not starting with a digit"
