@@ -322,7 +322,7 @@ class JobConfig(_Model):
     @field_validator("build")
     @classmethod
     def _build_folder(cls, build: str) -> str:
-        return _build_problem(build) or build
+        return _check_build_folder(build)
 
     @field_validator("cpu")
     @classmethod
@@ -351,13 +351,13 @@ class JobConfig(_Model):
         return self
 
 
-def _build_problem(build: str) -> None:
+def _check_build_folder(build: str) -> str:
     path = PurePosixPath(build)
     if path.is_absolute() or ".." in path.parts or path.parts[:1] != (CONTAINERS_DIR,):
         raise ValueError(f"{build!r} must be a folder under {CONTAINERS_DIR}/")
     if not (PROJECT_ROOT / path / "Dockerfile").is_file():
         raise ValueError(f"{build!r} has no Dockerfile")
-    return None
+    return build
 
 
 class StackConfig(_Model):
@@ -382,28 +382,31 @@ def parse(values: dict[str, Any]) -> StackConfig:
     except ValidationError as error:
         problems += [_describe(e) for e in error.errors()]
     if config is not None:
-        problems += _default_builds(config)
+        jobs = {}
+        for name, job in config.jobs.items():
+            try:
+                jobs[name] = _with_default_build(name, job)
+            except ValueError as error:
+                problems.append(f"{NAMESPACE}:jobs.{name}: {error}")
+        config = config.model_copy(update={"jobs": jobs})
     if problems:
         raise ConfigError(problems)
     return config
 
 
-def _default_builds(config: StackConfig) -> list[str]:
-    """Jobs with neither build nor image build from containers/<job>, which must exist."""
-    problems = []
-    for name, job in config.jobs.items():
-        if job.build is None and job.image is None:
-            default = f"{CONTAINERS_DIR}/{name}"
-            try:
-                _build_problem(default)
-            except ValueError:
-                problems.append(
-                    f"{NAMESPACE}:jobs.{name}: no image given and {default}/Dockerfile does not "
-                    f"exist; set build (a folder under {CONTAINERS_DIR}/) or image"
-                )
-                continue
-            object.__setattr__(job, "build", default)
-    return problems
+def _with_default_build(name: str, job: JobConfig) -> JobConfig:
+    """A job with neither build nor image builds from containers/<job>, which must exist."""
+    if job.build is not None or job.image is not None:
+        return job
+    default = f"{CONTAINERS_DIR}/{name}"
+    try:
+        _check_build_folder(default)
+    except ValueError:
+        raise ValueError(
+            f"no image given and {default}/Dockerfile does not exist; set build (a folder "
+            f"under {CONTAINERS_DIR}/) or image"
+        ) from None
+    return job.model_copy(update={"build": default})
 
 
 def _strip(annotation: Any) -> Any:

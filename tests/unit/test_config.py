@@ -186,6 +186,12 @@ BAD = [
         id="job-name",
     ),
     pytest.param(
+        {**dev_values(), "jobs": {"ghost": {"cpu": 256}}},
+        "longjobs:jobs.ghost: no image given and containers/ghost/Dockerfile does not exist; set "
+        "build (a folder under containers/) or image",
+        id="no-default-build-folder",
+    ),
+    pytest.param(
         {**dev_values(), "jobs": {}},
         "longjobs:jobs: {}: Dictionary should have at least 1 item",
         id="no-jobs",
