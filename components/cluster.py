@@ -28,7 +28,7 @@ class JobCluster(pulumi.ComponentResource):
         super().__init__("longjobs:index:JobCluster", name, None, opts)
         self.cluster = aws.ecs.Cluster(
             f"{name}-cluster",
-            name=context.prefix,
+            name=context.cluster_name,
             settings=[aws.ecs.ClusterSettingArgs(name="containerInsights", value="enabled")],
             tags=context.tags_for(),
             opts=pulumi.ResourceOptions(parent=self),

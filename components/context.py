@@ -36,9 +36,18 @@ class StackContext:
         """`project-stack`, lowercase, safe in ECS, ECR, IAM and log group names."""
         return re.sub(r"[^a-z0-9-]+", "-", f"{self.project}-{self.stack}".lower())
 
+    @property
+    def cluster_name(self) -> str:
+        return self.prefix
+
     def arn(self, service: str, resource: str, *, region: bool = True) -> str:
+        """An ARN in this account and region. Policies name resources by ARNs derived from the
+        names the components give them, so `pulumi preview` shows every statement in full."""
         where = self.region if region else ""
         return f"arn:{self.partition}:{service}:{where}:{self.account_id}:{resource}"
+
+    def log_streams_arn(self, log_group_name: str) -> str:
+        return self.arn("logs", f"log-group:{log_group_name}:log-stream:*")
 
     def tags_for(self, job: str | None = None, extra: dict[str, str] | None = None) -> dict:
         tags = dict(self.tags)

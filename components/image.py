@@ -68,7 +68,7 @@ class JobImage(pulumi.ComponentResource):
     image: docker.Image
 
     repository_url: pulumi.Output[str]
-    repository_arn: pulumi.Output[str]
+    repository_arn: str
     image_uri: pulumi.Output[str]
     """The pushed image by digest (`repo@sha256:...`): what the task definition runs."""
 
@@ -85,9 +85,10 @@ class JobImage(pulumi.ComponentResource):
         """`registry_token`: credentials for this account's ECR registry, shared by all jobs."""
         super().__init__("longjobs:index:JobImage", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
+        repository_name = f"{context.prefix}/{job}"
         self.repository = aws.ecr.Repository(
             f"{name}-repository",
-            name=f"{context.prefix}/{job}",
+            name=repository_name,
             image_tag_mutability="IMMUTABLE",
             image_scanning_configuration=aws.ecr.RepositoryImageScanningConfigurationArgs(
                 scan_on_push=True
@@ -106,7 +107,7 @@ class JobImage(pulumi.ComponentResource):
         )
         self.image = self._create_image(name, folder, architecture, registry_token)
         self.repository_url = self.repository.repository_url
-        self.repository_arn = self.repository.arn
+        self.repository_arn = context.arn("ecr", f"repository/{repository_name}")
         self.image_uri = self.image.repo_digest
         self.register_outputs({"repositoryUrl": self.repository_url, "imageUri": self.image_uri})
 

@@ -113,9 +113,11 @@ class FargateJob(pulumi.ComponentResource):
         else:
             self.image = None
             self.image_uri = pulumi.Output.from_input(config.image)
+        self.family = f"{context.prefix}-{name}"
+        self.log_group_name = f"/{context.project}/{context.stack}/{name}"
         self.log_group = aws.cloudwatch.LogGroup(
             f"{name}-logs",
-            name=f"/{context.project}/{context.stack}/{name}",
+            name=self.log_group_name,
             retention_in_days=config.log_retention_days,
             tags=context.tags_for(name),
             opts=pulumi.ResourceOptions(parent=self),
@@ -148,7 +150,7 @@ class FargateJob(pulumi.ComponentResource):
     def execution_statements(self) -> list[policies.Statement]:
         """Pull this job's image, write its log group, read its declared secrets: nothing else."""
         statements: list[policies.Statement] = []
-        repository_arn: pulumi.Input[str] | None = None
+        repository_arn: str | None = None
         if self.image is not None:
             repository_arn = self.image.repository_arn
         else:
@@ -171,7 +173,7 @@ class FargateJob(pulumi.ComponentResource):
                 "Sid": "Logs",
                 "Effect": "Allow",
                 "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-                "Resource": self.log_group.arn.apply(lambda arn: f"{arn}:log-stream:*"),
+                "Resource": self._context.log_streams_arn(self.log_group_name),
             }
         )
         ssm = sorted(v for v in self.config.secrets.values() if ":ssm:" in v)
@@ -244,7 +246,7 @@ class FargateJob(pulumi.ComponentResource):
         )
         return aws.ecs.TaskDefinition(
             f"{self.job}-task",
-            family=f"{ctx.prefix}-{self.job}",
+            family=self.family,
             cpu=str(config.cpu),
             memory=str(config.memory),
             network_mode="awsvpc",

@@ -82,9 +82,10 @@ class JobTrigger(pulumi.ComponentResource):
         super().__init__("longjobs:index:JobTrigger", name, None, opts)
         self._context = context
         child = pulumi.ResourceOptions(parent=self)
+        self.log_group_name = f"/{context.project}/{context.stack}/lambda/{name}"
         self.log_group = aws.cloudwatch.LogGroup(
             f"{name}-logs",
-            name=f"/{context.project}/{context.stack}/lambda/{name}",
+            name=self.log_group_name,
             retention_in_days=LOG_RETENTION_DAYS,
             tags=context.tags_for(),
             opts=child,
@@ -170,18 +171,15 @@ class JobTrigger(pulumi.ComponentResource):
         self, cluster: JobCluster, jobs: Sequence[FargateJob]
     ) -> list[policies.Statement]:
         ctx = self._context
-        on_cluster = {"ArnEquals": {"ecs:cluster": cluster.arn}}
-        cluster_tasks = cluster.name.apply(lambda name: ctx.arn("ecs", f"task/{name}/*"))
+        on_cluster = {"ArnEquals": {"ecs:cluster": ctx.arn("ecs", f"cluster/{ctx.cluster_name}")}}
+        cluster_tasks = ctx.arn("ecs", f"task/{ctx.cluster_name}/*")
         return [
             {
                 "Sid": "RunJobs",
                 "Effect": "Allow",
                 "Action": "ecs:RunTask",
                 # Any revision of this stack's job families, on this stack's cluster only.
-                "Resource": [
-                    job.task_definition.arn_without_revision.apply(lambda arn: f"{arn}:*")
-                    for job in jobs
-                ],
+                "Resource": [ctx.arn("ecs", f"task-definition/{job.family}:*") for job in jobs],
                 "Condition": on_cluster,
             },
             {
@@ -211,7 +209,7 @@ class JobTrigger(pulumi.ComponentResource):
                 "Sid": "Logs",
                 "Effect": "Allow",
                 "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-                "Resource": self.log_group.arn.apply(lambda arn: f"{arn}:log-stream:*"),
+                "Resource": ctx.log_streams_arn(self.log_group_name),
             },
             {
                 "Sid": "FailureQueue",
