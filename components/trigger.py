@@ -108,7 +108,7 @@ class JobTrigger(pulumi.ComponentResource):
         self.policy = aws.iam.RolePolicy(
             f"{name}-policy",
             role=self.role.id,
-            policy=policies.to_json(self.statements(cluster, jobs)),
+            policy=policies.to_json(self.statements(jobs)),
             opts=pulumi.ResourceOptions(parent=self.role),
         )
         self.function = aws.lambda_.Function(
@@ -167,9 +167,7 @@ class JobTrigger(pulumi.ComponentResource):
             )
         )
 
-    def statements(
-        self, cluster: JobCluster, jobs: Sequence[FargateJob]
-    ) -> list[policies.Statement]:
+    def statements(self, jobs: Sequence[FargateJob]) -> list[policies.Statement]:
         ctx = self._context
         on_cluster = {"ArnEquals": {"ecs:cluster": ctx.arn("ecs", f"cluster/{ctx.cluster_name}")}}
         cluster_tasks = ctx.arn("ecs", f"task/{ctx.cluster_name}/*")
