@@ -64,7 +64,6 @@ class ProgramRun:
     @property
     def trigger_config(self) -> str:
         """The contract file the components wrote into the trigger's package."""
-        from components.trigger import JobTrigger  # noqa: F401  (ensures the module is loaded)
         from functions.trigger import contract
 
         function = self.one("aws:lambda/function:Function", "trigger-function")
