@@ -19,7 +19,8 @@ CONFIG_PATH_VARIABLE = "LONGJOBS_TRIGGER_CONFIG_PATH"
 VERSION = 1
 CAPACITIES = ("spot", "on-demand")
 RESERVED_ENV_PREFIXES = ("AWS_", "ECS_")
-ENV_NAME_PATTERN = r"[A-Za-z_][A-Za-z0-9_]*"
+ENV_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+# fullmatch, not match: `$` alone would let a trailing newline through.
 _ENV_NAME = re.compile(ENV_NAME_PATTERN)
 
 
@@ -103,8 +104,9 @@ def loads(text: str) -> TriggerConfig:
         raise ValueError(f"the trigger config is not JSON: {error}") from None
     if not isinstance(data, dict):
         raise ValueError("the trigger config must be a JSON object")
-    if data.get("version") != VERSION:
-        raise ValueError(f"version must be {VERSION}, not {data.get('version')!r}")
+    version = data.get("version")
+    if type(version) is not int or version != VERSION:  # `true == 1` in Python
+        raise ValueError(f"version must be {VERSION}, not {version!r}")
     jobs: dict[str, JobTarget] = {}
     for name, job in _field(data, "jobs", dict, "").items():
         where = f"jobs.{name}."

@@ -6,7 +6,9 @@ Events (see the README for the full contract):
   status: {"action": "status", "taskArn": "..."}
   stop:   {"action": "stop", "taskArn": "...", "reason": "..."?}
 
-Bad input returns {"error": {"type": "ValidationError", "message": ...}} before any AWS call.
+Bad input returns {"error": {"type": "ValidationError", "message": ...}} and changes nothing: the
+event is checked whole before any AWS call, and a stop checks the task's family (DescribeTasks)
+before StopTask.
 Failures worth a retry (throttling, no capacity at all) and RunTask failures are raised, so an
 async invocation is retried by Lambda and then lands in the on-failure queue.
 """
@@ -36,9 +38,12 @@ CAPACITY_OF_PROVIDER = {provider: capacity for capacity, provider in PROVIDERS.i
 RUN_KEYS = {"action", "job", "environment", "command", "idempotencyKey", "capacity"}
 TASK_KEYS = {"status": {"action", "taskArn"}, "stop": {"action", "taskArn", "reason"}}
 MAX_OVERRIDES_CHARS = 8192  # RunTask: all overrides together, JSON punctuation included
-MAX_STARTED_BY = 36
+MAX_STARTED_BY = 36  # letters, digits, - / _ (StartTask's documented limit, safe for RunTask)
+STARTED_BY_UNSAFE = re.compile(r"[^A-Za-z0-9/_-]")
 MAX_STOP_REASON = 255
-# ECS tag values allow letters, digits, spaces and + - = . _ : / @; keys of up to 128 of them.
+MAX_SHOWN = 80  # characters of a caller's bad value quoted back in an error message
+# The key becomes a tag value: ECS allows letters, digits, spaces and + - = . _ : / @, up to 256
+# characters; 128 leaves room and fits every schedule key (schedule:<job>/<schedule>:<time>).
 IDEMPOTENCY_KEY = re.compile(r"[\w+\-=.:/@ ]{1,128}")
 TASK_ARN = re.compile(
     r"arn:(?P<partition>aws[a-z-]*):ecs:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):"
@@ -87,58 +92,92 @@ def load_config() -> contract.TriggerConfig:
 
 def handler(event: Any, context: Any) -> dict[str, Any]:
     request_id = getattr(context, "aws_request_id", None) or "local"
-    record: dict[str, Any] = {"requestId": request_id}
+    log: dict[str, Any] = {"requestId": request_id}
     try:
         config = load_config()
         action = parse_action(event)
-        record["action"] = action
-        if action == "run":
-            request = parse_run(event, config, request_id)
-            record.update(job=request.job, idempotencyKey=request.idempotency_key)
-            response = start(request, config)
-            record.update(
-                taskArn=response["taskArn"],
-                capacity=response["capacity"],
-                outcome="started" if response["capacity"] == request.capacity else "fallback",
-            )
-        elif action == "status":
-            task_arn = parse_task_arn(event, config, TASK_KEYS["status"])
-            record["taskArn"] = task_arn
-            response = status(task_arn, config)
-            record.update(job=response["job"], outcome="status")
-        else:
-            task_arn = parse_task_arn(event, config, TASK_KEYS["stop"])
-            record["taskArn"] = task_arn
-            response = stop(task_arn, parse_reason(event), config)
-            record.update(job=response["job"], outcome="stopped")
-        return response
+        log["action"] = action
+        return ACTIONS[action](event, config, request_id, log)
     except ValidationError as error:
-        record.update(outcome="validation-error", error=str(error))
+        log.update(outcome="validation-error", error=str(error))
         return {"error": {"type": "ValidationError", "message": str(error)}}
     except NotFound as error:
-        record.update(outcome="not-found", error=str(error))
+        log.update(outcome="not-found", error=str(error))
         return {"error": {"type": "NotFound", "message": str(error)}}
     except Exception as error:
-        record.update(outcome="failed", error=f"{type(error).__name__}: {error}")
+        log.update(outcome="failed", error=f"{type(error).__name__}: {error}")
         raise
     finally:
-        print(json.dumps(record, sort_keys=True))
+        print(json.dumps(log, sort_keys=True, default=str))
+
+
+# Each action: validate everything, then act, then answer. A run record (before RunTask) or a
+# supervisor hand-off slots in between these steps without reshaping the handler.
+
+
+def run(
+    event: dict, config: contract.TriggerConfig, request_id: str, log: dict[str, Any]
+) -> dict[str, Any]:
+    request = parse_run(event, config, request_id)
+    log.update(job=request.job, idempotencyKey=request.idempotency_key)
+    started = start(request, config)
+    log.update(
+        taskArn=started.task_arn,
+        capacity=started.capacity,
+        outcome="started" if started.capacity == request.capacity else "fallback",
+    )
+    return {
+        "job": request.job,
+        "taskArn": started.task_arn,
+        "capacity": started.capacity,
+        "idempotencyKey": request.idempotency_key,
+    }
+
+
+def task_status(
+    event: dict, config: contract.TriggerConfig, request_id: str, log: dict[str, Any]
+) -> dict[str, Any]:
+    task_arn = parse_task_arn(event, config, TASK_KEYS["status"])
+    log["taskArn"] = task_arn
+    response = status(task_arn, config)
+    log.update(job=response["job"], outcome="status")
+    return response
+
+
+def task_stop(
+    event: dict, config: contract.TriggerConfig, request_id: str, log: dict[str, Any]
+) -> dict[str, Any]:
+    task_arn = parse_task_arn(event, config, TASK_KEYS["stop"])
+    reason = parse_reason(event)
+    log["taskArn"] = task_arn
+    response = stop(task_arn, reason, config)
+    log.update(job=response["job"], outcome="stopped")
+    return response
+
+
+ACTIONS = {"run": run, "status": task_status, "stop": task_stop}
 
 
 # --- validation: everything is checked before any AWS call ------------------------------------
+
+
+def _shown(value: Any) -> str:
+    """A caller's value quoted in a message, cut short: the message is returned and logged."""
+    text = repr(value)
+    return text if len(text) <= MAX_SHOWN else f"{text[: MAX_SHOWN - 3]}..."
 
 
 def parse_action(event: Any) -> str:
     if not isinstance(event, dict):
         raise ValidationError("the event must be a JSON object")
     action = event.get("action", "run")
-    if action not in ("run", "status", "stop"):
-        raise ValidationError(f"action: {action!r} is not allowed; use run, status or stop")
+    if not isinstance(action, str) or action not in ACTIONS:
+        raise ValidationError(f"action: {_shown(action)} is not allowed; use {', '.join(ACTIONS)}")
     return action
 
 
 def _unknown_keys(event: dict, allowed: set[str]) -> None:
-    unknown = sorted(str(key) for key in event if key not in allowed)
+    unknown = sorted(_shown(key) for key in event if key not in allowed)
     if unknown:
         raise ValidationError(
             f"{', '.join(unknown)}: unknown field(s); allowed: {', '.join(sorted(allowed))}"
@@ -150,7 +189,8 @@ def parse_run(event: dict, config: contract.TriggerConfig, request_id: str) -> R
     job = event.get("job")
     if not isinstance(job, str) or job not in config.jobs:
         raise ValidationError(
-            f"job: {job!r} is not a job of this stack; allowed: {', '.join(sorted(config.jobs))}"
+            f"job: {_shown(job)} is not a job of this stack; "
+            f"allowed: {', '.join(sorted(config.jobs))}"
         )
     target = config.jobs[job]
     environment = _environment(event.get("environment", {}), target)
@@ -162,9 +202,9 @@ def parse_run(event: dict, config: contract.TriggerConfig, request_id: str) -> R
     ):
         raise ValidationError("command: must be a non-empty list of strings")
     capacity = event.get("capacity", target.capacity)
-    if capacity not in contract.CAPACITIES:
+    if not isinstance(capacity, str) or capacity not in contract.CAPACITIES:
         raise ValidationError(
-            f"capacity: {capacity!r} is not allowed; use {' or '.join(contract.CAPACITIES)}"
+            f"capacity: {_shown(capacity)} is not allowed; use {' or '.join(contract.CAPACITIES)}"
         )
     key = event.get("idempotencyKey", request_id)
     if not isinstance(key, str) or not IDEMPOTENCY_KEY.fullmatch(key):
@@ -172,7 +212,7 @@ def parse_run(event: dict, config: contract.TriggerConfig, request_id: str) -> R
             "idempotencyKey: must be 1-128 letters, digits, spaces or + - = . _ : / @"
         )
     request = RunRequest(job, target, environment, command, capacity, key, request_id)
-    size = len(json.dumps(overrides(request), separators=(",", ":")))
+    size = overrides_size(overrides(request))
     if size > MAX_OVERRIDES_CHARS:
         raise ValidationError(
             f"environment and command: {size} characters of overrides; RunTask allows "
@@ -191,7 +231,7 @@ def _environment(environment: Any, target: contract.JobTarget) -> dict[str, str]
         if name in target.reserved_environment:
             raise ValidationError(f"environment: {name!r} is one of the job's secrets")
         if not isinstance(value, str):
-            raise ValidationError(f"environment.{name}: must be a string, not {value!r}")
+            raise ValidationError(f"environment.{name}: must be a string, not {_shown(value)}")
     return dict(environment)
 
 
@@ -201,7 +241,7 @@ def parse_task_arn(event: dict, config: contract.TriggerConfig, allowed: set[str
     match = TASK_ARN.fullmatch(task_arn) if isinstance(task_arn, str) else None
     cluster = CLUSTER_ARN.fullmatch(config.cluster_arn)
     if not match:
-        raise ValidationError(f"taskArn: {task_arn!r} is not an ECS task ARN")
+        raise ValidationError(f"taskArn: {_shown(task_arn)} is not an ECS task ARN")
     if cluster is None or any(
         match[part] != cluster[part] for part in ("partition", "region", "account", "cluster")
     ):
@@ -221,6 +261,13 @@ def parse_reason(event: dict) -> str:
 # --- RunTask ----------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Started:
+    task_arn: str
+    capacity: str
+    """Where the task actually runs: the requested capacity, or on-demand after a fallback."""
+
+
 def overrides(request: RunRequest) -> dict[str, Any]:
     container: dict[str, Any] = {"name": request.target.container_name}
     if request.environment:
@@ -232,29 +279,48 @@ def overrides(request: RunRequest) -> dict[str, Any]:
     return {"containerOverrides": [container]}
 
 
-def client_token(config: contract.TriggerConfig, request: RunRequest, capacity: str) -> str:
-    """Same cluster, job, key and capacity → same token → ECS starts the task at most once."""
-    seed = "\n".join((config.cluster_arn, request.job, request.idempotency_key, capacity))
-    return hashlib.sha256(seed.encode()).hexdigest()  # 64 characters, RunTask's limit
+def overrides_size(value: dict[str, Any]) -> int:
+    # Compact JSON with non-ASCII escaped: the longest count ECS could make of the same overrides.
+    return len(json.dumps(value, separators=(",", ":")))
+
+
+def client_token(config: contract.TriggerConfig, request: RunRequest, fallback: bool) -> str:
+    """Same cluster, job and key → same token → ECS starts the task at most once.
+
+    The on-demand retry after a Spot capacity failure needs a token of its own (it is a different
+    request); it is derived from the same hash, so it too is stable across Lambda's retries.
+    Left open until runs are recorded: a retry of a run that fell back may find Spot capacity
+    this time, and the Spot token has not started anything yet.
+    """
+    seed = "\n".join((config.cluster_arn, request.job, request.idempotency_key))
+    digest = hashlib.sha256(seed.encode()).hexdigest()  # 64 characters, RunTask's limit
+    return f"{digest[:54]}-on-demand" if fallback else digest
+
+
+def started_by(job: str) -> str:
+    """`longjobs/<job>` when it fits in 36 characters, else the job name alone (still unique)."""
+    safe = STARTED_BY_UNSAFE.sub("-", job)
+    tagged = f"longjobs/{safe}"
+    return tagged if len(tagged) <= MAX_STARTED_BY else safe[:MAX_STARTED_BY]
 
 
 def run_task_request(
-    config: contract.TriggerConfig, request: RunRequest, capacity: str
+    config: contract.TriggerConfig, request: RunRequest, capacity: str, fallback: bool = False
 ) -> dict[str, Any]:
+    network: dict[str, Any] = {
+        "subnets": list(config.subnet_ids),
+        "assignPublicIp": "ENABLED" if config.assign_public_ip else "DISABLED",
+    }
+    if config.security_group_ids:  # none given: ECS uses the VPC's default security group
+        network["securityGroups"] = list(config.security_group_ids)
     return {
         "cluster": config.cluster_arn,
         "taskDefinition": request.target.task_definition_arn,
         "count": 1,
         "capacityProviderStrategy": [{"capacityProvider": PROVIDERS[capacity], "weight": 1}],
-        "networkConfiguration": {
-            "awsvpcConfiguration": {
-                "subnets": list(config.subnet_ids),
-                "securityGroups": list(config.security_group_ids),
-                "assignPublicIp": "ENABLED" if config.assign_public_ip else "DISABLED",
-            }
-        },
+        "networkConfiguration": {"awsvpcConfiguration": network},
         "overrides": overrides(request),
-        "startedBy": f"longjobs/{request.job}"[:MAX_STARTED_BY],
+        "startedBy": started_by(request.job),
         "tags": [
             {"key": "longjobs:job", "value": request.job},
             {"key": "longjobs:idempotency-key", "value": request.idempotency_key},
@@ -262,7 +328,7 @@ def run_task_request(
         ],
         "propagateTags": "TASK_DEFINITION",
         "enableECSManagedTags": True,
-        "clientToken": client_token(config, request, capacity),
+        "clientToken": client_token(config, request, fallback),
     }
 
 
@@ -270,32 +336,29 @@ def _is_capacity_failure(failure: dict[str, Any]) -> bool:
     return "capacity" in str(failure.get("reason", "")).lower()
 
 
-def start(request: RunRequest, config: contract.TriggerConfig) -> dict[str, Any]:
+def start(request: RunRequest, config: contract.TriggerConfig) -> Started:
     """Start one task; a Spot run Spot cannot place is retried once on on-demand Fargate."""
     capacity = request.capacity
     response = ecs.run_task(**run_task_request(config, request, capacity))
-    failures = response.get("failures", [])
     if (
         not response.get("tasks")
         and capacity == "spot"
-        and any(map(_is_capacity_failure, failures))
+        and any(map(_is_capacity_failure, response.get("failures", [])))
     ):
         capacity = "on-demand"
-        response = ecs.run_task(**run_task_request(config, request, capacity))
-        failures = response.get("failures", [])
+        response = ecs.run_task(**run_task_request(config, request, capacity, fallback=True))
     tasks = response.get("tasks", [])
     if not tasks:
+        failures = response.get("failures", [])
         reasons = "; ".join(
             f"{failure.get('reason')} ({failure.get('arn', 'no ARN')})" for failure in failures
         )
         error = CapacityUnavailable if any(map(_is_capacity_failure, failures)) else RunFailed
-        raise error(f"RunTask started no task for {request.job}: {reasons or 'no reason given'}")
-    return {
-        "job": request.job,
-        "taskArn": tasks[0]["taskArn"],
-        "capacity": capacity,
-        "idempotencyKey": request.idempotency_key,
-    }
+        raise error(
+            f"RunTask started no task for {request.job} on {capacity}: "
+            f"{reasons or 'no reason given'}"
+        )
+    return Started(task_arn=tasks[0]["taskArn"], capacity=capacity)
 
 
 # --- status and stop --------------------------------------------------------------------------

@@ -44,6 +44,41 @@ def config_file(program, tmp_path, monkeypatch):
     handler.load_config.cache_clear()
 
 
+# A stack written out by hand, independent of the program: the Stubber tests state the exact
+# RunTask requests it must produce.
+PROD = contract.TriggerConfig(
+    cluster_arn="arn:aws:ecs:eu-west-1:123456789012:cluster/longjobs-prod",
+    subnet_ids=("subnet-0123456789abcdef0", "subnet-0fedcba9876543210"),
+    security_group_ids=("sg-0123456789abcdef0",),
+    assign_public_ip=False,
+    jobs={
+        "report": contract.JobTarget(
+            task_definition_arn=(
+                "arn:aws:ecs:eu-west-1:123456789012:task-definition/longjobs-prod-report:7"
+            ),
+            container_name="report",
+            capacity="spot",
+            reserved_environment=("DB_PASSWORD",),
+        ),
+        "import": contract.JobTarget(
+            task_definition_arn=(
+                "arn:aws:ecs:eu-west-1:123456789012:task-definition/longjobs-prod-import:2"
+            ),
+            container_name="importer",
+            capacity="on-demand",
+        ),
+    },
+)
+
+
+@pytest.fixture
+def prod_config(config_file) -> contract.TriggerConfig:
+    """The handler reads PROD instead of the dev program's contract."""
+    config_file.write_text(contract.dumps(PROD))
+    handler.load_config.cache_clear()
+    return PROD
+
+
 class Context:
     def __init__(self, request_id: str = "8f5b3c1e-7d2a-4e8b-9c3f-1a2b3c4d5e6f"):
         self.aws_request_id = request_id

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import ast
 import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -74,3 +80,82 @@ def test_valid_environment_names(name):
 )
 def test_invalid_environment_names(name, message):
     assert message in contract.env_name_problem(name)
+
+
+def test_the_name_pattern_is_anchored_for_every_consumer():
+    # Components may use it with re.match or a pydantic pattern (a search): it must hold whole.
+    assert contract.ENV_NAME_PATTERN == r"^[A-Za-z_][A-Za-z0-9_]*$"
+    assert re.search(contract.ENV_NAME_PATTERN, "A-B") is None
+    assert re.search(contract.ENV_NAME_PATTERN, "ok_1")
+
+
+def test_a_boolean_is_not_version_1():
+    data = json.loads(contract.dumps(CONFIG))
+    data["version"] = True
+    with pytest.raises(ValueError, match="version must be 1, not True"):
+        contract.loads(json.dumps(data))
+
+
+@pytest.mark.parametrize("text", ["", "[]", "{not json"])
+def test_loads_refuses_what_is_not_a_config_object(text):
+    with pytest.raises(ValueError):
+        contract.loads(text)
+
+
+def test_components_and_handler_share_one_definition():
+    from functions.trigger import contract as packaged
+
+    assert Path(packaged.__file__).resolve() == Path(contract.__file__).resolve()
+    assert packaged.loads(contract.dumps(CONFIG)) == packaged.loads(packaged.dumps(CONFIG))
+
+
+FUNCTION_DIR = Path(__file__).resolve().parents[2] / "functions" / "trigger"
+
+
+def imported_modules(path: Path) -> set[str]:
+    modules = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            modules.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            modules.add(node.module.split(".")[0])
+    return modules
+
+
+def test_the_contract_needs_only_the_standard_library():
+    assert imported_modules(FUNCTION_DIR / "contract.py") <= set(sys.stdlib_module_names)
+
+
+def test_the_handler_needs_only_what_the_lambda_runtime_has():
+    allowed = set(sys.stdlib_module_names) | {"boto3", "botocore", "contract"}
+    assert imported_modules(FUNCTION_DIR / "handler.py") <= allowed
+
+
+def test_the_handler_reads_its_config_beside_itself_once(monkeypatch, tmp_path):
+    import handler
+
+    (tmp_path / contract.CONFIG_FILE).write_text(contract.dumps(CONFIG))
+    monkeypatch.delenv(contract.CONFIG_PATH_VARIABLE, raising=False)
+    monkeypatch.setattr(handler, "__file__", str(tmp_path / "handler.py"))
+    handler.load_config.cache_clear()
+    try:
+        assert handler.load_config() == CONFIG
+        (tmp_path / contract.CONFIG_FILE).unlink()
+        assert handler.load_config() == CONFIG  # cached: read once per execution environment
+    finally:
+        handler.load_config.cache_clear()
+
+
+def test_importing_the_handler_reads_no_config(tmp_path):
+    # A cold start does only the client: a missing file is found at the first request.
+    code = "import handler; print(handler.load_config.cache_info().currsize)"
+    environment = {
+        **os.environ,
+        "AWS_DEFAULT_REGION": "us-east-1",
+        contract.CONFIG_PATH_VARIABLE: str(tmp_path / "missing.json"),
+        "PYTHONPATH": str(FUNCTION_DIR),
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=environment, capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "0"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import boto3
 import pytest
 
 import handler
@@ -48,8 +49,23 @@ def test_run_starts_one_task_with_the_overrides_and_network(aws, trigger_config,
     ]
     assert task["startedBy"] == "longjobs/report"
     assert {"key": "longjobs:idempotency-key", "value": "report-2026-11-01"} in task["tags"]
+    assert task["capacityProviderName"] == "FARGATE_SPOT"  # the job's default capacity
     attachment = {d["name"]: d["value"] for d in task["attachments"][0]["details"]}
-    assert attachment["subnetId"] in handler.load_config().subnet_ids
+    config = handler.load_config()
+    assert attachment["subnetId"] in config.subnet_ids
+    [interface] = boto3.client("ec2", region_name=REGION).describe_network_interfaces(
+        NetworkInterfaceIds=[attachment["networkInterfaceId"]]
+    )["NetworkInterfaces"]
+    assert [group["GroupId"] for group in interface["Groups"]] == list(config.security_group_ids)
+
+
+def test_a_run_may_ask_for_on_demand(aws, trigger_config, context):
+    response = handler.handler({"job": "report", "capacity": "on-demand"}, context)
+    assert response["capacity"] == "on-demand"
+    [task] = aws.describe_tasks(cluster=trigger_config.cluster_arn, tasks=[response["taskArn"]])[
+        "tasks"
+    ]
+    assert task["capacityProviderName"] == "FARGATE"
 
 
 def test_status_reports_the_task(aws, context):
@@ -62,6 +78,7 @@ def test_status_reports_the_task(aws, context):
         "PROVISIONING", "PENDING", "ACTIVATING", "RUNNING", "DEACTIVATING", "STOPPING",
     }  # fmt: skip
     assert status["desiredStatus"] == "RUNNING"
+    assert status["capacity"] == "on-demand"  # hello-world's default
     assert set(status) == {
         "job",
         "taskArn",

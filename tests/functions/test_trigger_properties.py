@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import string
 
@@ -13,8 +12,8 @@ from botocore.validate import validate_parameters
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import contract
 import handler
+from tests.functions.conftest import PROD
 
 RUN_TASK_MODEL = (
     boto3.client("ecs", region_name="us-east-1")
@@ -24,7 +23,8 @@ RUN_TASK_MODEL = (
 SETTINGS = settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-JOBS = ["hello-world", "report"]
+JOBS = sorted(PROD.jobs)
+CLUSTER = PROD.cluster_arn.rsplit("/", 1)[-1]
 text = st.text(max_size=40)
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | text,
@@ -37,12 +37,16 @@ valid_names = st.from_regex(r"[A-Z][A-Z0-9_]{0,15}", fullmatch=True).filter(
 
 
 @pytest.fixture
-def no_aws(config_file, monkeypatch):
-    """A client that fails the test on any call: nothing may reach ECS."""
-    client = boto3.client("ecs", region_name="us-east-1")
+def no_aws(prod_config, monkeypatch):
+    """A client that records every call and has no response for any: nothing may reach ECS."""
+    client = boto3.client("ecs", region_name="eu-west-1")
+    calls: list[str] = []
+    client.meta.events.register(
+        "provide-client-params.ecs", lambda model, **_: calls.append(model.name)
+    )
     monkeypatch.setattr(handler, "ecs", client)
-    with Stubber(client) as stubber:
-        yield stubber
+    with Stubber(client):
+        yield calls
 
 
 def bad_run_events():
@@ -73,6 +77,12 @@ def bad_run_events():
         ),
         st.fixed_dictionaries(
             {"environment": json_values.filter(lambda v: not isinstance(v, dict))}
+        ),
+        st.fixed_dictionaries(
+            {
+                "job": st.just("report"),  # the job whose secret it is
+                "environment": st.dictionaries(st.just("DB_PASSWORD"), text, min_size=1),
+            }
         ),
         st.fixed_dictionaries({"environment": st.just({"BIG": "x" * 9000})}),
         st.fixed_dictionaries(
@@ -107,19 +117,40 @@ def bad_run_events():
 
 def bad_task_events():
     actions = st.sampled_from(["status", "stop"])
+    task_id = r"/[0-9a-f]{32}"
     task_arn = st.one_of(
         json_values,
+        # This stack's cluster name, but another cluster, region, account or partition.
+        st.from_regex(rf"arn:aws:ecs:eu-west-1:123456789012:task/other{task_id}", fullmatch=True),
         st.from_regex(
-            r"arn:aws:ecs:us-east-1:123456789012:task/other-cluster/[0-9a-f]{32}", fullmatch=True
+            rf"arn:aws:ecs:us-east-1:123456789012:task/{CLUSTER}{task_id}", fullmatch=True
         ),
         st.from_regex(
-            r"arn:aws:ecs:eu-west-1:123456789012:task/longjobs-dev/[0-9a-f]{32}", fullmatch=True
+            rf"arn:aws:ecs:eu-west-1:210987654321:task/{CLUSTER}{task_id}", fullmatch=True
         ),
         st.from_regex(
-            r"arn:aws:ecs:us-east-1:210987654321:task/longjobs-dev/[0-9a-f]{32}", fullmatch=True
+            rf"arn:aws-cn:ecs:eu-west-1:123456789012:task/{CLUSTER}{task_id}", fullmatch=True
+        ),
+        # Old-format ARNs without a cluster, and cluster ARNs.
+        st.from_regex(rf"arn:aws:ecs:eu-west-1:123456789012:task{task_id}", fullmatch=True),
+        st.just(PROD.cluster_arn),
+    )
+    good_arn = f"arn:aws:ecs:eu-west-1:123456789012:task/{CLUSTER}/0123456789abcdef0123456789abcdef"
+    extra = st.dictionaries(
+        text.filter(lambda k: k not in {"action", "taskArn", "reason"}),
+        json_values,
+        min_size=1,
+        max_size=2,
+    )
+    return st.one_of(
+        st.builds(lambda a, t: {"action": a, "taskArn": t}, actions, task_arn),
+        # A task of this cluster, but an unknown field or a bad stop reason.
+        st.builds(lambda a, e: {**e, "action": a, "taskArn": good_arn}, actions, extra),
+        st.builds(
+            lambda r: {"action": "stop", "taskArn": good_arn, "reason": r},
+            json_values.filter(lambda v: not isinstance(v, str)) | st.just("") | st.just("x" * 256),
         ),
     )
-    return st.builds(lambda a, t: {"action": a, "taskArn": t}, actions, task_arn)
 
 
 malformed = st.one_of(
@@ -136,7 +167,7 @@ def test_malformed_events_get_a_validation_error_and_reach_no_aws(no_aws, contex
     response = handler.handler(event, context)
     assert response["error"]["type"] == "ValidationError", (event, response)
     assert response["error"]["message"]
-    no_aws.assert_no_pending_responses()
+    assert no_aws == []
 
 
 @SETTINGS
@@ -150,7 +181,7 @@ def test_malformed_events_get_a_validation_error_and_reach_no_aws(no_aws, contex
     ),
 )
 def test_valid_runs_build_a_request_botocore_accepts(
-    config_file, job, environment, command, capacity, key
+    prod_config, job, environment, command, capacity, key
 ):
     event = {"job": job, "environment": environment, "capacity": capacity, "idempotencyKey": key}
     if command is not None:
@@ -168,18 +199,15 @@ def test_valid_runs_build_a_request_botocore_accepts(
     assert {e["name"]: e["value"] for e in override.get("environment", [])} == environment
 
 
-def test_secret_names_cannot_be_overridden(no_aws, context, config_file):
-    config = handler.load_config()
-    report = dataclasses.replace(config.jobs["report"], reserved_environment=("DB_PASSWORD",))
-    config_file.write_text(
-        contract.dumps(dataclasses.replace(config, jobs={**config.jobs, "report": report}))
-    )
-    handler.load_config.cache_clear()
+def test_secret_names_cannot_be_overridden(no_aws, context):
     response = handler.handler({"job": "report", "environment": {"DB_PASSWORD": "x"}}, context)
     assert response["error"] == {
         "type": "ValidationError",
         "message": "environment: 'DB_PASSWORD' is one of the job's secrets",
     }
+    # Another job's secret names are that job's business only.
+    other = handler.parse_run({"job": "import", "environment": {"DB_PASSWORD": "x"}}, PROD, "r")
+    assert other.environment == {"DB_PASSWORD": "x"}
 
 
 def test_each_request_logs_one_json_line(no_aws, context, capsys):
@@ -187,7 +215,38 @@ def test_each_request_logs_one_json_line(no_aws, context, capsys):
     [line] = capsys.readouterr().out.splitlines()
     assert json.loads(line) == {
         "action": "run",
-        "error": "job: 'nope' is not a job of this stack; allowed: hello-world, report",
+        "error": "job: 'nope' is not a job of this stack; allowed: import, report",
         "outcome": "validation-error",
         "requestId": context.aws_request_id,
     }
+
+
+def overrides_of_size(size: int) -> dict[str, str]:
+    """An environment whose overrides JSON is exactly `size` characters for the report job."""
+    empty = handler.overrides_size(
+        handler.overrides(handler.parse_run({"job": "report", "environment": {"V": ""}}, PROD, "r"))
+    )
+    return {"V": "x" * (size - empty)}
+
+
+def test_overrides_up_to_the_limit_pass_and_one_more_character_fails(no_aws, context):
+    fits = handler.parse_run({"job": "report", "environment": overrides_of_size(8192)}, PROD, "r")
+    assert handler.overrides_size(handler.overrides(fits)) == 8192
+    response = handler.handler({"job": "report", "environment": overrides_of_size(8193)}, context)
+    assert response["error"] == {
+        "type": "ValidationError",
+        "message": "environment and command: 8193 characters of overrides; RunTask allows 8192",
+    }
+
+
+def test_non_ascii_values_count_as_their_json_escapes(no_aws, context):
+    # "é" travels as "\u00e9" if escaped: count the longer form so ECS never sees more than 8192.
+    environment = {"V": "é" * 1400}
+    response = handler.handler({"job": "report", "environment": environment}, context)
+    assert response["error"]["type"] == "ValidationError"
+    assert no_aws == []
+
+
+def test_a_huge_bad_value_is_quoted_short(no_aws, context):
+    response = handler.handler({"job": "x" * 10_000}, context)
+    assert len(response["error"]["message"]) < 200
