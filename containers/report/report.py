@@ -135,7 +135,12 @@ def run(settings: Settings, stop_requested) -> int:
         while progress.next_row < settings.rows:
             if stop_requested():
                 save_checkpoint(settings, progress)
-                log("interrupted", row=progress.next_row, checkpoint=str(settings.checkpoint))
+                log(
+                    "interrupted",
+                    reason="SIGTERM",
+                    row=progress.next_row,
+                    checkpoint=str(settings.checkpoint),
+                )
                 return EXIT_TERMINATED
             stop = min(progress.next_row + settings.batch, settings.rows)
             for row, region, amount in rows_for(settings.day, progress.next_row, stop):
@@ -162,8 +167,9 @@ def main() -> int:
     stop = {"requested": False}
 
     def on_sigterm(signum, frame) -> None:
+        # Only set the flag: a signal handler that writes could land inside another write to
+        # stdout, and Python raises on that reentrant call. The main loop logs the stop.
         stop["requested"] = True
-        log("stopping", reason="SIGTERM")
 
     signal.signal(signal.SIGTERM, on_sigterm)
     try:

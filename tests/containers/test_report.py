@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import importlib.util
+import io
 import json
 import os
 import signal
@@ -124,3 +126,45 @@ def test_a_checkpoint_of_another_run_is_refused(tmp_path):
     result = run(env(tmp_path))
     assert result.returncode == 2
     assert "another run" in events(result.stdout)[-1]["error"]
+
+
+class SignalledStream(io.StringIO):
+    """stdout that sends SIGTERM to this process in the middle of writing the first progress
+    line and, like the real buffered stdout, refuses a write from inside another write."""
+
+    def __init__(self):
+        super().__init__()
+        self.writing = False
+        self.signalled = False
+
+    def write(self, text: str) -> int:
+        if self.writing:
+            raise RuntimeError("reentrant call inside stdout")
+        self.writing = True
+        try:
+            if not self.signalled and '"progress"' in text:
+                self.signalled = True
+                os.kill(os.getpid(), signal.SIGTERM)
+                time.sleep(0.01)  # the handler runs here, in the middle of this write
+            return super().write(text)
+        finally:
+            self.writing = False
+
+
+def test_sigterm_during_a_log_write_still_checkpoints(tmp_path, monkeypatch):
+    spec = importlib.util.spec_from_file_location("report_job", SCRIPT)
+    report = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, report)  # dataclasses look their module up
+    spec.loader.exec_module(report)
+    for name, value in env(tmp_path).items():
+        monkeypatch.setenv(name, value)
+    stream = SignalledStream()
+    monkeypatch.setattr(sys, "stdout", stream)
+    previous = signal.getsignal(signal.SIGTERM)
+    try:
+        assert report.main() == 143
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert stream.signalled
+    assert events(stream.getvalue())[-1]["event"] == "interrupted"
+    assert (tmp_path / "checkpoint.json").exists()
