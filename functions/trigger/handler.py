@@ -26,6 +26,7 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 import contract
 
@@ -79,7 +80,6 @@ class RunRequest:
     command: list[str] | None
     capacity: str
     idempotency_key: str
-    request_id: str
 
 
 @cache
@@ -211,7 +211,7 @@ def parse_run(event: dict, config: contract.TriggerConfig, request_id: str) -> R
         raise ValidationError(
             "idempotencyKey: must be 1-128 letters, digits, spaces or + - = . _ : / @"
         )
-    request = RunRequest(job, target, environment, command, capacity, key, request_id)
+    request = RunRequest(job, target, environment, command, capacity, key)
     size = overrides_size(overrides(request))
     if size > MAX_OVERRIDES_CHARS:
         raise ValidationError(
@@ -324,12 +324,30 @@ def run_task_request(
         "tags": [
             {"key": "longjobs:job", "value": request.job},
             {"key": "longjobs:idempotency-key", "value": request.idempotency_key},
-            {"key": "longjobs:request-id", "value": request.request_id[:256]},
         ],
         "propagateTags": "TASK_DEFINITION",
         "enableECSManagedTags": True,
         "clientToken": client_token(config, request, fallback),
     }
+
+
+def _run_task(params: dict[str, Any]) -> dict[str, Any]:
+    """RunTask; a token ECS already holds for different parameters is the caller's mistake.
+
+    Every parameter is a function of the event, so a retry of the same event sends the same
+    request and ECS answers with the task it started. The same idempotency key with another
+    job's overrides or capacity gets ConflictException: nothing new was started.
+    """
+    try:
+        return ecs.run_task(**params)
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") != "ConflictException":
+            raise
+        started = ", ".join(error.response.get("resourceIds") or []) or "a task"
+        raise ValidationError(
+            f"idempotencyKey: already used within 24 hours with other parameters and started "
+            f"{started}; reuse a key only to retry the same run"
+        ) from None
 
 
 def _is_capacity_failure(failure: dict[str, Any]) -> bool:
@@ -339,19 +357,19 @@ def _is_capacity_failure(failure: dict[str, Any]) -> bool:
 def start(request: RunRequest, config: contract.TriggerConfig) -> Started:
     """Start one task; a Spot run Spot cannot place is retried once on on-demand Fargate."""
     capacity = request.capacity
-    response = ecs.run_task(**run_task_request(config, request, capacity))
+    response = _run_task(run_task_request(config, request, capacity))
     if (
         not response.get("tasks")
         and capacity == "spot"
         and any(map(_is_capacity_failure, response.get("failures", [])))
     ):
         capacity = "on-demand"
-        response = ecs.run_task(**run_task_request(config, request, capacity, fallback=True))
+        response = _run_task(run_task_request(config, request, capacity, fallback=True))
     tasks = response.get("tasks", [])
     if not tasks:
         failures = response.get("failures", [])
         reasons = "; ".join(
-            f"{failure.get('reason')} ({failure.get('arn', 'no ARN')})" for failure in failures
+            f"{failure.get('reason')} ({failure.get('arn') or 'no ARN'})" for failure in failures
         )
         error = CapacityUnavailable if any(map(_is_capacity_failure, failures)) else RunFailed
         raise error(

@@ -27,6 +27,7 @@ SPOT_FULL = {
     "reason": "Capacity is unavailable at this time. Please try again later or in a different "
     "availability zone",
 }
+SPOT_FULL_NO_ARN = {"reason": SPOT_FULL["reason"]}  # as ECS has been seen to answer too
 STARTED = {"tasks": [{"taskArn": TASK_ARN}], "failures": []}
 # sha256("<cluster ARN>\n<job>\n<key>"), pinned: a change would let a retry straddling a deploy
 # start a second task.
@@ -59,7 +60,6 @@ def spot_request(**changes: Any) -> dict[str, Any]:
         "tags": [
             {"key": "longjobs:job", "value": "report"},
             {"key": "longjobs:idempotency-key", "value": "nightly-2026-11-01"},
-            {"key": "longjobs:request-id", "value": "8f5b3c1e-7d2a-4e8b-9c3f-1a2b3c4d5e6f"},
         ],
         "propagateTags": "TASK_DEFINITION",
         "enableECSManagedTags": True,
@@ -153,6 +153,16 @@ def test_no_capacity_anywhere_is_raised_for_a_retry(stubbed, context):
     assert stubbed.operations() == ["RunTask", "RunTask"]
 
 
+def test_a_capacity_failure_without_an_arn_still_falls_back(stubbed, context):
+    stubbed.stubber.add_response("run_task", {"failures": [SPOT_FULL_NO_ARN]}, spot_request())
+    stubbed.stubber.add_response(
+        "run_task", {"failures": [SPOT_FULL_NO_ARN]}, spot_request(**ON_DEMAND)
+    )
+    with pytest.raises(handler.CapacityUnavailable, match=r"zone \(no ARN\)"):
+        handler.handler(NIGHTLY, context)
+    assert stubbed.operations() == ["RunTask", "RunTask"]
+
+
 def test_an_on_demand_run_never_tries_spot(stubbed, context):
     on_demand = spot_request(capacityProviderStrategy=ON_DEMAND["capacityProviderStrategy"])
     stubbed.stubber.add_response("run_task", {"failures": [SPOT_FULL]}, on_demand)
@@ -201,6 +211,30 @@ def test_the_client_token_is_stable_for_a_key_and_differs_across_keys_and_jobs(s
     assert first == retried
     assert len({first, other_key, other_job}) == 3
     assert all(len(params["clientToken"]) <= 64 for _, params in stubbed.calls)
+    # ECS answers a reused token with the task it started only if every parameter is the same.
+    assert stubbed.calls[0] == stubbed.calls[1]
+
+
+def test_a_key_reused_for_another_run_is_refused_naming_the_task_it_started(
+    stubbed, context, capsys
+):
+    changed = {
+        **NIGHTLY,
+        "environment": {"REPORT_DAY": "2026-11-02"},
+    }
+    stubbed.stubber.add_client_error(
+        "run_task",
+        "ConflictException",
+        "The clientToken is already in use with a different RunTask request.",
+        400,
+        modeled_fields={"resourceIds": [TASK_ARN]},
+    )
+    response = handler.handler(changed, context)
+    assert response["error"]["type"] == "ValidationError"
+    assert response["error"]["message"].startswith("idempotencyKey: already used")
+    assert TASK_ARN in response["error"]["message"]
+    assert stubbed.operations() == ["RunTask"]  # no fallback, no second try
+    assert json.loads(capsys.readouterr().out)["outcome"] == "validation-error"
 
 
 def test_without_a_key_lambda_retries_of_one_request_share_a_token(stubbed, context):
@@ -228,9 +262,7 @@ def test_the_module_client_retries_with_backoff_before_raising():
 
 def test_started_by_and_tags_fit_ecs_limits(prod_config):
     long_job = "j" + "a" * 31  # the longest job name the config allows
-    request = handler.RunRequest(
-        long_job, PROD.jobs["report"], {}, None, "spot", "k" * 128, "r" * 300
-    )
+    request = handler.RunRequest(long_job, PROD.jobs["report"], {}, None, "spot", "k" * 128)
     params = handler.run_task_request(PROD, request, "spot")
     assert params["startedBy"] == long_job  # "longjobs/" would not fit: the name alone
     assert handler.started_by("report") == "longjobs/report"
