@@ -40,6 +40,15 @@ MAX_SECURITY_GROUPS = 5
 MAX_TIMEOUT_SECONDS = 30 * 24 * 3600
 # Managed policies that would make a job's task role an administrator.
 FORBIDDEN_MANAGED_POLICIES = ("AdministratorAccess", "PowerUserAccess", "IAMFullAccess")
+# IAM's hard limit of managed policies attached to one role; the default quota is lower.
+MAX_MANAGED_POLICIES = 20
+DEFAULT_MANAGED_POLICIES_QUOTA = 10
+MAX_JOB_NAME = 32
+# A schedule's EventBridge Scheduler name is `<job>.<schedule>`, at most 64 characters of
+# [0-9a-zA-Z-_.]. Neither job nor schedule names hold a '.', so no two schedules share a name.
+SCHEDULER_NAME_MAX = 64
+SCHEDULE_SEPARATOR = "."
+MAX_SCHEDULE_NAME = SCHEDULER_NAME_MAX - MAX_JOB_NAME - len(SCHEDULE_SEPARATOR)
 
 
 class ConfigError(Exception):
@@ -74,9 +83,9 @@ def _env_name(name: str) -> str:
 JobName = Annotated[
     str,
     _check(
-        r"[a-z]([a-z0-9-]{0,30}[a-z0-9])?",
-        "a DNS-safe name: 1-32 lowercase letters, digits and hyphens, starting with a letter, "
-        "not ending with a hyphen",
+        rf"[a-z]([a-z0-9-]{{0,{MAX_JOB_NAME - 2}}}[a-z0-9])?",
+        f"a DNS-safe name: 1-{MAX_JOB_NAME} lowercase letters, digits and hyphens, starting with "
+        "a letter, not ending with a hyphen",
     ),
 ]
 EnvName = Annotated[str, AfterValidator(_env_name)]
@@ -124,7 +133,12 @@ ImageUri = Annotated[
     ),
 ]
 ScheduleName = Annotated[
-    str, _check(r"[0-9a-zA-Z_.-]{1,31}", "1-31 letters, digits, '-', '_' or '.'")
+    str,
+    _check(
+        rf"[0-9a-zA-Z_-]{{1,{MAX_SCHEDULE_NAME}}}",
+        f"1-{MAX_SCHEDULE_NAME} letters, digits, '-' or '_' (no '.': the Scheduler name is "
+        f"<job>{SCHEDULE_SEPARATOR}<schedule>)",
+    ),
 ]
 TagKey = Annotated[
     str,
@@ -202,6 +216,11 @@ def schedule_expression_problem(expression: str) -> str | None:
     return f"{expression!r} is not allowed; expected {allowed}"
 
 
+def scheduler_name(job: str, schedule: str) -> str:
+    """The EventBridge Scheduler name of a job's schedule, unique within the stack's group."""
+    return f"{job}{SCHEDULE_SEPARATOR}{schedule}"
+
+
 def _schedule_expression(expression: str) -> str:
     problem = schedule_expression_problem(expression)
     if problem:
@@ -240,7 +259,10 @@ class PolicyStatement(BaseModel):
 
     @model_validator(mode="after")
     def _least_privilege(self) -> PolicyStatement:
+        # The pattern refuses Action "*" and upper-case service prefixes ("IAM:PassRole", which
+        # IAM would accept), so the checks below see lower-case service:action pairs only.
         actions = [self.Action] if isinstance(self.Action, str) else self.Action
+        resources = [self.Resource] if isinstance(self.Resource, str) else self.Resource
         for action in actions:
             if not re.fullmatch(r"[a-z0-9-]+:[A-Za-z0-9*?]+", action):
                 raise ValueError(f"Action {action!r} is not an IAM action like s3:GetObject")
@@ -248,6 +270,15 @@ class PolicyStatement(BaseModel):
                 raise ValueError(
                     f"Action {action!r} allows a whole service; name the actions the job needs"
                 )
+        iam_actions = [a for a in actions if a.startswith("iam:")]
+        if self.Effect == "Allow" and iam_actions and "*" in resources:
+            # IAM actions on every resource include the job's own task role: the job could
+            # grant itself anything.
+            raise ValueError(
+                f"Action {iam_actions[0]!r} with Resource '*' would let the job change its own "
+                "permissions; allowed: iam: actions on the ARNs of the roles, policies or users "
+                "the job manages"
+            )
         return self
 
     def document(self) -> dict[str, Any]:
@@ -311,12 +342,49 @@ class JobConfig(_Model):
             )
         return days
 
+    @field_validator("policy_statements")
+    @classmethod
+    def _unique_sids(cls, statements: list[PolicyStatement]) -> list[PolicyStatement]:
+        seen: dict[str, int] = {}
+        problems = []
+        for index, statement in enumerate(statements):
+            if statement.Sid is None:
+                continue
+            if statement.Sid in seen:
+                problems.append(
+                    f"Sid {statement.Sid!r} of statement {index} is already used by statement "
+                    f"{seen[statement.Sid]}"
+                )
+            else:
+                seen[statement.Sid] = index
+        if problems:
+            raise ValueError(
+                "; ".join(problems) + "; each Sid must be unique within a job's statements (IAM "
+                "refuses a policy with repeated statement IDs)"
+            )
+        return statements
+
     @field_validator("managed_policy_arns")
     @classmethod
-    def _not_admin(cls, arns: list[str]) -> list[str]:
-        for arn in arns:
-            if arn.rsplit("/", 1)[-1] in FORBIDDEN_MANAGED_POLICIES:
-                raise ValueError(f"{arn} grants administrator rights; name the actions instead")
+    def _managed_policies(cls, arns: list[str]) -> list[str]:
+        problems = [
+            f"{arn} grants administrator rights; name the actions instead"
+            for arn in arns
+            if arn.rsplit("/", 1)[-1] in FORBIDDEN_MANAGED_POLICIES
+        ]
+        problems += [
+            f"{arn} is listed {arns.count(arn)} times; list each policy once"
+            for arn in dict.fromkeys(arns)
+            if arns.count(arn) > 1
+        ]
+        if len(arns) > MAX_MANAGED_POLICIES:
+            problems.append(
+                f"{len(arns)} policies; IAM attaches at most {MAX_MANAGED_POLICIES} managed "
+                f"policies to a role (and {DEFAULT_MANAGED_POLICIES_QUOTA} until the account's "
+                "quota is raised); merge them or use policyStatements"
+            )
+        if problems:
+            raise ValueError("; ".join(problems))
         return arns
 
     @field_validator("build")

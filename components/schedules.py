@@ -9,6 +9,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components import policies
+from components.config import scheduler_name
 from components.context import StackContext
 from components.job import FargateJob
 from components.trigger import JobTrigger
@@ -110,9 +111,11 @@ class JobSchedules(pulumi.ComponentResource):
         self, job: FargateJob, schedule: str, trigger: JobTrigger
     ) -> aws.scheduler.Schedule:
         config = job.config.schedules[schedule]
+        # `job.schedule`: '.' is in neither name, so job `a` + `b-c` and `a-b` + `c` stay apart.
+        name = scheduler_name(job.job, schedule)
         return aws.scheduler.Schedule(
-            f"{job.job}-{schedule}",
-            name=f"{job.job}-{schedule}",
+            name,
+            name=name,
             group_name=self.group.name,
             description=f"longjobs: run {job.job} ({schedule})",
             schedule_expression=config.expression,

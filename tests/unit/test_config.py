@@ -3,12 +3,26 @@
 from __future__ import annotations
 
 import copy
+import re
 
+import botocore.session
 import pytest
 
-from components.config import ConfigError, parse, schedule_expression_problem
+from components.config import (
+    MAX_JOB_NAME,
+    MAX_SCHEDULE_NAME,
+    ConfigError,
+    parse,
+    schedule_expression_problem,
+    scheduler_name,
+)
+from components.context import MAX_PREFIX, name_prefix
 from tests.unit.helpers import dev_config
 from tools.program import AwsMocks, run_program
+
+SCHEDULE = "aws:scheduler/schedule:Schedule"
+ROLE_ARN = "arn:aws:iam::123456789012:role/report-helper"
+POLICY_ARNS = [f"arn:aws:iam::123456789012:policy/p{n}" for n in range(21)]
 
 
 def dev_values() -> dict:
@@ -18,6 +32,23 @@ def dev_values() -> dict:
         for key, value in dev_config().items()
         if key.startswith("longjobs:")
     }
+
+
+def aws_name_rule(service: str, shape: str) -> tuple[re.Pattern, int, int]:
+    """A name's pattern and length limits, from botocore's model of the AWS API."""
+    model = botocore.session.get_session().get_service_model(service).shape_for(shape)
+    rule = model.metadata
+    return re.compile(rule["pattern"]), rule["min"], rule["max"]
+
+
+def assert_aws_accepts(service: str, shape: str, name: str) -> None:
+    pattern, shortest, longest = aws_name_rule(service, shape)
+    assert pattern.fullmatch(name) and shortest <= len(name) <= longest, (shape, name)
+
+
+def statement(action, resource, effect="Allow", sid=None) -> dict:
+    found = {"Effect": effect, "Action": action, "Resource": resource}
+    return found if sid is None else {"Sid": sid, **found}
 
 
 def with_job(**changes) -> dict:
@@ -115,6 +146,69 @@ BAD = [
         "longjobs:jobs.report.policyStatements.0.NotAction: unknown key; allowed: Sid, Effect, "
         "Action, Resource, Condition",
         id="statement-unknown-key",
+    ),
+    pytest.param(
+        with_job(policyStatements=[statement("iam:PassRole", "*")]),
+        "longjobs:jobs.report.policyStatements.0: Action 'iam:PassRole' with Resource '*' would "
+        "let the job change its own permissions; allowed: iam: actions on the ARNs of the roles, "
+        "policies or users the job manages",
+        id="iam-action-on-every-resource",
+    ),
+    pytest.param(
+        with_job(
+            policyStatements=[statement(["s3:GetObject", "iam:Put*"], ["arn:aws:s3:::b/*", "*"])]
+        ),
+        "longjobs:jobs.report.policyStatements.0: Action 'iam:Put*' with Resource '*' would let",
+        id="iam-wildcard-action-among-resources",
+    ),
+    pytest.param(
+        with_job(policyStatements=[statement("iam:*", ROLE_ARN)]),
+        "longjobs:jobs.report.policyStatements.0: Action 'iam:*' allows a whole service",
+        id="iam-whole-service",
+    ),
+    pytest.param(
+        with_job(policyStatements=[statement("IAM:PassRole", "*")]),
+        "longjobs:jobs.report.policyStatements.0: Action 'IAM:PassRole' is not an IAM action",
+        id="iam-action-upper-case",
+    ),
+    pytest.param(
+        with_job(
+            policyStatements=[
+                statement("s3:GetObject", "arn:aws:s3:::b/*", sid="Read"),
+                statement("s3:PutObject", "arn:aws:s3:::b/*", sid="Write"),
+                statement("s3:ListBucket", "arn:aws:s3:::b", sid="Read"),
+                statement("s3:DeleteObject", "arn:aws:s3:::b/*", sid="Write"),
+            ]
+        ),
+        "longjobs:jobs.report.policyStatements: Sid 'Read' of statement 2 is already used by "
+        "statement 0; Sid 'Write' of statement 3 is already used by statement 1; each Sid must be "
+        "unique within a job's statements (IAM refuses a policy with repeated statement IDs)",
+        id="duplicate-sid",
+    ),
+    pytest.param(
+        with_job(managedPolicyArns=[POLICY_ARNS[0], POLICY_ARNS[1], POLICY_ARNS[0]]),
+        "longjobs:jobs.report.managedPolicyArns: arn:aws:iam::123456789012:policy/p0 is listed 2 "
+        "times; list each policy once",
+        id="duplicate-managed-policy",
+    ),
+    pytest.param(
+        with_job(managedPolicyArns=POLICY_ARNS),
+        "longjobs:jobs.report.managedPolicyArns: 21 policies; IAM attaches at most 20 managed "
+        "policies to a role (and 10 until the account's quota is raised); merge them or use "
+        "policyStatements",
+        id="too-many-managed-policies",
+    ),
+    pytest.param(
+        with_job(schedules={"night.ly": {"expression": "rate(1 hour)"}}),
+        "longjobs:jobs.report.schedules.night.ly: the name 'night.ly' is not allowed; expected "
+        "1-31 letters, digits, '-' or '_' (no '.': the Scheduler name is <job>.<schedule>)",
+        id="schedule-name-dot",
+    ),
+    pytest.param(
+        with_job(schedules={"n" * 32: {"expression": "rate(1 hour)"}}),
+        f"longjobs:jobs.report.schedules.{'n' * 32}: the name '{'n' * 32}' is not allowed; "
+        "expected 1-31 letters",
+        id="schedule-name-too-long",
     ),
     pytest.param(
         with_job(managedPolicyArns=["arn:aws:iam::aws:policy/AdministratorAccess"]),
@@ -233,6 +327,106 @@ def test_unknown_keys_deep_down_list_what_is_allowed():
         "longjobs:jobs.report.schedules.nightly.tz: unknown key; allowed: expression, timezone, "
         "environment, enabled"
     )
+
+
+def test_managed_policy_problems_are_reported_together():
+    admin = "arn:aws:iam::aws:policy/AdministratorAccess"
+    [problem] = problems(with_job(managedPolicyArns=[admin, *POLICY_ARNS[:19], POLICY_ARNS[0]]))
+    assert problem == (
+        f"longjobs:jobs.report.managedPolicyArns: {admin} grants administrator rights; name the "
+        f"actions instead; {POLICY_ARNS[0]} is listed 2 times; list each policy once; 21 "
+        "policies; IAM attaches at most 20 managed policies to a role (and 10 until the "
+        "account's quota is raised); merge them or use policyStatements"
+    )
+
+
+def test_iam_statements_on_named_resources_denies_and_unnamed_sids_are_accepted():
+    job = parse(
+        with_job(
+            policyStatements=[
+                statement(["iam:PassRole", "iam:GetRole"], ROLE_ARN),
+                statement("iam:*", "*", effect="Deny"),
+                statement("s3:GetObject", "*"),
+                statement("s3:GetObject", "arn:aws:s3:::b/*"),
+            ],
+            managedPolicyArns=POLICY_ARNS[:20],
+        )
+    ).jobs["report"]
+    assert len(job.policy_statements) == 4 and len(job.managed_policy_arns) == 20
+
+
+def test_the_longest_names_make_a_scheduler_name_aws_accepts():
+    job = "j" * MAX_JOB_NAME
+    schedule = ("S_-9" * MAX_SCHEDULE_NAME)[:MAX_SCHEDULE_NAME]
+    values = dev_values()
+    values["jobs"] = {
+        job: {
+            "image": "public.ecr.aws/x/y:1",
+            "schedules": {schedule: {"expression": "rate(1 hour)"}},
+        }
+    }
+    config = parse(values)
+    assert_aws_accepts("scheduler", "Name", scheduler_name(job, *config.jobs[job].schedules))
+
+
+def test_schedules_of_jobs_with_hyphens_do_not_collide():
+    config = dev_config()
+    hourly = {"expression": "rate(1 hour)"}
+    image = "public.ecr.aws/x/y:1"
+    config["longjobs:jobs"] = {
+        "a": {"image": image, "schedules": {"b-c": hourly}},
+        "a-b": {"image": image, "schedules": {"c": hourly}},
+    }
+    schedules = run_program(config=config).by_type(SCHEDULE)
+    assert sorted((s.name, s.inputs["name"]) for s in schedules) == [
+        ("a-b.c", "a-b.c"),
+        ("a.b-c", "a.b-c"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("stack", "prefix"),
+    [
+        ("dev", "longjobs-dev"),
+        ("dev_", "longjobs-dev"),
+        ("_Dev.-_eu--1-", "longjobs-dev-eu-1"),
+        ("__", "longjobs"),
+    ],
+)
+def test_prefix_is_lowercase_words_joined_by_single_hyphens(stack, prefix):
+    assert name_prefix("longjobs", stack) == prefix
+
+
+def test_a_stack_with_odd_characters_gets_names_aws_accepts():
+    run = run_program("Pulumi.Dev_.yaml", config=dev_config())
+    repositories = sorted(r.inputs["name"] for r in run.by_type("aws:ecr/repository:Repository"))
+    assert repositories == ["longjobs-dev/hello-world", "longjobs-dev/report"]
+    for repository in repositories:
+        assert_aws_accepts("ecr", "RepositoryName", repository)
+    [group] = run.by_type("aws:scheduler/scheduleGroup:ScheduleGroup")
+    assert_aws_accepts("scheduler", "ScheduleGroupName", group.inputs["name"])
+    assert run.outputs["clusterName"] == "longjobs-dev"
+
+
+def test_the_longest_stack_name_allowed_is_deployed():
+    stack = "s" * (MAX_PREFIX - len("longjobs-"))
+    run = run_program(f"Pulumi.{stack}.yaml", config=dev_config())
+    [group] = run.by_type("aws:scheduler/scheduleGroup:ScheduleGroup")
+    assert group.inputs["name"] == f"longjobs-{stack}"
+    assert_aws_accepts("scheduler", "ScheduleGroupName", group.inputs["name"])
+
+
+def test_a_stack_name_too_long_for_aws_names_declares_nothing():
+    stack = "s" * (MAX_PREFIX - len("longjobs-") + 1)
+    mocks = AwsMocks("us-east-1")
+    with pytest.raises(ConfigError) as caught:
+        run_program(f"Pulumi.{stack}.yaml", config=dev_config(), mocks=mocks)
+    assert caught.value.problems == [
+        f"stack '{stack}' of project 'longjobs': the name prefix 'longjobs-{stack}' is 65 "
+        "characters; allowed: at most 64, because it names the EventBridge Scheduler schedule "
+        "group name (at most 64); use a shorter stack name"
+    ]
+    assert mocks.resources == [] and mocks.invokes == []
 
 
 def test_numbers_and_booleans_in_environment_become_strings():
