@@ -5,12 +5,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_docker as docker
 
+from components.config import PROJECT_ROOT
 from components.context import StackContext
 
 KEEP_IMAGES = 10
@@ -62,10 +64,40 @@ def lifecycle_policy() -> str:
     )
 
 
+@dataclass(frozen=True)
+class Registry:
+    """This account's ECR registry in the stack's region, looked up once for every job."""
+
+    token: pulumi.Output[aws.ecr.GetAuthorizationTokenResult]
+    """Push credentials, shared by every build."""
+    repositories: frozenset[str]
+    """The repositories that exist already."""
+
+    @classmethod
+    def current(cls) -> Registry:
+        return cls(
+            token=aws.ecr.get_authorization_token_output(),
+            repositories=frozenset(aws.ecr.get_repositories().names),
+        )
+
+    def pushed_digest(self, repository: str, tag: str) -> str | None:
+        """The digest already pushed under `tag`, if any.
+
+        Tags are immutable: pushing one that exists fails even with the same content. That
+        happens whenever a build context returns to an earlier state (a revert) or the image is
+        rebuilt from another checkout; the image pushed then is the one to run.
+        """
+        if repository not in self.repositories:
+            return None
+        images = aws.ecr.get_images(repository_name=repository).image_ids
+        return next((i.image_digest for i in images if i.image_tag == tag), None)
+
+
 class JobImage(pulumi.ComponentResource):
     repository: aws.ecr.Repository
     lifecycle: aws.ecr.LifecyclePolicy
-    image: docker.Image
+    image: docker.Image | None
+    """The build, or None when the image of this content is in the repository already."""
 
     repository_url: pulumi.Output[str]
     repository_arn: str
@@ -79,10 +111,9 @@ class JobImage(pulumi.ComponentResource):
         folder: Path,
         architecture: str,
         context: StackContext,
-        registry_token: pulumi.Output[aws.ecr.GetAuthorizationTokenResult],
+        registry: Registry,
         opts: pulumi.ResourceOptions | None = None,
     ):
-        """`registry_token`: credentials for this account's ECR registry, shared by all jobs."""
         super().__init__("longjobs:index:JobImage", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         repository_name = f"{context.prefix}/{job}"
@@ -90,6 +121,8 @@ class JobImage(pulumi.ComponentResource):
             f"{name}-repository",
             name=repository_name,
             image_tag_mutability="IMMUTABLE",
+            # Images are rebuilt from containers/: `pulumi destroy` removes them with the stack.
+            force_delete=True,
             image_scanning_configuration=aws.ecr.RepositoryImageScanningConfigurationArgs(
                 scan_on_push=True
             ),
@@ -105,10 +138,16 @@ class JobImage(pulumi.ComponentResource):
             policy=lifecycle_policy(),
             opts=child,
         )
-        self.image = self._create_image(name, folder, architecture, registry_token)
+        self.tag = context_tag(folder, architecture)
+        pushed = registry.pushed_digest(repository_name, self.tag)
         self.repository_url = self.repository.repository_url
         self.repository_arn = context.arn("ecr", f"repository/{repository_name}")
-        self.image_uri = self.image.repo_digest
+        if pushed:
+            self.image = None
+            self.image_uri = self.repository_url.apply(lambda url: f"{url}@{pushed}")
+        else:
+            self.image = self._create_image(name, folder, architecture, registry.token)
+            self.image_uri = self.image.repo_digest
         self.register_outputs({"repositoryUrl": self.repository_url, "imageUri": self.image_uri})
 
     def _create_image(
@@ -118,13 +157,16 @@ class JobImage(pulumi.ComponentResource):
         architecture: str,
         token: pulumi.Output[aws.ecr.GetAuthorizationTokenResult],
     ) -> docker.Image:
-        tag = context_tag(folder, architecture)
+        tag = self.tag
+        # Relative to the project folder, where Pulumi runs the program: the same inputs from
+        # any checkout, so moving the project does not rebuild under an existing tag.
+        relative = folder.relative_to(PROJECT_ROOT).as_posix()
         return docker.Image(
             f"{name}-image",
             image_name=self.repository.repository_url.apply(lambda url: f"{url}:{tag}"),
             build=docker.DockerBuildArgs(
-                context=str(folder),
-                dockerfile=str(folder / "Dockerfile"),
+                context=relative,
+                dockerfile=f"{relative}/Dockerfile",
                 platform=PLATFORMS[architecture],
                 builder_version=docker.BuilderVersion.BUILDER_BUILD_KIT,
             ),

@@ -13,7 +13,7 @@ from components import policies
 from components.cluster import CAPACITY_PROVIDERS, JobCluster
 from components.config import PROJECT_ROOT, JobConfig
 from components.context import StackContext
-from components.image import JobImage
+from components.image import JobImage, Registry
 from components.network import JobNetwork
 
 # Spot gives two minutes' warning with SIGTERM; ECS allows a stopTimeout of at most 120 s.
@@ -30,17 +30,19 @@ _PRIVATE_ECR = re.compile(
 )
 
 
-def secret_resource(value_from: str) -> str:
-    """The IAM resource for a secret reference as ECS `valueFrom` accepts it.
+def secret_resources(value_from: str) -> list[str]:
+    """The IAM resources for a secret reference as ECS `valueFrom` accepts it.
 
     A Secrets Manager reference may carry `:json-key:version-stage:version-id` after the
-    secret's ARN, and may name the secret without the six random characters AWS appends.
+    secret's ARN, and may name the secret without the six random characters AWS appends. A
+    name that ends like those characters (`db-master`) may still be partial: both are granted.
     """
     parts = value_from.split(":")
     if parts[2] != "secretsmanager":
-        return value_from
+        return [value_from]
     arn = ":".join(parts[:7])
-    return arn if re.search(r"-[A-Za-z0-9]{6}$", parts[6]) else f"{arn}-??????"
+    partial = f"{arn}-??????"
+    return [arn, partial] if re.search(r"-[A-Za-z0-9]{6}$", parts[6]) else [partial]
 
 
 def container_definitions(
@@ -90,10 +92,10 @@ class FargateJob(pulumi.ComponentResource):
         context: StackContext,
         cluster: JobCluster,
         network: JobNetwork,
-        registry_token: pulumi.Output[aws.ecr.GetAuthorizationTokenResult] | None = None,
+        registry: Registry | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ):
-        """`registry_token` is required for a job that builds its image."""
+        """`registry` is required for a job that builds its image."""
         super().__init__("longjobs:index:FargateJob", name, None, opts)
         self.job = name
         self.config = config
@@ -106,7 +108,7 @@ class FargateJob(pulumi.ComponentResource):
                 folder=PROJECT_ROOT / config.build,
                 architecture=config.architecture,
                 context=context,
-                registry_token=registry_token,
+                registry=registry,
                 opts=pulumi.ResourceOptions(parent=self),
             )
             self.image_uri = self.image.image_uri
@@ -178,7 +180,12 @@ class FargateJob(pulumi.ComponentResource):
         )
         ssm = sorted(v for v in self.config.secrets.values() if ":ssm:" in v)
         secrets_manager = sorted(
-            {secret_resource(v) for v in self.config.secrets.values() if ":ssm:" not in v}
+            {
+                resource
+                for value_from in self.config.secrets.values()
+                if ":ssm:" not in value_from
+                for resource in secret_resources(value_from)
+            }
         )
         if ssm:
             statements.append(
@@ -285,6 +292,9 @@ class FargateJob(pulumi.ComponentResource):
                 security_groups=network.security_group_ids,
                 assign_public_ip=network.assign_public_ip,
             ),
+            # Switching a job between Spot and on-demand updates the service in place; without
+            # this the provider replaces it, stopping its workers first.
+            force_new_deployment=True,
             deployment_circuit_breaker=aws.ecs.ServiceDeploymentCircuitBreakerArgs(
                 enable=True, rollback=True
             ),

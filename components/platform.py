@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pulumi
-import pulumi_aws as aws
 
 from components.cluster import JobCluster
 from components.config import StackConfig
 from components.context import StackContext
+from components.image import Registry
 from components.job import FargateJob
 from components.network import JobNetwork
 from components.schedules import JobSchedules
@@ -35,14 +35,10 @@ class JobPlatform(pulumi.ComponentResource):
         self.cluster = JobCluster("jobs", context, opts=child)
         self.network = JobNetwork("network", config.network, context, opts=child)
         # One ECR registry per account and region: one set of push credentials for every build.
-        registry_token = (
-            aws.ecr.get_authorization_token_output()
-            if any(job.build for job in config.jobs.values())
-            else None
-        )
+        registry = Registry.current() if any(job.build for job in config.jobs.values()) else None
         self.jobs = {
             job: FargateJob(
-                job, job_config, context, self.cluster, self.network, registry_token, opts=child
+                job, job_config, context, self.cluster, self.network, registry, opts=child
             )
             for job, job_config in config.jobs.items()
         }

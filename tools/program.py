@@ -91,9 +91,17 @@ class InvokeFailed(grpc.RpcError):
 class AwsMocks(pulumi.runtime.Mocks):
     """Resource state and invoke results in the shapes pulumi-aws returns (camelCase keys)."""
 
-    def __init__(self, region: str, *, default_vpc: bool = True):
+    def __init__(
+        self,
+        region: str,
+        *,
+        default_vpc: bool = True,
+        pushed: dict[str, dict[str, str]] | None = None,
+    ):
+        """`pushed`: the ECR repositories that exist, each with its images as {tag: digest}."""
         self.region = region
         self.default_vpc = default_vpc
+        self.pushed = pushed or {}
         self.resources: list[Resource] = []
         self.invokes: list[str] = []
 
@@ -199,6 +207,17 @@ class AwsMocks(pulumi.runtime.Mocks):
                 "expiresAt": "2100-01-01T00:00:00Z",
                 "id": self.region,
             }
+        if token == "aws:ecr/getRepositories:getRepositories":
+            return {"names": sorted(self.pushed), "id": self.region}
+        if token == "aws:ecr/getImages:getImages":
+            repository = a["repositoryName"]
+            if repository not in self.pushed:
+                raise InvokeFailed(f"RepositoryNotFoundException: {repository}")
+            images = [
+                {"imageTag": tag, "imageDigest": digest}
+                for tag, digest in self.pushed[repository].items()
+            ]
+            return {"imageIds": images, "repositoryName": repository, "id": repository}
         raise LookupError(f"the offline mocks do not answer invoke {token}")
 
 

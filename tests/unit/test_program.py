@@ -15,7 +15,7 @@ from tests.unit.helpers import (
     statements,
     trust,
 )
-from tools.program import DEFAULT_SUBNETS, MOCK_ACCOUNT, PROJECT_ROOT, run_program
+from tools.program import DEFAULT_SUBNETS, MOCK_ACCOUNT, PROJECT_ROOT, AwsMocks, run_program
 
 ACCOUNT = MOCK_ACCOUNT
 SECRET_SIGNATURE = "4dabf18193072939515e22adb298388d"  # how Pulumi marks a secret value
@@ -40,6 +40,9 @@ def test_task_definition_runs_the_pushed_image_by_digest(dev, job):
     tag = context_tag(PROJECT_ROOT / "containers" / job, "arm64")
     assert image.inputs["imageName"] == f"{repository.state['repositoryUrl']}:{tag}"
     assert image.inputs["build"]["platform"] == "linux/arm64"
+    # Relative to the project: the same inputs from any checkout, so no rebuild under a used tag.
+    assert image.inputs["build"]["context"] == f"containers/{job}"
+    assert image.inputs["build"]["dockerfile"] == f"containers/{job}/Dockerfile"
     # The registry credentials reach the engine as a secret.
     registry = image.inputs["registry"]
     assert SECRET_SIGNATURE in registry
@@ -51,10 +54,33 @@ def test_task_definition_runs_the_pushed_image_by_digest(dev, job):
     assert dev.outputs["jobs"][job]["imageUri"] == container["image"]
 
 
+def test_an_image_already_pushed_under_its_tag_is_run_not_rebuilt():
+    # Tags are immutable: after a revert, or from another checkout, pushing the tag again
+    # would fail. The image pushed under it is the one to run.
+    tag = context_tag(PROJECT_ROOT / "containers" / "report", "arm64")
+    digest = f"sha256:{'b' * 64}"
+    pushed = {
+        "longjobs-dev/report": {"arm64-0000000000000000000000": f"sha256:{'c' * 64}", tag: digest},
+        "longjobs-dev/hello-world": {"arm64-111111111111111111111111": f"sha256:{'d' * 64}"},
+    }
+    run = run_program(mocks=AwsMocks(REGION, pushed=pushed))
+    assert [r.name for r in run.by_type("docker:index/image:Image")] == ["hello-world-image"]
+    repository = run.one("aws:ecr/repository:Repository", "report-repository")
+    [container] = containers(run, "report")
+    assert container["image"] == f"{repository.state['repositoryUrl']}@{digest}"
+    assert run.outputs["jobs"]["report"]["imageUri"] == container["image"]
+    # hello-world's repository holds only other tags: it is built and pushed.
+    [hello] = containers(run, "hello-world")
+    built = run.one("docker:index/image:Image", "hello-world-image")
+    assert hello["image"] == built.state["repoDigest"]
+    assert "aws:ecr/getImages:getImages" in run.invokes
+
+
 def test_repository_is_immutable_scanned_and_expires_old_images(dev):
     repository = dev.one("aws:ecr/repository:Repository", "report-repository")
     assert repository.inputs["name"] == "longjobs-dev/report"
     assert repository.inputs["imageTagMutability"] == "IMMUTABLE"
+    assert repository.inputs["forceDelete"] is True  # or `pulumi destroy` fails on its images
     assert repository.inputs["imageScanningConfiguration"] == {"scanOnPush": True}
     policy = json.loads(
         dev.one("aws:ecr/lifecyclePolicy:LifecyclePolicy", "report-lifecycle").inputs["policy"]
@@ -175,6 +201,9 @@ def test_service_desired_count_and_capacity(dev, job, provider):
     assert service.inputs["capacityProviderStrategies"] == [
         {"capacityProvider": provider, "weight": 1}
     ]
+    # pulumi-aws updates a capacity provider strategy in place only with force_new_deployment;
+    # otherwise a switch between Spot and on-demand replaces the service.
+    assert service.inputs["forceNewDeployment"] is True
     assert service.inputs["cluster"] == dev.outputs["clusterArn"]
     assert service.inputs["taskDefinition"] == dev.outputs["jobs"][job]["taskDefinitionArn"]
     network = service.inputs["networkConfiguration"]
@@ -192,7 +221,8 @@ def test_default_network_is_the_default_vpc_with_an_egress_only_group(dev):
 
 
 def test_schedule_runs_the_job_through_the_trigger(dev):
-    schedule = dev.one("aws:scheduler/schedule:Schedule", "report-nightly")
+    schedule = dev.one("aws:scheduler/schedule:Schedule", "report.nightly")
+    assert schedule.inputs["name"] == "report.nightly"
     assert schedule.inputs["scheduleExpression"] == "cron(30 2 * * ? *)"
     assert schedule.inputs["scheduleExpressionTimezone"] == "Europe/Paris"
     assert schedule.inputs["state"] == "ENABLED"
@@ -305,7 +335,7 @@ def test_secrets_reach_the_container_and_only_the_execution_role():
     assert by_sid["SsmSecrets"]["Resource"] == [ssm]
     assert by_sid["SecretsManagerSecrets"]["Resource"] == [
         f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:reports/api-??????"
-    ]
+    ]  # "api" has no six-character tail: only the partial form can match
     assert "SsmSecrets" not in {s.get("Sid") for s in statements(run, "report-task-policy")}
 
 

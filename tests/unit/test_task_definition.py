@@ -11,7 +11,7 @@ from botocore.validate import validate_parameters
 
 from components.config import JobConfig
 from components.image import context_tag
-from components.job import container_definitions, secret_resource
+from components.job import container_definitions, secret_resources
 from tests.unit.helpers import TASK_DEFINITION
 
 MODEL = (
@@ -88,21 +88,28 @@ def test_image_tag_follows_the_build_context(tmp_path):
     [
         (
             "arn:aws:ssm:us-east-1:123456789012:parameter/a/b",
-            "arn:aws:ssm:us-east-1:123456789012:parameter/a/b",
+            ["arn:aws:ssm:us-east-1:123456789012:parameter/a/b"],
         ),
         (
             "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbC123",
-            "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbC123",
+            [
+                "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbC123",
+                "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbC123-??????",
+            ],
         ),
         (
-            "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbC123:password::",
-            "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbC123",
+            # A partial ARN whose name merely ends like the random suffix.
+            "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-master:password::",
+            [
+                "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-master",
+                "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-master-??????",
+            ],
         ),
         (
             "arn:aws:secretsmanager:us-east-1:123456789012:secret:db",
-            "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-??????",
+            ["arn:aws:secretsmanager:us-east-1:123456789012:secret:db-??????"],
         ),
     ],
 )
-def test_secret_resource(value_from, resource):
-    assert secret_resource(value_from) == resource
+def test_secret_resources(value_from, resource):
+    assert secret_resources(value_from) == resource
