@@ -86,7 +86,7 @@ def test_report_image_stops_cleanly_on_sigterm_and_resumes(build, tmp_path):
     ]  # fmt: skip
     volume = ["--volume", f"{tmp_path}:/data"]
     container = docker(
-        "run", "--detach", "--init", *volume, *job_env, "-e", "REPORT_STEP_SECONDS=0.5", image
+        "run", "--detach", "--init", *volume, *job_env, "-e", "REPORT_STEP_SECONDS=2", image
     ).stdout.strip()
     try:
         deadline = time.monotonic() + 30
