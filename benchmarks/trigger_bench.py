@@ -90,9 +90,7 @@ def warm(handler, requests: int) -> tuple[float, float]:
             sys.stdout = stdout
         # The same request through the same client: what is left is the handler's own work.
         config = handler.load_config()
-        params = handler.run_task_request(
-            config, handler.parse_run(event, config, "benchmark"), "spot"
-        )
+        params = handler.run_task_request(config, handler.parse_run(event, config, "benchmark"))
         for _ in range(requests):
             stubber.add_response("run_task", task(handler))
         started = time.perf_counter()

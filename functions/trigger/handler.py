@@ -305,8 +305,10 @@ def started_by(job: str) -> str:
 
 
 def run_task_request(
-    config: contract.TriggerConfig, request: RunRequest, capacity: str, fallback: bool = False
+    config: contract.TriggerConfig, request: RunRequest, fallback: bool = False
 ) -> dict[str, Any]:
+    """The RunTask request for a run: on its own capacity, or the on-demand fallback."""
+    capacity = "on-demand" if fallback else request.capacity
     network: dict[str, Any] = {
         "subnets": list(config.subnet_ids),
         "assignPublicIp": "ENABLED" if config.assign_public_ip else "DISABLED",
@@ -357,14 +359,14 @@ def _is_capacity_failure(failure: dict[str, Any]) -> bool:
 def start(request: RunRequest, config: contract.TriggerConfig) -> Started:
     """Start one task; a Spot run Spot cannot place is retried once on on-demand Fargate."""
     capacity = request.capacity
-    response = _run_task(run_task_request(config, request, capacity))
+    response = _run_task(run_task_request(config, request))
     if (
         not response.get("tasks")
         and capacity == "spot"
         and any(map(_is_capacity_failure, response.get("failures", [])))
     ):
         capacity = "on-demand"
-        response = _run_task(run_task_request(config, request, capacity, fallback=True))
+        response = _run_task(run_task_request(config, request, fallback=True))
     tasks = response.get("tasks", [])
     if not tasks:
         failures = response.get("failures", [])

@@ -188,8 +188,13 @@ def test_valid_runs_build_a_request_botocore_accepts(
         event["command"] = command
     config = handler.load_config()
     request = handler.parse_run(event, config, "request")
-    params = handler.run_task_request(config, request, capacity)
+    params = handler.run_task_request(config, request)
     validate_parameters(params, RUN_TASK_MODEL)
+    provider = {"spot": "FARGATE_SPOT", "on-demand": "FARGATE"}[capacity]
+    assert params["capacityProviderStrategy"] == [{"capacityProvider": provider, "weight": 1}]
+    fallback = handler.run_task_request(config, request, fallback=True)
+    assert fallback["capacityProviderStrategy"] == [{"capacityProvider": "FARGATE", "weight": 1}]
+    validate_parameters(fallback, RUN_TASK_MODEL)
     assert (
         len(json.dumps(params["overrides"], separators=(",", ":"))) <= handler.MAX_OVERRIDES_CHARS
     )

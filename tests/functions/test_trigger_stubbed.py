@@ -263,7 +263,7 @@ def test_the_module_client_retries_with_backoff_before_raising():
 def test_started_by_and_tags_fit_ecs_limits(prod_config):
     long_job = "j" + "a" * 31  # the longest job name the config allows
     request = handler.RunRequest(long_job, PROD.jobs["report"], {}, None, "spot", "k" * 128)
-    params = handler.run_task_request(PROD, request, "spot")
+    params = handler.run_task_request(PROD, request)
     assert params["startedBy"] == long_job  # "longjobs/" would not fit: the name alone
     assert handler.started_by("report") == "longjobs/report"
     assert all(len(tag["value"]) <= 256 for tag in params["tags"])
@@ -272,7 +272,7 @@ def test_started_by_and_tags_fit_ecs_limits(prod_config):
 def test_no_security_groups_lets_ecs_use_the_vpc_default(prod_config):
     config = dataclasses.replace(PROD, security_group_ids=())
     request = handler.parse_run({"job": "report"}, config, "r")
-    network = handler.run_task_request(config, request, "spot")["networkConfiguration"]
+    network = handler.run_task_request(config, request)["networkConfiguration"]
     assert network == {
         "awsvpcConfiguration": {
             "subnets": ["subnet-0123456789abcdef0", "subnet-0fedcba9876543210"],
