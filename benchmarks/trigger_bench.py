@@ -22,6 +22,7 @@ from pathlib import Path
 import boto3
 from botocore.stub import Stubber
 
+from longjobs_contract import run_event
 from tools.program import PROJECT_ROOT, run_program
 
 FUNCTION_DIR = PROJECT_ROOT / "functions" / "trigger"
@@ -54,10 +55,10 @@ def load_handler(config_path: Path):
     os.environ.update({k: ENVIRONMENT[k] for k in ("AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID")})
     os.environ["AWS_SECRET_ACCESS_KEY"] = ENVIRONMENT["AWS_SECRET_ACCESS_KEY"]
     sys.path.insert(0, str(FUNCTION_DIR))
-    import contract
     import handler
+    from longjobs_contract import trigger_config
 
-    os.environ[contract.CONFIG_PATH_VARIABLE] = str(config_path)
+    os.environ[trigger_config.CONFIG_PATH_VARIABLE] = str(config_path)
     handler.load_config.cache_clear()
     return handler
 
@@ -90,7 +91,9 @@ def warm(handler, requests: int) -> tuple[float, float]:
             sys.stdout = stdout
         # The same request through the same client: what is left is the handler's own work.
         config = handler.load_config()
-        params = handler.run_task_request(config, handler.parse_run(event, config, "benchmark"))
+        params = handler.run_task_request(
+            config, run_event.parse_run(event, config.jobs, "benchmark")
+        )
         for _ in range(requests):
             stubber.add_response("run_task", task(handler))
         started = time.perf_counter()

@@ -6,8 +6,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.context import StackContext
-
-CAPACITY_PROVIDERS = {"on-demand": "FARGATE", "spot": "FARGATE_SPOT"}
+from longjobs_contract.capacity import ON_DEMAND, PROVIDERS
 
 
 class JobCluster(pulumi.ComponentResource):
@@ -36,11 +35,11 @@ class JobCluster(pulumi.ComponentResource):
         self.capacity_providers = aws.ecs.ClusterCapacityProviders(
             f"{name}-capacity-providers",
             cluster_name=self.cluster.name,
-            capacity_providers=["FARGATE", "FARGATE_SPOT"],
+            capacity_providers=sorted(PROVIDERS.values()),
             # RunTask and services always pass a strategy; this covers anything that does not.
             default_capacity_provider_strategies=[
                 aws.ecs.ClusterCapacityProvidersDefaultCapacityProviderStrategyArgs(
-                    capacity_provider="FARGATE", weight=1
+                    capacity_provider=PROVIDERS[ON_DEMAND], weight=1
                 )
             ],
             opts=pulumi.ResourceOptions(parent=self),

@@ -12,7 +12,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_docker as docker
 
-from components.config import PROJECT_ROOT
+from components.config.paths import PROJECT_ROOT
 from components.context import StackContext
 
 KEEP_IMAGES = 10

@@ -10,11 +10,14 @@ import pulumi
 import pulumi_aws as aws
 
 from components import policies
-from components.cluster import CAPACITY_PROVIDERS, JobCluster
-from components.config import PROJECT_ROOT, JobConfig
+from components.cluster import JobCluster
+from components.config import JobConfig
+from components.config.paths import PROJECT_ROOT
 from components.context import StackContext
 from components.image import JobImage, Registry
 from components.network import JobNetwork
+from longjobs_contract.capacity import PROVIDERS
+from longjobs_contract.trigger_config import JobTarget
 
 # Spot gives two minutes' warning with SIGTERM; ECS allows a stopTimeout of at most 120 s.
 STOP_TIMEOUT_SECONDS = 120
@@ -75,15 +78,25 @@ def container_definitions(
 
 
 class FargateJob(pulumi.ComponentResource):
+    """One job: its image, roles, log group, task definition and service."""
+
     image: JobImage | None
+    """The ECR repository and build, or None for a job that runs a given `image`."""
     log_group: aws.cloudwatch.LogGroup
+    """Where the job's container writes: `/<project>/<stack>/<job>`."""
     execution_role: aws.iam.Role
+    """What ECS uses to start a task: pull the image, write logs, read the job's secrets."""
     task_role: aws.iam.Role
+    """What the job's code may do: exactly the statements and managed policies of its config."""
     task_definition: aws.ecs.TaskDefinition
+    """The Fargate task definition, family `<prefix>-<job>`."""
     service: aws.ecs.Service
+    """The ECS service: `desiredCount` tasks always running (0 by default)."""
 
     image_uri: pulumi.Output[str]
-    container_name: str
+    """The image the task definition runs (by digest when built here)."""
+    target: pulumi.Output[JobTarget]
+    """What the trigger needs to run this job."""
 
     def __init__(
         self,
@@ -97,43 +110,61 @@ class FargateJob(pulumi.ComponentResource):
     ):
         """`registry` is required for a job that builds its image."""
         super().__init__("longjobs:index:FargateJob", name, None, opts)
-        self.job = name
+        self.job_name = name
         self.config = config
         self.container_name = name
-        self._context = context
-        if config.build is not None:
-            self.image = JobImage(
-                name,
-                job=name,
-                folder=PROJECT_ROOT / config.build,
-                architecture=config.architecture,
-                context=context,
-                registry=registry,
-                opts=pulumi.ResourceOptions(parent=self),
-            )
-            self.image_uri = self.image.image_uri
-        else:
-            self.image = None
-            self.image_uri = pulumi.Output.from_input(config.image)
         self.family = f"{context.prefix}-{name}"
         self.log_group_name = f"/{context.project}/{context.stack}/{name}"
-        self.log_group = aws.cloudwatch.LogGroup(
-            f"{name}-logs",
-            name=self.log_group_name,
-            retention_in_days=config.log_retention_days,
-            tags=context.tags_for(name),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        self.execution_role = self._create_execution_role()
-        self.task_role = self._create_task_role()
+        self._context = context
+        self.image, self.image_uri = self._create_image(registry)
+        self.log_group = self._create_log_group()
+        self.execution_role, self.execution_policy = self._create_execution_role()
+        self.task_role, self.task_policy = self._create_task_role()
+        self.task_policy_attachments = self._attach_managed_policies()
         self.task_definition = self._create_task_definition()
         self.service = self._create_service(cluster, network)
+        self.target = self.task_definition.arn.apply(self._target)
         self.register_outputs(
             {
                 "taskDefinitionArn": self.task_definition.arn,
                 "imageUri": self.image_uri,
                 "serviceName": self.service.name,
             }
+        )
+
+    def _target(self, task_definition_arn: str) -> JobTarget:
+        return JobTarget(
+            task_definition_arn=task_definition_arn,
+            container_name=self.container_name,
+            capacity=self.config.capacity,
+            reserved_environment=tuple(sorted(self.config.secrets)),
+        )
+
+    def _create_image(
+        self, registry: Registry | None
+    ) -> tuple[JobImage | None, pulumi.Output[str]]:
+        if self.config.build is None:
+            return None, pulumi.Output.from_input(str(self.config.image))
+        if registry is None:
+            raise ValueError(f"job {self.job_name} builds its image: a registry is required")
+        image = JobImage(
+            self.job_name,
+            job=self.job_name,
+            folder=PROJECT_ROOT / self.config.build,
+            architecture=self.config.architecture,
+            context=self._context,
+            registry=registry,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return image, image.image_uri
+
+    def _create_log_group(self) -> aws.cloudwatch.LogGroup:
+        return aws.cloudwatch.LogGroup(
+            f"{self.job_name}-logs",
+            name=self.log_group_name,
+            retention_in_days=self.config.log_retention_days,
+            tags=self._context.tags_for(self.job_name),
+            opts=pulumi.ResourceOptions(parent=self),
         )
 
     def _task_trust_policy(self) -> str:
@@ -199,60 +230,49 @@ class FargateJob(pulumi.ComponentResource):
             )  # fmt: skip
         return statements
 
-    def _create_execution_role(self) -> aws.iam.Role:
-        role = aws.iam.Role(
-            f"{self.job}-execution-role",
-            description=f"longjobs {self.job}: pull the image, write logs, read secrets",
-            assume_role_policy=policies.assume_role(ECS_TASKS),
-            tags=self._context.tags_for(self.job),
-            opts=pulumi.ResourceOptions(parent=self),
+    def _create_execution_role(self) -> tuple[aws.iam.Role, aws.iam.RolePolicy | None]:
+        return policies.role_with_policy(
+            f"{self.job_name}-execution",
+            description=f"longjobs {self.job_name}: pull the image, write logs, read secrets",
+            trust=policies.assume_role(ECS_TASKS),
+            statements=self.execution_statements(),
+            path=self._context.iam_path,
+            tags=self._context.tags_for(self.job_name),
+            parent=self,
         )
-        self.execution_policy = aws.iam.RolePolicy(
-            f"{self.job}-execution-policy",
-            role=role.id,
-            policy=policies.to_json(self.execution_statements()),
-            opts=pulumi.ResourceOptions(parent=role),
-        )
-        return role
 
-    def _create_task_role(self) -> aws.iam.Role:
-        role = aws.iam.Role(
-            f"{self.job}-task-role",
-            description=f"longjobs {self.job}: what the job's code may do",
-            assume_role_policy=self._task_trust_policy(),
-            tags=self._context.tags_for(self.job),
-            opts=pulumi.ResourceOptions(parent=self),
+    def _create_task_role(self) -> tuple[aws.iam.Role, aws.iam.RolePolicy | None]:
+        statements = [s.document() for s in self.config.policy_statements]
+        return policies.role_with_policy(
+            f"{self.job_name}-task",
+            description=f"longjobs {self.job_name}: what the job's code may do",
+            trust=self._task_trust_policy(),
+            statements=statements or None,
+            path=self._context.iam_path,
+            tags=self._context.tags_for(self.job_name),
+            parent=self,
         )
-        self.task_policy: aws.iam.RolePolicy | None = None
-        if self.config.policy_statements:
-            self.task_policy = aws.iam.RolePolicy(
-                f"{self.job}-task-policy",
-                role=role.id,
-                policy=json.dumps(
-                    policies.document([s.document() for s in self.config.policy_statements])
-                ),
-                opts=pulumi.ResourceOptions(parent=role),
-            )
-        self.task_policy_attachments = [
+
+    def _attach_managed_policies(self) -> list[aws.iam.RolePolicyAttachment]:
+        return [
             aws.iam.RolePolicyAttachment(
-                f"{self.job}-task-managed-{index}",
-                role=role.name,
+                f"{self.job_name}-task-managed-{index}",
+                role=self.task_role.name,
                 policy_arn=arn,
-                opts=pulumi.ResourceOptions(parent=role),
+                opts=pulumi.ResourceOptions(parent=self.task_role),
             )
             for index, arn in enumerate(self.config.managed_policy_arns)
         ]
-        return role
 
     def _create_task_definition(self) -> aws.ecs.TaskDefinition:
         config, ctx = self.config, self._context
         definitions = pulumi.Output.all(self.image_uri, self.log_group.name).apply(
             lambda args: json.dumps(
-                container_definitions(self.job, config, args[0], args[1], ctx.region)
+                container_definitions(self.job_name, config, args[0], args[1], ctx.region)
             )
         )
         return aws.ecs.TaskDefinition(
-            f"{self.job}-task",
+            f"{self.job_name}-task",
             family=self.family,
             cpu=str(config.cpu),
             memory=str(config.memory),
@@ -270,21 +290,23 @@ class FargateJob(pulumi.ComponentResource):
             execution_role_arn=self.execution_role.arn,
             task_role_arn=self.task_role.arn,
             container_definitions=definitions,
-            tags=ctx.tags_for(self.job, config.tags),
+            tags=ctx.tags_for(self.job_name, config.tags),
             # The execution role must be able to pull and log before a task can start.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.execution_policy]),
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=policies.created(self.execution_policy)
+            ),
         )
 
     def _create_service(self, cluster: JobCluster, network: JobNetwork) -> aws.ecs.Service:
         return aws.ecs.Service(
-            f"{self.job}-service",
-            name=self.job,
+            f"{self.job_name}-service",
+            name=self.job_name,
             cluster=cluster.arn,
             task_definition=self.task_definition.arn,
             desired_count=self.config.service.desired_count,
             capacity_provider_strategies=[
                 aws.ecs.ServiceCapacityProviderStrategyArgs(
-                    capacity_provider=CAPACITY_PROVIDERS[self.config.capacity], weight=1
+                    capacity_provider=PROVIDERS[self.config.capacity], weight=1
                 )
             ],
             network_configuration=aws.ecs.ServiceNetworkConfigurationArgs(
@@ -301,6 +323,6 @@ class FargateJob(pulumi.ComponentResource):
             enable_ecs_managed_tags=True,
             propagate_tags="TASK_DEFINITION",
             wait_for_steady_state=False,
-            tags=self._context.tags_for(self.job, self.config.tags),
+            tags=self._context.tags_for(self.job_name, self.config.tags),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[cluster.capacity_providers]),
         )

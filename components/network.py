@@ -56,6 +56,7 @@ class JobNetwork(pulumi.ComponentResource):
         # Jobs call out (ECR, logs, their own APIs); nothing calls in.
         return aws.ec2.SecurityGroup(
             f"{name}-egress-only",
+            name=context.name("tasks"),
             vpc_id=vpc_id,
             description="longjobs tasks: egress only",
             egress=[

@@ -18,10 +18,15 @@ from components.trigger import JobTrigger
 
 class JobPlatform(pulumi.ComponentResource):
     cluster: JobCluster
+    """The ECS cluster, with Fargate and Fargate Spot."""
     network: JobNetwork
+    """Subnets and security groups the tasks use."""
     jobs: dict[str, FargateJob]
+    """Job name → the job."""
     trigger: JobTrigger
+    """The Lambda that starts, inspects and stops jobs."""
     schedules: JobSchedules | None
+    """The schedules, when any job has one."""
 
     def __init__(
         self,
@@ -88,4 +93,8 @@ class JobPlatform(pulumi.ComponentResource):
             "triggerFunctionName": self.trigger.function.name,
             "triggerFunctionArn": self.trigger.function.arn,
             "triggerFailureQueueUrl": self.trigger.failure_queue.url,
+            "triggerLogGroupName": self.trigger.log_group.name,
+            "schedulesDeadLetterQueueUrl": (
+                self.schedules.dead_letter_queue.url if self.schedules else None
+            ),
         }

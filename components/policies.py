@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import pulumi
+import pulumi_aws as aws
 
 Statement = dict[str, Any]
 
@@ -29,3 +30,44 @@ def assume_role(service: str, conditions: dict[str, Any] | None = None) -> str:
 def to_json(statements: pulumi.Input[list[Statement]]) -> pulumi.Output[str]:
     """Serialise statements that may hold Outputs (ARNs of resources not created yet)."""
     return pulumi.Output.json_dumps(pulumi.Output.from_input(statements).apply(document))
+
+
+def role_with_policy(
+    name: str,
+    *,
+    description: str,
+    trust: str,
+    statements: pulumi.Input[list[Statement]] | None,
+    path: str,
+    tags: dict[str, str],
+    parent: pulumi.Resource,
+) -> tuple[aws.iam.Role, aws.iam.RolePolicy | None]:
+    """A role `<name>-role` and its inline policy `<name>-policy` (none without statements).
+
+    `path` puts the role under the stack's IAM path (`/<prefix>/`), where
+    `aws iam list-roles --path-prefix` finds it. The policy is the role's child, so
+    `pulumi preview` shows it under the role; a resource that needs the permissions before it
+    can work depends on the policy, not only the role.
+    """
+    role = aws.iam.Role(
+        f"{name}-role",
+        description=description,
+        assume_role_policy=trust,
+        path=path,
+        tags=tags,
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+    policy = None
+    if statements is not None:
+        policy = aws.iam.RolePolicy(
+            f"{name}-policy",
+            role=role.id,
+            policy=to_json(statements),
+            opts=pulumi.ResourceOptions(parent=role),
+        )
+    return role, policy
+
+
+def created(policy: aws.iam.RolePolicy | None) -> list[pulumi.Resource]:
+    """`depends_on` for a resource that needs a role's permissions before it can work."""
+    return [policy] if policy is not None else []

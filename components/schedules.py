@@ -9,34 +9,26 @@ import pulumi
 import pulumi_aws as aws
 
 from components import policies
-from components.config import scheduler_name
+from components.config.types import scheduler_name
 from components.context import StackContext
 from components.job import FargateJob
 from components.trigger import JobTrigger
+from longjobs_contract.run_event import schedule_event
 
 RETRY_ATTEMPTS = 3
 MAX_EVENT_AGE_SECONDS = 3600
 DEAD_LETTER_RETENTION_SECONDS = 14 * 24 * 3600
-# Scheduler fills this in per invocation, so a redelivered invocation carries the same key
-# and the trigger starts nothing twice.
-SCHEDULED_TIME = "<aws.scheduler.scheduled-time>"
-
-
-def schedule_input(job: str, schedule: str, environment: dict[str, str]) -> str:
-    """The trigger event a schedule sends: the same shape as an ad-hoc run."""
-    return json.dumps(
-        {
-            "job": job,
-            "environment": dict(sorted(environment.items())),
-            "idempotencyKey": f"schedule:{job}/{schedule}:{SCHEDULED_TIME}",
-        }
-    )
 
 
 class JobSchedules(pulumi.ComponentResource):
     group: aws.scheduler.ScheduleGroup
+    """The stack's schedule group, named `<prefix>`."""
     dead_letter_queue: aws.sqs.Queue
+    """Firings the trigger could not take after Scheduler's retries."""
     role: aws.iam.Role
+    """What Scheduler assumes to invoke the trigger."""
+    policy: aws.iam.RolePolicy | None
+    """Its inline policy."""
     schedules: dict[str, dict[str, aws.scheduler.Schedule]]
     """Job name → schedule name → schedule."""
 
@@ -49,41 +41,53 @@ class JobSchedules(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("longjobs:index:JobSchedules", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-        self.group = aws.scheduler.ScheduleGroup(
-            f"{name}-group", name=context.prefix, tags=context.tags_for(), opts=child
-        )
-        self.dead_letter_queue = aws.sqs.Queue(
-            f"{name}-dead-letters",
-            message_retention_seconds=DEAD_LETTER_RETENTION_SECONDS,
-            sqs_managed_sse_enabled=True,
-            tags=context.tags_for(),
-            opts=child,
-        )
-        self.role = aws.iam.Role(
-            f"{name}-role",
+        self._context = context
+        self.group = self._create_group(name)
+        self.dead_letter_queue = self._create_dead_letter_queue(name)
+        self.role, self.policy = policies.role_with_policy(
+            name,
             description="longjobs schedules: invoke the trigger, park undeliverable runs",
-            assume_role_policy=policies.assume_role(
+            trust=policies.assume_role(
                 "scheduler.amazonaws.com",
                 {"StringEquals": {"aws:SourceAccount": context.account_id}},
             ),
+            statements=self.statements(trigger),
+            path=context.iam_path,
             tags=context.tags_for(),
-            opts=child,
-        )
-        self.policy = aws.iam.RolePolicy(
-            f"{name}-policy",
-            role=self.role.id,
-            policy=policies.to_json(self.statements(trigger)),
-            opts=pulumi.ResourceOptions(parent=self.role),
+            parent=self,
         )
         self.schedules = {
-            job.job: {
+            job.job_name: {
                 schedule: self._create_schedule(job, schedule, trigger)
                 for schedule in job.config.schedules
             }
             for job in jobs
         }
-        self.register_outputs({"groupName": self.group.name, "arns": self.arns()})
+        self.register_outputs(
+            {
+                "groupName": self.group.name,
+                "deadLetterQueueUrl": self.dead_letter_queue.url,
+                "arns": self.arns(),
+            }
+        )
+
+    def _create_group(self, name: str) -> aws.scheduler.ScheduleGroup:
+        return aws.scheduler.ScheduleGroup(
+            f"{name}-group",
+            name=self._context.prefix,
+            tags=self._context.tags_for(),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _create_dead_letter_queue(self, name: str) -> aws.sqs.Queue:
+        return aws.sqs.Queue(
+            f"{name}-dead-letters",
+            name=self._context.name(f"{name}-dead-letters"),
+            message_retention_seconds=DEAD_LETTER_RETENTION_SECONDS,
+            sqs_managed_sse_enabled=True,
+            tags=self._context.tags_for(),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
 
     def arns(self) -> dict[str, dict[str, pulumi.Output[str]]]:
         return {
@@ -112,12 +116,12 @@ class JobSchedules(pulumi.ComponentResource):
     ) -> aws.scheduler.Schedule:
         config = job.config.schedules[schedule]
         # `job.schedule`: '.' is in neither name, so job `a` + `b-c` and `a-b` + `c` stay apart.
-        name = scheduler_name(job.job, schedule)
+        name = scheduler_name(job.job_name, schedule)
         return aws.scheduler.Schedule(
             name,
             name=name,
             group_name=self.group.name,
-            description=f"longjobs: run {job.job} ({schedule})",
+            description=f"longjobs: run {job.job_name} ({schedule})",
             schedule_expression=config.expression,
             schedule_expression_timezone=config.timezone,
             state="ENABLED" if config.enabled else "DISABLED",
@@ -125,7 +129,7 @@ class JobSchedules(pulumi.ComponentResource):
             target=aws.scheduler.ScheduleTargetArgs(
                 arn=trigger.function.arn,
                 role_arn=self.role.arn,
-                input=schedule_input(job.job, schedule, config.environment),
+                input=json.dumps(schedule_event(job.job_name, schedule, config.environment)),
                 retry_policy=aws.scheduler.ScheduleTargetRetryPolicyArgs(
                     maximum_retry_attempts=RETRY_ATTEMPTS,
                     maximum_event_age_in_seconds=MAX_EVENT_AGE_SECONDS,
@@ -135,5 +139,5 @@ class JobSchedules(pulumi.ComponentResource):
                 ),
             ),
             # The role must be able to invoke the trigger before the first firing.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.policy]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=policies.created(self.policy)),
         )

@@ -10,14 +10,21 @@ import pulumi_aws as aws
 
 from components import policies
 from components.cluster import JobCluster
-from components.config import PROJECT_ROOT
+from components.config.paths import PROJECT_ROOT
 from components.context import StackContext
 from components.job import FargateJob
 from components.network import JobNetwork
-from functions.trigger import contract
+from longjobs_contract import MODULES as CONTRACT_MODULES
+from longjobs_contract import trigger_config
+from longjobs_contract.trigger_config import TriggerConfig
 
 FUNCTION_DIR = PROJECT_ROOT / "functions" / "trigger"
+CONTRACT_DIR = PROJECT_ROOT / "longjobs_contract"
+FUNCTION_FILES = ("handler.py",)
+"""The function's own files; the contract package is added whole, under its import name."""
 RUNTIME = aws.lambda_.Runtime.PYTHON3D14
+TIMEOUT_SECONDS = 60
+"""Room for two AWS calls with their retries (the handler's client budget), and margin."""
 LOG_RETENTION_DAYS = 30
 # Lambda retries a failed async invocation at most twice; then the event goes to the queue.
 ASYNC_RETRIES = 2
@@ -25,47 +32,35 @@ ASYNC_MAX_EVENT_AGE_SECONDS = 6 * 3600
 FAILURE_RETENTION_SECONDS = 14 * 24 * 3600
 
 
-def trigger_config(
-    cluster_arn: str,
-    subnet_ids: Sequence[str],
-    security_group_ids: Sequence[str],
-    assign_public_ip: bool,
-    jobs: dict[str, tuple[str, str, str, Sequence[str]]],
-) -> contract.TriggerConfig:
-    """The contract object the handler reads; `jobs` maps name → (task definition ARN,
-    container name, capacity, secret names)."""
-    return contract.TriggerConfig(
-        cluster_arn=cluster_arn,
-        subnet_ids=tuple(subnet_ids),
-        security_group_ids=tuple(security_group_ids),
-        assign_public_ip=assign_public_ip,
-        jobs={
-            name: contract.JobTarget(
-                task_definition_arn=arn,
-                container_name=container,
-                capacity=capacity,
-                reserved_environment=tuple(sorted(secrets)),
-            )
-            for name, (arn, container, capacity, secrets) in jobs.items()
-        },
-    )
+def package_files() -> dict[str, Path]:
+    """Archive path → file: exactly what the deployment package holds, config file aside."""
+    files = {name: FUNCTION_DIR / name for name in FUNCTION_FILES}
+    files.update({f"longjobs_contract/{name}": CONTRACT_DIR / name for name in CONTRACT_MODULES})
+    return files
 
 
 def package(config_json: str) -> pulumi.AssetArchive:
-    """The deployment package: the function's folder plus the config file the components wrote."""
-    assets: dict[str, pulumi.Asset] = {
-        path.name: pulumi.FileAsset(str(path)) for path in sorted(Path(FUNCTION_DIR).glob("*.py"))
+    """The deployment package: the handler, the contract package and the config file."""
+    assets: dict[str, pulumi.Asset | pulumi.Archive] = {
+        name: pulumi.FileAsset(str(path)) for name, path in package_files().items()
     }
-    assets[contract.CONFIG_FILE] = pulumi.StringAsset(config_json)
+    assets[trigger_config.CONFIG_FILE] = pulumi.StringAsset(config_json)
     return pulumi.AssetArchive(assets)
 
 
 class JobTrigger(pulumi.ComponentResource):
     log_group: aws.cloudwatch.LogGroup
+    """The function's logs: `/<project>/<stack>/lambda/trigger`."""
     failure_queue: aws.sqs.Queue
+    """Async invocations that failed after Lambda's retries: `<prefix>-trigger-failures`."""
     role: aws.iam.Role
+    """The function's least-privilege role."""
+    policy: aws.iam.RolePolicy | None
+    """Its inline policy."""
     function: aws.lambda_.Function
+    """The trigger: `<prefix>-trigger`."""
     invoke_config: aws.lambda_.FunctionEventInvokeConfig
+    """Async retries and the failure queue."""
 
     config_json: pulumi.Output[str]
     """The contract file shipped with the function."""
@@ -81,38 +76,54 @@ class JobTrigger(pulumi.ComponentResource):
     ):
         super().__init__("longjobs:index:JobTrigger", name, None, opts)
         self._context = context
-        child = pulumi.ResourceOptions(parent=self)
+        self.function_name = context.name(name)
         self.log_group_name = f"/{context.project}/{context.stack}/lambda/{name}"
-        self.log_group = aws.cloudwatch.LogGroup(
+        self.log_group = self._create_log_group(name)
+        self.failure_queue = self._create_failure_queue(name)
+        self.config_json = self._config_json(cluster, network, jobs)
+        self.role, self.policy = policies.role_with_policy(
+            name,
+            description="longjobs trigger: start, inspect and stop this stack's jobs",
+            trust=policies.assume_role("lambda.amazonaws.com"),
+            statements=self.statements(jobs),
+            path=context.iam_path,
+            tags=context.tags_for(),
+            parent=self,
+        )
+        self.function = self._create_function(name)
+        self.invoke_config = self._create_invoke_config(name)
+        self.register_outputs(
+            {
+                "functionName": self.function.name,
+                "functionArn": self.function.arn,
+                "failureQueueUrl": self.failure_queue.url,
+                "logGroupName": self.log_group.name,
+            }
+        )
+
+    def _create_log_group(self, name: str) -> aws.cloudwatch.LogGroup:
+        return aws.cloudwatch.LogGroup(
             f"{name}-logs",
             name=self.log_group_name,
             retention_in_days=LOG_RETENTION_DAYS,
-            tags=context.tags_for(),
-            opts=child,
+            tags=self._context.tags_for(),
+            opts=pulumi.ResourceOptions(parent=self),
         )
-        self.failure_queue = aws.sqs.Queue(
+
+    def _create_failure_queue(self, name: str) -> aws.sqs.Queue:
+        return aws.sqs.Queue(
             f"{name}-failures",
+            name=self._context.name(f"{name}-failures"),
             message_retention_seconds=FAILURE_RETENTION_SECONDS,
             sqs_managed_sse_enabled=True,
-            tags=context.tags_for(),
-            opts=child,
+            tags=self._context.tags_for(),
+            opts=pulumi.ResourceOptions(parent=self),
         )
-        self.config_json = self._config_json(cluster, network, jobs)
-        self.role = aws.iam.Role(
-            f"{name}-role",
-            description="longjobs trigger: start, inspect and stop this stack's jobs",
-            assume_role_policy=policies.assume_role("lambda.amazonaws.com"),
-            tags=context.tags_for(),
-            opts=child,
-        )
-        self.policy = aws.iam.RolePolicy(
-            f"{name}-policy",
-            role=self.role.id,
-            policy=policies.to_json(self.statements(jobs)),
-            opts=pulumi.ResourceOptions(parent=self.role),
-        )
-        self.function = aws.lambda_.Function(
+
+    def _create_function(self, name: str) -> aws.lambda_.Function:
+        return aws.lambda_.Function(
             f"{name}-function",
+            name=self.function_name,
             description="longjobs: start, inspect and stop jobs on ECS Fargate",
             runtime=RUNTIME,
             architectures=["arm64"],
@@ -120,14 +131,17 @@ class JobTrigger(pulumi.ComponentResource):
             code=self.config_json.apply(package),
             role=self.role.arn,
             memory_size=256,
-            timeout=30,
+            timeout=TIMEOUT_SECONDS,
             logging_config=aws.lambda_.FunctionLoggingConfigArgs(
                 log_format="Text", log_group=self.log_group.name
             ),
-            tags=context.tags_for(),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.policy]),
+            tags=self._context.tags_for(),
+            # The role must be able to write logs and run tasks before the first invocation.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=policies.created(self.policy)),
         )
-        self.invoke_config = aws.lambda_.FunctionEventInvokeConfig(
+
+    def _create_invoke_config(self, name: str) -> aws.lambda_.FunctionEventInvokeConfig:
+        return aws.lambda_.FunctionEventInvokeConfig(
             f"{name}-async",
             function_name=self.function.name,
             maximum_retry_attempts=ASYNC_RETRIES,
@@ -137,35 +151,30 @@ class JobTrigger(pulumi.ComponentResource):
                     destination=self.failure_queue.arn
                 )
             ),
-            opts=child,
-        )
-        self.register_outputs(
-            {
-                "functionName": self.function.name,
-                "functionArn": self.function.arn,
-                "failureQueueUrl": self.failure_queue.url,
-            }
+            opts=pulumi.ResourceOptions(parent=self),
         )
 
     def _config_json(
         self, cluster: JobCluster, network: JobNetwork, jobs: Sequence[FargateJob]
     ) -> pulumi.Output[str]:
-        targets = {
-            job.job: pulumi.Output.all(
-                job.task_definition.arn,
-                job.container_name,
-                job.config.capacity,
-                sorted(job.config.secrets),
+        """The contract file, from the targets the jobs built for themselves."""
+        targets = pulumi.Output.all(*(job.target for job in jobs))
+        names = [job.job_name for job in jobs]
+
+        def dumps(args: list) -> str:
+            cluster_arn, subnet_ids, security_group_ids, resolved = args
+            config = TriggerConfig(
+                cluster_arn=cluster_arn,
+                subnet_ids=tuple(subnet_ids),
+                security_group_ids=tuple(security_group_ids),
+                assign_public_ip=network.assign_public_ip,
+                jobs=dict(zip(names, resolved, strict=True)),
             )
-            for job in jobs
-        }
+            return trigger_config.dumps(config)
+
         return pulumi.Output.all(
             cluster.arn, network.subnet_ids, network.security_group_ids, targets
-        ).apply(
-            lambda args: contract.dumps(
-                trigger_config(args[0], args[1], args[2], network.assign_public_ip, args[3])
-            )
-        )
+        ).apply(dumps)
 
     def statements(self, jobs: Sequence[FargateJob]) -> list[policies.Statement]:
         ctx = self._context

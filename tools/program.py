@@ -12,14 +12,16 @@ import runpy
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import grpc
 import pulumi
-import yaml
 from pulumi.runtime import settings
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
+
+if TYPE_CHECKING:
+    from components.config import StackConfig
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 if str(PROJECT_ROOT) not in sys.path:
@@ -50,6 +52,8 @@ class ProgramRun:
     resources: list[Resource]
     outputs: dict[str, Any]
     invokes: list[str] = field(default_factory=list)
+    config: StackConfig | None = None
+    """The validated config the program declared its resources from."""
 
     def by_type(self, type_token: str) -> list[Resource]:
         return [r for r in self.resources if r.type == type_token]
@@ -64,10 +68,10 @@ class ProgramRun:
     @property
     def trigger_config(self) -> str:
         """The contract file the components wrote into the trigger's package."""
-        from functions.trigger import contract
+        from longjobs_contract.trigger_config import CONFIG_FILE
 
         function = self.one("aws:lambda/function:Function", "trigger-function")
-        return function.inputs["code"].assets[contract.CONFIG_FILE].text
+        return function.inputs["code"].assets[CONFIG_FILE].text
 
 
 def _suffix(name: str) -> str:
@@ -130,7 +134,8 @@ class AwsMocks(pulumi.runtime.Mocks):
             digest = hashlib.sha256(inputs["imageName"].encode()).hexdigest()
             computed = {"repoDigest": f"{repository}@sha256:{digest}"}
         elif t == "aws:iam/role:Role":
-            computed = {"name": name, "arn": f"arn:aws:iam::{MOCK_ACCOUNT}:role/{name}"}
+            path = inputs.get("path", "/")
+            computed = {"name": name, "arn": f"arn:aws:iam::{MOCK_ACCOUNT}:role{path}{name}"}
             resource_id = name
         elif t == "aws:cloudwatch/logGroup:LogGroup":
             computed = {"arn": self.arn("logs", f"log-group:{inputs['name']}")}
@@ -222,9 +227,25 @@ class AwsMocks(pulumi.runtime.Mocks):
 
 
 def stack_file_config(stack_file: Path) -> dict[str, Any]:
-    """The `config:` block of a Pulumi.<stack>.yaml, as the CLI would hand it to the program."""
-    document = yaml.safe_load(stack_file.read_text()) or {}
-    return dict(document.get("config") or {})
+    """The `config:` block of a Pulumi.<stack>.yaml, as the CLI would hand it to the program.
+
+    Raise StackFileError for a file the CLI's readers would read otherwise or not at all, and
+    ConfigError, with every other problem of the config, for unquoted environment values.
+    """
+    from components.config import ConfigError, parse
+    from tools.stack_file import read_config
+
+    values, problems = read_config(stack_file)
+    if problems:
+        stack = stack_file.name.removeprefix("Pulumi.").removesuffix(".yaml")
+        namespace = "longjobs:"
+        own = {k.removeprefix(namespace): v for k, v in values.items() if k.startswith(namespace)}
+        try:
+            parse(own, project="longjobs", stack=stack)
+        except ConfigError as error:
+            problems += error.problems
+        raise ConfigError(problems)
+    return values
 
 
 def run_program(
@@ -241,17 +262,27 @@ def run_program(
     region = str(values.get("aws:region", "us-east-1"))
     # The CLI hands structured values to the program as JSON strings.
     pulumi.runtime.set_all_config(
-        {k: v if isinstance(v, str) else json.dumps(v) for k, v in values.items()}
+        {k: v if isinstance(v, str) else json.dumps(v, default=str) for k, v in values.items()}
     )
     mocks = mocks or AwsMocks(region, default_vpc=default_vpc)
     settings.ROOT.set(None)
     pulumi.runtime.set_mocks(mocks, project="longjobs", stack=stack, preview=False)
     outputs: dict[str, Any] = {}
+    namespace: dict[str, Any] = {}  # __main__.py's globals, for the config it validated
 
     def program():
-        runpy.run_path(str(PROJECT_ROOT / "__main__.py"), run_name="__main__")
+        namespace.update(runpy.run_path(str(PROJECT_ROOT / "__main__.py"), run_name="__main__"))
         root = settings.get_root_resource()
         return pulumi.Output.from_input(root.outputs).apply(outputs.update)
 
     _sync_await(run_pulumi_func(lambda: _sync_await(pulumi.Output.from_input(program()).future())))
-    return ProgramRun(stack, region, mocks.resources, outputs, mocks.invokes)
+    return ProgramRun(
+        stack, region, mocks.resources, outputs, mocks.invokes, _validated_config(namespace)
+    )
+
+
+def _validated_config(namespace: dict[str, Any]) -> StackConfig | None:
+    """The StackConfig __main__.py validated, found by type so its variable may be renamed."""
+    from components.config import StackConfig
+
+    return next((v for v in namespace.values() if isinstance(v, StackConfig)), None)

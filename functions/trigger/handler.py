@@ -28,36 +28,28 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-import contract
+from longjobs_contract import capacity, run_event, tags, trigger_config
+from longjobs_contract.errors import ValidationError, listed, shown
+from longjobs_contract.run_event import RunRequest
 
-# Created once per execution environment and reused; botocore's standard mode retries
-# throttling and transient errors with backoff before anything is raised to Lambda.
-ecs = boto3.client("ecs", config=Config(retries={"mode": "standard", "total_max_attempts": 5}))
+FUNCTION_TIMEOUT_SECONDS = 60
+"""The function's timeout, as the JobTrigger component declares it (a test holds them equal)."""
+# Created once per execution environment and reused. Every AWS call, its retries included, must
+# end well inside the function's timeout, so that a hung call is retried here or raised as a
+# failure rather than cut off by Lambda: 2 attempts of at most 2 s to connect and 5 s to read,
+# with standard mode's backoff between them (at most 20 s a call; a run makes at most two),
+# where botocore's defaults (60 s each) would outlast the function.
+CLIENT_CONFIG = Config(
+    connect_timeout=2,
+    read_timeout=5,
+    retries={"mode": "standard", "total_max_attempts": 2},
+)
+ecs = boto3.client("ecs", config=CLIENT_CONFIG)
 
-PROVIDERS = {"spot": "FARGATE_SPOT", "on-demand": "FARGATE"}
-CAPACITY_OF_PROVIDER = {provider: capacity for capacity, provider in PROVIDERS.items()}
-RUN_KEYS = {"action", "job", "environment", "command", "idempotencyKey", "capacity"}
 TASK_KEYS = {"status": {"action", "taskArn"}, "stop": {"action", "taskArn", "reason"}}
-MAX_OVERRIDES_CHARS = 8192  # RunTask: all overrides together, JSON punctuation included
 MAX_STARTED_BY = 36  # letters, digits, - / _ (StartTask's documented limit, safe for RunTask)
 STARTED_BY_UNSAFE = re.compile(r"[^A-Za-z0-9/_-]")
 MAX_STOP_REASON = 255
-MAX_SHOWN = 80  # characters of a caller's bad value quoted back in an error message
-# The key becomes a tag value: ECS allows letters, digits, spaces and + - = . _ : / @, up to 256
-# characters; 128 leaves room and fits every schedule key (schedule:<job>/<schedule>:<time>).
-IDEMPOTENCY_KEY = re.compile(r"[\w+\-=.:/@ ]{1,128}")
-TASK_ARN = re.compile(
-    r"arn:(?P<partition>aws[a-z-]*):ecs:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):"
-    r"task/(?P<cluster>[A-Za-z0-9_-]{1,255})/(?P<id>[A-Za-z0-9-]{1,64})"
-)
-CLUSTER_ARN = re.compile(
-    r"arn:(?P<partition>aws[a-z-]*):ecs:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):"
-    r"cluster/(?P<cluster>[A-Za-z0-9_-]{1,255})"
-)
-
-
-class ValidationError(Exception):
-    """Input the caller must fix; returned as data, never retried."""
 
 
 class NotFound(Exception):
@@ -72,22 +64,12 @@ class CapacityUnavailable(RunFailed):
     """Neither Fargate Spot nor on-demand could place the task now: worth a later retry."""
 
 
-@dataclass(frozen=True)
-class RunRequest:
-    job: str
-    target: contract.JobTarget
-    environment: dict[str, str]
-    command: list[str] | None
-    capacity: str
-    idempotency_key: str
-
-
 @cache
-def load_config() -> contract.TriggerConfig:
-    path = os.environ.get(contract.CONFIG_PATH_VARIABLE) or str(
-        Path(__file__).with_name(contract.CONFIG_FILE)
+def load_config() -> trigger_config.TriggerConfig:
+    path = os.environ.get(trigger_config.CONFIG_PATH_VARIABLE) or str(
+        Path(__file__).with_name(trigger_config.CONFIG_FILE)
     )
-    return contract.loads(Path(path).read_text())
+    return trigger_config.loads(Path(path).read_text())
 
 
 def handler(event: Any, context: Any) -> dict[str, Any]:
@@ -116,9 +98,9 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
 
 
 def run(
-    event: dict, config: contract.TriggerConfig, request_id: str, log: dict[str, Any]
+    event: dict, config: trigger_config.TriggerConfig, request_id: str, log: dict[str, Any]
 ) -> dict[str, Any]:
-    request = parse_run(event, config, request_id)
+    request = run_event.parse_run(event, config.jobs, default_key=request_id)
     log.update(job=request.job, idempotencyKey=request.idempotency_key)
     started = start(request, config)
     log.update(
@@ -135,7 +117,7 @@ def run(
 
 
 def task_status(
-    event: dict, config: contract.TriggerConfig, request_id: str, log: dict[str, Any]
+    event: dict, config: trigger_config.TriggerConfig, request_id: str, log: dict[str, Any]
 ) -> dict[str, Any]:
     task_arn = parse_task_arn(event, config, TASK_KEYS["status"])
     log["taskArn"] = task_arn
@@ -145,7 +127,7 @@ def task_status(
 
 
 def task_stop(
-    event: dict, config: contract.TriggerConfig, request_id: str, log: dict[str, Any]
+    event: dict, config: trigger_config.TriggerConfig, request_id: str, log: dict[str, Any]
 ) -> dict[str, Any]:
     task_arn = parse_task_arn(event, config, TASK_KEYS["stop"])
     reason = parse_reason(event)
@@ -161,87 +143,30 @@ ACTIONS = {"run": run, "status": task_status, "stop": task_stop}
 # --- validation: everything is checked before any AWS call ------------------------------------
 
 
-def _shown(value: Any) -> str:
-    """A caller's value quoted in a message, cut short: the message is returned and logged."""
-    text = repr(value)
-    return text if len(text) <= MAX_SHOWN else f"{text[: MAX_SHOWN - 3]}..."
-
-
 def parse_action(event: Any) -> str:
     if not isinstance(event, dict):
         raise ValidationError("the event must be a JSON object")
     action = event.get("action", "run")
     if not isinstance(action, str) or action not in ACTIONS:
-        raise ValidationError(f"action: {_shown(action)} is not allowed; use {', '.join(ACTIONS)}")
+        raise ValidationError(f"action: {shown(action)} is not allowed; use {', '.join(ACTIONS)}")
     return action
 
 
 def _unknown_keys(event: dict, allowed: set[str]) -> None:
-    unknown = sorted(_shown(key) for key in event if key not in allowed)
+    unknown = sorted((key for key in event if key not in allowed), key=str)
     if unknown:
         raise ValidationError(
-            f"{', '.join(unknown)}: unknown field(s); allowed: {', '.join(sorted(allowed))}"
+            f"{listed(unknown)}: unknown field(s); allowed: {', '.join(sorted(allowed))}"
         )
 
 
-def parse_run(event: dict, config: contract.TriggerConfig, request_id: str) -> RunRequest:
-    _unknown_keys(event, RUN_KEYS)
-    job = event.get("job")
-    if not isinstance(job, str) or job not in config.jobs:
-        raise ValidationError(
-            f"job: {_shown(job)} is not a job of this stack; "
-            f"allowed: {', '.join(sorted(config.jobs))}"
-        )
-    target = config.jobs[job]
-    environment = _environment(event.get("environment", {}), target)
-    command = event.get("command")
-    if command is not None and (
-        not isinstance(command, list)
-        or not command
-        or not all(isinstance(part, str) for part in command)
-    ):
-        raise ValidationError("command: must be a non-empty list of strings")
-    capacity = event.get("capacity", target.capacity)
-    if not isinstance(capacity, str) or capacity not in contract.CAPACITIES:
-        raise ValidationError(
-            f"capacity: {_shown(capacity)} is not allowed; use {' or '.join(contract.CAPACITIES)}"
-        )
-    key = event.get("idempotencyKey", request_id)
-    if not isinstance(key, str) or not IDEMPOTENCY_KEY.fullmatch(key):
-        raise ValidationError(
-            "idempotencyKey: must be 1-128 letters, digits, spaces or + - = . _ : / @"
-        )
-    request = RunRequest(job, target, environment, command, capacity, key)
-    size = overrides_size(overrides(request))
-    if size > MAX_OVERRIDES_CHARS:
-        raise ValidationError(
-            f"environment and command: {size} characters of overrides; RunTask allows "
-            f"{MAX_OVERRIDES_CHARS}"
-        )
-    return request
-
-
-def _environment(environment: Any, target: contract.JobTarget) -> dict[str, str]:
-    if not isinstance(environment, dict):
-        raise ValidationError("environment: must be an object of name to string value")
-    for name, value in environment.items():
-        problem = contract.env_name_problem(name)
-        if problem:
-            raise ValidationError(f"environment: {problem}")
-        if name in target.reserved_environment:
-            raise ValidationError(f"environment: {name!r} is one of the job's secrets")
-        if not isinstance(value, str):
-            raise ValidationError(f"environment.{name}: must be a string, not {_shown(value)}")
-    return dict(environment)
-
-
-def parse_task_arn(event: dict, config: contract.TriggerConfig, allowed: set[str]) -> str:
+def parse_task_arn(event: dict, config: trigger_config.TriggerConfig, allowed: set[str]) -> str:
     _unknown_keys(event, allowed)
     task_arn = event.get("taskArn")
-    match = TASK_ARN.fullmatch(task_arn) if isinstance(task_arn, str) else None
-    cluster = CLUSTER_ARN.fullmatch(config.cluster_arn)
+    match = trigger_config.TASK_ARN.fullmatch(task_arn) if isinstance(task_arn, str) else None
+    cluster = trigger_config.CLUSTER_ARN.fullmatch(config.cluster_arn)
     if not match:
-        raise ValidationError(f"taskArn: {_shown(task_arn)} is not an ECS task ARN")
+        raise ValidationError(f"taskArn: {shown(task_arn)} is not an ECS task ARN")
     if cluster is None or any(
         match[part] != cluster[part] for part in ("partition", "region", "account", "cluster")
     ):
@@ -268,23 +193,7 @@ class Started:
     """Where the task actually runs: the requested capacity, or on-demand after a fallback."""
 
 
-def overrides(request: RunRequest) -> dict[str, Any]:
-    container: dict[str, Any] = {"name": request.target.container_name}
-    if request.environment:
-        container["environment"] = [
-            {"name": name, "value": value} for name, value in sorted(request.environment.items())
-        ]
-    if request.command is not None:
-        container["command"] = list(request.command)
-    return {"containerOverrides": [container]}
-
-
-def overrides_size(value: dict[str, Any]) -> int:
-    # Compact JSON with non-ASCII escaped: the longest count ECS could make of the same overrides.
-    return len(json.dumps(value, separators=(",", ":")))
-
-
-def client_token(config: contract.TriggerConfig, request: RunRequest, fallback: bool) -> str:
+def client_token(config: trigger_config.TriggerConfig, request: RunRequest, fallback: bool) -> str:
     """Same cluster, job and key → same token → ECS starts the task at most once.
 
     The on-demand retry after a Spot capacity failure needs a token of its own (it is a different
@@ -305,10 +214,10 @@ def started_by(job: str) -> str:
 
 
 def run_task_request(
-    config: contract.TriggerConfig, request: RunRequest, fallback: bool = False
+    config: trigger_config.TriggerConfig, request: RunRequest, fallback: bool = False
 ) -> dict[str, Any]:
     """The RunTask request for a run: on its own capacity, or the on-demand fallback."""
-    capacity = "on-demand" if fallback else request.capacity
+    run_capacity = capacity.ON_DEMAND if fallback else request.capacity
     network: dict[str, Any] = {
         "subnets": list(config.subnet_ids),
         "assignPublicIp": "ENABLED" if config.assign_public_ip else "DISABLED",
@@ -317,15 +226,17 @@ def run_task_request(
         network["securityGroups"] = list(config.security_group_ids)
     return {
         "cluster": config.cluster_arn,
-        "taskDefinition": request.target.task_definition_arn,
+        "taskDefinition": config.jobs[request.job].task_definition_arn,
         "count": 1,
-        "capacityProviderStrategy": [{"capacityProvider": PROVIDERS[capacity], "weight": 1}],
+        "capacityProviderStrategy": [
+            {"capacityProvider": capacity.PROVIDERS[run_capacity], "weight": 1}
+        ],
         "networkConfiguration": {"awsvpcConfiguration": network},
-        "overrides": overrides(request),
+        "overrides": request.overrides(),
         "startedBy": started_by(request.job),
         "tags": [
-            {"key": "longjobs:job", "value": request.job},
-            {"key": "longjobs:idempotency-key", "value": request.idempotency_key},
+            {"key": tags.JOB, "value": request.job},
+            {"key": tags.IDEMPOTENCY_KEY, "value": request.idempotency_key},
         ],
         "propagateTags": "TASK_DEFINITION",
         "enableECSManagedTags": True,
@@ -356,16 +267,16 @@ def _is_capacity_failure(failure: dict[str, Any]) -> bool:
     return "capacity" in str(failure.get("reason", "")).lower()
 
 
-def start(request: RunRequest, config: contract.TriggerConfig) -> Started:
+def start(request: RunRequest, config: trigger_config.TriggerConfig) -> Started:
     """Start one task; a Spot run Spot cannot place is retried once on on-demand Fargate."""
-    capacity = request.capacity
+    run_capacity = request.capacity
     response = _run_task(run_task_request(config, request))
     if (
         not response.get("tasks")
-        and capacity == "spot"
+        and run_capacity == capacity.SPOT
         and any(map(_is_capacity_failure, response.get("failures", [])))
     ):
-        capacity = "on-demand"
+        run_capacity = capacity.ON_DEMAND
         response = _run_task(run_task_request(config, request, fallback=True))
     tasks = response.get("tasks", [])
     if not tasks:
@@ -375,16 +286,18 @@ def start(request: RunRequest, config: contract.TriggerConfig) -> Started:
         )
         error = CapacityUnavailable if any(map(_is_capacity_failure, failures)) else RunFailed
         raise error(
-            f"RunTask started no task for {request.job} on {capacity}: "
+            f"RunTask started no task for {request.job} on {run_capacity}: "
             f"{reasons or 'no reason given'}"
         )
-    return Started(task_arn=tasks[0]["taskArn"], capacity=capacity)
+    return Started(task_arn=tasks[0]["taskArn"], capacity=run_capacity)
 
 
 # --- status and stop --------------------------------------------------------------------------
 
 
-def _describe(task_arn: str, config: contract.TriggerConfig) -> tuple[str, dict[str, Any]]:
+def describe_job_task(
+    task_arn: str, config: trigger_config.TriggerConfig
+) -> tuple[str, dict[str, Any]]:
     """The task and the job it belongs to; only tasks of this stack's jobs are answered."""
     response = ecs.describe_tasks(cluster=config.cluster_arn, tasks=[task_arn])
     if not response.get("tasks"):
@@ -393,23 +306,19 @@ def _describe(task_arn: str, config: contract.TriggerConfig) -> tuple[str, dict[
             "hour)"
         )
     task = response["tasks"][0]
-    family = _family(task.get("taskDefinitionArn", ""))
+    family = trigger_config.family_of(task.get("taskDefinitionArn", ""))
     for job, target in config.jobs.items():
-        if _family(target.task_definition_arn) == family:
+        if target.family == family:
             return job, task
     raise ValidationError(f"taskArn: {task_arn} is not a task of this stack's jobs")
-
-
-def _family(task_definition_arn: str) -> str:
-    return task_definition_arn.rsplit("/", 1)[-1].rsplit(":", 1)[0]
 
 
 def _time(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def status(task_arn: str, config: contract.TriggerConfig) -> dict[str, Any]:
-    job, task = _describe(task_arn, config)
+def status(task_arn: str, config: trigger_config.TriggerConfig) -> dict[str, Any]:
+    job, task = describe_job_task(task_arn, config)
     container_name = config.jobs[job].container_name
     container = next((c for c in task.get("containers", []) if c.get("name") == container_name), {})
     return {
@@ -417,7 +326,7 @@ def status(task_arn: str, config: contract.TriggerConfig) -> dict[str, Any]:
         "taskArn": task_arn,
         "lastStatus": task.get("lastStatus"),
         "desiredStatus": task.get("desiredStatus"),
-        "capacity": CAPACITY_OF_PROVIDER.get(task.get("capacityProviderName", "")),
+        "capacity": capacity.CAPACITY_OF_PROVIDER.get(task.get("capacityProviderName", "")),
         "exitCode": container.get("exitCode"),
         "stopCode": task.get("stopCode"),
         "stoppedReason": task.get("stoppedReason"),
@@ -426,8 +335,8 @@ def status(task_arn: str, config: contract.TriggerConfig) -> dict[str, Any]:
     }
 
 
-def stop(task_arn: str, reason: str, config: contract.TriggerConfig) -> dict[str, Any]:
-    job, _ = _describe(task_arn, config)
+def stop(task_arn: str, reason: str, config: trigger_config.TriggerConfig) -> dict[str, Any]:
+    job, _ = describe_job_task(task_arn, config)
     task = ecs.stop_task(cluster=config.cluster_arn, task=task_arn, reason=reason)["task"]
     return {
         "job": job,

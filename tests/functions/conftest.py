@@ -15,8 +15,8 @@ os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 for variable in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
     os.environ[variable] = "testing"
 
-import contract  # noqa: E402  (functions/trigger is on sys.path, as in Lambda)
 import handler  # noqa: E402
+from longjobs_contract import trigger_config  # noqa: E402
 from tools.program import ProgramRun, run_program  # noqa: E402
 
 REGION = "us-east-1"
@@ -29,16 +29,16 @@ def program() -> ProgramRun:
 
 
 @pytest.fixture(scope="session")
-def trigger_config(program) -> contract.TriggerConfig:
-    return contract.loads(program.trigger_config)
+def dev_trigger_config(program) -> trigger_config.TriggerConfig:
+    return trigger_config.loads(program.trigger_config)
 
 
 @pytest.fixture
 def config_file(program, tmp_path, monkeypatch):
     """Point the handler at the contract file the components wrote for it."""
-    path = tmp_path / contract.CONFIG_FILE
+    path = tmp_path / trigger_config.CONFIG_FILE
     path.write_text(program.trigger_config)
-    monkeypatch.setenv(contract.CONFIG_PATH_VARIABLE, str(path))
+    monkeypatch.setenv(trigger_config.CONFIG_PATH_VARIABLE, str(path))
     handler.load_config.cache_clear()
     yield path
     handler.load_config.cache_clear()
@@ -46,13 +46,13 @@ def config_file(program, tmp_path, monkeypatch):
 
 # A stack written out by hand, independent of the program: the Stubber tests state the exact
 # RunTask requests it must produce.
-PROD = contract.TriggerConfig(
+PROD = trigger_config.TriggerConfig(
     cluster_arn="arn:aws:ecs:eu-west-1:123456789012:cluster/longjobs-prod",
     subnet_ids=("subnet-0123456789abcdef0", "subnet-0fedcba9876543210"),
     security_group_ids=("sg-0123456789abcdef0",),
     assign_public_ip=False,
     jobs={
-        "report": contract.JobTarget(
+        "report": trigger_config.JobTarget(
             task_definition_arn=(
                 "arn:aws:ecs:eu-west-1:123456789012:task-definition/longjobs-prod-report:7"
             ),
@@ -60,7 +60,7 @@ PROD = contract.TriggerConfig(
             capacity="spot",
             reserved_environment=("DB_PASSWORD",),
         ),
-        "import": contract.JobTarget(
+        "import": trigger_config.JobTarget(
             task_definition_arn=(
                 "arn:aws:ecs:eu-west-1:123456789012:task-definition/longjobs-prod-import:2"
             ),
@@ -72,9 +72,9 @@ PROD = contract.TriggerConfig(
 
 
 @pytest.fixture
-def prod_config(config_file) -> contract.TriggerConfig:
+def prod_config(config_file) -> trigger_config.TriggerConfig:
     """The handler reads PROD instead of the dev program's contract."""
-    config_file.write_text(contract.dumps(PROD))
+    config_file.write_text(trigger_config.dumps(PROD))
     handler.load_config.cache_clear()
     return PROD
 
@@ -114,7 +114,7 @@ def register_task_definitions(ecs, program: ProgramRun) -> None:
 
 
 @pytest.fixture
-def aws(program, trigger_config, config_file, monkeypatch):
+def aws(program, dev_trigger_config, config_file, monkeypatch):
     """moto with the stack's cluster and task definitions; the handler's client points at it.
 
     moto checks that subnets exist, so the contract file is rewritten with the subnets and
@@ -127,14 +127,14 @@ def aws(program, trigger_config, config_file, monkeypatch):
             Filters=[{"Name": "group-name", "Values": ["default"]}]
         )
         moto_network = dataclasses.replace(
-            trigger_config,
+            dev_trigger_config,
             subnet_ids=tuple(sorted(s["SubnetId"] for s in subnets["Subnets"])),
             security_group_ids=(groups["SecurityGroups"][0]["GroupId"],),
         )
-        config_file.write_text(contract.dumps(moto_network))
+        config_file.write_text(trigger_config.dumps(moto_network))
         handler.load_config.cache_clear()
         ecs = boto3.client("ecs", region_name=REGION)
-        cluster_name = trigger_config.cluster_arn.rsplit("/", 1)[-1]
+        cluster_name = dev_trigger_config.cluster_arn.rsplit("/", 1)[-1]
         ecs.create_cluster(clusterName=cluster_name)
         ecs.put_cluster_capacity_providers(
             cluster=cluster_name,

@@ -5,22 +5,21 @@ from __future__ import annotations
 import ast
 import json
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-import contract
+from longjobs_contract import environment, trigger_config
 
-CONFIG = contract.TriggerConfig(
+CONFIG = trigger_config.TriggerConfig(
     cluster_arn="arn:aws:ecs:eu-west-1:123456789012:cluster/longjobs-prod",
     subnet_ids=("subnet-0123456789abcdef0",),
     security_group_ids=("sg-0123456789abcdef0",),
     assign_public_ip=False,
     jobs={
-        "report": contract.JobTarget(
+        "report": trigger_config.JobTarget(
             task_definition_arn="arn:aws:ecs:eu-west-1:123456789012:task-definition/r:3",
             container_name="report",
             capacity="spot",
@@ -31,12 +30,12 @@ CONFIG = contract.TriggerConfig(
 
 
 def test_round_trip():
-    assert contract.loads(contract.dumps(CONFIG)) == CONFIG
+    assert trigger_config.loads(trigger_config.dumps(CONFIG)) == CONFIG
 
 
 def test_the_file_is_compact_versioned_json():
-    text = contract.dumps(CONFIG)
-    assert json.loads(text)["version"] == contract.VERSION
+    text = trigger_config.dumps(CONFIG)
+    assert json.loads(text)["version"] == trigger_config.VERSION
     assert " " not in text
 
 
@@ -55,15 +54,15 @@ def test_the_file_is_compact_versioned_json():
     ],
 )
 def test_loads_names_the_bad_field(change, message):
-    data = json.loads(contract.dumps(CONFIG))
+    data = json.loads(trigger_config.dumps(CONFIG))
     change(data)
     with pytest.raises(ValueError, match=message):
-        contract.loads(json.dumps(data))
+        trigger_config.loads(json.dumps(data))
 
 
 @pytest.mark.parametrize("name", ["REPORT_DAY", "_private", "a1"])
 def test_valid_environment_names(name):
-    assert contract.env_name_problem(name) is None
+    assert environment.name_problem(name) is None
 
 
 @pytest.mark.parametrize(
@@ -79,37 +78,41 @@ def test_valid_environment_names(name):
     ],
 )
 def test_invalid_environment_names(name, message):
-    assert message in contract.env_name_problem(name)
+    assert message in environment.name_problem(name)
 
 
-def test_the_name_pattern_is_anchored_for_every_consumer():
-    # Components may use it with re.match or a pydantic pattern (a search): it must hold whole.
-    assert contract.ENV_NAME_PATTERN == r"^[A-Za-z_][A-Za-z0-9_]*$"
-    assert re.search(contract.ENV_NAME_PATTERN, "A-B") is None
-    assert re.search(contract.ENV_NAME_PATTERN, "ok_1")
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("a\x00b", "'\\x00' at position 1"),
+        ("\x1b[31m", "'\\x1b' at position 0"),
+        ("\x7f", "'\\x7f' at position 0"),
+        ("\ud800", "'\\ud800' at position 0"),
+        ("tab\tnewline\ncr\r", None),
+        ("Grüße, 東京", None),
+    ],
+)
+def test_text_a_task_can_be_given(value, problem):
+    found = environment.text_problem(value)
+    assert (found is None) if problem is None else (problem in found)
 
 
 def test_a_boolean_is_not_version_1():
-    data = json.loads(contract.dumps(CONFIG))
+    data = json.loads(trigger_config.dumps(CONFIG))
     data["version"] = True
     with pytest.raises(ValueError, match="version must be 1, not True"):
-        contract.loads(json.dumps(data))
+        trigger_config.loads(json.dumps(data))
 
 
 @pytest.mark.parametrize("text", ["", "[]", "{not json"])
 def test_loads_refuses_what_is_not_a_config_object(text):
     with pytest.raises(ValueError):
-        contract.loads(text)
+        trigger_config.loads(text)
 
 
-def test_components_and_handler_share_one_definition():
-    from functions.trigger import contract as packaged
-
-    assert Path(packaged.__file__).resolve() == Path(contract.__file__).resolve()
-    assert packaged.loads(contract.dumps(CONFIG)) == packaged.loads(packaged.dumps(CONFIG))
-
-
-FUNCTION_DIR = Path(__file__).resolve().parents[2] / "functions" / "trigger"
+ROOT = Path(__file__).resolve().parents[2]
+FUNCTION_DIR = ROOT / "functions" / "trigger"
+CONTRACT_DIR = ROOT / "longjobs_contract"
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -117,30 +120,38 @@ def imported_modules(path: Path) -> set[str]:
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
             modules.update(alias.name.split(".")[0] for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             modules.add(node.module.split(".")[0])
     return modules
 
 
-def test_the_contract_needs_only_the_standard_library():
-    assert imported_modules(FUNCTION_DIR / "contract.py") <= set(sys.stdlib_module_names)
+def test_the_contract_package_lists_every_module_it_has():
+    import longjobs_contract
+
+    assert list(longjobs_contract.MODULES) == sorted(p.name for p in CONTRACT_DIR.glob("*.py"))
+
+
+@pytest.mark.parametrize("module", sorted(p.name for p in CONTRACT_DIR.glob("*.py")))
+def test_the_contract_needs_only_the_standard_library(module):
+    allowed = set(sys.stdlib_module_names) | {"longjobs_contract"}
+    assert imported_modules(CONTRACT_DIR / module) <= allowed
 
 
 def test_the_handler_needs_only_what_the_lambda_runtime_has():
-    allowed = set(sys.stdlib_module_names) | {"boto3", "botocore", "contract"}
+    allowed = set(sys.stdlib_module_names) | {"boto3", "botocore", "longjobs_contract"}
     assert imported_modules(FUNCTION_DIR / "handler.py") <= allowed
 
 
 def test_the_handler_reads_its_config_beside_itself_once(monkeypatch, tmp_path):
     import handler
 
-    (tmp_path / contract.CONFIG_FILE).write_text(contract.dumps(CONFIG))
-    monkeypatch.delenv(contract.CONFIG_PATH_VARIABLE, raising=False)
+    (tmp_path / trigger_config.CONFIG_FILE).write_text(trigger_config.dumps(CONFIG))
+    monkeypatch.delenv(trigger_config.CONFIG_PATH_VARIABLE, raising=False)
     monkeypatch.setattr(handler, "__file__", str(tmp_path / "handler.py"))
     handler.load_config.cache_clear()
     try:
         assert handler.load_config() == CONFIG
-        (tmp_path / contract.CONFIG_FILE).unlink()
+        (tmp_path / trigger_config.CONFIG_FILE).unlink()
         assert handler.load_config() == CONFIG  # cached: read once per execution environment
     finally:
         handler.load_config.cache_clear()
@@ -152,8 +163,8 @@ def test_importing_the_handler_reads_no_config(tmp_path):
     environment = {
         **os.environ,
         "AWS_DEFAULT_REGION": "us-east-1",
-        contract.CONFIG_PATH_VARIABLE: str(tmp_path / "missing.json"),
-        "PYTHONPATH": str(FUNCTION_DIR),
+        trigger_config.CONFIG_PATH_VARIABLE: str(tmp_path / "missing.json"),
+        "PYTHONPATH": os.pathsep.join((str(FUNCTION_DIR), str(ROOT))),
     }
     result = subprocess.run(
         [sys.executable, "-c", code], env=environment, capture_output=True, text=True, check=True

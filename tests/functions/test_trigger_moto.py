@@ -19,7 +19,7 @@ def run_task_arn(response: dict) -> str:
     return response["taskArn"]
 
 
-def test_run_starts_one_task_with_the_overrides_and_network(aws, trigger_config, context):
+def test_run_starts_one_task_with_the_overrides_and_network(aws, dev_trigger_config, context):
     response = handler.handler(
         {
             "job": "report",
@@ -35,11 +35,13 @@ def test_run_starts_one_task_with_the_overrides_and_network(aws, trigger_config,
         "capacity": "spot",
         "idempotencyKey": "report-2026-11-01",
     }
-    assert aws.list_tasks(cluster=trigger_config.cluster_arn)["taskArns"] == [response["taskArn"]]
+    assert aws.list_tasks(cluster=dev_trigger_config.cluster_arn)["taskArns"] == [
+        response["taskArn"]
+    ]
     [task] = aws.describe_tasks(
-        cluster=trigger_config.cluster_arn, tasks=[response["taskArn"]], include=["TAGS"]
+        cluster=dev_trigger_config.cluster_arn, tasks=[response["taskArn"]], include=["TAGS"]
     )["tasks"]
-    assert task["taskDefinitionArn"] == trigger_config.jobs["report"].task_definition_arn
+    assert task["taskDefinitionArn"] == dev_trigger_config.jobs["report"].task_definition_arn
     assert task["overrides"]["containerOverrides"] == [
         {
             "name": "report",
@@ -59,12 +61,12 @@ def test_run_starts_one_task_with_the_overrides_and_network(aws, trigger_config,
     assert [group["GroupId"] for group in interface["Groups"]] == list(config.security_group_ids)
 
 
-def test_a_run_may_ask_for_on_demand(aws, trigger_config, context):
+def test_a_run_may_ask_for_on_demand(aws, dev_trigger_config, context):
     response = handler.handler({"job": "report", "capacity": "on-demand"}, context)
     assert response["capacity"] == "on-demand"
-    [task] = aws.describe_tasks(cluster=trigger_config.cluster_arn, tasks=[response["taskArn"]])[
-        "tasks"
-    ]
+    [task] = aws.describe_tasks(
+        cluster=dev_trigger_config.cluster_arn, tasks=[response["taskArn"]]
+    )["tasks"]
     assert task["capacityProviderName"] == "FARGATE"
 
 
@@ -93,13 +95,13 @@ def test_status_reports_the_task(aws, context):
     }
 
 
-def test_stop_stops_the_task(aws, trigger_config, context):
+def test_stop_stops_the_task(aws, dev_trigger_config, context):
     task_arn = run_task_arn(handler.handler({"job": "report"}, context))
     stopped = handler.handler(
         {"action": "stop", "taskArn": task_arn, "reason": "superseded"}, context
     )
     assert stopped["job"] == "report" and stopped["desiredStatus"] == "STOPPED"
-    [task] = aws.describe_tasks(cluster=trigger_config.cluster_arn, tasks=[task_arn])["tasks"]
+    [task] = aws.describe_tasks(cluster=dev_trigger_config.cluster_arn, tasks=[task_arn])["tasks"]
     assert task["desiredStatus"] == "STOPPED"
     assert task["stoppedReason"] == "superseded"
 
@@ -133,19 +135,19 @@ def test_stop_refuses_a_task_of_another_cluster(aws, context):
     assert still["desiredStatus"] == "RUNNING"
 
 
-def test_stop_refuses_a_foreign_task_in_the_cluster(aws, trigger_config, context):
-    task_arn = start_foreign_task(aws, trigger_config.cluster_arn, "intruder")
+def test_stop_refuses_a_foreign_task_in_the_cluster(aws, dev_trigger_config, context):
+    task_arn = start_foreign_task(aws, dev_trigger_config.cluster_arn, "intruder")
     response = handler.handler({"action": "stop", "taskArn": task_arn}, context)
     assert response["error"] == {
         "type": "ValidationError",
         "message": f"taskArn: {task_arn} is not a task of this stack's jobs",
     }
-    [still] = aws.describe_tasks(cluster=trigger_config.cluster_arn, tasks=[task_arn])["tasks"]
+    [still] = aws.describe_tasks(cluster=dev_trigger_config.cluster_arn, tasks=[task_arn])["tasks"]
     assert still["desiredStatus"] == "RUNNING"
 
 
-def test_status_of_a_task_ecs_forgot_is_not_found(aws, trigger_config, context):
-    cluster = trigger_config.cluster_arn.rsplit("/", 1)[-1]
+def test_status_of_a_task_ecs_forgot_is_not_found(aws, dev_trigger_config, context):
+    cluster = dev_trigger_config.cluster_arn.rsplit("/", 1)[-1]
     task_arn = f"arn:aws:ecs:{REGION}:123456789012:task/{cluster}/0123456789abcdef0123456789abcdef"
     response = handler.handler({"action": "status", "taskArn": task_arn}, context)
     assert response["error"]["type"] == "NotFound"

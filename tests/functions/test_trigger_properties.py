@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import handler
+from longjobs_contract import environment, run_event
 from tests.functions.conftest import PROD
 
 RUN_TASK_MODEL = (
@@ -30,6 +31,14 @@ json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | text,
     lambda children: st.lists(children, max_size=3) | st.dictionaries(text, children, max_size=3),
     max_leaves=8,
+)
+# Text a task can be given: no control characters (tab, newline, CR aside), no lone surrogates.
+task_text = st.text(
+    st.characters(exclude_categories=("Cs",)).filter(lambda c: environment.text_problem(c) is None)
+)
+bad_character = st.sampled_from(["\x00", "\x07", "\x1b", "\x7f", "\x85", "\ud800", "\udfff"])
+text_with_a_bad_character = st.builds(
+    lambda head, bad, tail: head + bad + tail, task_text, bad_character, task_text
 )
 valid_names = st.from_regex(r"[A-Z][A-Z0-9_]{0,15}", fullmatch=True).filter(
     lambda name: not name.startswith(("AWS_", "ECS_"))
@@ -86,6 +95,12 @@ def bad_run_events():
         ),
         st.fixed_dictionaries({"environment": st.just({"BIG": "x" * 9000})}),
         st.fixed_dictionaries(
+            {"environment": st.dictionaries(valid_names, text_with_a_bad_character, min_size=1)}
+        ),
+        st.fixed_dictionaries(
+            {"command": st.lists(text_with_a_bad_character, min_size=1, max_size=3)}
+        ),
+        st.fixed_dictionaries(
             {
                 "command": json_values.filter(
                     lambda v: (
@@ -109,7 +124,7 @@ def bad_run_events():
             }
         ),
         st.dictionaries(
-            text.filter(lambda k: k not in handler.RUN_KEYS), json_values, min_size=1, max_size=2
+            text.filter(lambda k: k not in run_event.RUN_KEYS), json_values, min_size=1, max_size=2
         ),
     )
     return st.builds(lambda b, bad: {**b, **bad}, base, bad_field)
@@ -173,8 +188,11 @@ def test_malformed_events_get_a_validation_error_and_reach_no_aws(no_aws, contex
 @SETTINGS
 @given(
     job=st.sampled_from(JOBS),
-    environment=st.dictionaries(valid_names, st.text(max_size=200), max_size=10),
-    command=st.none() | st.lists(st.text(min_size=1, max_size=30), min_size=1, max_size=5),
+    environment=st.dictionaries(
+        valid_names, task_text.filter(lambda t: len(t) <= 200), max_size=10
+    ),
+    command=st.none()
+    | st.lists(task_text.filter(lambda t: 0 < len(t) <= 30), min_size=1, max_size=5),
     capacity=st.sampled_from(["spot", "on-demand"]),
     key=st.text(
         alphabet=string.ascii_letters + string.digits + "+-=._:/@ ", min_size=1, max_size=128
@@ -187,7 +205,7 @@ def test_valid_runs_build_a_request_botocore_accepts(
     if command is not None:
         event["command"] = command
     config = handler.load_config()
-    request = handler.parse_run(event, config, "request")
+    request = run_event.parse_run(event, config.jobs, "request")
     params = handler.run_task_request(config, request)
     validate_parameters(params, RUN_TASK_MODEL)
     provider = {"spot": "FARGATE_SPOT", "on-demand": "FARGATE"}[capacity]
@@ -196,7 +214,7 @@ def test_valid_runs_build_a_request_botocore_accepts(
     assert fallback["capacityProviderStrategy"] == [{"capacityProvider": "FARGATE", "weight": 1}]
     validate_parameters(fallback, RUN_TASK_MODEL)
     assert (
-        len(json.dumps(params["overrides"], separators=(",", ":"))) <= handler.MAX_OVERRIDES_CHARS
+        len(json.dumps(params["overrides"], separators=(",", ":"))) <= run_event.MAX_OVERRIDES_CHARS
     )
     assert len(params["clientToken"]) <= 64
     [override] = params["overrides"]["containerOverrides"]
@@ -208,10 +226,12 @@ def test_secret_names_cannot_be_overridden(no_aws, context):
     response = handler.handler({"job": "report", "environment": {"DB_PASSWORD": "x"}}, context)
     assert response["error"] == {
         "type": "ValidationError",
-        "message": "environment: 'DB_PASSWORD' is one of the job's secrets",
+        "message": "environment: 'DB_PASSWORD' is one of the job's secrets; a run may not set it",
     }
     # Another job's secret names are that job's business only.
-    other = handler.parse_run({"job": "import", "environment": {"DB_PASSWORD": "x"}}, PROD, "r")
+    other = run_event.parse_run(
+        {"job": "import", "environment": {"DB_PASSWORD": "x"}}, PROD.jobs, "r"
+    )
     assert other.environment == {"DB_PASSWORD": "x"}
 
 
@@ -228,15 +248,17 @@ def test_each_request_logs_one_json_line(no_aws, context, capsys):
 
 def overrides_of_size(size: int) -> dict[str, str]:
     """An environment whose overrides JSON is exactly `size` characters for the report job."""
-    empty = handler.overrides_size(
-        handler.overrides(handler.parse_run({"job": "report", "environment": {"V": ""}}, PROD, "r"))
+    empty = run_event.overrides_size(
+        run_event.parse_run({"job": "report", "environment": {"V": ""}}, PROD.jobs, "r").overrides()
     )
     return {"V": "x" * (size - empty)}
 
 
 def test_overrides_up_to_the_limit_pass_and_one_more_character_fails(no_aws, context):
-    fits = handler.parse_run({"job": "report", "environment": overrides_of_size(8192)}, PROD, "r")
-    assert handler.overrides_size(handler.overrides(fits)) == 8192
+    fits = run_event.parse_run(
+        {"job": "report", "environment": overrides_of_size(8192)}, PROD.jobs, "r"
+    )
+    assert run_event.overrides_size(fits.overrides()) == 8192
     response = handler.handler({"job": "report", "environment": overrides_of_size(8193)}, context)
     assert response["error"] == {
         "type": "ValidationError",
@@ -255,3 +277,31 @@ def test_non_ascii_values_count_as_their_json_escapes(no_aws, context):
 def test_a_huge_bad_value_is_quoted_short(no_aws, context):
     response = handler.handler({"job": "x" * 10_000}, context)
     assert len(response["error"]["message"]) < 200
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"job": "report", "environment": {"N" * 200_000: "x"}},
+        {"job": "report", "environment": {"ok": "x", "bad-" + "n" * 200_000: "x"}},
+        {"job": "report", "command": [1] * 5 + ["x" * 200_000]},
+        {"job": "report", "idempotencyKey": "!" * 200_000},
+        {"job": "report", "capacity": "c" * 200_000},
+        {"action": "status", "taskArn": "t" * 200_000},
+        {"job": "report", **{f"unknown-{i}-" + "k" * 20_000: 1 for i in range(50)}},
+    ],
+)
+def test_every_quoted_caller_value_is_cut_short_in_the_answer_and_the_log(
+    no_aws, context, capsys, event
+):
+    response = handler.handler(event, context)
+    logged = capsys.readouterr().out
+    assert response["error"]["type"] == "ValidationError"
+    assert len(response["error"]["message"]) < 1500, response["error"]["message"][:300]
+    assert len(logged) < 2000
+
+
+def test_a_list_of_unknown_keys_names_ten_and_counts_the_rest(no_aws, context):
+    event = {"job": "report", **{f"k{i:02}": 1 for i in range(25)}}
+    message = handler.handler(event, context)["error"]["message"]
+    assert message.startswith(", ".join(repr(f"k{i:02}") for i in range(10)) + " and 15 more:")

@@ -19,6 +19,7 @@ from botocore.stub import Stubber
 from botocore.validate import validate_parameters
 
 import handler
+from longjobs_contract import run_event
 from tests.functions.conftest import PROD
 
 TASK_ARN = "arn:aws:ecs:eu-west-1:123456789012:task/longjobs-prod/0123456789abcdef0123456789abcdef"
@@ -257,13 +258,30 @@ def test_throttling_is_raised_for_lambda_to_retry(stubbed, context, capsys):
 
 def test_the_module_client_retries_with_backoff_before_raising():
     config = handler.ecs.meta.config
-    assert config.retries == {"mode": "standard", "total_max_attempts": 5}
+    assert config.retries == {"mode": "standard", "total_max_attempts": 2}
+
+
+def test_every_aws_call_with_its_retries_ends_inside_the_function_timeout():
+    from components.trigger import TIMEOUT_SECONDS
+
+    config = handler.ecs.meta.config
+    attempts = config.retries["total_max_attempts"]
+    # botocore's standard mode (botocore/retries/standard.py, ExponentialBackoff) sleeps
+    # rand * min(2 ** i, 20) s before retry i (1 s base for throttling), plus up to 5 s more
+    # when the service sends x-amz-retry-after.
+    sleeps = sum(min(2 ** (i - 1), 20) + 5 for i in range(1, attempts))
+    worst = attempts * (config.connect_timeout + config.read_timeout) + sleeps
+    assert (attempts, worst) == (2, 20)
+    assert handler.FUNCTION_TIMEOUT_SECONDS == TIMEOUT_SECONDS
+    # At most two calls on a run's path: RunTask, then RunTask on-demand after a Spot failure.
+    assert 2 * worst < TIMEOUT_SECONDS
 
 
 def test_started_by_and_tags_fit_ecs_limits(prod_config):
     long_job = "j" + "a" * 31  # the longest job name the config allows
-    request = handler.RunRequest(long_job, PROD.jobs["report"], {}, None, "spot", "k" * 128)
-    params = handler.run_task_request(PROD, request)
+    config = dataclasses.replace(PROD, jobs={long_job: PROD.jobs["report"]})
+    request = run_event.RunRequest(long_job, PROD.jobs["report"], {}, None, "spot", "k" * 128)
+    params = handler.run_task_request(config, request)
     assert params["startedBy"] == long_job  # "longjobs/" would not fit: the name alone
     assert handler.started_by("report") == "longjobs/report"
     assert all(len(tag["value"]) <= 256 for tag in params["tags"])
@@ -271,7 +289,7 @@ def test_started_by_and_tags_fit_ecs_limits(prod_config):
 
 def test_no_security_groups_lets_ecs_use_the_vpc_default(prod_config):
     config = dataclasses.replace(PROD, security_group_ids=())
-    request = handler.parse_run({"job": "report"}, config, "r")
+    request = run_event.parse_run({"job": "report"}, config.jobs, "r")
     network = handler.run_task_request(config, request)["networkConfiguration"]
     assert network == {
         "awsvpcConfiguration": {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -278,7 +279,13 @@ def test_stack_outputs_are_the_documented_contract(dev):
         "triggerFunctionName",
         "triggerFunctionArn",
         "triggerFailureQueueUrl",
+        "triggerLogGroupName",
+        "schedulesDeadLetterQueueUrl",
     }
+    assert dev.outputs["triggerLogGroupName"] == "/longjobs/dev/lambda/trigger"
+    assert dev.outputs["schedulesDeadLetterQueueUrl"] == (
+        f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/longjobs-dev-schedules-dead-letters"
+    )
     assert dev.outputs["clusterArn"] == f"arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/longjobs-dev"
     assert set(dev.outputs["network"]) == {"subnetIds", "securityGroupIds", "assignPublicIp"}
     assert set(dev.outputs["jobs"]) == {"hello-world", "report"}
@@ -359,8 +366,67 @@ def test_a_job_with_an_existing_image_gets_no_repository():
     assert run.outputs["jobs"]["report"]["repositoryUrl"] is None
 
 
+# Every resource type the stack declares that AWS lets us tag. Scheduler schedules, inline role
+# policies, lifecycle policies, capacity provider associations, invoke configs and images have
+# no tags in AWS.
+TAGGABLE = {
+    "aws:ecs/cluster:Cluster",
+    "aws:ec2/securityGroup:SecurityGroup",
+    "aws:cloudwatch/logGroup:LogGroup",
+    "aws:iam/role:Role",
+    "aws:sqs/queue:Queue",
+    "aws:scheduler/scheduleGroup:ScheduleGroup",
+    "aws:ecr/repository:Repository",
+    "aws:ecs/taskDefinition:TaskDefinition",
+    "aws:ecs/service:Service",
+    "aws:lambda/function:Function",
+}
+UNTAGGABLE = {
+    "aws:iam/rolePolicy:RolePolicy",
+    "aws:ecr/lifecyclePolicy:LifecyclePolicy",
+    "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders",
+    "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig",
+    "aws:scheduler/schedule:Schedule",
+    "docker:index/image:Image",
+}
+
+
 def test_stack_tags_reach_every_taggable_resource(dev):
+    declared = {r.type for r in dev.resources if r.custom}
+    assert declared == TAGGABLE | UNTAGGABLE
     for resource in dev.resources:
-        if resource.custom and "tags" in resource.inputs:
-            assert resource.inputs["tags"]["team"] == "platform", resource.name
-            assert resource.inputs["tags"]["longjobs:stack"] == "dev", resource.name
+        if resource.type in TAGGABLE:
+            tags = resource.inputs.get("tags") or {}
+            assert tags.get("team") == "platform", resource.name
+            assert tags.get("longjobs:stack") == "dev", resource.name
+
+
+def findable_name(resource) -> str:
+    """What `aws ... list` shows of a resource, to find it by the stack's prefix."""
+    inputs, state = resource.inputs, resource.state
+    by_type = {
+        "aws:iam/role:Role": lambda: inputs["path"] + state["name"],
+        "aws:ecs/service:Service": lambda: (
+            f"{inputs['cluster'].rsplit('/', 1)[-1]}/{state['name']}"
+        ),
+        "aws:ecs/taskDefinition:TaskDefinition": lambda: inputs["family"],
+        "aws:scheduler/schedule:Schedule": lambda: f"{inputs['groupName']}/{inputs['name']}",
+    }
+    return by_type.get(resource.type, lambda: state["name"])()
+
+
+def test_every_named_resource_is_found_by_the_stack_prefix(dev):
+    names = {
+        r.name: findable_name(r)
+        for r in dev.resources
+        if r.type in TAGGABLE | {"aws:scheduler/schedule:Schedule"}
+    }
+    log_groups = {n: v for n, v in names.items() if n.endswith("-logs")}
+    # Log groups are /<project>/<stack>/...: found by that prefix (see the README).
+    assert sorted(log_groups.values()) == [
+        "/longjobs/dev/hello-world",
+        "/longjobs/dev/lambda/trigger",
+        "/longjobs/dev/report",
+    ]
+    others = {n: v for n, v in names.items() if n not in log_groups}
+    assert {n: v for n, v in others.items() if not re.match(r"/?longjobs-dev\b", v)} == {}

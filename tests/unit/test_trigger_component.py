@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
-from functions.trigger import contract
+import longjobs_contract
+from longjobs_contract import trigger_config
 from tests.unit.helpers import statements, trust
 from tools.program import DEFAULT_SUBNETS, MOCK_ACCOUNT, run_program
 
@@ -24,14 +29,45 @@ def test_function_settings(dev):
     assert trust(dev, "trigger-role")["Principal"] == {"Service": "lambda.amazonaws.com"}
 
 
-def test_package_ships_the_handler_and_the_contract_file(dev):
+def test_package_is_the_handler_the_contract_package_and_the_config_file(dev):
     function = dev.one("aws:lambda/function:Function", "trigger-function")
     assets = function.inputs["code"].assets
-    assert {"handler.py", "contract.py", contract.CONFIG_FILE} <= set(assets)
+    assert sorted(assets) == sorted(
+        [
+            "handler.py",
+            *(f"longjobs_contract/{module}" for module in longjobs_contract.MODULES),
+            trigger_config.CONFIG_FILE,
+        ]
+    )
+
+
+def test_the_package_runs_on_its_own(dev, tmp_path):
+    """Unpacked alone, as Lambda does, the handler imports and answers a bad event."""
+    function = dev.one("aws:lambda/function:Function", "trigger-function")
+    for name, asset in function.inputs["code"].assets.items():
+        target = tmp_path / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if hasattr(asset, "text") and asset.text is not None:
+            target.write_text(asset.text)
+        else:
+            target.write_bytes(Path(asset.path).read_bytes())
+    code = "import json, handler; print(json.dumps(handler.handler({'job': 'nope'}, None)))"
+    environment = {"PATH": os.environ["PATH"], "AWS_DEFAULT_REGION": REGION, "PYTHONSAFEPATH": "1"}
+    result = subprocess.run(
+        [sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, '.'); {code}"],
+        cwd=tmp_path,
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    answer = json.loads(result.stdout.strip().splitlines()[-1])
+    assert answer["error"]["type"] == "ValidationError"
+    assert "'nope' is not a job of this stack" in answer["error"]["message"]
 
 
 def test_contract_file_describes_every_job(dev):
-    config = contract.loads(dev.trigger_config)
+    config = trigger_config.loads(dev.trigger_config)
     assert config.cluster_arn == CLUSTER
     assert list(config.subnet_ids) == DEFAULT_SUBNETS
     assert list(config.security_group_ids) == dev.outputs["network"]["securityGroupIds"]
@@ -52,7 +88,7 @@ def test_secret_names_are_reserved_in_the_contract():
         "DB_PASSWORD": f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/db"
     }
     run = run_program(config=config)
-    assert contract.loads(run.trigger_config).jobs["report"].reserved_environment == (
+    assert trigger_config.loads(run.trigger_config).jobs["report"].reserved_environment == (
         "DB_PASSWORD",
     )
 

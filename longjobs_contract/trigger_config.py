@@ -1,9 +1,7 @@
-"""The trigger's configuration contract: written by the components, read by the handler.
+"""The trigger's configuration file: written by the components, read by the handler.
 
-Standard library only: this module ships inside the Lambda package (imported as `contract`) and
-is imported by the Pulumi components (as `functions.trigger.contract`). The configuration
-travels as a JSON file inside the deployment package rather than in environment variables,
-whose 4 KB limit would cap a stack at a few dozen jobs.
+The configuration travels as a JSON file inside the deployment package rather than in
+environment variables, whose 4 KB limit would cap a stack at a few dozen jobs.
 """
 
 from __future__ import annotations
@@ -14,38 +12,34 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from longjobs_contract import capacity
+from longjobs_contract.run_event import JobRules
+
 CONFIG_FILE = "longjobs-trigger.json"
 CONFIG_PATH_VARIABLE = "LONGJOBS_TRIGGER_CONFIG_PATH"
 VERSION = 1
-CAPACITIES = ("spot", "on-demand")
-RESERVED_ENV_PREFIXES = ("AWS_", "ECS_")
-ENV_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
-# fullmatch, not match: `$` alone would let a trailing newline through.
-_ENV_NAME = re.compile(ENV_NAME_PATTERN)
+
+_ARN_HEAD = r"arn:(?P<partition>aws[a-z-]*):ecs:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):"
+CLUSTER_ARN = re.compile(_ARN_HEAD + r"cluster/(?P<cluster>[A-Za-z0-9_-]{1,255})")
+TASK_ARN = re.compile(
+    _ARN_HEAD + r"task/(?P<cluster>[A-Za-z0-9_-]{1,255})/(?P<id>[A-Za-z0-9-]{1,64})"
+)
+TASK_DEFINITION_ARN = re.compile(
+    _ARN_HEAD + r"task-definition/(?P<family>[A-Za-z0-9_-]{1,255}):(?P<revision>[1-9][0-9]*)"
+)
+SUBNET_ID = re.compile(r"subnet-(?:[0-9a-f]{8}|[0-9a-f]{17})")
+SECURITY_GROUP_ID = re.compile(r"sg-(?:[0-9a-f]{8}|[0-9a-f]{17})")
 
 
-def env_name_problem(name: object) -> str | None:
-    """None for a valid, non-reserved environment variable name, else what is allowed."""
-    if not isinstance(name, str) or not _ENV_NAME.fullmatch(name):
-        return (
-            f"{name!r} is not a variable name; use letters, digits and '_', "
-            "not starting with a digit"
-        )
-    if name.upper().startswith(RESERVED_ENV_PREFIXES):
-        return (
-            f"{name!r} is reserved; names may not start with {' or '.join(RESERVED_ENV_PREFIXES)}"
-        )
-    return None
+@dataclass(frozen=True, kw_only=True)
+class JobTarget(JobRules):
+    """A job as the trigger runs it: the validator's rules and the task definition."""
 
-
-@dataclass(frozen=True)
-class JobTarget:
     task_definition_arn: str
-    container_name: str
-    capacity: str
-    """The job's default capacity: "spot" or "on-demand"."""
-    reserved_environment: tuple[str, ...] = ()
-    """Names a run may not set: the job's secrets."""
+
+    @property
+    def family(self) -> str:
+        return family_of(self.task_definition_arn)
 
 
 @dataclass(frozen=True)
@@ -55,6 +49,11 @@ class TriggerConfig:
     security_group_ids: tuple[str, ...]
     assign_public_ip: bool
     jobs: Mapping[str, JobTarget] = field(default_factory=dict)
+
+
+def family_of(task_definition_arn: str) -> str:
+    """The family of a task definition ARN, with or without its revision."""
+    return task_definition_arn.rsplit("/", 1)[-1].rsplit(":", 1)[0]
 
 
 def dumps(config: TriggerConfig) -> str:
@@ -89,11 +88,26 @@ def _field(data: Mapping[str, Any], key: str, kind: type, where: str) -> Any:
     return value
 
 
+def _matching(data: Mapping[str, Any], key: str, pattern: re.Pattern[str], where: str) -> str:
+    value: str = _field(data, key, str, where)
+    if not pattern.fullmatch(value):
+        raise ValueError(f"{where}{key}: {value!r} does not match {pattern.pattern}")
+    return value
+
+
 def _strings(data: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
     values = _field(data, key, list, where)
     if not all(isinstance(v, str) and v for v in values):
         raise ValueError(f"{where}{key} must be a list of non-empty strings")
     return tuple(values)
+
+
+def _ids(data: Mapping[str, Any], key: str, pattern: re.Pattern[str]) -> tuple[str, ...]:
+    values = _strings(data, key, "")
+    wrong = [value for value in values if not pattern.fullmatch(value)]
+    if wrong:
+        raise ValueError(f"{key}: {', '.join(map(repr, wrong))} do not match {pattern.pattern}")
+    return values
 
 
 def loads(text: str) -> TriggerConfig:
@@ -107,24 +121,35 @@ def loads(text: str) -> TriggerConfig:
     version = data.get("version")
     if type(version) is not int or version != VERSION:  # `true == 1` in Python
         raise ValueError(f"version must be {VERSION}, not {version!r}")
+    cluster_arn = _matching(data, "clusterArn", CLUSTER_ARN, "")
     jobs: dict[str, JobTarget] = {}
     for name, job in _field(data, "jobs", dict, "").items():
         where = f"jobs.{name}."
         if not isinstance(job, dict):
             raise ValueError(f"jobs.{name} must be an object")
-        capacity = _field(job, "capacity", str, where)
-        if capacity not in CAPACITIES:
-            raise ValueError(f"{where}capacity must be one of {', '.join(CAPACITIES)}")
+        job_capacity = _field(job, "capacity", str, where)
+        if job_capacity not in capacity.CAPACITIES:
+            raise ValueError(f"{where}capacity must be one of {', '.join(capacity.CAPACITIES)}")
+        task_definition_arn = _matching(job, "taskDefinitionArn", TASK_DEFINITION_ARN, where)
+        if not _same_place(task_definition_arn, cluster_arn):
+            raise ValueError(
+                f"{where}taskDefinitionArn: {task_definition_arn} is not in the cluster's "
+                "partition, region and account"
+            )
         jobs[name] = JobTarget(
-            task_definition_arn=_field(job, "taskDefinitionArn", str, where),
+            task_definition_arn=task_definition_arn,
             container_name=_field(job, "containerName", str, where),
-            capacity=capacity,
+            capacity=job_capacity,
             reserved_environment=_strings(job, "reservedEnvironment", where),
         )
     return TriggerConfig(
-        cluster_arn=_field(data, "clusterArn", str, ""),
-        subnet_ids=_strings(data, "subnetIds", ""),
-        security_group_ids=_strings(data, "securityGroupIds", ""),
+        cluster_arn=cluster_arn,
+        subnet_ids=_ids(data, "subnetIds", SUBNET_ID),
+        security_group_ids=_ids(data, "securityGroupIds", SECURITY_GROUP_ID),
         assign_public_ip=_field(data, "assignPublicIp", bool, ""),
         jobs=jobs,
     )
+
+
+def _same_place(arn: str, cluster_arn: str) -> bool:
+    return arn.split(":")[1:5] == cluster_arn.split(":")[1:5]

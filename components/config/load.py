@@ -1,0 +1,145 @@
+"""Reading `longjobs:` stack config and validating it whole: every problem at once.
+
+pydantic checks each key; the checks that span keys (build and image, environment and secrets,
+a schedule's run event against the job) run here on the raw values, so they are reported with
+the field problems instead of after them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import ValidationError
+from pydantic.alias_generators import to_camel
+
+from components.config.errors import NAMESPACE, ConfigError, describe_error, key_path
+from components.config.models import StackConfig
+from components.config.names import prefix_problem
+from longjobs_contract import run_event
+from longjobs_contract.capacity import CAPACITIES, ON_DEMAND
+from longjobs_contract.errors import ValidationError as RunEventError
+
+KEYS = tuple(to_camel(name) for name in StackConfig.model_fields)
+
+
+def parse(
+    values: Mapping[str, Any], *, project: str | None = None, stack: str | None = None
+) -> StackConfig:
+    """Validate `longjobs:` config values (keys without the namespace); raise ConfigError.
+
+    With `project` and `stack`, the names built from them are checked too.
+    """
+    problems = [
+        f"{key_path(key)}: unknown key; allowed: {', '.join(KEYS)}"
+        for key in values
+        if key not in KEYS
+    ]
+    if project is not None and stack is not None:
+        problem = prefix_problem(project, stack)
+        if problem:
+            problems.append(f"{NAMESPACE}: {problem}")
+    config = None
+    try:
+        config = StackConfig.model_validate({k: v for k, v in values.items() if k in KEYS})
+    except ValidationError as error:
+        problems += [describe_error(StackConfig, e) for e in error.errors()]
+    jobs = values.get("jobs")
+    if isinstance(jobs, dict):
+        for name, job in jobs.items():
+            if isinstance(job, dict):
+                problems += _job_problems(str(name), job, problems)
+    if problems or config is None:
+        raise ConfigError(problems)
+    return config
+
+
+def _job_problems(name: str, job: Mapping[str, Any], found: list[str]) -> list[str]:
+    """The checks across one job's keys, on its raw values."""
+    problems = []
+    if job.get("build") is not None and job.get("image") is not None:
+        problems.append(f"{key_path('jobs', name, 'image')}: set either build or image, not both")
+    environment = job.get("environment")
+    secrets = job.get("secrets")
+    secret_names = tuple(sorted(map(str, secrets))) if isinstance(secrets, dict) else ()
+    if isinstance(environment, dict):
+        problems += [
+            f"{key_path('jobs', name, 'secrets', secret)}: also set in environment; a variable "
+            "comes from one or the other"
+            for secret in secret_names
+            if secret in environment
+        ]
+    schedules = job.get("schedules")
+    if isinstance(schedules, dict):
+        capacity = job.get("capacity", ON_DEMAND)
+        rules = run_event.JobRules(
+            container_name=name,
+            capacity=capacity if capacity in CAPACITIES else ON_DEMAND,
+            reserved_environment=secret_names,
+        )
+        for schedule, settings in schedules.items():
+            if isinstance(settings, dict):
+                problem = _schedule_event_problem(name, str(schedule), settings, rules, found)
+                if problem:
+                    problems.append(problem)
+    return problems
+
+
+def _schedule_event_problem(
+    job: str,
+    schedule: str,
+    settings: Mapping[str, Any],
+    rules: run_event.JobRules,
+    found: list[str],
+) -> str | None:
+    """Why the trigger would refuse every firing of this schedule, or None.
+
+    The event is built and checked by the same contract code the trigger runs, with a sample
+    scheduled time in place of the one Scheduler fills in.
+    """
+    where = key_path("jobs", job, "schedules", schedule, "environment")
+    if any(problem.startswith(where) for problem in found):
+        return None  # the environment's own problems are reported already
+    environment = settings.get("environment", {})
+    if not isinstance(environment, dict) or not all(
+        isinstance(value, str) for value in environment.values()
+    ):
+        return None
+    event = run_event.schedule_event(
+        job, schedule, environment, scheduled_time=run_event.SAMPLE_SCHEDULED_TIME
+    )
+    try:
+        run_event.parse_run(event, {job: rules}, default_key="")
+    except RunEventError as error:
+        return f"{where}: the trigger would refuse every run of this schedule: {error}"
+    return None
+
+
+def from_pulumi_config() -> StackConfig:
+    """Read every `longjobs:` key of the running stack and validate it; raise ConfigError.
+
+    The Pulumi SDK has no public way to list a namespace's keys (unknown keys must be reported),
+    so its runtime config is read here, the one place that does; a test fails if it moves.
+    """
+    import pulumi
+    import pulumi.runtime.config as runtime_config
+
+    raw = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    values: dict[str, Any] = {}
+    problems: list[str] = []
+    for full_key, text in raw.items():
+        namespace, _, key = full_key.partition(":")
+        if namespace != NAMESPACE:
+            continue
+        try:
+            values[key] = json.loads(text) if isinstance(text, str) else text
+        except json.JSONDecodeError:
+            problems.append(f"{full_key}: {text!r} is not an object or list")
+    try:
+        config = parse(values, project=pulumi.get_project(), stack=pulumi.get_stack())
+    except ConfigError as error:
+        raise ConfigError(problems + error.problems) from None
+    if problems:
+        raise ConfigError(problems)
+    return config

@@ -1,0 +1,324 @@
+"""The stack config model: `longjobs:*` keys as frozen pydantic models.
+
+Components take these validated objects, never raw config dicts. Checks that span fields or
+jobs, which pydantic would skip once any field fails, live in `components.config.load`, so that
+every problem is reported at once.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import PurePosixPath
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+
+from components import fargate
+from components.config.paths import CONTAINERS_DIR, PROJECT_ROOT
+from components.config.schedule_expressions import expression_problem, time_zone_problem
+from components.config.types import (
+    EnvName,
+    EnvValue,
+    ImageUri,
+    JobName,
+    ManagedPolicyArn,
+    ScheduleName,
+    SecretArn,
+    SecurityGroupId,
+    SubnetId,
+    Tags,
+    Words,
+    matching,
+)
+from longjobs_contract.capacity import ON_DEMAND
+
+ALLOWED_LOG_RETENTION_DAYS = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,
+    1096, 1827, 2192, 2557, 2922, 3288, 3653,
+)  # fmt: skip
+MAX_SUBNETS = 16  # awsvpcConfiguration limits
+MAX_SECURITY_GROUPS = 5
+MAX_TIMEOUT_SECONDS = 30 * 24 * 3600
+# Managed policies that would make a job's task role an administrator.
+FORBIDDEN_MANAGED_POLICIES = ("AdministratorAccess", "PowerUserAccess", "IAMFullAccess")
+# IAM's hard limit of managed policies attached to one role; the default quota is lower.
+MAX_MANAGED_POLICIES = 20
+DEFAULT_MANAGED_POLICIES_QUOTA = 10
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", alias_generator=to_camel, frozen=True, populate_by_name=False
+    )
+
+
+class NetworkConfig(_Model):
+    """Where tasks run. Both lists absent: the default VPC's subnets and an egress-only group."""
+
+    subnet_ids: Annotated[list[SubnetId], Field(min_length=1, max_length=MAX_SUBNETS)] | None = None
+    security_group_ids: (
+        Annotated[list[SecurityGroupId], Field(min_length=1, max_length=MAX_SECURITY_GROUPS)] | None
+    ) = None
+    # None: public IP in the default VPC (its subnets have no NAT, and ECR must be reachable),
+    # none in subnets the stack names (private subnets with a NAT gateway or VPC endpoints).
+    assign_public_ip: bool | None = None
+
+    @property
+    def public_ip(self) -> bool:
+        if self.assign_public_ip is not None:
+            return self.assign_public_ip
+        return self.subnet_ids is None
+
+
+def _time_zone(name: str) -> str:
+    problem = time_zone_problem(name)
+    if problem:
+        raise ValueError(problem)
+    return name
+
+
+class ScheduleConfig(_Model):
+    """One EventBridge Scheduler schedule that runs the job through the trigger."""
+
+    # Before `expression`, whose check reads it: an at() is in the past in some zone.
+    timezone: Annotated[str, AfterValidator(_time_zone)] = "UTC"
+    expression: str
+    environment: dict[EnvName, EnvValue] = {}
+    enabled: bool = True
+
+    @field_validator("expression")
+    @classmethod
+    def _expression(cls, expression: str, info: ValidationInfo) -> str:
+        problem = expression_problem(expression, info.data.get("timezone", "UTC"))
+        if problem:
+            raise ValueError(problem)
+        return expression
+
+
+class ServiceConfig(_Model):
+    # Above 0, ECS keeps that many tasks running: a long-polling worker.
+    desired_count: Annotated[int, Field(ge=0, le=5000)] = 0
+
+
+class PolicyStatement(BaseModel):
+    """One IAM statement for a job's task role, keys spelled as in IAM policy JSON."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    Sid: Annotated[str, matching(r"[A-Za-z0-9]+", "letters and digits")] | None = None
+    Effect: Literal["Allow", "Deny"]
+    Action: Annotated[str, Field(min_length=1)] | Annotated[list[str], Field(min_length=1)]
+    Resource: Annotated[str, Field(min_length=1)] | Annotated[list[str], Field(min_length=1)]
+    Condition: dict[str, dict[str, Any]] | None = None
+
+    @model_validator(mode="after")
+    def _least_privilege(self) -> PolicyStatement:
+        # The pattern refuses Action "*" and upper-case service prefixes ("IAM:PassRole", which
+        # IAM would accept), so the checks below see lower-case service:action pairs only.
+        actions = [self.Action] if isinstance(self.Action, str) else self.Action
+        resources = [self.Resource] if isinstance(self.Resource, str) else self.Resource
+        for action in actions:
+            if not re.fullmatch(r"[a-z0-9-]+:[A-Za-z0-9*?]+", action):
+                raise ValueError(f"Action {action!r} is not an IAM action like s3:GetObject")
+            if self.Effect == "Allow" and action.split(":", 1)[1] == "*":
+                raise ValueError(
+                    f"Action {action!r} allows a whole service; name the actions the job needs"
+                )
+        iam_actions = [a for a in actions if a.startswith("iam:")]
+        if self.Effect == "Allow" and iam_actions and "*" in resources:
+            # IAM actions on every resource include the job's own task role: the job could
+            # grant itself anything.
+            raise ValueError(
+                f"Action {iam_actions[0]!r} with Resource '*' would let the job change its own "
+                "permissions; allowed: iam: actions on the ARNs of the roles, policies or users "
+                "the job manages"
+            )
+        return self
+
+    def document(self) -> dict[str, Any]:
+        return self.model_dump(exclude_none=True)
+
+
+def _duration_seconds(value: int | str) -> int:
+    if isinstance(value, int):
+        seconds = value
+    else:
+        match = re.fullmatch(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?", value)
+        if not value or not match:
+            raise ValueError(
+                f"{value!r} is not a duration; expected seconds or a string like 45m, 2h, 1h30m"
+            )
+        days, hours, minutes, secs = (int(g or 0) for g in match.groups())
+        seconds = ((days * 24 + hours) * 60 + minutes) * 60 + secs
+    if not 60 <= seconds <= MAX_TIMEOUT_SECONDS:
+        raise ValueError(f"{value!r} must be between 1 minute and 30 days")
+    return seconds
+
+
+class JobConfig(_Model):
+    build: str | None = None
+    image: ImageUri | None = None
+    entry_point: Words | None = None
+    command: Words | None = None
+    cpu: int = 256
+    memory: int
+    """MiB; when absent, the smallest size Fargate allows with the cpu (filled in below)."""
+    architecture: Literal["arm64", "x86_64"] = "arm64"
+    ephemeral_storage_gib: (
+        Annotated[
+            int,
+            Field(
+                ge=fargate.EPHEMERAL_STORAGE_MIN_GIB,
+                le=fargate.EPHEMERAL_STORAGE_MAX_GIB,
+            ),
+        ]
+        | None
+    ) = Field(default=None, alias="ephemeralStorageGiB")
+    capacity: Literal["spot", "on-demand"] = ON_DEMAND
+    environment: dict[EnvName, EnvValue] = {}
+    secrets: dict[EnvName, SecretArn] = {}
+    policy_statements: list[PolicyStatement] = []
+    managed_policy_arns: list[ManagedPolicyArn] = []
+    log_retention_days: int = 30
+    # Accepted and validated now; the supervisor enforces them.
+    timeout: Annotated[int | str, AfterValidator(_duration_seconds)] | None = None
+    retries: Annotated[int, Field(ge=0, le=10)] = 0
+    service: ServiceConfig = ServiceConfig()
+    schedules: dict[ScheduleName, ScheduleConfig] = {}
+    tags: Tags = {}
+
+    @field_validator("log_retention_days")
+    @classmethod
+    def _retention(cls, days: int) -> int:
+        if days not in ALLOWED_LOG_RETENTION_DAYS:
+            raise ValueError(
+                f"{days} is not a CloudWatch Logs retention; allowed: "
+                f"{', '.join(map(str, ALLOWED_LOG_RETENTION_DAYS))}"
+            )
+        return days
+
+    @field_validator("policy_statements")
+    @classmethod
+    def _unique_sids(cls, statements: list[PolicyStatement]) -> list[PolicyStatement]:
+        seen: dict[str, int] = {}
+        problems = []
+        for index, statement in enumerate(statements):
+            if statement.Sid is None:
+                continue
+            if statement.Sid in seen:
+                problems.append(
+                    f"Sid {statement.Sid!r} of statement {index} is already used by statement "
+                    f"{seen[statement.Sid]}"
+                )
+            else:
+                seen[statement.Sid] = index
+        if problems:
+            raise ValueError(
+                "; ".join(problems) + "; each Sid must be unique within a job's statements (IAM "
+                "refuses a policy with repeated statement IDs)"
+            )
+        return statements
+
+    @field_validator("managed_policy_arns")
+    @classmethod
+    def _managed_policies(cls, arns: list[str]) -> list[str]:
+        problems = [
+            f"{arn} grants administrator rights; name the actions instead"
+            for arn in arns
+            if arn.rsplit("/", 1)[-1] in FORBIDDEN_MANAGED_POLICIES
+        ]
+        problems += [
+            f"{arn} is listed {arns.count(arn)} times; list each policy once"
+            for arn in dict.fromkeys(arns)
+            if arns.count(arn) > 1
+        ]
+        if len(arns) > MAX_MANAGED_POLICIES:
+            problems.append(
+                f"{len(arns)} policies; IAM attaches at most {MAX_MANAGED_POLICIES} managed "
+                f"policies to a role (and {DEFAULT_MANAGED_POLICIES_QUOTA} until the account's "
+                "quota is raised); merge them or use policyStatements"
+            )
+        if problems:
+            raise ValueError("; ".join(problems))
+        return arns
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_memory(cls, data: Any) -> Any:
+        # The default is checked like a written value: it goes through `_memory` below.
+        if isinstance(data, dict) and "memory" not in data:
+            cpu = data.get("cpu", 256)
+            # With a cpu Fargate does not have, the cpu is the problem reported, not the memory.
+            sizes = fargate.TASK_SIZES.get(cpu) if type(cpu) is int else None
+            return {**data, "memory": sizes[0] if sizes else min(fargate.TASK_SIZES[256])}
+        return data
+
+    @field_validator("build")
+    @classmethod
+    def _build_folder(cls, build: str) -> str:
+        problem = build_folder_problem(build)
+        if problem:
+            raise ValueError(problem)
+        return build
+
+    @field_validator("cpu")
+    @classmethod
+    def _cpu(cls, cpu: int) -> int:
+        problem = fargate.cpu_problem(cpu)
+        if problem:
+            raise ValueError(problem)
+        return cpu
+
+    @field_validator("memory")
+    @classmethod
+    def _memory(cls, memory: int, info: ValidationInfo) -> int:
+        cpu = info.data.get("cpu")
+        problem = fargate.memory_problem(cpu, memory) if cpu is not None else None
+        if problem:
+            raise ValueError(problem)
+        return memory
+
+
+def build_folder_problem(build: str) -> str | None:
+    """Why `build` is not a folder under containers/ holding a Dockerfile, or None."""
+    path = PurePosixPath(build)
+    if path.is_absolute() or ".." in path.parts or path.parts[:1] != (CONTAINERS_DIR,):
+        return f"{build!r} must be a folder under {CONTAINERS_DIR}/"
+    if not (PROJECT_ROOT / path / "Dockerfile").is_file():
+        return (
+            f"{build!r} has no Dockerfile; set build to a folder under {CONTAINERS_DIR}/ that "
+            "has one, or image"
+        )
+    return None
+
+
+class StackConfig(_Model):
+    network: NetworkConfig = NetworkConfig()
+    jobs: Annotated[dict[JobName, JobConfig], Field(min_length=1)]
+    tags: Tags = {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_build_folders(cls, data: Any) -> Any:
+        # A job with neither build nor image builds from containers/<job>; the folder is then
+        # checked like a written one, with every other problem.
+        if not isinstance(data, dict) or not isinstance(data.get("jobs"), dict):
+            return data
+        jobs = {
+            name: (
+                {**job, "build": f"{CONTAINERS_DIR}/{name}"}
+                if isinstance(job, dict) and "build" not in job and "image" not in job
+                else job
+            )
+            for name, job in data["jobs"].items()
+        }
+        return {**data, "jobs": jobs}

@@ -1,0 +1,18 @@
+"""Names that cross rooms: one definition each, standard library only.
+
+The Pulumi components import this package; it is copied whole into every function's deployment
+package (next to the handler), so a handler imports it by the same path, `longjobs_contract`.
+Nothing here may import pulumi, boto3 or project code.
+"""
+
+# Every module of the package, in the order they are written into a function's package. A test
+# checks this against the folder, so a new module cannot be left out of a deployment.
+MODULES = (
+    "__init__.py",
+    "capacity.py",
+    "environment.py",
+    "errors.py",
+    "run_event.py",
+    "tags.py",
+    "trigger_config.py",
+)

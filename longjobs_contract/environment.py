@@ -1,0 +1,39 @@
+"""Environment variables: which names a job or a run may set, and which values reach a task."""
+
+from __future__ import annotations
+
+import re
+
+from longjobs_contract.errors import shown
+
+RESERVED_PREFIXES = ("AWS_", "ECS_")
+"""Names AWS and ECS set in every task; a job or a run may not set or shadow them."""
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# C0 controls but tab, newline and carriage return; DEL and the C1 controls; lone surrogates
+# (they cannot be encoded as UTF-8, so ECS could not pass them on).
+_BAD_CHARACTER = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def name_problem(name: object) -> str | None:
+    """None for a valid, non-reserved variable name, else what is allowed."""
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
+        return (
+            f"{shown(name)} is not a variable name; use letters, digits and '_', "
+            "not starting with a digit"
+        )
+    if name.upper().startswith(RESERVED_PREFIXES):
+        return (
+            f"{shown(name)} is reserved; names may not start with {' or '.join(RESERVED_PREFIXES)}"
+        )
+    return None
+
+
+def text_problem(value: str) -> str | None:
+    """None for text a task can be given, else why not: control characters, lone surrogates."""
+    bad = _BAD_CHARACTER.search(value)
+    if bad is None:
+        return None
+    return (
+        f"holds {bad.group()!r} at position {bad.start()}; control characters (tab, newline "
+        "and carriage return aside) and lone surrogates are not allowed"
+    )
