@@ -1,9 +1,11 @@
-"""Print what `pulumi up` would declare for a stack, offline, with each job's Fargate cost.
+"""Print what `pulumi up` would declare for a stack, offline, with what it costs.
 
     python -m tools.plan [--stack dev]
 
 Runs the real program with the stack's config file under Pulumi mocks: no Pulumi CLI, no AWS
-account. Invalid config prints every problem and exits 1.
+account. Prints every resource, each job's container as its task definition declares it, every
+IAM role with its trust and statements, the costs a user budgets by, and the stack outputs.
+Invalid config prints every problem and exits 1; a missing stack file exits 2.
 """
 
 from __future__ import annotations
@@ -14,7 +16,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import yaml
+
+from tools.costs import print_costs
 from tools.program import MOCK_ACCOUNT, PROJECT_ROOT, ProgramRun, Resource, run_program
+
+TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
+# ECS stops a container after 30 s on Fargate when its definition sets no stopTimeout.
+DEFAULT_STOP_TIMEOUT_SECONDS = 30
 
 # What is worth seeing of each resource type, by input key.
 KEY_SETTINGS: dict[str, tuple[str, ...]] = {
@@ -111,6 +120,77 @@ def print_resources(run: ProgramRun) -> None:
         print(f"  {resource.type:<62} {resource.name}")
 
 
+def print_container_definitions(run: ProgramRun) -> None:
+    """Each task definition's containers, read from the containerDefinitions it declares."""
+    print("\nContainers, as each task definition's containerDefinitions declares them")
+    for task in sorted(run.by_type(TASK_DEFINITION), key=lambda r: r.inputs["family"]):
+        for container in json.loads(task.inputs["containerDefinitions"]):
+            print(f"  {container['name']}  (task definition {task.inputs['family']})")
+            for label, values in container_settings(container):
+                print(f"    {label:<13} {values[0]}")
+                for value in values[1:]:
+                    print(f"    {'':<13} {value}")
+
+
+def container_settings(container: dict[str, Any]) -> list[tuple[str, list[str]]]:
+    """What a reviewer checks in one container definition, as (label, lines) pairs."""
+    environment = [f"{e['name']}={_shown(e['value'])}" for e in container.get("environment", [])]
+    # Secret ARNs name where a value lives, never the value itself.
+    secrets = [f"{s['name']} from {s['valueFrom']}" for s in container.get("secrets", [])]
+    stop_timeout = container.get("stopTimeout")
+    return [
+        ("image", [container["image"]]),
+        ("environment", environment or ["(none)"]),
+        ("secrets", secrets or ["(none)"]),
+        ("entry point", [_exec_form(container.get("entryPoint"))]),
+        ("command", [_exec_form(container.get("command"))]),
+        (
+            "stop timeout",
+            [
+                f"{_integral(stop_timeout)} s"
+                if stop_timeout is not None
+                else f"(not set: ECS's default, {DEFAULT_STOP_TIMEOUT_SECONDS} s)"
+            ],
+        ),
+    ]
+
+
+def _shown(value: str) -> str:
+    """A value as written, quoted only when plain text would hide something (blanks, newlines)."""
+    plain = bool(value) and value == value.strip() and "\n" not in value
+    return value if plain else json.dumps(value)
+
+
+def _exec_form(words: list[str] | None) -> str:
+    return json.dumps(words) if words else "(the image's)"
+
+
+def describe_trust(assume_role_policy: str) -> str:
+    """Who may assume a role and on which condition, one clause per trust statement."""
+    clauses = []
+    for statement in json.loads(assume_role_policy)["Statement"]:
+        principal = statement["Principal"]
+        who = principal.get("Service", principal) if isinstance(principal, dict) else principal
+        who = ", ".join(who) if isinstance(who, list) else _compact(who)
+        clause = who if statement.get("Effect") == "Allow" else f"{statement['Effect']} {who}"
+        if "Condition" in statement:
+            clause += f" if {describe_condition(statement['Condition'])}"
+        clauses.append(clause)
+    return "; ".join(clauses)
+
+
+def describe_condition(condition: dict[str, dict[str, Any]]) -> str:
+    """An IAM Condition block compactly: `StringEquals aws:SourceAccount=123456789012`."""
+    tests = []
+    for operator, keys in condition.items():
+        for key, value in keys.items():
+            if isinstance(value, list):
+                tests.append(f"{operator} {key} in [{', '.join(map(str, value))}]")
+            else:
+                tests.append(f"{operator} {key}={value}")
+    return ", ".join(tests)
+
+
 def print_iam(run: ProgramRun) -> None:
     print("\nIAM: every role, who may assume it and every statement it is given")
     policies_by_role: dict[str, list[dict[str, Any]]] = {}
@@ -122,53 +202,22 @@ def print_iam(run: ProgramRun) -> None:
     for attachment in run.by_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment"):
         attachments.setdefault(attachment.inputs["role"], []).append(attachment.inputs["policyArn"])
     for role in run.by_type("aws:iam/role:Role"):
-        trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]
-        print(f"  role {role.name}  (assumed by {trust['Principal']['Service']})")
+        print(f"  role {role.name}  (assumed by {describe_trust(role.inputs['assumeRolePolicy'])})")
         statements = policies_by_role.get(role.state["name"], [])
         for statement in statements:
             actions = statement["Action"]
             actions = ", ".join(actions) if isinstance(actions, list) else actions
             resources = statement["Resource"]
             resources = resources if isinstance(resources, list) else [resources]
-            condition = (
-                f"  if {_compact(statement['Condition'])}" if "Condition" in statement else ""
-            )
             print(f"    {statement['Effect']} {actions}")
             for resource in resources:
                 print(f"        on {resource}")
-            if condition:
-                print(f"      {condition.strip()}")
+            if "Condition" in statement:
+                print(f"      if {describe_condition(statement['Condition'])}")
         for arn in attachments.get(role.state["name"], []):
             print(f"    managed policy {arn}")
         if not statements and not attachments.get(role.state["name"]):
             print("    (no permissions)")
-
-
-def print_costs(config) -> None:
-    from components import fargate
-
-    print(
-        f"\nFargate cost per task-hour, USD (AWS Fargate public prices, Linux, "
-        f"{fargate.PRICES_REGION}, checked {fargate.PRICES_CHECKED}; billed per second, "
-        f"one-minute minimum; Spot varies, shown at its advertised best of "
-        f"{fargate.SPOT_MAX_DISCOUNT:.0%} off)"
-    )
-    print(
-        f"  {'job':<20} {'vCPU':>5} {'GiB':>6}  {'runs on':<16} "
-        f"{'arm64':>9} {'arm64 Spot':>11} {'x86_64':>9} {'x86 Spot':>9}"
-    )
-    for name, job in config.jobs.items():
-        costs = {
-            arch: fargate.hourly_cost(job.cpu, job.memory, arch, job.ephemeral_storage_gib)
-            for arch in ("arm64", "x86_64")
-        }
-        spot = {arch: fargate.spot_hourly_cost_floor(cost) for arch, cost in costs.items()}
-        print(
-            f"  {name:<20} {job.cpu / 1024:>5g} {job.memory / 1024:>6g}  "
-            f"{job.architecture + ' ' + job.capacity:<16} "
-            f"{costs['arm64']:>9.5f} {spot['arm64']:>11.5f} "
-            f"{costs['x86_64']:>9.5f} {spot['x86_64']:>9.5f}"
-        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -178,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     stack_file = Path(args.file) if args.file else PROJECT_ROOT / f"Pulumi.{args.stack}.yaml"
     if not stack_file.is_file():
-        print(f"no stack file {stack_file.name}", file=sys.stderr)
+        print(_no_stack_file(stack_file, args.file is None), file=sys.stderr)
         return 2
     from components.config import ConfigError
 
@@ -187,18 +236,43 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as error:
         print(f"{stack_file.name}: {error}", file=sys.stderr)
         return 1
-    from components.config import from_pulumi_config
-
+    except yaml.YAMLError as error:
+        print(_unreadable(stack_file, error), file=sys.stderr)
+        return 1
+    if run.config is None:
+        raise RuntimeError("__main__.py validated no StackConfig the plan could read")
     print(
         f"longjobs plan: stack {run.stack}, region {run.region}, mock account {MOCK_ACCOUNT} "
         f"(offline, under Pulumi mocks; `pulumi up` would declare the same resources)"
     )
     print_resources(run)
+    print_container_definitions(run)
     print_iam(run)
-    print_costs(from_pulumi_config())
+    print_costs(run, run.config)
     print("\nStack outputs")
     print(json.dumps(run.outputs, indent=2, sort_keys=True))
     return 0
+
+
+def _unreadable(stack_file: Path, error: yaml.YAMLError) -> str:
+    """One line for a stack file YAML cannot read, naming the file once."""
+    message = " ".join(str(error).split())
+    if message.startswith(stack_file.name):
+        return message
+    return f"{stack_file.name}: not valid YAML: {message}"
+
+
+def _no_stack_file(stack_file: Path, by_name: bool) -> str:
+    """One line naming the missing file and, for a stack name, the stacks there are."""
+    if not by_name:
+        return f"no stack file {stack_file}"
+    stacks = sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in _stack_files())
+    return f"no stack file {stack_file.name}; stacks here: {', '.join(stacks) or 'none'}"
+
+
+def _stack_files() -> list[Path]:
+    # Pulumi.<stack>.yaml; the project file, Pulumi.yaml, does not match.
+    return [p for p in PROJECT_ROOT.glob("Pulumi.*.yaml") if p.is_file()]
 
 
 if __name__ == "__main__":

@@ -57,7 +57,12 @@ DEFAULT_MANAGED_POLICIES_QUOTA = 10
 
 class _Model(BaseModel):
     model_config = ConfigDict(
-        extra="forbid", alias_generator=to_camel, frozen=True, populate_by_name=False
+        extra="forbid",
+        alias_generator=to_camel,
+        frozen=True,
+        populate_by_name=False,
+        # A default is checked like a written value: a wrong one fails every stack, at once.
+        validate_default=True,
     )
 
 
@@ -264,8 +269,8 @@ class JobConfig(_Model):
 
     @field_validator("build")
     @classmethod
-    def _build_folder(cls, build: str) -> str:
-        problem = build_folder_problem(build)
+    def _build_folder(cls, build: str | None) -> str | None:
+        problem = build_folder_problem(build) if build is not None else None
         if problem:
             raise ValueError(problem)
         return build

@@ -2,31 +2,318 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
+import json
 import re
+from pathlib import Path
+from typing import Any
 
+import pulumi
+import pytest
 import yaml
 
-from components import fargate
-from tools import plan
+from components.config import StackConfig
+from tests.unit.helpers import dev_config
+from tools import costs, plan
+from tools.program import ProgramRun, Resource
+
+SERVICES = "  Services kept running (desiredCount above 0), per month of 730 hours"
+NO_CHARGE = "    no Container Insights charge"
+RUNS = "  One run lasting the job's timeout, on the job's architecture ({})"
 
 
-def test_plan_prints_resources_iam_costs_and_outputs(capsys):
-    assert plan.main(["--stack", "dev"]) == 0
-    out = capsys.readouterr().out
-    assert "stack dev, region us-east-1" in out
+def run_plan(argv: list[str]) -> tuple[int, str, str]:
+    """The plan's exit code, stdout and stderr."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = plan.main(argv)
+    return code, out.getvalue(), err.getvalue()
+
+
+def plan_config(tmp_path: Path, stack: str, config: dict[str, Any]) -> tuple[int, str, str]:
+    """The plan of a stack file named Pulumi.<stack>.yaml holding `config`."""
+    stack_file = tmp_path / f"Pulumi.{stack}.yaml"
+    stack_file.write_text(yaml.safe_dump({"config": config}))
+    return run_plan(["--file", str(stack_file)])
+
+
+def section(out: str, first_line: str) -> list[str]:
+    """The lines from `first_line` to the next blank line."""
+    lines = out.splitlines()
+    start = lines.index(first_line)
+    end = lines.index("", start)
+    return lines[start:end]
+
+
+def stack_outputs(out: str) -> dict[str, Any]:
+    return json.loads(out.split("\nStack outputs\n", 1)[1])
+
+
+@pytest.fixture(scope="module")
+def dev_plan() -> str:
+    code, out, err = run_plan(["--stack", "dev"])
+    assert (code, err) == (0, "")
+    return out
+
+
+def test_plan_prints_resources_iam_costs_and_outputs(dev_plan):
+    assert "stack dev, region us-east-1" in dev_plan
     assert re.search(
-        r"aws:ecs/taskDefinition:TaskDefinition\s+report-task\s+family=longjobs-dev", out
+        r"aws:ecs/taskDefinition:TaskDefinition\s+report-task\s+family=longjobs-dev", dev_plan
     )
-    assert "role trigger-role  (assumed by lambda.amazonaws.com)" in out
-    assert "Allow iam:PassRole" in out
-    # hello-world: 0.25 vCPU, 0.5 GiB, arm64 and x86_64, on-demand and Spot at 70% off.
-    arm = fargate.hourly_cost(256, 512, "arm64")
-    x86 = fargate.hourly_cost(256, 512, "x86_64")
-    assert round(arm, 5) == 0.00988
-    row = next(line for line in out.splitlines() if line.strip().startswith("hello-world  "))
-    assert row.split()[-4:] == [f"{arm:.5f}", f"{arm * 0.3:.5f}", f"{x86:.5f}", f"{x86 * 0.3:.5f}"]
-    assert f"checked {fargate.PRICES_CHECKED}" in out
-    assert '"clusterName": "longjobs-dev"' in out
+    assert "Allow iam:PassRole" in dev_plan
+    assert stack_outputs(dev_plan)["clusterName"] == "longjobs-dev"
+
+
+def test_plan_prints_each_container_as_its_task_definition_declares_it(dev_plan):
+    image = stack_outputs(dev_plan)["jobs"]["report"]["imageUri"]
+    assert section(dev_plan, "  report  (task definition longjobs-dev-report)") == [
+        "  report  (task definition longjobs-dev-report)",
+        f"    image         {image}",
+        "    environment   REPORT_ROWS=5000",
+        "    secrets       (none)",
+        "    entry point   (the image's)",
+        "    command       (the image's)",
+        "    stop timeout  120 s",
+    ]
+
+
+def test_plan_prints_secrets_entry_point_and_command(tmp_path):
+    config = dev_config()
+    report = config["longjobs:jobs"]["report"]
+    report["environment"] = {"REPORT_ROWS": "5000", "GREETING": "two words"}
+    report["secrets"] = {
+        "DB_PASSWORD": "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf",
+        "API_TOKEN": "arn:aws:ssm:us-east-1:123456789012:parameter/report/token",
+    }
+    report["entryPoint"] = ["python", "-u"]
+    report["command"] = ["report.py", "--full"]
+    code, out, _ = plan_config(tmp_path, "varied", config)
+    assert code == 0
+    image = stack_outputs(out)["jobs"]["report"]["imageUri"]
+    assert section(out, "  report  (task definition longjobs-varied-report)")[1:] == [
+        f"    image         {image}",
+        "    environment   GREETING=two words",
+        "                  REPORT_ROWS=5000",
+        "    secrets       API_TOKEN from "
+        "arn:aws:ssm:us-east-1:123456789012:parameter/report/token",
+        "                  DB_PASSWORD from "
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf",
+        '    entry point   ["python", "-u"]',
+        '    command       ["report.py", "--full"]',
+        "    stop timeout  120 s",
+    ]
+
+
+def test_container_settings_quote_values_that_plain_text_would_hide_and_name_defaults():
+    container = {
+        "name": "job",
+        "image": "public.ecr.aws/docker/library/busybox:1.37",
+        "environment": [
+            {"name": "EMPTY", "value": ""},
+            {"name": "PADDED", "value": " x "},
+            {"name": "LINES", "value": "a\nb"},
+        ],
+    }
+    assert plan.container_settings(container) == [
+        ("image", ["public.ecr.aws/docker/library/busybox:1.37"]),
+        ("environment", ['EMPTY=""', 'PADDED=" x "', 'LINES="a\\nb"']),
+        ("secrets", ["(none)"]),
+        ("entry point", ["(the image's)"]),
+        ("command", ["(the image's)"]),
+        ("stop timeout", ["(not set: ECS's default, 30 s)"]),
+    ]
+
+
+def test_plan_prints_each_roles_trust_with_its_condition(dev_plan):
+    lines = dev_plan.splitlines()
+    assert (
+        "  role report-task-role  (assumed by ecs-tasks.amazonaws.com if ArnLike "
+        "aws:SourceArn=arn:aws:ecs:us-east-1:123456789012:*, StringEquals "
+        "aws:SourceAccount=123456789012)"
+    ) in lines
+    assert (
+        "  role schedules-role  (assumed by scheduler.amazonaws.com if StringEquals "
+        "aws:SourceAccount=123456789012)"
+    ) in lines
+    assert "  role report-execution-role  (assumed by ecs-tasks.amazonaws.com)" in lines
+    assert "      if StringEquals iam:PassedToService=ecs-tasks.amazonaws.com" in lines
+
+
+def test_a_condition_on_several_values_lists_them():
+    condition = {"StringEquals": {"aws:SourceAccount": ["111111111111", "222222222222"]}}
+    assert plan.describe_condition(condition) == (
+        "StringEquals aws:SourceAccount in [111111111111, 222222222222]"
+    )
+
+
+def test_plan_prices_us_east_1_and_names_the_regions_its_table_holds(dev_plan):
+    assert section(dev_plan, "Costs, USD: AWS public list prices, Linux, before tax") == [
+        "Costs, USD: AWS public list prices, Linux, before tax",
+        "  Fargate prices: us-east-1, the stack's region (AWS Fargate pricing page; AmazonECS "
+        "price list (USE1-*), checked 2026-11)",
+        "  the price table holds us-east-1, us-east-2, eu-west-2, ap-northeast-1; "
+        "other regions are priced at us-east-1's",
+        "  arm64   0.03238 per vCPU-hour, 0.00356 per GB-hour",
+        "  x86_64  0.04048 per vCPU-hour, 0.004445 per GB-hour",
+        "  ephemeral storage above 20 GiB: 0.000111 per GB-hour",
+        "  billed per second, one-minute minimum; Spot varies: shown at its advertised best "
+        "case, 70% off on-demand",
+    ]
+    # hello-world: 0.25 vCPU, 0.5 GB: arm64 0.25 x 0.03238 + 0.5 x 0.00356 = 0.009875;
+    # x86_64 0.25 x 0.04048 + 0.5 x 0.004445 = 0.0123425; Spot at 30% of each.
+    assert section(dev_plan, "  Fargate per task-hour") == [
+        "  Fargate per task-hour",
+        "  job                   vCPU    GiB  runs on              arm64  arm64 Spot    x86_64  "
+        "x86 Spot",
+        "  hello-world           0.25    0.5  arm64 on-demand    0.00988     0.00296   0.01234   "
+        "0.00370",
+        "  report                   1      2  arm64 spot         0.03950     0.01185   0.04937   "
+        "0.01481",
+        "  public IPv4: tasks get a public IP (network assignPublicIp true), 0.00500 per "
+        "task-hour more",
+    ]
+
+
+def test_plan_prices_a_region_its_table_holds_at_that_regions_prices(tmp_path):
+    config = dev_config()
+    config["aws:region"] = "eu-west-2"
+    code, out, _ = plan_config(tmp_path, "london", config)
+    assert code == 0
+    lines = out.splitlines()
+    assert (
+        "  Fargate prices: eu-west-2, the stack's region (AmazonECS price list (EUW2-*), "
+        "checked 2026-09)"
+    ) in lines
+    # report, 1 vCPU and 2 GB: arm64 0.03725 + 2 x 0.00409 = 0.04543; x86_64 0.04656 +
+    # 2 x 0.00511 = 0.05678; Spot at 30%: 0.013629 and 0.017034.
+    assert (
+        "  report                   1      2  arm64 spot         0.04543     0.01363   0.05678   "
+        "0.01703"
+    ) in lines
+
+
+def test_plan_prices_another_region_at_us_east_1s_and_says_so(tmp_path):
+    config = dev_config()
+    config["aws:region"] = "ap-south-1"
+    code, out, _ = plan_config(tmp_path, "mumbai", config)
+    assert code == 0
+    lines = out.splitlines()
+    assert (
+        "  Fargate prices: us-east-1's: the table holds none for ap-south-1, whose own may "
+        "differ (AWS Fargate pricing page; AmazonECS price list (USE1-*), checked 2026-11)"
+    ) in lines
+    assert "  arm64   0.03238 per vCPU-hour, 0.00356 per GB-hour" in lines
+
+
+def test_plan_prints_no_service_cost_when_no_service_keeps_tasks_running(dev_plan):
+    assert section(dev_plan, SERVICES)[1:] == [
+        "  none: every service has desiredCount 0, so tasks run only when started",
+    ]
+
+
+def test_plan_prints_a_month_of_each_running_service_on_its_capacity(tmp_path):
+    config = dev_config()
+    jobs = config["longjobs:jobs"]
+    jobs["hello-world"]["architecture"] = "x86_64"
+    jobs["hello-world"]["service"] = {"desiredCount": 1}
+    jobs["report"]["service"] = {"desiredCount": 2}
+    code, out, _ = plan_config(tmp_path, "workers", config)
+    assert code == 0
+    # hello-world, x86_64 on-demand: 0.0123425 x 730 = 9.01; public IPv4 0.005 x 730 = 3.65.
+    # report, 2 arm64 tasks on Spot: 2 x 0.0395 x 0.3 x 730 = 17.30 (57.67 on-demand);
+    # public IPv4 2 x 0.005 x 730 = 7.30.
+    assert section(out, SERVICES)[1:] == [
+        "  job                  tasks  capacity     Fargate public IPv4     total",
+        "  hello-world              1  on-demand       9.01        3.65     12.66",
+        "  report                   2  spot           17.30        7.30     24.60  (Spot: "
+        "advertised best case, 70% off; on-demand 57.67)",
+    ]
+
+
+def test_plan_prints_one_run_at_the_jobs_timeout_with_its_public_ip(dev_plan):
+    # report, 2 hours of arm64 1 vCPU / 2 GB: (0.0395 + 0.005) x 2 = 0.089 on-demand,
+    # (0.01185 + 0.005) x 2 = 0.0337 at the Spot floor.
+    assert section(dev_plan, RUNS.format("public IPv4 included"))[1:] == [
+        "  job                   timeout   on-demand Spot floor",
+        "  hello-world              none  no bound: its per-task-hour price while it runs",
+        "  report                     2h     0.08900    0.03370",
+    ]
+
+
+def test_plan_prices_runs_without_a_public_ip_in_subnets_the_stack_names(tmp_path):
+    config = dev_config()
+    config["longjobs:network"] = {"subnetIds": ["subnet-0123456789abcdef0"]}
+    config["longjobs:jobs"]["report"]["timeout"] = "1h30m"
+    code, out, _ = plan_config(tmp_path, "private", config)
+    assert code == 0
+    lines = out.splitlines()
+    assert "  public IPv4: none (network assignPublicIp false)" in lines
+    # report, 1.5 hours: 0.0395 x 1.5 = 0.05925; 0.01185 x 1.5 = 0.017775.
+    assert section(out, RUNS.format("no public IPv4"))[-1] == (
+        "  report                  1h30m     0.05925    0.01778"
+    )
+
+
+def test_plan_gives_container_insights_price_basis_not_a_total(dev_plan):
+    assert section(dev_plan, "  Container Insights on cluster longjobs-dev: enabled") == [
+        "  Container Insights on cluster longjobs-dev: enabled",
+        "    billed as CloudWatch custom metrics: 0.30 per metric per month (first 10,000 of the "
+        "account, us-east-1)",
+        "    for the clusters, services and task families while they have running tasks,",
+        "    plus CloudWatch Logs ingestion of its performance events: 0.50 per GB (us-east-1)",
+        "    no total: it depends on what runs and for how long",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("setting", "basis"),
+    [
+        (
+            [{"name": "containerInsights", "value": "enhanced"}],
+            [
+                "    this plan holds neither its price nor its basis (per metric or per "
+                "observation):",
+                "    see https://aws.amazon.com/cloudwatch/pricing/",
+            ],
+        ),
+        ([{"name": "containerInsights", "value": "disabled"}], [NO_CHARGE]),
+        ([], [NO_CHARGE]),
+    ],
+)
+def test_container_insights_basis_follows_the_clusters_setting(setting, basis, capsys):
+    cluster = Resource(
+        "aws:ecs/cluster:Cluster", "jobs-cluster", {"name": "c", "settings": setting}, {}, True
+    )
+    costs.print_container_insights(ProgramRun("s", "us-east-1", [cluster], {}))
+    name = setting[0]["value"] if setting else "disabled"
+    assert capsys.readouterr().out.splitlines() == [
+        "",
+        f"  Container Insights on cluster c: {name}",
+        *basis,
+    ]
+
+
+def test_the_run_carries_the_config_the_program_validated(dev):
+    assert isinstance(dev.config, StackConfig)
+    assert list(dev.config.jobs) == ["hello-world", "report"]
+    assert dev.config.jobs["report"].timeout == 7200
+
+
+def test_plan_validates_the_config_once_inside_the_program(monkeypatch):
+    real_run_program = plan.run_program
+
+    def run_then_forget_config(*args, **kwargs):
+        run = real_run_program(*args, **kwargs)
+        # Whatever reads the stack's config after the run finds none, and fails.
+        pulumi.runtime.set_all_config({})
+        return run
+
+    monkeypatch.setattr(plan, "run_program", run_then_forget_config)
+    code, out, err = run_plan(["--stack", "dev"])
+    assert (code, err) == (0, "")
+    assert "  report                     2h     0.08900    0.03370" in out.splitlines()
 
 
 def test_plan_refuses_bad_config_with_every_problem(tmp_path, capsys):
@@ -46,11 +333,37 @@ def test_plan_refuses_bad_config_with_every_problem(tmp_path, capsys):
     assert plan.main(["--file", str(stack_file)]) == 1
     captured = capsys.readouterr()
     assert captured.out == ""
-    assert "3 problem(s)" in captured.err
-    for key in ("jobs.report.cpu", "jobs.report.logRetentionDays", "network.subnetIds.0"):
-        assert f"longjobs:{key}:" in captured.err
+    header, *problems = captured.err.splitlines()
+    assert header == "Pulumi.broken.yaml: 3 problem(s) in the stack config:"
+    # memory is only checked against a valid cpu: three problems, not four.
+    assert [problem.split(": ", 1)[0] for problem in problems] == [
+        "  - longjobs:network.subnetIds.0",
+        "  - longjobs:jobs.report.cpu",
+        "  - longjobs:jobs.report.logRetentionDays",
+    ]
 
 
-def test_plan_names_a_missing_stack_file(capsys):
-    assert plan.main(["--stack", "nowhere"]) == 2
-    assert "Pulumi.nowhere.yaml" in capsys.readouterr().err
+def test_plan_refuses_a_stack_file_that_is_not_yaml_in_one_line(tmp_path):
+    stack_file = tmp_path / "Pulumi.garbled.yaml"
+    stack_file.write_text("config:\n  longjobs:jobs: [unclosed\n")
+    code, out, err = run_plan(["--file", str(stack_file)])
+    assert (code, out) == (1, "")
+    # One line that names the file once, whoever words the YAML problem.
+    assert err.startswith("Pulumi.garbled.yaml:")
+    assert (err.count("Pulumi.garbled.yaml"), err.count("\n")) == (1, 1)
+
+
+def test_plan_names_a_missing_stack_and_the_stacks_there_are(tmp_path, monkeypatch):
+    for name in ("Pulumi.yaml", "Pulumi.prod.yaml", "Pulumi.dev.yaml"):
+        (tmp_path / name).write_text("config: {}\n")
+    monkeypatch.setattr(plan, "PROJECT_ROOT", tmp_path)
+    assert run_plan(["--stack", "typo"]) == (
+        2,
+        "",
+        "no stack file Pulumi.typo.yaml; stacks here: dev, prod\n",
+    )
+
+
+def test_plan_names_a_missing_stack_file_by_its_path(tmp_path):
+    missing = tmp_path / "Pulumi.nowhere.yaml"
+    assert run_plan(["--file", str(missing)]) == (2, "", f"no stack file {missing}\n")

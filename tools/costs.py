@@ -1,0 +1,230 @@
+"""The plan's costs: what a user budgets for a stack, in USD, from public list prices.
+
+Fargate's prices are the region table in `components.fargate`. The other prices below are used
+by the plan only; each names its source. Figures that depend on usage nobody declares (how long
+tasks run, how many metrics Container Insights publishes) are given as a price basis, not a total.
+"""
+
+from __future__ import annotations
+
+from components import fargate
+from components.config import JobConfig, StackConfig
+from tools.program import ProgramRun, Resource
+
+HOURS_PER_MONTH = 730
+# Amazon VPC pricing: every public IPv4 address, in use or idle (REFERENCE.md; the eu-west-2 price
+# list, EUW2-PublicIPv4:InUseAddress, holds the same figure).
+PUBLIC_IPV4_HOUR = 0.005
+# Container Insights (value "enabled") is billed as CloudWatch custom metrics (AWS observability
+# best-practices guide) at $0.30 per metric-month for the first 10,000 metrics (CloudWatch pricing
+# page, us-east-1), and its performance log events as CloudWatch Logs ingestion, $0.50 per GB
+# (standard class, us-east-1). The metrics exist only for resources with running tasks (ECS
+# developer guide, Container Insights). For "enhanced" no source read here gives the ECS price or
+# its basis (the pricing page's "observations" wording predates ECS's enhanced mode), so the plan
+# points to the pricing page rather than guess.
+CLOUDWATCH_METRIC_MONTH = 0.30
+CLOUDWATCH_LOGS_INGESTION_GB = 0.50
+CLOUDWATCH_PRICING_PAGE = "https://aws.amazon.com/cloudwatch/pricing/"
+ARCHITECTURES = ("arm64", "x86_64")
+
+CONTAINER_INSIGHTS_BASIS = {
+    "enabled": [
+        f"billed as CloudWatch custom metrics: {CLOUDWATCH_METRIC_MONTH:.2f} per metric per month "
+        "(first 10,000 of the account, us-east-1)",
+        "for the clusters, services and task families while they have running tasks,",
+        "plus CloudWatch Logs ingestion of its performance events: "
+        f"{CLOUDWATCH_LOGS_INGESTION_GB:.2f} per GB (us-east-1)",
+        "no total: it depends on what runs and for how long",
+    ],
+    "enhanced": [
+        "this plan holds neither its price nor its basis (per metric or per observation):",
+        f"see {CLOUDWATCH_PRICING_PAGE}",
+    ],
+}
+
+
+def print_costs(run: ProgramRun, config: StackConfig) -> None:
+    """Every cost section, priced for the stack's own region where the table holds it."""
+    prices = fargate.region_prices(run.region)
+    public_ip = _started_tasks_get_public_ip(run)
+    print_price_basis(run.region, prices)
+    print_task_hour_costs(config, prices, public_ip)
+    print_service_month_costs(run, config, prices)
+    print_run_costs(config, prices, public_ip)
+    print_container_insights(run)
+
+
+def print_price_basis(region: str, prices: fargate.RegionPrices) -> None:
+    """Which region's Fargate prices the plan uses, from where, and what the table holds."""
+    print("\nCosts, USD: AWS public list prices, Linux, before tax")
+    if region == prices.region:
+        whose = f"{region}, the stack's region"
+    else:
+        whose = f"{prices.region}'s: the table holds none for {region}, whose own may differ"
+    print(f"  Fargate prices: {whose} ({prices.source}, checked {prices.checked})")
+    print(
+        f"  the price table holds {', '.join(fargate.REGION_PRICES)}; "
+        f"other regions are priced at {fargate.FALLBACK_REGION}'s"
+    )
+    for architecture in ARCHITECTURES:
+        rates = prices.for_architecture(architecture)
+        print(f"  {architecture:<7} {rates.vcpu_hour} per vCPU-hour, {rates.gb_hour} per GB-hour")
+    print(
+        f"  ephemeral storage above {fargate.EPHEMERAL_STORAGE_FREE_GIB} GiB: "
+        f"{prices.ephemeral_gb_hour} per GB-hour"
+    )
+    print(
+        "  billed per second, one-minute minimum; Spot varies: shown at its advertised best "
+        f"case, {fargate.SPOT_MAX_DISCOUNT:.0%} off on-demand"
+    )
+
+
+def print_task_hour_costs(
+    config: StackConfig, prices: fargate.RegionPrices, public_ip: bool
+) -> None:
+    """Each job's Fargate cost per task-hour, both architectures, on-demand and Spot floor."""
+    print("\n  Fargate per task-hour")
+    print(
+        f"  {'job':<20} {'vCPU':>5} {'GiB':>6}  {'runs on':<16} "
+        f"{'arm64':>9} {'arm64 Spot':>11} {'x86_64':>9} {'x86 Spot':>9}"
+    )
+    for name, job in config.jobs.items():
+        costs = {arch: _hourly(job, arch, prices) for arch in ARCHITECTURES}
+        spot = {arch: fargate.spot_hourly_cost_floor(cost) for arch, cost in costs.items()}
+        print(
+            f"  {name:<20} {job.cpu / 1024:>5g} {job.memory / 1024:>6g}  "
+            f"{job.architecture + ' ' + job.capacity:<16} "
+            f"{costs['arm64']:>9.5f} {spot['arm64']:>11.5f} "
+            f"{costs['x86_64']:>9.5f} {spot['x86_64']:>9.5f}"
+        )
+    if public_ip:
+        print(
+            f"  public IPv4: tasks get a public IP (network assignPublicIp true), "
+            f"{PUBLIC_IPV4_HOUR:.5f} per task-hour more"
+        )
+    else:
+        print("  public IPv4: none (network assignPublicIp false)")
+
+
+def print_service_month_costs(
+    run: ProgramRun, config: StackConfig, prices: fargate.RegionPrices
+) -> None:
+    """What services that keep tasks running cost a month, on the capacity they run on."""
+    print(f"\n  Services kept running (desiredCount above 0), per month of {HOURS_PER_MONTH} hours")
+    rows = [
+        _service_month_row(name, service, config.jobs[name], prices)
+        for name, service in _services_by_job(run).items()
+        if _desired_count(service) > 0
+    ]
+    if not rows:
+        print("  none: every service has desiredCount 0, so tasks run only when started")
+        return
+    print(
+        f"  {'job':<20} {'tasks':>5}  {'capacity':<10} {'Fargate':>9} {'public IPv4':>11} "
+        f"{'total':>9}"
+    )
+    for row in rows:
+        print(row)
+
+
+def _service_month_row(
+    name: str, service: Resource, job: JobConfig, prices: fargate.RegionPrices
+) -> str:
+    tasks = _desired_count(service)
+    on_demand = _hourly(job, job.architecture, prices)
+    spot = _runs_on_spot(service)
+    hourly = fargate.spot_hourly_cost_floor(on_demand) if spot else on_demand
+    ipv4 = PUBLIC_IPV4_HOUR if _service_gets_public_ip(service) else 0.0
+    fargate_month = tasks * hourly * HOURS_PER_MONTH
+    ipv4_month = tasks * ipv4 * HOURS_PER_MONTH
+    capacity = "spot" if spot else "on-demand"
+    note = (
+        f"  (Spot: advertised best case, {fargate.SPOT_MAX_DISCOUNT:.0%} off; on-demand "
+        f"{tasks * on_demand * HOURS_PER_MONTH:.2f})"
+        if spot
+        else ""
+    )
+    return (
+        f"  {name:<20} {tasks:>5}  {capacity:<10} {fargate_month:>9.2f} {ipv4_month:>11.2f} "
+        f"{fargate_month + ipv4_month:>9.2f}{note}"
+    )
+
+
+def print_run_costs(config: StackConfig, prices: fargate.RegionPrices, public_ip: bool) -> None:
+    """What one run costs if it lasts until the job's timeout, on-demand and at the Spot floor."""
+    ipv4 = PUBLIC_IPV4_HOUR if public_ip else 0.0
+    included = "public IPv4 included" if public_ip else "no public IPv4"
+    print(f"\n  One run lasting the job's timeout, on the job's architecture ({included})")
+    print(f"  {'job':<20} {'timeout':>8}  {'on-demand':>10} {'Spot floor':>10}")
+    for name, job in config.jobs.items():
+        if job.timeout is None:
+            print(f"  {name:<20} {'none':>8}  no bound: its per-task-hour price while it runs")
+            continue
+        hours = job.timeout / 3600
+        on_demand = _hourly(job, job.architecture, prices)
+        spot = fargate.spot_hourly_cost_floor(on_demand)
+        print(
+            f"  {name:<20} {_duration(job.timeout):>8}  {(on_demand + ipv4) * hours:>10.5f} "
+            f"{(spot + ipv4) * hours:>10.5f}"
+        )
+
+
+def print_container_insights(run: ProgramRun) -> None:
+    """Container Insights' price basis for each cluster: per metric or per observation."""
+    for cluster in run.by_type("aws:ecs/cluster:Cluster"):
+        name = cluster.inputs.get("name", cluster.name)
+        setting = _container_insights(cluster)
+        print(f"\n  Container Insights on cluster {name}: {setting}")
+        for line in CONTAINER_INSIGHTS_BASIS.get(setting, ["no Container Insights charge"]):
+            print(f"    {line}")
+
+
+def _hourly(job: JobConfig, architecture: str, prices: fargate.RegionPrices) -> float:
+    return fargate.hourly_cost(
+        job.cpu, job.memory, architecture, job.ephemeral_storage_gib, prices=prices
+    )
+
+
+def _services_by_job(run: ProgramRun) -> dict[str, Resource]:
+    """Each job's service resource, found through the `jobs` stack output's serviceName."""
+    services = {s.inputs.get("name"): s for s in run.by_type("aws:ecs/service:Service")}
+    return {
+        name: services[job["serviceName"]]
+        for name, job in run.outputs["jobs"].items()
+        if job["serviceName"] in services
+    }
+
+
+def _desired_count(service: Resource) -> int:
+    return int(service.inputs.get("desiredCount") or 0)
+
+
+def _runs_on_spot(service: Resource) -> bool:
+    providers = {s["capacityProvider"] for s in service.inputs["capacityProviderStrategies"]}
+    return providers == {"FARGATE_SPOT"}
+
+
+def _service_gets_public_ip(service: Resource) -> bool:
+    return bool((service.inputs.get("networkConfiguration") or {}).get("assignPublicIp"))
+
+
+def _started_tasks_get_public_ip(run: ProgramRun) -> bool:
+    """Whether tasks the trigger starts get a public IP: the `network` output they are given."""
+    return bool(run.outputs["network"]["assignPublicIp"])
+
+
+def _container_insights(cluster: Resource) -> str:
+    for setting in cluster.inputs.get("settings") or []:
+        if setting.get("name") == "containerInsights":
+            return str(setting.get("value"))
+    return "disabled"
+
+
+def _duration(seconds: int) -> str:
+    """2h, 1h30m, 1d, 45m, 90s: the way the config spells a timeout."""
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        count, seconds = divmod(seconds, size)
+        if count:
+            parts.append(f"{count}{unit}")
+    return "".join(parts) or "0s"
