@@ -18,9 +18,10 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 plan: $(VENV)/.runtime  ## What `pulumi up` would declare for STACK, offline, with costs
 	$(PY) -m tools.plan --stack $(STACK)
 
-test: $(VENV)/.dev  ## Lint, then every test
+test: $(VENV)/.dev  ## Lint, type-check, then every test
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(PY) -m mypy
 	$(PY) -m pytest
 
 bench: $(VENV)/.dev  ## Benchmarks: print figures, assert nothing

@@ -29,15 +29,16 @@ class JobNetwork(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("longjobs:index:JobNetwork", name, None, opts)
-        vpc_id: str | None = None
         if config.subnet_ids is None:
             vpc_id = _default_vpc_id()
             subnet_ids = pulumi.Output.from_input(_default_subnet_ids(vpc_id))
         else:
+            vpc_id = None  # looked up only if a security group must be created in it
             subnet_ids = pulumi.Output.from_input(list(config.subnet_ids))
         self.security_group = None
         if config.security_group_ids is None:
             if vpc_id is None:
+                assert config.subnet_ids is not None
                 vpc_id = aws.ec2.get_subnet(id=config.subnet_ids[0]).vpc_id
             self.security_group = self._create_security_group(name, vpc_id, context)
             security_group_ids = self.security_group.id.apply(lambda group_id: [group_id])

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-ON_DEMAND = "on-demand"
-SPOT = "spot"
+from typing import Final
+
+ON_DEMAND: Final = "on-demand"
+SPOT: Final = "spot"
 CAPACITIES = (SPOT, ON_DEMAND)
 PROVIDERS = {SPOT: "FARGATE_SPOT", ON_DEMAND: "FARGATE"}
 """Capacity → the ECS capacity provider that gives it."""

@@ -173,7 +173,7 @@ class AwsMocks(pulumi.runtime.Mocks):
             resource_id = f"sg-{hashlib.sha256(args.name.encode()).hexdigest()[:17]}"
             computed = {"arn": self.arn("ec2", f"security-group/{resource_id}")}
         state.update(computed)
-        self.resources.append(Resource(t, args.name, inputs, state, args.custom))
+        self.resources.append(Resource(t, args.name, inputs, state, bool(args.custom)))
         return [resource_id, state]
 
     def call(self, args: pulumi.runtime.MockCallArgs):
@@ -272,8 +272,11 @@ def run_program(
 
     def program():
         namespace.update(runpy.run_path(str(PROJECT_ROOT / "__main__.py"), run_name="__main__"))
-        root = settings.get_root_resource()
-        return pulumi.Output.from_input(root.outputs).apply(outputs.update)
+        # The root is the Stack resource, which holds what the program exported.
+        stack: Any = settings.get_root_resource()
+        if stack is None:
+            raise RuntimeError("the program declared no stack resource")
+        return pulumi.Output.from_input(stack.outputs).apply(outputs.update)
 
     _sync_await(run_pulumi_func(lambda: _sync_await(pulumi.Output.from_input(program()).future())))
     return ProgramRun(

@@ -56,7 +56,7 @@ def _build(node: yaml.Node, loader: yaml.SafeLoader, path: Path) -> Any:
     if isinstance(node, yaml.SequenceNode):
         return [_build(item, loader, path) for item in node.value]
     value = loader.construct_object(node, deep=True)
-    if node.style is None and not isinstance(value, str):
+    if isinstance(node, yaml.ScalarNode) and node.style is None and not isinstance(value, str):
         return Unquoted(value, node.value)
     return value
 
@@ -74,7 +74,7 @@ def _resolved(value: Any) -> Any:
 
 def _environments(config: dict[str, Any]) -> list[tuple[tuple[str, ...], dict[str, Any]]]:
     """(key path, mapping) of every environment block: each job's and each schedule's."""
-    found = []
+    found: list[tuple[tuple[str, ...], dict[str, Any]]] = []
     jobs = config.get("longjobs:jobs")
     for job, settings in (jobs or {}).items() if isinstance(jobs, dict) else ():
         if not isinstance(settings, dict):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from types import UnionType
 from typing import Annotated, Any, Union, get_args, get_origin
 
@@ -66,7 +67,7 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 80 else f"{text[:77]}..."
 
 
-def describe_error(root: type[BaseModel], error: dict[str, Any]) -> str:
+def describe_error(root: type[BaseModel], error: Mapping[str, Any]) -> str:
     """One pydantic error as a config problem line."""
     loc = [str(part) for part in error["loc"] if not str(part).startswith("function-")]
     # Unions name their branches in the location ("str", "constrained-str", "list[str]"):

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationInfo,
@@ -153,7 +154,11 @@ class PolicyStatement(BaseModel):
         return self.model_dump(exclude_none=True)
 
 
-def _duration_seconds(value: int | str) -> int:
+def _duration_seconds(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValueError(
+            f"{value!r} is not a duration; expected seconds or a string like 45m, 2h, 1h30m"
+        )
     if isinstance(value, int):
         seconds = value
     else:
@@ -195,7 +200,7 @@ class JobConfig(_Model):
     managed_policy_arns: list[ManagedPolicyArn] = []
     log_retention_days: int = 30
     # Accepted and validated now; the supervisor enforces them.
-    timeout: Annotated[int | str, AfterValidator(_duration_seconds)] | None = None
+    timeout: Annotated[int, BeforeValidator(_duration_seconds)] | None = None
     retries: Annotated[int, Field(ge=0, le=10)] = 0
     service: ServiceConfig = ServiceConfig()
     schedules: dict[ScheduleName, ScheduleConfig] = {}

@@ -49,7 +49,7 @@ def _day_of_month_special(item: str) -> bool:
     if item.upper() in ("L", "LW"):
         return True
     match = re.fullmatch(r"(\d{1,2})W", item, re.IGNORECASE)
-    return bool(match) and 1 <= int(match.group(1)) <= 31
+    return match is not None and 1 <= int(match.group(1)) <= 31
 
 
 def _day_of_week_special(item: str) -> bool:
@@ -60,7 +60,7 @@ def _day_of_week_special(item: str) -> bool:
     if last:
         return _DAY_OF_WEEK.value(last.group(1)) is not None
     nth = re.fullmatch(r"(\w+)#([1-5])", item)
-    return bool(nth) and _DAY_OF_WEEK.value(nth.group(1)) is not None
+    return nth is not None and _DAY_OF_WEEK.value(nth.group(1)) is not None
 
 
 _DAY_OF_WEEK = CronField(

@@ -87,7 +87,7 @@ SecurityGroupId = Annotated[
              "sg-0123456789abcdef0"),
 ]  # fmt: skip
 _REGION_ACCOUNT = r"[a-z]{2}(-[a-z]+)+-\d:\d{12}"
-SecretArn = Annotated[
+_SecretArnForm = Annotated[
     str,
     matching(
         rf"arn:aws[a-z-]*:(ssm:{_REGION_ACCOUNT}:parameter/[\w.\-/]+"
@@ -111,7 +111,7 @@ def _one_secret_version(value_from: str) -> str:
     return value_from
 
 
-SecretArn = Annotated[SecretArn, AfterValidator(_one_secret_version)]
+SecretArn = Annotated[_SecretArnForm, AfterValidator(_one_secret_version)]
 ManagedPolicyArn = Annotated[
     str,
     matching(

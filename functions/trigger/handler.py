@@ -173,7 +173,7 @@ def parse_task_arn(event: dict, config: trigger_config.TriggerConfig, allowed: s
         raise ValidationError(
             f"taskArn: {task_arn} is not a task of this stack's cluster {config.cluster_arn}"
         )
-    return task_arn
+    return match.string
 
 
 def parse_reason(event: dict) -> str:
@@ -256,7 +256,9 @@ def _run_task(params: dict[str, Any]) -> dict[str, Any]:
     except ClientError as error:
         if error.response.get("Error", {}).get("Code") != "ConflictException":
             raise
-        started = ", ".join(error.response.get("resourceIds") or []) or "a task"
+        # ConflictException carries the tasks the token started (ECS_Idempotency).
+        answer: dict[str, Any] = dict(error.response)
+        started = ", ".join(map(str, answer.get("resourceIds") or [])) or "a task"
         raise ValidationError(
             f"idempotencyKey: already used within 24 hours with other parameters and started "
             f"{started}; reuse a key only to retry the same run"
@@ -320,7 +322,8 @@ def _time(value: Any) -> str | None:
 def status(task_arn: str, config: trigger_config.TriggerConfig) -> dict[str, Any]:
     job, task = describe_job_task(task_arn, config)
     container_name = config.jobs[job].container_name
-    container = next((c for c in task.get("containers", []) if c.get("name") == container_name), {})
+    containers: list[dict[str, Any]] = task.get("containers", [])
+    container = next((c for c in containers if c.get("name") == container_name), {})
     return {
         "job": job,
         "taskArn": task_arn,
