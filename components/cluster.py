@@ -10,8 +10,12 @@ from longjobs_contract.capacity import ON_DEMAND, PROVIDERS
 
 
 class JobCluster(pulumi.ComponentResource):
+    """The ECS cluster, named `<prefix>`, with Fargate and Fargate Spot capacity."""
+
     cluster: aws.ecs.Cluster
+    """The cluster, with Container Insights on."""
     capacity_providers: aws.ecs.ClusterCapacityProviders
+    """FARGATE and FARGATE_SPOT, on-demand by default."""
 
     arn: pulumi.Output[str]
     """The cluster's ARN."""
@@ -25,14 +29,23 @@ class JobCluster(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("longjobs:index:JobCluster", name, None, opts)
-        self.cluster = aws.ecs.Cluster(
+        self.cluster = self._create_cluster(name, context)
+        self.capacity_providers = self._create_capacity_providers(name)
+        self.arn = self.cluster.arn
+        self.name = self.cluster.name
+        self.register_outputs({"arn": self.arn, "name": self.name})
+
+    def _create_cluster(self, name: str, context: StackContext) -> aws.ecs.Cluster:
+        return aws.ecs.Cluster(
             f"{name}-cluster",
             name=context.cluster_name,
             settings=[aws.ecs.ClusterSettingArgs(name="containerInsights", value="enabled")],
             tags=context.tags_for(),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.capacity_providers = aws.ecs.ClusterCapacityProviders(
+
+    def _create_capacity_providers(self, name: str) -> aws.ecs.ClusterCapacityProviders:
+        return aws.ecs.ClusterCapacityProviders(
             f"{name}-capacity-providers",
             cluster_name=self.cluster.name,
             capacity_providers=sorted(PROVIDERS.values()),
@@ -44,6 +57,3 @@ class JobCluster(pulumi.ComponentResource):
             ],
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.arn = self.cluster.arn
-        self.name = self.cluster.name
-        self.register_outputs({"arn": self.arn, "name": self.name})

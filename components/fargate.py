@@ -31,11 +31,11 @@ def memory_problem(cpu: int, memory: int) -> str | None:
     """Why `memory` (MiB) does not go with a valid `cpu` on Fargate, or None."""
     allowed = TASK_SIZES[cpu]
     if memory not in allowed:
-        return f"{memory} MiB is not valid with cpu {cpu}; allowed: {_describe(allowed)} MiB"
+        return f"{memory} MiB is not valid with cpu {cpu}; allowed: {_size_range(allowed)} MiB"
     return None
 
 
-def _describe(values: tuple[int, ...]) -> str:
+def _size_range(values: tuple[int, ...]) -> str:
     if len(values) <= 3:
         return ", ".join(map(str, values))
     step = values[1] - values[0]

@@ -94,13 +94,19 @@ class Registry:
 
 
 class JobImage(pulumi.ComponentResource):
+    """A job's ECR repository `<prefix>/<job>` and its image, built from the job's folder."""
+
     repository: aws.ecr.Repository
+    """Immutable tags, scan on push, deleted with the stack."""
     lifecycle: aws.ecr.LifecyclePolicy
+    """Expire untagged images after a day, keep the newest ten."""
     image: docker.Image | None
     """The build, or None when the image of this content is in the repository already."""
 
     repository_url: pulumi.Output[str]
+    """The repository's URL."""
     repository_arn: str
+    """The repository's ARN, known before it exists (policies name it at preview)."""
     image_uri: pulumi.Output[str]
     """The pushed image by digest (`repo@sha256:...`): what the task definition runs."""
 

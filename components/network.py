@@ -14,12 +14,18 @@ class NoDefaultVpcError(Exception):
 
 
 class JobNetwork(pulumi.ComponentResource):
+    """Where tasks run: the subnets and security groups of the config, else the default VPC's
+    default subnets and a new egress-only group."""
+
     security_group: aws.ec2.SecurityGroup | None
-    """The egress-only group, created when the config names no security groups."""
+    """The egress-only group `<prefix>-tasks`, created when the config names no security groups."""
 
     subnet_ids: pulumi.Output[list[str]]
+    """The subnets tasks run in."""
     security_group_ids: pulumi.Output[list[str]]
+    """The security groups tasks get."""
     assign_public_ip: bool
+    """Whether tasks get a public IP (they need a route to ECR)."""
 
     def __init__(
         self,
@@ -29,23 +35,19 @@ class JobNetwork(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("longjobs:index:JobNetwork", name, None, opts)
-        if config.subnet_ids is None:
-            vpc_id = _default_vpc_id()
-            subnet_ids = pulumi.Output.from_input(_default_subnet_ids(vpc_id))
-        else:
-            vpc_id = None  # looked up only if a security group must be created in it
-            subnet_ids = pulumi.Output.from_input(list(config.subnet_ids))
+        default_vpc_id = _default_vpc_id() if config.subnet_ids is None else None
+        self.subnet_ids = pulumi.Output.from_input(
+            list(config.subnet_ids)
+            if config.subnet_ids is not None
+            else _default_subnet_ids(str(default_vpc_id))
+        )
         self.security_group = None
         if config.security_group_ids is None:
-            if vpc_id is None:
-                assert config.subnet_ids is not None
-                vpc_id = aws.ec2.get_subnet(id=config.subnet_ids[0]).vpc_id
+            vpc_id = default_vpc_id or _vpc_of(config.subnet_ids)
             self.security_group = self._create_security_group(name, vpc_id, context)
-            security_group_ids = self.security_group.id.apply(lambda group_id: [group_id])
+            self.security_group_ids = self.security_group.id.apply(lambda group_id: [group_id])
         else:
-            security_group_ids = pulumi.Output.from_input(list(config.security_group_ids))
-        self.subnet_ids = subnet_ids
-        self.security_group_ids = security_group_ids
+            self.security_group_ids = pulumi.Output.from_input(list(config.security_group_ids))
         self.assign_public_ip = config.public_ip
         self.register_outputs(
             {"subnetIds": self.subnet_ids, "securityGroupIds": self.security_group_ids}
@@ -83,6 +85,13 @@ def _default_vpc_id() -> str:
             f"this account and region have no default VPC ({error}); set "
             f"{NAMESPACE}:network.subnetIds (and optionally securityGroupIds, assignPublicIp)"
         ) from None
+
+
+def _vpc_of(subnet_ids: list[str] | None) -> str:
+    """The VPC of the subnets the config names (ECS requires a task's subnets in one VPC)."""
+    if not subnet_ids:
+        raise ValueError("no subnets to find the VPC of")
+    return aws.ec2.get_subnet(id=subnet_ids[0]).vpc_id
 
 
 def _default_subnet_ids(vpc_id: str) -> list[str]:

@@ -51,6 +51,23 @@ def test_the_file_is_compact_versioned_json():
             lambda d: d["jobs"]["report"].pop("taskDefinitionArn"),
             "jobs.report.taskDefinitionArn must be a non-empty str",
         ),
+        (lambda d: d.update(clusterArn="longjobs-prod"), "clusterArn: 'longjobs-prod' does not"),
+        (
+            lambda d: d.update(clusterArn="arn:aws:ecs:eu-west-1:123456789012:task/x/y"),
+            "clusterArn: .* does not match",
+        ),
+        (
+            lambda d: d["jobs"]["report"].update(taskDefinitionArn="longjobs-prod-report:3"),
+            "jobs.report.taskDefinitionArn: 'longjobs-prod-report:3' does not match",
+        ),
+        (
+            lambda d: d["jobs"]["report"].update(
+                taskDefinitionArn="arn:aws:ecs:us-east-1:123456789012:task-definition/r:3"
+            ),
+            "is not in the cluster's partition, region and account",
+        ),
+        (lambda d: d.update(subnetIds=["subnet-123"]), "subnetIds: 'subnet-123' do not match"),
+        (lambda d: d.update(securityGroupIds=["sg-1234567890"]), "securityGroupIds: 'sg-12"),
     ],
 )
 def test_loads_names_the_bad_field(change, message):
