@@ -12,6 +12,7 @@ from components.context import StackContext
 from components.image import Registry
 from components.job import FargateJob
 from components.network import JobNetwork
+from components.runs import RunRecords
 from components.schedules import JobSchedules
 from components.trigger import JobTrigger
 
@@ -23,6 +24,8 @@ class JobPlatform(pulumi.ComponentResource):
     """Subnets and security groups the tasks use."""
     jobs: dict[str, FargateJob]
     """Job name → the job."""
+    runs: RunRecords
+    """The table every run is recorded in."""
     trigger: JobTrigger
     """The Lambda that starts, inspects and stops jobs."""
     schedules: JobSchedules | None
@@ -47,12 +50,15 @@ class JobPlatform(pulumi.ComponentResource):
             )
             for job, job_config in config.jobs.items()
         }
+        self.runs = RunRecords("runs", context, opts=child)
         self.trigger = JobTrigger(
             "trigger",
             context,
             self.cluster,
             self.network,
             list(self.jobs.values()),
+            self.runs,
+            config.run_retention_days,
             opts=child,
         )
         self.schedules = None
@@ -94,6 +100,7 @@ class JobPlatform(pulumi.ComponentResource):
             "triggerFunctionArn": self.trigger.function.arn,
             "triggerFailureQueueUrl": self.trigger.failure_queue.url,
             "triggerLogGroupName": self.trigger.log_group.name,
+            "runsTableName": self.runs.table_name,
             "schedulesDeadLetterQueueUrl": (
                 self.schedules.dead_letter_queue.url if self.schedules else None
             ),

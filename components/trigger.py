@@ -14,6 +14,7 @@ from components.config.paths import PROJECT_ROOT
 from components.context import StackContext
 from components.job import FargateJob
 from components.network import JobNetwork
+from components.runs import RunRecords
 from longjobs_contract import MODULES as CONTRACT_MODULES
 from longjobs_contract import trigger_config
 from longjobs_contract.trigger_config import TriggerConfig
@@ -72,6 +73,8 @@ class JobTrigger(pulumi.ComponentResource):
         cluster: JobCluster,
         network: JobNetwork,
         jobs: Sequence[FargateJob],
+        runs: RunRecords,
+        run_retention_days: int,
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("longjobs:index:JobTrigger", name, None, opts)
@@ -80,7 +83,7 @@ class JobTrigger(pulumi.ComponentResource):
         self.log_group_name = f"/{context.project}/{context.stack}/lambda/{name}"
         self.log_group = self._create_log_group(name)
         self.failure_queue = self._create_failure_queue(name)
-        self.config_json = self._config_json(cluster, network, jobs)
+        self.config_json = self._config_json(cluster, network, jobs, runs, run_retention_days)
         self.role, self.policy = policies.role_with_policy(
             name,
             description="longjobs trigger: start, inspect and stop this stack's jobs",
@@ -155,25 +158,32 @@ class JobTrigger(pulumi.ComponentResource):
         )
 
     def _config_json(
-        self, cluster: JobCluster, network: JobNetwork, jobs: Sequence[FargateJob]
+        self,
+        cluster: JobCluster,
+        network: JobNetwork,
+        jobs: Sequence[FargateJob],
+        runs: RunRecords,
+        run_retention_days: int,
     ) -> pulumi.Output[str]:
         """The contract file, from the targets the jobs built for themselves."""
         targets = pulumi.Output.all(*(job.target for job in jobs))
         names = [job.job_name for job in jobs]
 
         def dumps(args: list) -> str:
-            cluster_arn, subnet_ids, security_group_ids, resolved = args
+            cluster_arn, subnet_ids, security_group_ids, table_name, resolved = args
             config = TriggerConfig(
                 cluster_arn=cluster_arn,
                 subnet_ids=tuple(subnet_ids),
                 security_group_ids=tuple(security_group_ids),
                 assign_public_ip=network.assign_public_ip,
+                runs_table=table_name,
+                run_retention_days=run_retention_days,
                 jobs=dict(zip(names, resolved, strict=True)),
             )
             return trigger_config.dumps(config)
 
         return pulumi.Output.all(
-            cluster.arn, network.subnet_ids, network.security_group_ids, targets
+            cluster.arn, network.subnet_ids, network.security_group_ids, runs.table_name, targets
         ).apply(dumps)
 
     def statements(self, jobs: Sequence[FargateJob]) -> list[policies.Statement]:

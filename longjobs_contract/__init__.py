@@ -13,6 +13,7 @@ MODULES = (
     "environment.py",
     "errors.py",
     "run_event.py",
+    "runs.py",
     "tags.py",
     "trigger_config.py",
 )

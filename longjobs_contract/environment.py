@@ -6,8 +6,8 @@ import re
 
 from longjobs_contract.errors import shown
 
-RESERVED_PREFIXES = ("AWS_", "ECS_")
-"""Names AWS and ECS set in every task; a job or a run may not set or shadow them."""
+RESERVED_PREFIXES = ("AWS_", "ECS_", "LONGJOBS_")
+"""Names AWS, ECS and longjobs set in every task; a job or a run may not set or shadow them."""
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # C0 controls but tab, newline and carriage return; DEL and the C1 controls; lone surrogates
 # (they cannot be encoded as UTF-8, so ECS could not pass them on).
@@ -22,9 +22,7 @@ def name_problem(name: object) -> str | None:
             "not starting with a digit"
         )
     if name.upper().startswith(RESERVED_PREFIXES):
-        return (
-            f"{shown(name)} is reserved; names may not start with {' or '.join(RESERVED_PREFIXES)}"
-        )
+        return f"{shown(name)} is reserved; names may not start with {', '.join(RESERVED_PREFIXES)}"
     return None
 
 

@@ -17,7 +17,7 @@ from longjobs_contract.run_event import JobRules
 
 CONFIG_FILE = "longjobs-trigger.json"
 CONFIG_PATH_VARIABLE = "LONGJOBS_TRIGGER_CONFIG_PATH"
-VERSION = 1
+VERSION = 2
 
 _ARN_HEAD = r"arn:(?P<partition>aws[a-z-]*):ecs:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):"
 CLUSTER_ARN = re.compile(_ARN_HEAD + r"cluster/(?P<cluster>[A-Za-z0-9_-]{1,255})")
@@ -29,6 +29,7 @@ TASK_DEFINITION_ARN = re.compile(
 )
 SUBNET_ID = re.compile(r"subnet-(?:[0-9a-f]{8}|[0-9a-f]{17})")
 SECURITY_GROUP_ID = re.compile(r"sg-(?:[0-9a-f]{8}|[0-9a-f]{17})")
+TABLE_NAME = re.compile(r"[A-Za-z0-9_.-]{3,255}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -48,6 +49,10 @@ class TriggerConfig:
     subnet_ids: tuple[str, ...]
     security_group_ids: tuple[str, ...]
     assign_public_ip: bool
+    runs_table: str
+    """The DynamoDB table every run is recorded in."""
+    run_retention_days: int
+    """How long a run's record is kept."""
     jobs: Mapping[str, JobTarget] = field(default_factory=dict)
 
 
@@ -64,6 +69,8 @@ def dumps(config: TriggerConfig) -> str:
             "subnetIds": list(config.subnet_ids),
             "securityGroupIds": list(config.security_group_ids),
             "assignPublicIp": config.assign_public_ip,
+            "runsTable": config.runs_table,
+            "runRetentionDays": config.run_retention_days,
             "jobs": {
                 name: {
                     "taskDefinitionArn": job.task_definition_arn,
@@ -147,8 +154,17 @@ def loads(text: str) -> TriggerConfig:
         subnet_ids=_ids(data, "subnetIds", SUBNET_ID),
         security_group_ids=_ids(data, "securityGroupIds", SECURITY_GROUP_ID),
         assign_public_ip=_field(data, "assignPublicIp", bool, ""),
+        runs_table=_matching(data, "runsTable", TABLE_NAME, ""),
+        run_retention_days=_days(data, "runRetentionDays"),
         jobs=jobs,
     )
+
+
+def _days(data: Mapping[str, Any], key: str) -> int:
+    value = data.get(key)
+    if type(value) is not int or value < 1:
+        raise ValueError(f"{key} must be a positive whole number of days, not {value!r}")
+    return value
 
 
 def _same_place(arn: str, cluster_arn: str) -> bool:

@@ -49,6 +49,7 @@ ALLOWED_LOG_RETENTION_DAYS = (
 MAX_SUBNETS = 16  # awsvpcConfiguration limits
 MAX_SECURITY_GROUPS = 5
 MAX_TIMEOUT_SECONDS = 30 * 24 * 3600
+MAX_RUN_RETENTION_DAYS = 3653  # ten years, the longest CloudWatch Logs keeps a job's logs
 # Managed policies that would make a job's task role an administrator.
 FORBIDDEN_MANAGED_POLICIES = ("AdministratorAccess", "PowerUserAccess", "IAMFullAccess")
 # IAM's hard limit of managed policies attached to one role; the default quota is lower.
@@ -315,6 +316,8 @@ class StackConfig(_Model):
     network: NetworkConfig = NetworkConfig()
     jobs: Annotated[dict[JobName, JobConfig], Field(min_length=1)]
     tags: Tags = {}
+    run_retention_days: Annotated[int, Field(ge=1, le=MAX_RUN_RETENTION_DAYS)] = 90
+    """How long a run's record is kept after it was created."""
 
     @model_validator(mode="before")
     @classmethod

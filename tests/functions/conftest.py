@@ -51,6 +51,8 @@ PROD = trigger_config.TriggerConfig(
     subnet_ids=("subnet-0123456789abcdef0", "subnet-0fedcba9876543210"),
     security_group_ids=("sg-0123456789abcdef0",),
     assign_public_ip=False,
+    runs_table="longjobs-prod-runs",
+    run_retention_days=90,
     jobs={
         "report": trigger_config.JobTarget(
             task_definition_arn=(

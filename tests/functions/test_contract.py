@@ -18,6 +18,8 @@ CONFIG = trigger_config.TriggerConfig(
     subnet_ids=("subnet-0123456789abcdef0",),
     security_group_ids=("sg-0123456789abcdef0",),
     assign_public_ip=False,
+    runs_table="longjobs-prod-runs",
+    run_retention_days=90,
     jobs={
         "report": trigger_config.JobTarget(
             task_definition_arn="arn:aws:ecs:eu-west-1:123456789012:task-definition/r:3",
@@ -42,7 +44,7 @@ def test_the_file_is_compact_versioned_json():
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        (lambda d: d.update(version=2), "version must be 1"),
+        (lambda d: d.update(version=1), "version must be 2, not 1"),
         (lambda d: d.pop("clusterArn"), "clusterArn must be a non-empty str"),
         (lambda d: d.update(subnetIds="subnet-1"), "subnetIds must be a list"),
         (lambda d: d.update(assignPublicIp="yes"), "assignPublicIp must be a bool"),
@@ -114,10 +116,10 @@ def test_text_a_task_can_be_given(value, problem):
     assert (found is None) if problem is None else (problem in found)
 
 
-def test_a_boolean_is_not_version_1():
+def test_a_boolean_is_not_a_version():
     data = json.loads(trigger_config.dumps(CONFIG))
     data["version"] = True
-    with pytest.raises(ValueError, match="version must be 1, not True"):
+    with pytest.raises(ValueError, match="version must be 2, not True"):
         trigger_config.loads(json.dumps(data))
 
 

@@ -96,6 +96,8 @@ def test_the_config_accepts_a_schedule_exactly_when_the_trigger_starts_its_runs(
                 subnet_ids=("subnet-0123456789abcdef0",),
                 security_group_ids=(),
                 assign_public_ip=False,
+                runs_table="longjobs-prod-runs",
+                run_retention_days=90,
                 jobs={job: target},
             )
         )

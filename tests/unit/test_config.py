@@ -105,7 +105,7 @@ BAD = [
     ),
     pytest.param(
         with_job(environment={"AWS_REGION": "eu-west-1"}),
-        "longjobs:jobs.report.environment.AWS_REGION: the name 'AWS_REGION' is reserved; names may not start with AWS_ or ECS_",
+        "longjobs:jobs.report.environment.AWS_REGION: the name 'AWS_REGION' is reserved; names may not start with AWS_, ECS_, LONGJOBS_",
         id="reserved-env",
     ),
     pytest.param(
@@ -292,8 +292,13 @@ BAD = [
         id="tag-key",
     ),
     pytest.param(
+        {**dev_values(), "runRetentionDays": 0},
+        "longjobs:runRetentionDays: 0: Input should be greater than or equal to 1",
+        id="run-retention-days",
+    ),
+    pytest.param(
         {**dev_values(), "job": {}},
-        "longjobs:job: unknown key; allowed: network, jobs, tags",
+        "longjobs:job: unknown key; allowed: network, jobs, tags, runRetentionDays",
         id="unknown-top-level-key",
     ),
 ]

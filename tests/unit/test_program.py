@@ -281,7 +281,9 @@ def test_stack_outputs_are_the_documented_contract(dev):
         "triggerFailureQueueUrl",
         "triggerLogGroupName",
         "schedulesDeadLetterQueueUrl",
+        "runsTableName",
     }
+    assert dev.outputs["runsTableName"] == "longjobs-dev-runs"
     assert dev.outputs["triggerLogGroupName"] == "/longjobs/dev/lambda/trigger"
     assert dev.outputs["schedulesDeadLetterQueueUrl"] == (
         f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/longjobs-dev-schedules-dead-letters"
@@ -380,6 +382,7 @@ TAGGABLE = {
     "aws:ecs/taskDefinition:TaskDefinition",
     "aws:ecs/service:Service",
     "aws:lambda/function:Function",
+    "aws:dynamodb/table:Table",
 }
 UNTAGGABLE = {
     "aws:iam/rolePolicy:RolePolicy",
@@ -430,3 +433,39 @@ def test_every_named_resource_is_found_by_the_stack_prefix(dev):
     ]
     others = {n: v for n, v in names.items() if n not in log_groups}
     assert {n: v for n, v in others.items() if not re.match(r"/?longjobs-dev\b", v)} == {}
+
+
+def test_runs_are_recorded_in_one_table_kept_for_the_retention(dev):
+    table = dev.one("aws:dynamodb/table:Table", "runs-table")
+    inputs = table.inputs
+    assert inputs["name"] == "longjobs-dev-runs"
+    assert inputs["billingMode"] == "PAY_PER_REQUEST"
+    assert inputs["hashKey"] == "runId"
+    assert inputs["pointInTimeRecovery"] == {"enabled": True}
+    assert inputs["ttl"] == {"attributeName": "expiresAt", "enabled": True}
+    assert sorted((a["name"], a["type"]) for a in inputs["attributes"]) == [
+        ("createdAt", "S"),
+        ("job", "S"),
+        ("listKey", "S"),
+        ("runId", "S"),
+        ("status", "S"),
+    ]
+    assert sorted(
+        (i["name"], i["hashKey"], i["rangeKey"], i["projectionType"])
+        for i in inputs["globalSecondaryIndexes"]
+    ) == [
+        ("byJob", "job", "createdAt", "ALL"),
+        ("byStatus", "status", "createdAt", "ALL"),
+        ("newest", "listKey", "createdAt", "ALL"),
+    ]
+
+
+def test_the_trigger_is_told_the_table_and_the_retention(dev):
+    from longjobs_contract import trigger_config
+
+    config = trigger_config.loads(dev.trigger_config)
+    assert (config.runs_table, config.run_retention_days) == ("longjobs-dev-runs", 90)
+    changed = dev_config()
+    changed["longjobs:runRetentionDays"] = 400
+    run = run_program(config=changed)
+    assert trigger_config.loads(run.trigger_config).run_retention_days == 400

@@ -44,6 +44,7 @@ def test_there_are_components():
         "JobPlatform",
         "JobSchedules",
         "JobTrigger",
+        "RunRecords",
     ]
 
 

@@ -1,0 +1,65 @@
+"""RunRecords: the DynamoDB table that records every run, from its request to its final state."""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_aws as aws
+
+from components.context import StackContext
+from longjobs_contract.runs import BY_JOB_INDEX, BY_STATUS_INDEX, NEWEST_INDEX, Record
+
+# Partition and sort keys of each index, newest first by `createdAt` (ISO 8601, UTC).
+INDEXES = {
+    BY_JOB_INDEX: Record.JOB,
+    BY_STATUS_INDEX: Record.STATUS,
+    NEWEST_INDEX: Record.LIST_KEY,
+}
+
+
+class RunRecords(pulumi.ComponentResource):
+    """One item per run, kept for `runRetentionDays`, listed by job, by status or all."""
+
+    table: aws.dynamodb.Table
+    """`<prefix>-runs`: on-demand billing, point-in-time recovery, encrypted, TTL `expiresAt`."""
+
+    table_name: pulumi.Output[str]
+    """The table's name."""
+    table_arn: pulumi.Output[str]
+    """The table's ARN."""
+
+    def __init__(
+        self,
+        name: str,
+        context: StackContext,
+        opts: pulumi.ResourceOptions | None = None,
+    ):
+        super().__init__("longjobs:index:RunRecords", name, None, opts)
+        self.table = self._create_table(name, context)
+        self.table_name = self.table.name
+        self.table_arn = self.table.arn
+        self.register_outputs({"tableName": self.table_name, "tableArn": self.table_arn})
+
+    def _create_table(self, name: str, context: StackContext) -> aws.dynamodb.Table:
+        keys = sorted({Record.RUN_ID, Record.CREATED_AT, *INDEXES.values()})
+        return aws.dynamodb.Table(
+            f"{name}-table",
+            name=context.name("runs"),
+            billing_mode="PAY_PER_REQUEST",
+            hash_key=Record.RUN_ID,
+            attributes=[aws.dynamodb.TableAttributeArgs(name=key, type="S") for key in keys],
+            global_secondary_indexes=[
+                aws.dynamodb.TableGlobalSecondaryIndexArgs(
+                    name=index,
+                    hash_key=partition,
+                    range_key=Record.CREATED_AT,
+                    projection_type="ALL",
+                )
+                for index, partition in INDEXES.items()
+            ],
+            point_in_time_recovery=aws.dynamodb.TablePointInTimeRecoveryArgs(enabled=True),
+            # Encrypted at rest with a key DynamoDB owns (no KMS charge); the stack's `kms`
+            # option puts its own key here.
+            ttl=aws.dynamodb.TableTtlArgs(attribute_name=Record.EXPIRES_AT, enabled=True),
+            tags=context.tags_for(),
+            opts=pulumi.ResourceOptions(parent=self),
+        )

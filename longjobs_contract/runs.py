@@ -1,0 +1,81 @@
+"""Runs: their ids, statuses and record, shared by the trigger, the supervisor and the client.
+
+A run is one accepted request to run a job; it is recorded before anything starts and ends in
+exactly one final status. Each try at running it is an attempt (1, 2, ...), each with its own
+RunTask `clientToken`, so that a retried invocation of one attempt is the same request to ECS and
+a new attempt is a new one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Final
+
+PENDING: Final = "PENDING"
+RUNNING: Final = "RUNNING"
+SUCCEEDED: Final = "SUCCEEDED"
+FAILED: Final = "FAILED"
+TIMED_OUT: Final = "TIMED_OUT"
+STOPPED: Final = "STOPPED"
+STATUSES = (PENDING, RUNNING, SUCCEEDED, FAILED, TIMED_OUT, STOPPED)
+FINAL = frozenset({SUCCEEDED, FAILED, TIMED_OUT, STOPPED})
+"""A run in one of these never changes again."""
+
+# What every attempt's container gets, besides the job's own environment.
+RUN_ID_VARIABLE: Final = "LONGJOBS_RUN_ID"
+ATTEMPT_VARIABLE: Final = "LONGJOBS_ATTEMPT"
+CHECKPOINT_URI_VARIABLE: Final = "LONGJOBS_CHECKPOINT_URI"
+RESERVED_PREFIX: Final = "LONGJOBS_"
+"""Names a job or a run may not set: the platform's own."""
+
+RUN_ID_LENGTH = 32
+"""Hex characters: fits RunTask's `startedBy` (36), which carries it to every task event."""
+
+
+def run_id(job: str, idempotency_key: str) -> str:
+    """The run a (job, key) pair names: the same request always names the same run."""
+    return hashlib.sha256(f"{job}\n{idempotency_key}".encode()).hexdigest()[:RUN_ID_LENGTH]
+
+
+def client_token(run: str, attempt: int) -> str:
+    """RunTask's `clientToken` for one attempt of a run (64 characters, RunTask's limit)."""
+    return hashlib.sha256(f"{run}#{attempt}".encode()).hexdigest()
+
+
+def is_run_id(value: object) -> bool:
+    return (
+        isinstance(value, str)
+        and len(value) == RUN_ID_LENGTH
+        and all(c in "0123456789abcdef" for c in value)
+    )
+
+
+class Record:
+    """Attribute names of a run's item in the runs table (one item per run, key `runId`)."""
+
+    RUN_ID: Final = "runId"
+    JOB: Final = "job"
+    STATUS: Final = "status"
+    REQUEST: Final = "request"
+    """environment, command, capacity, idempotencyKey, source (who or which schedule asked)."""
+    ATTEMPT: Final = "attempt"
+    """The number of the current (or last) attempt, from 1."""
+    ATTEMPTS: Final = "attempts"
+    """One map per attempt: taskArn, capacity, startedAt, stoppedAt, exitCode, stopCode,
+    reason, classification, retryReason."""
+    REASON: Final = "reason"
+    CREATED_AT: Final = "createdAt"
+    UPDATED_AT: Final = "updatedAt"
+    EXPIRES_AT: Final = "expiresAt"
+    """Epoch seconds: DynamoDB's TTL deletes the record after the stack's retention."""
+    LIST_KEY: Final = "listKey"
+    """The same value on every run, so one index lists all runs newest first."""
+
+
+LIST_KEY_VALUE: Final = "run"
+BY_JOB_INDEX: Final = "byJob"
+"""Partition `job`, sort `createdAt`."""
+BY_STATUS_INDEX: Final = "byStatus"
+"""Partition `status`, sort `createdAt`."""
+NEWEST_INDEX: Final = "newest"
+"""Partition `listKey`, sort `createdAt`: every run."""
