@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := venv
 PY := $(VENV)/bin/python
 
-.PHONY: plan test lint bench clean
+.PHONY: plan test policy bench clean
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,9 @@ test: $(VENV)/.dev  ## Lint, type-check, then every test
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
 	$(PY) -m pytest
+
+policy: $(VENV)/.dev  ## Every rule of the policy pack over every resource STACK declares, offline
+	$(PY) -m tools.policy_check --stack $(STACK)
 
 bench: $(VENV)/.dev  ## Benchmarks: print figures, assert nothing
 	$(PY) -m benchmarks.program_bench

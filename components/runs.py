@@ -50,8 +50,14 @@ class RunRecords(pulumi.ComponentResource):
             global_secondary_indexes=[
                 aws.dynamodb.TableGlobalSecondaryIndexArgs(
                     name=index,
-                    hash_key=partition,
-                    range_key=Record.CREATED_AT,
+                    key_schemas=[
+                        aws.dynamodb.TableGlobalSecondaryIndexKeySchemaArgs(
+                            attribute_name=partition, key_type="HASH"
+                        ),
+                        aws.dynamodb.TableGlobalSecondaryIndexKeySchemaArgs(
+                            attribute_name=Record.CREATED_AT, key_type="RANGE"
+                        ),
+                    ],
                     projection_type="ALL",
                 )
                 for index, partition in INDEXES.items()

@@ -451,8 +451,9 @@ def test_runs_are_recorded_in_one_table_kept_for_the_retention(dev):
         ("status", "S"),
     ]
     assert sorted(
-        (i["name"], i["hashKey"], i["rangeKey"], i["projectionType"])
+        (i["name"], *(k["attributeName"] for k in i["keySchemas"]), i["projectionType"])
         for i in inputs["globalSecondaryIndexes"]
+        if [k["keyType"] for k in i["keySchemas"]] == ["HASH", "RANGE"]
     ) == [
         ("byJob", "job", "createdAt", "ALL"),
         ("byStatus", "status", "createdAt", "ALL"),

@@ -1,0 +1,119 @@
+"""Rules that span resources, run once over the whole stack: a Lambda function and the config of
+its async invocations; a bucket and its public access block.
+
+During `pulumi up` they run after the resources are created and fail the update; run in preview
+(the pull-request check), they stop it first. A resource's `property_dependencies` tell which
+resource another one's property came from even when the value is unknown in preview.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from pulumi_policy import PolicyResource, ReportViolation, StackValidationArgs
+
+from .props import get, has
+
+FUNCTION = "aws:lambda/function:Function"
+EVENT_INVOKE_CONFIG = "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig"
+BUCKET_TYPES = frozenset({"aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2"})
+BUCKET_PUBLIC_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
+ACCOUNT_PUBLIC_ACCESS_BLOCK = "aws:s3/accountPublicAccessBlock:AccountPublicAccessBlock"
+PUBLIC_ACCESS_FLAGS = (
+    "blockPublicAcls",
+    "blockPublicPolicy",
+    "ignorePublicAcls",
+    "restrictPublicBuckets",
+)
+
+
+def _of_type(resources: Iterable[PolicyResource], *types: str) -> list[PolicyResource]:
+    return [r for r in resources if r.resource_type in types]
+
+
+def _depends_on(resource: PolicyResource, prop: str, other: PolicyResource) -> bool:
+    return any(d.urn == other.urn for d in (resource.property_dependencies or {}).get(prop, []))
+
+
+def function_name(reference: Any) -> tuple[str, str]:
+    """A function name, ARN or partial ARN (`123456789012:function:name`), with an optional
+    `:qualifier`, as (name, qualifier)."""
+    parts = str(reference).split(":")
+    if "function" in parts:
+        parts = parts[parts.index("function") + 1 :]
+    return parts[0], (parts[1] if len(parts) > 1 else "")
+
+
+def lambda_async_failure_destination(
+    args: StackValidationArgs, report_violation: ReportViolation
+) -> None:
+    """Every function keeps what its async invocations could not process: a dead-letter queue
+    of its own, or an on-failure destination in the event invoke config of its unqualified
+    version (the one an invocation by bare name uses)."""
+    configs = _of_type(args.resources, EVENT_INVOKE_CONFIG)
+    for function in _of_type(args.resources, FUNCTION):
+        if has(get(function.props, "deadLetterConfig", {}), "targetArn"):
+            continue
+        covering = [c for c in configs if _configures(c, function)]
+        if any(_has_on_failure(c) for c in covering):
+            continue
+        name = get(function.props, "name", function.name)
+        report_violation(
+            f"Function {name!r} drops failed async invocations: set deadLetterConfig.targetArn "
+            "to an SQS queue or SNS topic, or declare an aws.lambda_.FunctionEventInvokeConfig "
+            "for it with destinationConfig.onFailure.destination.",
+            function.urn,
+        )
+
+
+def _configures(config: PolicyResource, function: PolicyResource) -> bool:
+    qualifier = str(get(config.props, "qualifier", ""))
+    if _depends_on(config, "functionName", function):
+        named = True
+    else:
+        name, qualified = function_name(get(config.props, "functionName", ""))
+        qualifier = qualifier or qualified
+        named = name == get(function.props, "name", None)
+    return named and qualifier in ("", "$LATEST")
+
+
+def _has_on_failure(config: PolicyResource) -> bool:
+    on_failure = get(get(config.props, "destinationConfig", {}), "onFailure", {})
+    return has(on_failure, "destination")
+
+
+def s3_public_access_blocked(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+    """Every bucket has a public access block with all four settings on (or the stack blocks
+    public access for the whole account)."""
+    for account_block in _of_type(args.resources, ACCOUNT_PUBLIC_ACCESS_BLOCK):
+        if not _open_flags(account_block):
+            return
+    blocks = _of_type(args.resources, BUCKET_PUBLIC_ACCESS_BLOCK)
+    for bucket in _of_type(args.resources, *BUCKET_TYPES):
+        name = get(bucket.props, "bucket", bucket.name)
+        own = [b for b in blocks if _blocks(b, bucket)]
+        if not own:
+            report_violation(
+                f"Bucket {name!r} does not block public access: declare an "
+                "aws.s3.BucketPublicAccessBlock for it with blockPublicAcls, blockPublicPolicy, "
+                "ignorePublicAcls and restrictPublicBuckets set to true.",
+                bucket.urn,
+            )
+        elif all(_open_flags(b) for b in own):
+            report_violation(
+                f"The public access block of bucket {name!r} leaves "
+                f"{', '.join(_open_flags(own[0]))} off: set all four settings to true.",
+                own[0].urn,
+            )
+
+
+def _blocks(block: PolicyResource, bucket: PolicyResource) -> bool:
+    if _depends_on(block, "bucket", bucket):
+        return True
+    name = get(bucket.props, "bucket")
+    return name is not None and get(block.props, "bucket") == name
+
+
+def _open_flags(block: PolicyResource) -> list[str]:
+    return [f for f in PUBLIC_ACCESS_FLAGS if get(block.props, f) is not True]
