@@ -26,6 +26,10 @@ class RunRecords(pulumi.ComponentResource):
     """The table's name."""
     table_arn: pulumi.Output[str]
     """The table's ARN."""
+    arn: str
+    """The same ARN, known before the table exists: policies name it at preview."""
+    index_arns: list[str]
+    """Its indexes' ARNs, for the Query permission."""
 
     def __init__(
         self,
@@ -34,6 +38,8 @@ class RunRecords(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("longjobs:index:RunRecords", name, None, opts)
+        self.arn = context.arn("dynamodb", f"table/{context.name('runs')}")
+        self.index_arns = [f"{self.arn}/index/{index}" for index in INDEXES]
         self.table = self._create_table(name, context)
         self.table_name = self.table.name
         self.table_arn = self.table.arn

@@ -21,7 +21,7 @@ from longjobs_contract.trigger_config import TriggerConfig
 
 FUNCTION_DIR = PROJECT_ROOT / "functions" / "trigger"
 CONTRACT_DIR = PROJECT_ROOT / "longjobs_contract"
-FUNCTION_FILES = ("handler.py",)
+FUNCTION_FILES = ("handler.py", "records.py")
 """The function's own files; the contract package is added whole, under its import name."""
 RUNTIME = aws.lambda_.Runtime.PYTHON3D14
 TIMEOUT_SECONDS = 60
@@ -88,7 +88,7 @@ class JobTrigger(pulumi.ComponentResource):
             name,
             description="longjobs trigger: start, inspect and stop this stack's jobs",
             trust=policies.assume_role("lambda.amazonaws.com"),
-            statements=self.statements(jobs),
+            statements=self.statements(jobs, runs),
             path=context.iam_path,
             tags=context.tags_for(),
             parent=self,
@@ -186,7 +186,7 @@ class JobTrigger(pulumi.ComponentResource):
             cluster.arn, network.subnet_ids, network.security_group_ids, runs.table_name, targets
         ).apply(dumps)
 
-    def statements(self, jobs: Sequence[FargateJob]) -> list[policies.Statement]:
+    def statements(self, jobs: Sequence[FargateJob], runs: RunRecords) -> list[policies.Statement]:
         ctx = self._context
         on_cluster = {"ArnEquals": {"ecs:cluster": ctx.arn("ecs", f"cluster/{ctx.cluster_name}")}}
         cluster_tasks = ctx.arn("ecs", f"task/{ctx.cluster_name}/*")
@@ -233,5 +233,17 @@ class JobTrigger(pulumi.ComponentResource):
                 "Effect": "Allow",
                 "Action": "sqs:SendMessage",
                 "Resource": self.failure_queue.arn,
+            },
+            {
+                "Sid": "RecordRuns",
+                "Effect": "Allow",
+                "Action": ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+                "Resource": runs.arn,
+            },
+            {
+                "Sid": "ListRuns",
+                "Effect": "Allow",
+                "Action": "dynamodb:Query",
+                "Resource": runs.index_arns,
             },
         ]

@@ -14,6 +14,7 @@ MODULES = (
     "errors.py",
     "run_event.py",
     "runs.py",
+    "start_failures.py",
     "tags.py",
     "trigger_config.py",
 )

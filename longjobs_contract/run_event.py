@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from longjobs_contract import capacity, environment
+from longjobs_contract import capacity, environment, runs
 from longjobs_contract.errors import ValidationError, listed, shown
 
 ACTION = "action"
@@ -30,6 +30,13 @@ MAX_IDEMPOTENCY_KEY = 128
 # The key becomes a tag value: ECS allows letters, digits, spaces and + - = . _ : / @, up to 256
 # characters; 128 leaves room and fits every schedule key (schedule:<job>/<schedule>:<time>).
 _IDEMPOTENCY_KEY = re.compile(rf"[A-Za-z0-9_+\-=.:/@ ]{{1,{MAX_IDEMPOTENCY_KEY}}}")
+
+# What the platform adds to every attempt's environment, at its longest: counted in the
+# overrides limit before a run is accepted.
+LONGEST_PLATFORM_ENVIRONMENT = {
+    runs.RUN_ID_VARIABLE: "0" * runs.RUN_ID_LENGTH,
+    runs.ATTEMPT_VARIABLE: "99",
+}
 
 SCHEDULED_TIME = "<aws.scheduler.scheduled-time>"
 """EventBridge Scheduler's context attribute: replaced by each firing's scheduled time."""
@@ -59,13 +66,13 @@ class RunRequest:
     capacity: str
     idempotency_key: str
 
-    def overrides(self) -> dict[str, Any]:
-        """RunTask `overrides`: the job's container, with this run's environment and command."""
+    def overrides(self, platform: Mapping[str, str] | None = None) -> dict[str, Any]:
+        """RunTask `overrides`: the job's container, with this run's environment and command,
+        and the `platform` variables of the attempt (LONGJOBS_RUN_ID, ...) after them."""
         container: dict[str, Any] = {"name": self.rules.container_name}
-        if self.environment:
-            container["environment"] = [
-                {"name": name, "value": value} for name, value in sorted(self.environment.items())
-            ]
+        variables = [*sorted(self.environment.items()), *sorted((platform or {}).items())]
+        if variables:
+            container["environment"] = [{"name": name, "value": value} for name, value in variables]
         if self.command is not None:
             container["command"] = list(self.command)
         return {"containerOverrides": [container]}
@@ -130,11 +137,11 @@ def parse_run(
             "letters, digits, spaces or + - = . _ : / @"
         )
     request = RunRequest(job, rules, variables, command, run_capacity, key)
-    size = overrides_size(request.overrides())
+    size = overrides_size(request.overrides(LONGEST_PLATFORM_ENVIRONMENT))
     if size > MAX_OVERRIDES_CHARS:
         raise ValidationError(
-            f"{ENVIRONMENT} and {COMMAND}: {size} characters of overrides; RunTask allows "
-            f"{MAX_OVERRIDES_CHARS}"
+            f"{ENVIRONMENT} and {COMMAND}: {size} characters of overrides with the LONGJOBS_ "
+            f"variables every attempt gets; RunTask allows {MAX_OVERRIDES_CHARS}"
         )
     return request
 

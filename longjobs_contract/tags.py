@@ -5,3 +5,4 @@ from __future__ import annotations
 STACK = "longjobs:stack"
 JOB = "longjobs:job"
 IDEMPOTENCY_KEY = "longjobs:idempotency-key"
+RUN_ID = "longjobs:run-id"

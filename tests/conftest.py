@@ -1,7 +1,29 @@
+import gc
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 for path in (ROOT, ROOT / "functions" / "trigger"):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
+
+from tools.program import ProgramRun, run_program  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def dev() -> ProgramRun:
+    """The dev stack, run once for the whole session: tests that only read it share it; tests
+    that vary config run their own program."""
+    return run_program("Pulumi.dev.yaml")
+
+
+@pytest.fixture(autouse=True)
+def collector_on():
+    """Each test starts with the cyclic garbage collector on, as in a fresh process.
+
+    `__main__.py` turns it off for the rest of its process, which is right for a program that
+    exits when it is done; this process runs the program many times and goes on.
+    """
+    gc.enable()

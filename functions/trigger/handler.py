@@ -3,23 +3,24 @@
 Events (see the README for the full contract):
   run:    {"job": "report", "environment": {...}?, "command": [...]?, "idempotencyKey": "..."?,
            "capacity": "spot" | "on-demand"?}
-  status: {"action": "status", "taskArn": "..."}
+  status: {"action": "status", "runId": "..."} or {"action": "status", "taskArn": "..."}
+  list:   {"action": "list", "job"?: ..., "status"?: ..., "limit"?: 1-100, "nextToken"?: ...}
   stop:   {"action": "stop", "taskArn": "...", "reason": "..."?}
 
 Bad input returns {"error": {"type": "ValidationError", "message": ...}} and changes nothing: the
-event is checked whole before any AWS call, and a stop checks the task's family (DescribeTasks)
-before StopTask.
-Failures worth a retry (throttling, no capacity at all) and RunTask failures are raised, so an
-async invocation is retried by Lambda and then lands in the on-failure queue.
+event is checked whole before any AWS call. A run is recorded (DynamoDB, conditional on its id,
+which the job and the idempotency key make) before RunTask: a repeated request finds its run and
+starts nothing new. Failures worth a retry (throttling, no capacity at all) are recorded and
+raised, so Lambda retries an async invocation as a new attempt; a start that can never succeed
+ends the run FAILED, with ECS's reason, and is answered, not raised.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import re
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,8 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from longjobs_contract import capacity, run_event, tags, trigger_config
+import records
+from longjobs_contract import capacity, run_event, runs, start_failures, tags, trigger_config
 from longjobs_contract.errors import ValidationError, listed, shown
 from longjobs_contract.run_event import RunRequest
 
@@ -45,10 +47,16 @@ CLIENT_CONFIG = Config(
     retries={"mode": "standard", "total_max_attempts": 2},
 )
 ecs = boto3.client("ecs", config=CLIENT_CONFIG)
+dynamodb = boto3.client("dynamodb", config=CLIENT_CONFIG)
 
 TASK_KEYS = {"status": {"action", "taskArn"}, "stop": {"action", "taskArn", "reason"}}
-MAX_STARTED_BY = 36  # letters, digits, - / _ (StartTask's documented limit, safe for RunTask)
-STARTED_BY_UNSAFE = re.compile(r"[^A-Za-z0-9/_-]")
+RUN_STATUS_KEYS = {"action", "runId"}
+LIST_KEYS = {"action", "job", "status", "limit", "nextToken"}
+DEFAULT_LIST_LIMIT = 20
+# ECS keeps a clientToken for the task's lifetime plus an hour, at most 24 hours
+# (ECS_Idempotency): an attempt is sent again, by a retried invocation or a repeated request, only
+# within an hour of its first sending, while ECS is sure to answer with the task it started.
+RESEND_WINDOW = timedelta(hours=1)
 MAX_STOP_REASON = 255
 
 
@@ -56,12 +64,9 @@ class NotFound(Exception):
     """A task ECS does not know (any more: it forgets stopped tasks after about an hour)."""
 
 
-class RunFailed(Exception):
-    """RunTask answered without starting a task. Raised: the invocation fails visibly."""
-
-
-class CapacityUnavailable(RunFailed):
-    """Neither Fargate Spot nor on-demand could place the task now: worth a later retry."""
+class CapacityUnavailable(Exception):
+    """No attempt could start now (no capacity, or ECS failed inside): recorded, then raised
+    so that Lambda retries the invocation, which makes the next attempt."""
 
 
 @cache
@@ -93,37 +98,171 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
         print(json.dumps(log, sort_keys=True, default=str))
 
 
-# Each action: validate everything, then act, then answer. A run record (before RunTask) or a
-# supervisor hand-off slots in between these steps without reshaping the handler.
+# Each action: validate everything, then act, then answer.
 
 
 def run(
     event: dict, config: trigger_config.TriggerConfig, request_id: str, log: dict[str, Any]
 ) -> dict[str, Any]:
+    """Record the run, then start its current attempt (and the on-demand fallback)."""
     request = run_event.parse_run(event, config.jobs, default_key=request_id)
-    log.update(job=request.job, idempotencyKey=request.idempotency_key)
-    started = start(request, config)
-    log.update(
-        taskArn=started.task_arn,
-        capacity=started.capacity,
-        outcome="started" if started.capacity == request.capacity else "fallback",
+    run_id = runs.run_id(request.job, request.idempotency_key)
+    log.update(job=request.job, runId=run_id, idempotencyKey=request.idempotency_key)
+    store = records.RunStore(dynamodb, config.runs_table)
+    when = records.now()
+    record, created = store.create(
+        records.new_record(run_id, request, when, config.run_retention_days)
     )
-    return {
-        "job": request.job,
-        "taskArn": started.task_arn,
-        "capacity": started.capacity,
-        "idempotencyKey": request.idempotency_key,
+    if not created:
+        _same_request(record, request)
+        if not _resendable(record, when):
+            log.update(outcome="duplicate", status=record[runs.Record.STATUS])
+            return answer(record, duplicate=True)
+    return start_attempts(config, store, record, duplicate=not created, log=log)
+
+
+def _same_request(record: dict[str, Any], request: RunRequest) -> None:
+    kept = record[runs.Record.REQUEST]
+    if kept.get("environment", {}) != request.environment or kept.get("command") != (
+        request.command
+    ):
+        raise ValidationError(
+            f"idempotencyKey: {shown(request.idempotency_key)} already names run "
+            f"{record[runs.Record.RUN_ID]} of {request.job} with another environment or "
+            "command; reuse a key only to repeat the same request"
+        )
+
+
+def _resendable(record: dict[str, Any], when: datetime) -> bool:
+    """Whether the run's current attempt may be sent again: ECS still answers it by token."""
+    if record[runs.Record.STATUS] != runs.PENDING:
+        return False
+    current = _current_attempt(record)
+    if "reason" in current:  # it failed: the next attempt is not recorded yet
+        return False
+    sent = datetime.fromisoformat(current["requestedAt"].replace("Z", "+00:00"))
+    return when - sent < RESEND_WINDOW
+
+
+def _current_attempt(record: dict[str, Any]) -> dict[str, Any]:
+    number = record[runs.Record.ATTEMPT]
+    return next(a for a in record[runs.Record.ATTEMPTS] if a["attempt"] == number)
+
+
+def answer(
+    record: dict[str, Any],
+    *,
+    task_arn: str | None = None,
+    attempt: int | None = None,
+    capacity_used: str | None = None,
+    duplicate: bool = False,
+) -> dict[str, Any]:
+    """What `run` answers: the run, and the task its current attempt started, when known."""
+    current = _current_attempt(record)
+    response = {
+        "runId": record[runs.Record.RUN_ID],
+        "job": record[runs.Record.JOB],
+        "status": record[runs.Record.STATUS],
+        "attempt": attempt or current["attempt"],
+        "taskArn": task_arn or current.get("taskArn"),
+        "capacity": capacity_used or current["capacity"],
+        "idempotencyKey": record[runs.Record.REQUEST]["idempotencyKey"],
     }
+    if record.get(runs.Record.REASON):
+        response["reason"] = record[runs.Record.REASON]
+    if duplicate:
+        response["duplicate"] = True
+    return response
+
+
+def any_status(
+    event: dict, config: trigger_config.TriggerConfig, request_id: str, log: dict[str, Any]
+) -> dict[str, Any]:
+    """A run's status from its record, or a task's from ECS (while ECS remembers it)."""
+    if "runId" in event:
+        return run_status(event, config, log)
+    return task_status(event, config, log)
+
+
+def run_status(
+    event: dict, config: trigger_config.TriggerConfig, log: dict[str, Any]
+) -> dict[str, Any]:
+    _unknown_keys(event, RUN_STATUS_KEYS)
+    run_id = event["runId"]
+    if not runs.is_run_id(run_id):
+        raise ValidationError(
+            f"runId: {shown(run_id)} is not a run id ({runs.RUN_ID_LENGTH} hex characters)"
+        )
+    log["runId"] = run_id
+    record = records.RunStore(dynamodb, config.runs_table).get(run_id)
+    if record is None:
+        raise NotFound(
+            f"runId: no run {run_id} (records are kept {config.run_retention_days} days)"
+        )
+    log.update(job=record[runs.Record.JOB], outcome="status")
+    return view(record)
+
+
+def view(record: dict[str, Any]) -> dict[str, Any]:
+    """A run as `status` answers it: its record, in the contract's field names."""
+    shown_keys = (
+        runs.Record.RUN_ID,
+        runs.Record.JOB,
+        runs.Record.STATUS,
+        runs.Record.REASON,
+        runs.Record.ATTEMPT,
+        runs.Record.ATTEMPTS,
+        runs.Record.REQUEST,
+        runs.Record.CREATED_AT,
+        runs.Record.UPDATED_AT,
+    )
+    return {key: record[key] for key in shown_keys if key in record}
 
 
 def task_status(
-    event: dict, config: trigger_config.TriggerConfig, request_id: str, log: dict[str, Any]
+    event: dict, config: trigger_config.TriggerConfig, log: dict[str, Any]
 ) -> dict[str, Any]:
     task_arn = parse_task_arn(event, config, TASK_KEYS["status"])
     log["taskArn"] = task_arn
     response = status(task_arn, config)
     log.update(job=response["job"], outcome="status")
     return response
+
+
+def list_runs(
+    event: dict, config: trigger_config.TriggerConfig, request_id: str, log: dict[str, Any]
+) -> dict[str, Any]:
+    """Runs newest first, a page at a time, optionally of one job and in one status."""
+    _unknown_keys(event, LIST_KEYS)
+    job = event.get("job")
+    if job is not None and (not isinstance(job, str) or job not in config.jobs):
+        allowed = ", ".join(sorted(config.jobs))
+        raise ValidationError(f"job: {shown(job)} is not a job of this stack; allowed: {allowed}")
+    status_filter = event.get("status")
+    if status_filter is not None and status_filter not in runs.STATUSES:
+        raise ValidationError(
+            f"status: {shown(status_filter)} is not allowed; allowed: {', '.join(runs.STATUSES)}"
+        )
+    limit = event.get("limit", DEFAULT_LIST_LIMIT)
+    if type(limit) is not int or not 1 <= limit <= records.MAX_LIST_LIMIT:
+        raise ValidationError(
+            f"limit: {shown(limit)} is not allowed; allowed: 1 to {records.MAX_LIST_LIMIT}"
+        )
+    token = event.get("nextToken")
+    if token is not None:
+        try:
+            if not isinstance(token, str) or len(token) > 2048:
+                raise ValueError("not a string")
+            records.decode_token(token)
+        except ValueError:
+            raise ValidationError(
+                f"nextToken: {shown(token)} is not a nextToken this trigger gave"
+            ) from None
+    page, next_token = records.RunStore(dynamodb, config.runs_table).page(
+        job=job, status=status_filter, limit=limit, next_token=token
+    )
+    log.update(outcome="list", count=len(page))
+    return {"runs": [view(record) for record in page], "nextToken": next_token}
 
 
 def task_stop(
@@ -137,7 +276,7 @@ def task_stop(
     return response
 
 
-ACTIONS = {"run": run, "status": task_status, "stop": task_stop}
+ACTIONS = {"run": run, "status": any_status, "list": list_runs, "stop": task_stop}
 
 
 # --- validation: everything is checked before any AWS call ------------------------------------
@@ -187,111 +326,197 @@ def parse_reason(event: dict) -> str:
 
 
 @dataclass(frozen=True)
+class Attempt:
+    number: int
+    capacity: str
+
+
+@dataclass(frozen=True)
 class Started:
     task_arn: str
-    capacity: str
-    """Where the task actually runs: the requested capacity, or on-demand after a fallback."""
 
 
-def client_token(config: trigger_config.TriggerConfig, request: RunRequest, fallback: bool) -> str:
-    """Same cluster, job and key → same token → ECS starts the task at most once.
-
-    The on-demand retry after a Spot capacity failure needs a token of its own (it is a different
-    request); it is derived from the same hash, so it too is stable across Lambda's retries.
-    Left open until runs are recorded: a retry of a run that fell back may find Spot capacity
-    this time, and the Spot token has not started anything yet.
-    """
-    seed = "\n".join((config.cluster_arn, request.job, request.idempotency_key))
-    digest = hashlib.sha256(seed.encode()).hexdigest()  # 64 characters, RunTask's limit
-    return f"{digest[:54]}-on-demand" if fallback else digest
+@dataclass(frozen=True)
+class NotStarted:
+    kind: str
+    """start_failures.CAPACITY or PERMANENT."""
+    reason: str
 
 
-def started_by(job: str) -> str:
-    """`longjobs/<job>` when it fits in 36 characters, else the job name alone (still unique)."""
-    safe = STARTED_BY_UNSAFE.sub("-", job)
-    tagged = f"longjobs/{safe}"
-    return tagged if len(tagged) <= MAX_STARTED_BY else safe[:MAX_STARTED_BY]
+def stored_request(record: dict[str, Any], config: trigger_config.TriggerConfig) -> RunRequest:
+    """The request as the run recorded it: every attempt sends the same one."""
+    kept, job = record[runs.Record.REQUEST], record[runs.Record.JOB]
+    return RunRequest(
+        job=job,
+        rules=config.jobs[job],
+        environment=dict(kept.get("environment", {})),
+        command=kept.get("command"),
+        capacity=kept["capacity"],
+        idempotency_key=kept["idempotencyKey"],
+    )
 
 
 def run_task_request(
-    config: trigger_config.TriggerConfig, request: RunRequest, fallback: bool = False
+    config: trigger_config.TriggerConfig, record: dict[str, Any], attempt: Attempt
 ) -> dict[str, Any]:
-    """The RunTask request for a run: on its own capacity, or the on-demand fallback."""
-    run_capacity = capacity.ON_DEMAND if fallback else request.capacity
+    """The RunTask request of one attempt of a run: a function of the record alone, so that
+    sending it again is the same request to ECS."""
+    request = stored_request(record, config)
+    run_id = record[runs.Record.RUN_ID]
     network: dict[str, Any] = {
         "subnets": list(config.subnet_ids),
         "assignPublicIp": "ENABLED" if config.assign_public_ip else "DISABLED",
     }
     if config.security_group_ids:  # none given: ECS uses the VPC's default security group
         network["securityGroups"] = list(config.security_group_ids)
+    platform = {runs.RUN_ID_VARIABLE: run_id, runs.ATTEMPT_VARIABLE: str(attempt.number)}
     return {
         "cluster": config.cluster_arn,
         "taskDefinition": config.jobs[request.job].task_definition_arn,
         "count": 1,
         "capacityProviderStrategy": [
-            {"capacityProvider": capacity.PROVIDERS[run_capacity], "weight": 1}
+            {"capacityProvider": capacity.PROVIDERS[attempt.capacity], "weight": 1}
         ],
         "networkConfiguration": {"awsvpcConfiguration": network},
-        "overrides": request.overrides(),
-        "startedBy": started_by(request.job),
+        "overrides": request.overrides(platform),
+        # Task state change events carry startedBy, not tags: the run id finds the run.
+        "startedBy": run_id,
         "tags": [
             {"key": tags.JOB, "value": request.job},
+            {"key": tags.RUN_ID, "value": run_id},
             {"key": tags.IDEMPOTENCY_KEY, "value": request.idempotency_key},
         ],
         "propagateTags": "TASK_DEFINITION",
         "enableECSManagedTags": True,
-        "clientToken": client_token(config, request, fallback),
+        "clientToken": runs.client_token(run_id, attempt.number),
     }
 
 
-def _run_task(params: dict[str, Any]) -> dict[str, Any]:
-    """RunTask; a token ECS already holds for different parameters is the caller's mistake.
-
-    Every parameter is a function of the event, so a retry of the same event sends the same
-    request and ECS answers with the task it started. The same idempotency key with another
-    job's overrides or capacity gets ConflictException: nothing new was started.
-    """
+def send(
+    config: trigger_config.TriggerConfig, record: dict[str, Any], attempt: Attempt
+) -> Started | NotStarted:
+    """One RunTask. Errors worth sending the same attempt again are raised."""
     try:
-        return ecs.run_task(**params)
+        response = ecs.run_task(**run_task_request(config, record, attempt))
     except ClientError as error:
-        if error.response.get("Error", {}).get("Code") != "ConflictException":
+        details: dict[str, Any] = dict(error.response)
+        code = str(details.get("Error", {}).get("Code", ""))
+        message = str(details.get("Error", {}).get("Message", ""))
+        if code == "ConflictException":
+            # This attempt's token started a task with other parameters (a deploy came between
+            # the first sending and this one): ECS names it, and it is this attempt's task.
+            started = [str(arn) for arn in details.get("resourceIds") or []]
+            if started:
+                return Started(started[0])
+        if start_failures.of_error(code) == start_failures.TRANSIENT:
             raise
-        # ConflictException carries the tasks the token started (ECS_Idempotency).
-        answer: dict[str, Any] = dict(error.response)
-        started = ", ".join(map(str, answer.get("resourceIds") or [])) or "a task"
-        raise ValidationError(
-            f"idempotencyKey: already used within 24 hours with other parameters and started "
-            f"{started}; reuse a key only to retry the same run"
-        ) from None
+        return NotStarted(start_failures.PERMANENT, f"{code}: {message}")
+    tasks = response.get("tasks") or []
+    if tasks:
+        return Started(tasks[0]["taskArn"])
+    reasons = [str(f.get("reason")) for f in response.get("failures") or [] if f.get("reason")]
+    kinds = {start_failures.of_failure(reason) for reason in reasons}
+    kind = (
+        start_failures.CAPACITY if kinds == {start_failures.CAPACITY} else start_failures.PERMANENT
+    )
+    return NotStarted(kind, "; ".join(reasons) or "RunTask started no task and gave no reason")
 
 
-def _is_capacity_failure(failure: dict[str, Any]) -> bool:
-    return "capacity" in str(failure.get("reason", "")).lower()
+def start_attempts(
+    config: trigger_config.TriggerConfig,
+    store: records.RunStore,
+    record: dict[str, Any],
+    *,
+    duplicate: bool,
+    log: dict[str, Any],
+) -> dict[str, Any]:
+    """Send the run's current attempt; a Spot attempt Spot cannot place is followed at once by
+    an on-demand one. A start that fails is recorded before anything is answered or raised."""
+    current = _current_attempt(record)
+    attempt = Attempt(current["attempt"], current["capacity"])
+    tried: list[tuple[Attempt, NotStarted]] = []
+    while True:
+        outcome = send(config, record, attempt)
+        if isinstance(outcome, Started):
+            log.update(
+                outcome="duplicate" if duplicate else "started",
+                taskArn=outcome.task_arn,
+                attempt=attempt.number,
+                capacity=attempt.capacity,
+            )
+            return answer(
+                record,
+                task_arn=outcome.task_arn,
+                attempt=attempt.number,
+                capacity_used=attempt.capacity,
+                duplicate=duplicate,
+            )
+        tried.append((attempt, outcome))
+        spot_full = outcome.kind == start_failures.CAPACITY and attempt.capacity == capacity.SPOT
+        if not (spot_full and len(tried) == 1):
+            break
+        attempt = Attempt(attempt.number + 1, capacity.ON_DEMAND)
+    return record_no_start(store, record, tried, duplicate=duplicate, log=log)
 
 
-def start(request: RunRequest, config: trigger_config.TriggerConfig) -> Started:
-    """Start one task; a Spot run Spot cannot place is retried once on on-demand Fargate."""
-    run_capacity = request.capacity
-    response = _run_task(run_task_request(config, request))
-    if (
-        not response.get("tasks")
-        and run_capacity == capacity.SPOT
-        and any(map(_is_capacity_failure, response.get("failures", [])))
-    ):
-        run_capacity = capacity.ON_DEMAND
-        response = _run_task(run_task_request(config, request, fallback=True))
-    tasks = response.get("tasks", [])
-    if not tasks:
-        failures = response.get("failures", [])
-        reasons = "; ".join(
-            f"{failure.get('reason')} ({failure.get('arn') or 'no ARN'})" for failure in failures
+def record_no_start(
+    store: records.RunStore,
+    record: dict[str, Any],
+    tried: list[tuple[Attempt, NotStarted]],
+    *,
+    duplicate: bool,
+    log: dict[str, Any],
+) -> dict[str, Any]:
+    """Record attempts that started nothing. A permanent reason ends the run FAILED (answered);
+    no capacity records the next attempt and raises, so that Lambda's retry sends it."""
+    when = records.timestamp(records.now())
+    run_id = record[runs.Record.RUN_ID]
+    first = tried[0][0].number
+    attempts = [a for a in record[runs.Record.ATTEMPTS] if a["attempt"] < first]
+    sent = {a["attempt"]: a.get("requestedAt", when) for a in record[runs.Record.ATTEMPTS]}
+    for attempt, outcome in tried:
+        attempts.append(
+            {
+                "attempt": attempt.number,
+                "capacity": attempt.capacity,
+                "requestedAt": sent.get(attempt.number, when),
+                "reason": outcome.reason,
+                "classification": outcome.kind,
+            }
         )
-        error = CapacityUnavailable if any(map(_is_capacity_failure, failures)) else RunFailed
-        raise error(
-            f"RunTask started no task for {request.job} on {run_capacity}: "
-            f"{reasons or 'no reason given'}"
+    last, outcome = tried[-1]
+    changes: dict[str, Any] = {runs.Record.ATTEMPTS: attempts, runs.Record.UPDATED_AT: when}
+    if outcome.kind == start_failures.PERMANENT:
+        changes.update(
+            {
+                runs.Record.STATUS: runs.FAILED,
+                runs.Record.REASON: outcome.reason,
+                runs.Record.ATTEMPT: last.number,
+            }
         )
-    return Started(task_arn=tasks[0]["taskArn"], capacity=run_capacity)
+    else:
+        attempts.append(
+            {
+                "attempt": last.number + 1,
+                "capacity": record[runs.Record.REQUEST]["capacity"],
+                "requestedAt": when,
+            }
+        )
+        changes[runs.Record.ATTEMPT] = last.number + 1
+    if not store.update(run_id, record[runs.Record.ATTEMPT], changes):
+        # Another invocation of this run moved it on first: answer what it recorded.
+        fresh = store.get(run_id) or record
+        log.update(outcome="superseded", status=fresh[runs.Record.STATUS])
+        return answer(fresh, duplicate=True)
+    reasons = "; ".join(f"attempt {a.number} on {a.capacity}: {o.reason}" for a, o in tried)
+    if outcome.kind == start_failures.PERMANENT:
+        log.update(outcome="failed-to-start", reason=outcome.reason)
+        return answer({**record, **changes}, duplicate=duplicate)
+    log.update(outcome="no-capacity", reason=reasons)
+    raise CapacityUnavailable(
+        f"run {run_id} of {record[runs.Record.JOB]} started no task ({reasons}); attempt "
+        f"{last.number + 1} is recorded and is sent when this invocation is retried"
+    )
 
 
 # --- status and stop --------------------------------------------------------------------------

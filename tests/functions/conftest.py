@@ -14,30 +14,33 @@ from moto import mock_aws
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 for variable in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
     os.environ[variable] = "testing"
+# Each mock_aws() builds moto's EC2 backend afresh, and by default it loads ~2,600 public AMIs
+# into it (twice: on first use and on reset). Fargate tasks use no AMI; no test reads one.
+os.environ["MOTO_EC2_LOAD_DEFAULT_AMIS"] = "false"
 
 import handler  # noqa: E402
 from longjobs_contract import trigger_config  # noqa: E402
-from tools.program import ProgramRun, run_program  # noqa: E402
+from tests.functions.runs_table import create_runs_table  # noqa: E402
+from tools.program import ProgramRun  # noqa: E402
 
 REGION = "us-east-1"
+# moto replaces boto3's default session with None while it mocks, by default, so every
+# `boto3.client` in a test made a new session whose loader parsed the service model again (EC2's
+# takes 0.1 s). Keeping the one default session keeps its parsed models; its clients are mocked
+# alike, as moto hooks botocore's sending, not the session.
+MOTO_CONFIG = {"core": {"reset_boto3_session": False}}
 
 
 @pytest.fixture(scope="session")
-def program() -> ProgramRun:
-    """The dev stack as the components declare it."""
-    return run_program("Pulumi.dev.yaml")
-
-
-@pytest.fixture(scope="session")
-def dev_trigger_config(program) -> trigger_config.TriggerConfig:
-    return trigger_config.loads(program.trigger_config)
+def dev_trigger_config(dev) -> trigger_config.TriggerConfig:
+    return trigger_config.loads(dev.trigger_config)
 
 
 @pytest.fixture
-def config_file(program, tmp_path, monkeypatch):
+def config_file(dev, tmp_path, monkeypatch):
     """Point the handler at the contract file the components wrote for it."""
     path = tmp_path / trigger_config.CONFIG_FILE
-    path.write_text(program.trigger_config)
+    path.write_text(dev.trigger_config)
     monkeypatch.setenv(trigger_config.CONFIG_PATH_VARIABLE, str(path))
     handler.load_config.cache_clear()
     yield path
@@ -116,13 +119,14 @@ def register_task_definitions(ecs, program: ProgramRun) -> None:
 
 
 @pytest.fixture
-def aws(program, dev_trigger_config, config_file, monkeypatch):
-    """moto with the stack's cluster and task definitions; the handler's client points at it.
+def aws(dev, dev_trigger_config, config_file, monkeypatch):
+    """moto with the stack's cluster, task definitions and runs table; the handler's clients
+    point at it.
 
     moto checks that subnets exist, so the contract file is rewritten with the subnets and
     security group of moto's default VPC; everything else is as the components wrote it.
     """
-    with mock_aws():
+    with mock_aws(config=MOTO_CONFIG):
         ec2 = boto3.client("ec2", region_name=REGION)
         subnets = ec2.describe_subnets(Filters=[{"Name": "default-for-az", "Values": ["true"]}])
         groups = ec2.describe_security_groups(
@@ -143,6 +147,9 @@ def aws(program, dev_trigger_config, config_file, monkeypatch):
             capacityProviders=["FARGATE", "FARGATE_SPOT"],
             defaultCapacityProviderStrategy=[{"capacityProvider": "FARGATE", "weight": 1}],
         )
-        register_task_definitions(ecs, program)
+        register_task_definitions(ecs, dev)
         monkeypatch.setattr(handler, "ecs", ecs)
+        dynamodb = boto3.client("dynamodb", region_name=REGION)
+        create_runs_table(dynamodb, dev)
+        monkeypatch.setattr(handler, "dynamodb", dynamodb)
         yield ecs

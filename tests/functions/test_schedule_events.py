@@ -6,24 +6,35 @@ trigger would refuse is refused by the config first. Both sides use `longjobs_co
 
 from __future__ import annotations
 
+import itertools
 import json
+from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
 from botocore.stub import Stubber
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from moto import mock_aws
 
 import handler
 from components.config import ConfigError, parse
 from longjobs_contract import run_event, trigger_config
+from tests.functions.runs_table import create_runs_table
 
 IMAGE = "public.ecr.aws/docker/library/python:3.13"
 CLUSTER = "arn:aws:ecs:eu-west-1:123456789012:cluster/longjobs-prod"
 TASK = "arn:aws:ecs:eu-west-1:123456789012:task/longjobs-prod/0123456789abcdef0123456789abcdef"
 SECRET = "arn:aws:ssm:eu-west-1:123456789012:parameter/db"
-# What EventBridge Scheduler puts in place of <aws.scheduler.scheduled-time>.
-FIRED_AT = "2026-11-25T02:30:00Z"
+# What EventBridge Scheduler puts in place of <aws.scheduler.scheduled-time>: a new time for
+# each example, so that each firing is a run of its own in the shared table.
+FIRINGS = itertools.count()
+
+
+def fired_at() -> str:
+    when = datetime(2026, 11, 25, 2, 30, tzinfo=UTC) + timedelta(minutes=next(FIRINGS))
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+
 
 job_names = st.from_regex(r"[a-z]([a-z0-9-]{0,30}[a-z0-9])?", fullmatch=True)
 schedule_names = st.from_regex(r"[0-9a-zA-Z_-]{1,31}", fullmatch=True)
@@ -42,11 +53,14 @@ SETTINGS = settings(
 
 
 @pytest.fixture
-def ecs(monkeypatch, config_file):
+def ecs(monkeypatch, config_file, dev):
+    """RunTask stubbed; the runs table in moto, as the program declares it."""
     client = boto3.client("ecs", region_name="eu-west-1")
     monkeypatch.setattr(handler, "ecs", client)
-    with Stubber(client) as stubber:
-        yield stubber, config_file
+    with mock_aws(), Stubber(client) as stubber:
+        dynamodb = boto3.client("dynamodb", region_name="eu-west-1")
+        monkeypatch.setattr(handler, "dynamodb", dynamodb)
+        yield stubber, config_file, create_runs_table(dynamodb, dev)
 
 
 @SETTINGS
@@ -60,7 +74,7 @@ def ecs(monkeypatch, config_file):
 def test_the_config_accepts_a_schedule_exactly_when_the_trigger_starts_its_runs(
     ecs, context, job, schedule, variables, secret, capacity
 ):
-    stubber, config_file = ecs
+    stubber, config_file, table = ecs
     secrets = {"DB_PASSWORD": SECRET} if secret else {}
     stack = {
         "jobs": {
@@ -82,7 +96,7 @@ def test_the_config_accepts_a_schedule_exactly_when_the_trigger_starts_its_runs(
     # What the schedule sends (the same call the JobSchedules component makes), as Scheduler
     # fires it.
     text = json.dumps(run_event.schedule_event(job, schedule, variables))
-    event = json.loads(text.replace(run_event.SCHEDULED_TIME, FIRED_AT))
+    event = json.loads(text.replace(run_event.SCHEDULED_TIME, fired_at()))
     target = trigger_config.JobTarget(
         task_definition_arn=f"arn:aws:ecs:eu-west-1:123456789012:task-definition/p-{job}:1",
         container_name=job,
@@ -96,7 +110,7 @@ def test_the_config_accepts_a_schedule_exactly_when_the_trigger_starts_its_runs(
                 subnet_ids=("subnet-0123456789abcdef0",),
                 security_group_ids=(),
                 assign_public_ip=False,
-                runs_table="longjobs-prod-runs",
+                runs_table=table,
                 run_retention_days=90,
                 jobs={job: target},
             )

@@ -6,6 +6,7 @@ import boto3
 import pytest
 
 import handler
+from longjobs_contract import runs
 from tests.functions.conftest import REGION
 
 
@@ -29,8 +30,12 @@ def test_run_starts_one_task_with_the_overrides_and_network(aws, dev_trigger_con
         },
         context,
     )
+    run_id = runs.run_id("report", "report-2026-11-01")
     assert response == {
+        "runId": run_id,
         "job": "report",
+        "status": "PENDING",
+        "attempt": 1,
         "taskArn": response["taskArn"],
         "capacity": "spot",
         "idempotencyKey": "report-2026-11-01",
@@ -45,11 +50,15 @@ def test_run_starts_one_task_with_the_overrides_and_network(aws, dev_trigger_con
     assert task["overrides"]["containerOverrides"] == [
         {
             "name": "report",
-            "environment": [{"name": "REPORT_DAY", "value": "2026-11-01"}],
+            "environment": [
+                {"name": "REPORT_DAY", "value": "2026-11-01"},
+                {"name": "LONGJOBS_ATTEMPT", "value": "1"},
+                {"name": "LONGJOBS_RUN_ID", "value": run_id},
+            ],
             "command": ["python", "/app/report.py"],
         }
     ]
-    assert task["startedBy"] == "longjobs/report"
+    assert task["startedBy"] == run_id
     assert {"key": "longjobs:idempotency-key", "value": "report-2026-11-01"} in task["tags"]
     assert task["capacityProviderName"] == "FARGATE_SPOT"  # the job's default capacity
     attachment = {d["name"]: d["value"] for d in task["attachments"][0]["details"]}

@@ -13,7 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import handler
-from longjobs_contract import environment, run_event
+import records
+from longjobs_contract import environment, run_event, runs
 from tests.functions.conftest import PROD
 
 RUN_TASK_MODEL = (
@@ -41,20 +42,24 @@ text_with_a_bad_character = st.builds(
     lambda head, bad, tail: head + bad + tail, task_text, bad_character, task_text
 )
 valid_names = st.from_regex(r"[A-Z][A-Z0-9_]{0,15}", fullmatch=True).filter(
-    lambda name: not name.startswith(("AWS_", "ECS_"))
+    lambda name: not name.startswith(("AWS_", "ECS_", "LONGJOBS_"))
 )
 
 
 @pytest.fixture
 def no_aws(prod_config, monkeypatch):
-    """A client that records every call and has no response for any: nothing may reach ECS."""
-    client = boto3.client("ecs", region_name="eu-west-1")
+    """Clients that record every call and have no response for any: nothing may reach ECS or
+    the runs table."""
     calls: list[str] = []
-    client.meta.events.register(
-        "provide-client-params.ecs", lambda model, **_: calls.append(model.name)
-    )
-    monkeypatch.setattr(handler, "ecs", client)
-    with Stubber(client):
+    clients = []
+    for service, module_client in (("ecs", "ecs"), ("dynamodb", "dynamodb")):
+        client = boto3.client(service, region_name="eu-west-1")
+        client.meta.events.register(
+            f"provide-client-params.{service}", lambda model, **_: calls.append(model.name)
+        )
+        monkeypatch.setattr(handler, module_client, client)
+        clients.append(client)
+    with Stubber(clients[0]), Stubber(clients[1]):
         yield calls
 
 
@@ -206,11 +211,14 @@ def test_valid_runs_build_a_request_botocore_accepts(
         event["command"] = command
     config = handler.load_config()
     request = run_event.parse_run(event, config.jobs, "request")
-    params = handler.run_task_request(config, request)
+    run_id = runs.run_id(request.job, request.idempotency_key)
+    record = records.new_record(run_id, request, records.now(), config.run_retention_days)
+    # The longest attempt number the platform variables are counted with.
+    params = handler.run_task_request(config, record, handler.Attempt(99, capacity))
     validate_parameters(params, RUN_TASK_MODEL)
     provider = {"spot": "FARGATE_SPOT", "on-demand": "FARGATE"}[capacity]
     assert params["capacityProviderStrategy"] == [{"capacityProvider": provider, "weight": 1}]
-    fallback = handler.run_task_request(config, request, fallback=True)
+    fallback = handler.run_task_request(config, record, handler.Attempt(2, "on-demand"))
     assert fallback["capacityProviderStrategy"] == [{"capacityProvider": "FARGATE", "weight": 1}]
     validate_parameters(fallback, RUN_TASK_MODEL)
     assert (
@@ -219,7 +227,11 @@ def test_valid_runs_build_a_request_botocore_accepts(
     assert len(params["clientToken"]) <= 64
     [override] = params["overrides"]["containerOverrides"]
     assert override["name"] == config.jobs[job].container_name
-    assert {e["name"]: e["value"] for e in override.get("environment", [])} == environment
+    assert {e["name"]: e["value"] for e in override.get("environment", [])} == {
+        **environment,
+        "LONGJOBS_RUN_ID": run_id,
+        "LONGJOBS_ATTEMPT": "99",
+    }
 
 
 def test_secret_names_cannot_be_overridden(no_aws, context):
@@ -246,11 +258,14 @@ def test_each_request_logs_one_json_line(no_aws, context, capsys):
     }
 
 
+PLATFORM = run_event.LONGEST_PLATFORM_ENVIRONMENT
+
+
 def overrides_of_size(size: int) -> dict[str, str]:
-    """An environment whose overrides JSON is exactly `size` characters for the report job."""
-    empty = run_event.overrides_size(
-        run_event.parse_run({"job": "report", "environment": {"V": ""}}, PROD.jobs, "r").overrides()
-    )
+    """An environment whose overrides JSON, with the longest LONGJOBS_ variables an attempt
+    gets, is exactly `size` characters for the report job."""
+    request = run_event.parse_run({"job": "report", "environment": {"V": ""}}, PROD.jobs, "r")
+    empty = run_event.overrides_size(request.overrides(PLATFORM))
     return {"V": "x" * (size - empty)}
 
 
@@ -258,11 +273,12 @@ def test_overrides_up_to_the_limit_pass_and_one_more_character_fails(no_aws, con
     fits = run_event.parse_run(
         {"job": "report", "environment": overrides_of_size(8192)}, PROD.jobs, "r"
     )
-    assert run_event.overrides_size(fits.overrides()) == 8192
+    assert run_event.overrides_size(fits.overrides(PLATFORM)) == 8192
     response = handler.handler({"job": "report", "environment": overrides_of_size(8193)}, context)
     assert response["error"] == {
         "type": "ValidationError",
-        "message": "environment and command: 8193 characters of overrides; RunTask allows 8192",
+        "message": "environment and command: 8193 characters of overrides with the LONGJOBS_ "
+        "variables every attempt gets; RunTask allows 8192",
     }
 
 

@@ -490,8 +490,8 @@ def test_a_schedule_the_trigger_would_refuse_is_refused_by_the_same_code():
     nightly["environment"] = {"BIG": "x" * 8200}
     assert problems(values) == [
         "longjobs:jobs.report.schedules.nightly.environment: the trigger would refuse every run "
-        "of this schedule: environment and command: 8284 characters of overrides; RunTask "
-        "allows 8192"
+        "of this schedule: environment and command: 8395 characters of overrides with the "
+        "LONGJOBS_ variables every attempt gets; RunTask allows 8192"
     ]
     nightly["environment"] = {"ESC": "\x1b[0m"}
     [problem] = problems(values)

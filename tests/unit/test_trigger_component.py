@@ -35,6 +35,7 @@ def test_package_is_the_handler_the_contract_package_and_the_config_file(dev):
     assert sorted(assets) == sorted(
         [
             "handler.py",
+            "records.py",
             *(f"longjobs_contract/{module}" for module in longjobs_contract.MODULES),
             trigger_config.CONFIG_FILE,
         ]
@@ -118,6 +119,8 @@ def test_trigger_role_statement_by_statement(dev):
         "PassJobRoles",
         "Logs",
         "FailureQueue",
+        "RecordRuns",
+        "ListRuns",
     ]
     assert by_sid["RunJobs"] == {
         "Sid": "RunJobs",
@@ -166,6 +169,19 @@ def test_trigger_role_statement_by_statement(dev):
         "Effect": "Allow",
         "Action": "sqs:SendMessage",
         "Resource": queue,
+    }
+    table = dev.one("aws:dynamodb/table:Table", "runs-table").state["arn"]
+    assert by_sid["RecordRuns"] == {
+        "Sid": "RecordRuns",
+        "Effect": "Allow",
+        "Action": ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+        "Resource": table,
+    }
+    assert by_sid["ListRuns"] == {
+        "Sid": "ListRuns",
+        "Effect": "Allow",
+        "Action": "dynamodb:Query",
+        "Resource": [f"{table}/index/byJob", f"{table}/index/byStatus", f"{table}/index/newest"],
     }
 
 

@@ -1,0 +1,202 @@
+"""The runs table, as the trigger reads and writes it: one item per run (`longjobs_contract.runs`).
+
+Every write is conditional, so that a retried invocation, a duplicate request or a late writer
+never moves a run backwards: a run is created once, an attempt is advanced only from the attempt
+it was read at, and a final status is never changed.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+
+from longjobs_contract import runs
+from longjobs_contract.run_event import RunRequest
+from longjobs_contract.runs import Record
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+CONDITION_FAILED = "ConditionalCheckFailedException"
+MAX_LIST_LIMIT = 100
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def timestamp(when: datetime) -> str:
+    """ISO 8601 in UTC to the millisecond: sorts as text, as the indexes need."""
+    return when.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _plain(value: Any) -> Any:
+    """DynamoDB's numbers come back as Decimal: whole ones become int."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def to_item(record: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: _serializer.serialize(v) for k, v in record.items() if v is not None}
+
+
+def from_item(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: _plain(_deserializer.deserialize(v)) for k, v in item.items()}
+
+
+def request_of(request: RunRequest) -> dict[str, Any]:
+    """What the record keeps of a request: enough to send the same RunTask again."""
+    kept: dict[str, Any] = {
+        "environment": dict(request.environment),
+        "capacity": request.capacity,
+        "idempotencyKey": request.idempotency_key,
+        "source": _source(request.idempotency_key),
+    }
+    if request.command is not None:
+        kept["command"] = list(request.command)
+    return kept
+
+
+def _source(key: str) -> str:
+    # A schedule's key is schedule:<job>/<schedule>:<time> (longjobs_contract.run_event).
+    if key.startswith("schedule:"):
+        return "schedule " + key.removeprefix("schedule:").rsplit(":", 3)[0].replace("/", ".")
+    return "caller"
+
+
+def new_record(
+    run_id: str, request: RunRequest, when: datetime, retention_days: int
+) -> dict[str, Any]:
+    created = timestamp(when)
+    return {
+        Record.RUN_ID: run_id,
+        Record.JOB: request.job,
+        Record.STATUS: runs.PENDING,
+        Record.REQUEST: request_of(request),
+        Record.ATTEMPT: 1,
+        Record.ATTEMPTS: [{"attempt": 1, "capacity": request.capacity, "requestedAt": created}],
+        Record.CREATED_AT: created,
+        Record.UPDATED_AT: created,
+        Record.EXPIRES_AT: int((when + timedelta(days=retention_days)).timestamp()),
+        Record.LIST_KEY: runs.LIST_KEY_VALUE,
+    }
+
+
+class RunStore:
+    """The runs table through one DynamoDB client."""
+
+    def __init__(self, client: Any, table: str):
+        self.client = client
+        self.table = table
+
+    def create(self, record: Mapping[str, Any]) -> tuple[dict[str, Any], bool]:
+        """Record a new run; if its id is taken, the run already recorded and False."""
+        try:
+            self.client.put_item(
+                TableName=self.table,
+                Item=to_item(record),
+                ConditionExpression="attribute_not_exists(#id)",
+                ExpressionAttributeNames={"#id": Record.RUN_ID},
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != CONDITION_FAILED:
+                raise
+            answer: dict[str, Any] = dict(error.response)
+            return from_item(answer.get("Item") or {}), False
+        return dict(record), True
+
+    def get(self, run_id: str) -> dict[str, Any] | None:
+        item = self.client.get_item(
+            TableName=self.table, Key={Record.RUN_ID: {"S": run_id}}, ConsistentRead=True
+        ).get("Item")
+        return from_item(item) if item else None
+
+    def update(
+        self,
+        run_id: str,
+        read_at_attempt: int,
+        changes: Mapping[str, Any],
+    ) -> bool:
+        """Apply `changes` if the run is still at the attempt it was read at and not final.
+
+        False when another writer got there first: the caller answers from a fresh read.
+        """
+        names = {f"#k{i}": key for i, key in enumerate(changes)}
+        values = {f":v{i}": _serializer.serialize(v) for i, v in enumerate(changes.values())}
+        values[":read"] = _serializer.serialize(read_at_attempt)
+        values.update({f":f{i}": {"S": s} for i, s in enumerate(sorted(runs.FINAL))})
+        names.update({"#attempt": Record.ATTEMPT, "#status": Record.STATUS})
+        final = ", ".join(f":f{i}" for i in range(len(runs.FINAL)))
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key={Record.RUN_ID: {"S": run_id}},
+                UpdateExpression="SET " + ", ".join(f"#k{i} = :v{i}" for i in range(len(changes))),
+                ConditionExpression=f"#attempt = :read AND NOT #status IN ({final})",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != CONDITION_FAILED:
+                raise
+            return False
+        return True
+
+    def page(
+        self, *, job: str | None, status: str | None, limit: int, next_token: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """Runs newest first, one page, from the index that fits the filter (never a scan)."""
+        if job is not None:
+            index, key, value = runs.BY_JOB_INDEX, Record.JOB, job
+        elif status is not None:
+            index, key, value = runs.BY_STATUS_INDEX, Record.STATUS, status
+        else:
+            index, key, value = runs.NEWEST_INDEX, Record.LIST_KEY, runs.LIST_KEY_VALUE
+        query: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": index,
+            "KeyConditionExpression": "#key = :value",
+            "ExpressionAttributeNames": {"#key": key},
+            "ExpressionAttributeValues": {":value": {"S": value}},
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if job is not None and status is not None:
+            query["FilterExpression"] = "#status = :status"
+            query["ExpressionAttributeNames"]["#status"] = Record.STATUS
+            query["ExpressionAttributeValues"][":status"] = {"S": status}
+        if next_token is not None:
+            query["ExclusiveStartKey"] = decode_token(next_token)
+        answer = self.client.query(**query)
+        last = answer.get("LastEvaluatedKey")
+        return [from_item(i) for i in answer.get("Items", [])], encode_token(last) if last else None
+
+
+def encode_token(key: Mapping[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(key, sort_keys=True).encode()).decode()
+
+
+def decode_token(token: str) -> dict[str, Any]:
+    """The index position a `nextToken` names; ValueError for anything else."""
+    try:
+        key = json.loads(base64.urlsafe_b64decode(token.encode()))
+    except (ValueError, UnicodeDecodeError) as error:
+        raise ValueError("not a token this trigger gave") from error
+    if not isinstance(key, dict) or not all(
+        isinstance(k, str) and isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str)
+        for k, v in key.items()
+    ):
+        raise ValueError("not a token this trigger gave")
+    return key

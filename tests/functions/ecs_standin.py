@@ -1,0 +1,144 @@
+"""An ECS that keeps RunTask's documented promises, for what moto does not model.
+
+moto ignores `clientToken`, never reports `failures` and has no capacity. This stand-in does
+what the ECS API reference documents, and nothing more:
+- ECS_Idempotency ("Ensuring idempotency"): a `clientToken` is scoped to the cluster; the same
+  token with the same parameters returns the original answer (a no-task answer's `failures`
+  too); the same token with other parameters raises `ConflictException` carrying the
+  `resourceIds` the token started.
+- RunTask: HTTP 200 with `failures` and no task when nothing is placed; Fargate without capacity
+  answers "Capacity is unavailable at this time. Please try again later or in a different
+  availability zone" (AWS Knowledge Center, ecs-fargate-runtask-capacity).
+- DescribeTasks answers unknown tasks as `failures` with reason `MISSING`; StopTask sets
+  `desiredStatus` STOPPED and the stop code `UserInitiated`.
+Every request is first checked against botocore's own model of the operation.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+from botocore.exceptions import ClientError
+from botocore.validate import validate_parameters
+
+CAPACITY_REASON = (
+    "Capacity is unavailable at this time. Please try again later or in a different "
+    "availability zone"
+)
+_MODEL = boto3.client("ecs", region_name="us-east-1").meta.service_model
+
+
+def client_error(code: str, message: str, operation: str, **extra: Any) -> ClientError:
+    return ClientError({"Error": {"Code": code, "Message": message}, **extra}, operation)
+
+
+@dataclass
+class EcsStandIn:
+    capacity: dict[str, bool] = field(
+        default_factory=lambda: {"FARGATE": True, "FARGATE_SPOT": True}
+    )
+    """Capacity provider → whether it can place a task now."""
+    next_errors: list[ClientError] = field(default_factory=list)
+    """Errors the next RunTask calls raise, in order (throttling, access denied, ...)."""
+    next_failures: list[list[dict[str, str]]] = field(default_factory=list)
+    """`failures` the next RunTask calls answer with, in order."""
+    tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    _tokens: dict[tuple[str, str], tuple[str, dict[str, Any]]] = field(default_factory=dict)
+    on_call: Callable[[str], None] | None = None
+
+    def _record(self, operation: str, params: dict[str, Any]) -> None:
+        validate_parameters(params, _MODEL.operation_model(operation).input_shape)
+        self.calls.append((operation, copy.deepcopy(params)))
+        if self.on_call is not None:
+            self.on_call(operation)
+
+    def run_task(self, **params: Any) -> dict[str, Any]:
+        self._record("RunTask", params)
+        cluster = params["cluster"]
+        token = params.get("clientToken")
+        fingerprint = json.dumps({k: v for k, v in params.items() if k != "clientToken"},
+                                 sort_keys=True)  # fmt: skip
+        if token is not None and (cluster, token) in self._tokens:
+            seen, answer = self._tokens[(cluster, token)]
+            if seen != fingerprint:
+                started = [task["taskArn"] for task in answer["tasks"]]
+                raise client_error(
+                    "ConflictException",
+                    "The request uses the same client token as a previous, but non-identical "
+                    "request.",
+                    "RunTask",
+                    resourceIds=started,
+                )
+            return copy.deepcopy(answer)
+        if self.next_errors:
+            raise self.next_errors.pop(0)
+        provider = params["capacityProviderStrategy"][0]["capacityProvider"]
+        if self.next_failures:
+            answer = {"tasks": [], "failures": self.next_failures.pop(0)}
+        elif not self.capacity.get(provider, False):
+            answer = {"tasks": [], "failures": [{"arn": cluster, "reason": CAPACITY_REASON}]}
+        else:
+            answer = {"tasks": [self._start(params, provider)], "failures": []}
+        if token is not None:
+            self._tokens[(cluster, token)] = (fingerprint, copy.deepcopy(answer))
+        return copy.deepcopy(answer)
+
+    def _start(self, params: dict[str, Any], provider: str) -> dict[str, Any]:
+        cluster = params["cluster"]
+        head, name = cluster.split(":cluster/")
+        task_id = hashlib.sha256(f"{len(self.tasks)}:{cluster}".encode()).hexdigest()[:32]
+        family = params["taskDefinition"].rsplit("/", 1)[-1].rsplit(":", 1)[0]
+        task = {
+            "taskArn": f"{head}:task/{name}/{task_id}",
+            "clusterArn": cluster,
+            "taskDefinitionArn": params["taskDefinition"],
+            "startedBy": params.get("startedBy"),
+            "group": f"family:{family}",
+            "lastStatus": "PROVISIONING",
+            "desiredStatus": "RUNNING",
+            "capacityProviderName": provider,
+            "launchType": "FARGATE",
+            "overrides": copy.deepcopy(params.get("overrides", {})),
+            "tags": copy.deepcopy(params.get("tags", [])),
+            "containers": [
+                {"name": c["name"], "lastStatus": "PENDING"}
+                for c in params.get("overrides", {}).get("containerOverrides", [])
+            ],
+            "version": 1,
+        }
+        self.tasks[task["taskArn"]] = task
+        return copy.deepcopy(task)
+
+    def describe_tasks(self, **params: Any) -> dict[str, Any]:
+        self._record("DescribeTasks", params)
+        known = [copy.deepcopy(self.tasks[arn]) for arn in params["tasks"] if arn in self.tasks]
+        missing = [
+            {"arn": arn, "reason": "MISSING"} for arn in params["tasks"] if arn not in self.tasks
+        ]
+        return {"tasks": known, "failures": missing}
+
+    def stop_task(self, **params: Any) -> dict[str, Any]:
+        self._record("StopTask", params)
+        task = self.tasks[params["task"]]
+        task.update(
+            desiredStatus="STOPPED",
+            lastStatus="STOPPED",
+            stopCode="UserInitiated",
+            stoppedReason=params.get("reason", "Task stopped by user"),
+            version=task["version"] + 1,
+        )
+        return {"task": copy.deepcopy(task)}
+
+    def started(self) -> list[str]:
+        """Every task ARN started, in order."""
+        return list(self.tasks)
+
+    def run_task_calls(self) -> list[dict[str, Any]]:
+        return [params for operation, params in self.calls if operation == "RunTask"]

@@ -1,0 +1,380 @@
+"""Runs: recorded before they start, one task per request, a new attempt after a no-task answer.
+
+DynamoDB is moto, with the table the program declares; ECS is the stand-in of `ecs_standin`,
+which keeps the clientToken, failures and ConflictException rules of the ECS API reference.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from datetime import timedelta
+
+import boto3
+import pytest
+from moto import mock_aws
+
+import handler
+import records
+from longjobs_contract import runs, trigger_config
+from tests.functions.conftest import PROD
+from tests.functions.ecs_standin import CAPACITY_REASON, EcsStandIn, client_error
+from tests.functions.runs_table import create_runs_table
+
+NIGHTLY = {
+    "job": "report",
+    "environment": {"REPORT_DAY": "2026-11-01"},
+    "idempotencyKey": "nightly-2026-11-01",
+}
+NIGHTLY_RUN = runs.run_id("report", "nightly-2026-11-01")
+
+
+@pytest.fixture
+def stack(dev, config_file, monkeypatch):
+    """PROD's jobs and network, the program's runs table in moto, ECS as the stand-in."""
+    with mock_aws():
+        dynamodb = boto3.client("dynamodb", region_name="eu-west-1")
+        table = create_runs_table(dynamodb, dev)
+        config = dataclasses.replace(PROD, runs_table=table)
+        config_file.write_text(trigger_config.dumps(config))
+        handler.load_config.cache_clear()
+        ecs = EcsStandIn()
+        calls: list[str] = []
+        dynamodb.meta.events.register(
+            "provide-client-params.dynamodb", lambda model, **_: calls.append(model.name)
+        )
+        ecs.on_call = calls.append
+        monkeypatch.setattr(handler, "dynamodb", dynamodb)
+        monkeypatch.setattr(handler, "ecs", ecs)
+        yield ecs, records.RunStore(dynamodb, table), calls
+
+
+def test_a_run_is_recorded_then_started_in_two_calls(stack, context):
+    ecs, store, calls = stack
+    response = handler.handler(NIGHTLY, context)
+    [task] = ecs.started()
+    assert response == {
+        "runId": NIGHTLY_RUN,
+        "job": "report",
+        "status": "PENDING",
+        "attempt": 1,
+        "taskArn": task,
+        "capacity": "spot",
+        "idempotencyKey": "nightly-2026-11-01",
+    }
+    assert calls == ["PutItem", "RunTask"]
+    [request] = ecs.run_task_calls()
+    assert request["startedBy"] == NIGHTLY_RUN
+    assert request["clientToken"] == runs.client_token(NIGHTLY_RUN, 1)
+    assert request["overrides"]["containerOverrides"][0]["environment"] == [
+        {"name": "REPORT_DAY", "value": "2026-11-01"},
+        {"name": "LONGJOBS_ATTEMPT", "value": "1"},
+        {"name": "LONGJOBS_RUN_ID", "value": NIGHTLY_RUN},
+    ]
+    record = store.get(NIGHTLY_RUN)
+    assert record["status"] == "PENDING"
+    assert record["request"] == {
+        "environment": {"REPORT_DAY": "2026-11-01"},
+        "capacity": "spot",
+        "idempotencyKey": "nightly-2026-11-01",
+        "source": "caller",
+    }
+    assert [a["attempt"] for a in record["attempts"]] == [1]
+    assert (
+        record["expiresAt"]
+        - int(
+            records.datetime.fromisoformat(record["createdAt"].replace("Z", "+00:00")).timestamp()
+        )
+        == 90 * 24 * 3600
+    )
+
+
+def test_the_exact_request_of_a_spot_attempt(stack, context):
+    ecs, _, _ = stack
+    handler.handler(NIGHTLY, context)
+    assert ecs.run_task_calls() == [
+        {
+            "cluster": "arn:aws:ecs:eu-west-1:123456789012:cluster/longjobs-prod",
+            "taskDefinition": (
+                "arn:aws:ecs:eu-west-1:123456789012:task-definition/longjobs-prod-report:7"
+            ),
+            "count": 1,
+            "capacityProviderStrategy": [{"capacityProvider": "FARGATE_SPOT", "weight": 1}],
+            "networkConfiguration": {
+                "awsvpcConfiguration": {
+                    "subnets": ["subnet-0123456789abcdef0", "subnet-0fedcba9876543210"],
+                    "securityGroups": ["sg-0123456789abcdef0"],
+                    "assignPublicIp": "DISABLED",
+                }
+            },
+            "overrides": {
+                "containerOverrides": [
+                    {
+                        "name": "report",
+                        "environment": [
+                            {"name": "REPORT_DAY", "value": "2026-11-01"},
+                            {"name": "LONGJOBS_ATTEMPT", "value": "1"},
+                            {"name": "LONGJOBS_RUN_ID", "value": NIGHTLY_RUN},
+                        ],
+                    }
+                ]
+            },
+            "startedBy": NIGHTLY_RUN,
+            "tags": [
+                {"key": "longjobs:job", "value": "report"},
+                {"key": "longjobs:run-id", "value": NIGHTLY_RUN},
+                {"key": "longjobs:idempotency-key", "value": "nightly-2026-11-01"},
+            ],
+            "propagateTags": "TASK_DEFINITION",
+            "enableECSManagedTags": True,
+            # sha256("<run id>#1"), pinned: a change would let a retry straddling a deploy of
+            # the trigger start a second task.
+            "clientToken": "b3d7bddb30bf6e7d4fa521ed5e930be576a57d84ef4def4cb985722748f63f74",
+        }
+    ]
+
+
+def test_a_repeated_request_starts_nothing_new(stack, context):
+    ecs, _, _ = stack
+    first = handler.handler(NIGHTLY, context)
+    again = handler.handler(NIGHTLY, context)
+    assert again == {**first, "duplicate": True}
+    assert len(ecs.started()) == 1
+
+
+def test_a_repeat_after_the_token_window_is_answered_from_the_record_alone(
+    stack, context, monkeypatch
+):
+    ecs, _, calls = stack
+    first = handler.handler(NIGHTLY, context)
+    later = records.now() + handler.RESEND_WINDOW + timedelta(minutes=1)
+    monkeypatch.setattr(records, "now", lambda: later)
+    calls.clear()
+    again = handler.handler(NIGHTLY, context)
+    assert calls == ["PutItem"]  # no RunTask: ECS may have forgotten the token by now
+    assert again == {**first, "taskArn": None, "duplicate": True}
+    assert len(ecs.started()) == 1
+
+
+def test_a_key_reused_with_another_environment_is_refused_naming_the_run(stack, context):
+    ecs, _, _ = stack
+    handler.handler(NIGHTLY, context)
+    other = {**NIGHTLY, "environment": {"REPORT_DAY": "2026-11-02"}}
+    response = handler.handler(other, context)
+    assert response["error"] == {
+        "type": "ValidationError",
+        "message": f"idempotencyKey: 'nightly-2026-11-01' already names run {NIGHTLY_RUN} of "
+        "report with another environment or command; reuse a key only to repeat the same request",
+    }
+    assert len(ecs.started()) == 1
+
+
+def test_spot_without_capacity_falls_back_to_on_demand_as_attempt_two(stack, context):
+    ecs, _, calls = stack
+    ecs.capacity["FARGATE_SPOT"] = False
+    response = handler.handler(NIGHTLY, context)
+    assert (response["attempt"], response["capacity"]) == (2, "on-demand")
+    assert calls == ["PutItem", "RunTask", "RunTask"]
+    spot, on_demand = ecs.run_task_calls()
+    assert spot["clientToken"] == runs.client_token(NIGHTLY_RUN, 1)
+    assert on_demand["clientToken"] == runs.client_token(NIGHTLY_RUN, 2)
+    assert on_demand["capacityProviderStrategy"] == [{"capacityProvider": "FARGATE", "weight": 1}]
+
+
+def test_a_capacity_failure_without_an_arn_still_falls_back(stack, context):
+    ecs, _, _ = stack
+    ecs.next_failures.append([{"reason": CAPACITY_REASON}])  # as ECS has been seen to answer
+    assert handler.handler(NIGHTLY, context)["capacity"] == "on-demand"
+
+
+def test_an_on_demand_job_never_tries_spot(stack, context):
+    ecs, _, _ = stack
+    ecs.capacity["FARGATE"] = False
+    with pytest.raises(handler.CapacityUnavailable):
+        handler.handler({"job": "import", "idempotencyKey": "i"}, context)
+    [request] = ecs.run_task_calls()
+    assert request["capacityProviderStrategy"] == [{"capacityProvider": "FARGATE", "weight": 1}]
+
+
+def test_zero_tasks_without_failures_is_not_success(stack, context):
+    ecs, _, _ = stack
+    ecs.next_failures.append([])
+    response = handler.handler(NIGHTLY, context)
+    assert (response["status"], response["reason"]) == (
+        "FAILED",
+        "RunTask started no task and gave no reason",
+    )
+
+
+def test_a_retried_invocation_after_the_fallback_starts_nothing_new(stack, context):
+    """Lambda retries the invocation (same event) after the fallback started a task, and Spot
+    has capacity again: the Spot attempt's token still answers with its recorded failure."""
+    ecs, _, _ = stack
+    ecs.capacity["FARGATE_SPOT"] = False
+    first = handler.handler(NIGHTLY, context)
+    ecs.capacity["FARGATE_SPOT"] = True
+    again = handler.handler(NIGHTLY, context)
+    assert again == {**first, "duplicate": True}
+    assert len(ecs.started()) == 1
+
+
+def test_no_capacity_anywhere_is_recorded_and_the_retry_is_a_new_attempt(stack, context):
+    ecs, store, _ = stack
+    ecs.capacity.update(FARGATE=False, FARGATE_SPOT=False)
+    with pytest.raises(handler.CapacityUnavailable, match="attempt 3 is recorded"):
+        handler.handler(NIGHTLY, context)
+    record = store.get(NIGHTLY_RUN)
+    assert (record["status"], record["attempt"]) == ("PENDING", 3)
+    assert [(a["attempt"], a["capacity"], a.get("classification")) for a in record["attempts"]] == [
+        (1, "spot", "capacity"),
+        (2, "on-demand", "capacity"),
+        (3, "spot", None),
+    ]
+    assert record["attempts"][0]["reason"] == CAPACITY_REASON
+    # Capacity is back when Lambda retries: attempt 3 is a new request to ECS, and starts.
+    ecs.capacity.update(FARGATE=True, FARGATE_SPOT=True)
+    response = handler.handler(NIGHTLY, context)
+    assert (response["attempt"], response["capacity"], response["status"]) == (3, "spot", "PENDING")
+    assert len(ecs.started()) == 1
+    assert ecs.run_task_calls()[-1]["clientToken"] == runs.client_token(NIGHTLY_RUN, 3)
+
+
+def test_a_retry_after_a_deploy_is_resolved_from_the_conflict(stack, context, config_file):
+    """A new task definition revision between an attempt and its retry: ECS refuses the token
+    with ConflictException and names the task it started, which is this attempt's."""
+    ecs, _, _ = stack
+    first = handler.handler(NIGHTLY, context)
+    deployed = trigger_config.loads(config_file.read_text())
+    report = dataclasses.replace(
+        deployed.jobs["report"],
+        task_definition_arn=deployed.jobs["report"].task_definition_arn.replace(":7", ":8"),
+    )
+    config_file.write_text(
+        trigger_config.dumps(
+            dataclasses.replace(deployed, jobs={**deployed.jobs, "report": report})
+        )
+    )
+    handler.load_config.cache_clear()
+    again = handler.handler(NIGHTLY, context)
+    assert again == {**first, "duplicate": True}
+    assert len(ecs.started()) == 1
+
+
+@pytest.mark.parametrize(
+    ("failure", "reason"),
+    [
+        ({"failures": [{"arn": "arn:aws:ecs:eu-west-1:123456789012:task-definition/x:1",
+                        "reason": "MISSING"}]}, "MISSING"),
+        ({"error": ("AccessDeniedException", "User is not authorized to perform ecs:RunTask")},
+         "AccessDeniedException: User is not authorized to perform ecs:RunTask"),
+        ({"error": ("InvalidParameterException", "No Container Instances were found in your "
+                    "cluster.")},
+         "InvalidParameterException: No Container Instances were found in your cluster."),
+    ],
+)  # fmt: skip
+def test_a_start_no_attempt_can_fix_ends_the_run_failed_answered_not_raised(
+    stack, context, failure, reason
+):
+    ecs, store, _ = stack
+    if "failures" in failure:
+        ecs.next_failures.append(failure["failures"])
+    else:
+        ecs.next_errors.append(client_error(*failure["error"], "RunTask"))
+    response = handler.handler(NIGHTLY, context)
+    assert (response["status"], response["reason"], response["taskArn"]) == ("FAILED", reason, None)
+    record = store.get(NIGHTLY_RUN)
+    assert (record["status"], record["reason"]) == ("FAILED", reason)
+    # Final: a repeat answers it and sends nothing.
+    calls_before = len(ecs.calls)
+    assert handler.handler(NIGHTLY, context) == {**response, "duplicate": True}
+    assert len(ecs.calls) == calls_before
+
+
+def test_throttling_is_raised_and_the_retry_sends_the_same_attempt(stack, context):
+    ecs, store, _ = stack
+    ecs.next_errors.append(client_error("ThrottlingException", "Rate exceeded", "RunTask"))
+    with pytest.raises(Exception, match="Rate exceeded"):
+        handler.handler(NIGHTLY, context)
+    assert store.get(NIGHTLY_RUN)["attempt"] == 1
+    response = handler.handler(NIGHTLY, context)
+    assert response["attempt"] == 1 and response["taskArn"] == ecs.started()[0]
+    assert {c["clientToken"] for c in ecs.run_task_calls()} == {runs.client_token(NIGHTLY_RUN, 1)}
+
+
+def test_status_answers_from_the_record(stack, context):
+    handler.handler(NIGHTLY, context)
+    status = handler.handler({"action": "status", "runId": NIGHTLY_RUN}, context)
+    assert (status["runId"], status["job"], status["status"], status["attempt"]) == (
+        NIGHTLY_RUN,
+        "report",
+        "PENDING",
+        1,
+    )
+    assert status["request"]["idempotencyKey"] == "nightly-2026-11-01"
+    assert set(status) == {
+        "runId", "job", "status", "attempt", "attempts", "request", "createdAt", "updatedAt",
+    }  # fmt: skip
+
+
+def test_status_of_an_unknown_or_malformed_run(stack, context):
+    unknown = handler.handler({"action": "status", "runId": "0" * 32}, context)
+    assert unknown["error"]["type"] == "NotFound"
+    bad = handler.handler({"action": "status", "runId": "nope"}, context)
+    assert bad["error"] == {
+        "type": "ValidationError",
+        "message": "runId: 'nope' is not a run id (32 hex characters)",
+    }
+
+
+def test_list_answers_newest_first_a_page_at_a_time(stack, context, monkeypatch):
+    start = records.now()
+    for day in range(5):
+        monkeypatch.setattr(records, "now", lambda day=day: start + timedelta(minutes=day))
+        job = "report" if day % 2 == 0 else "import"
+        event = {"job": job, "idempotencyKey": f"day-{day}"}
+        handler.handler(event, context)
+    everything = handler.handler({"action": "list"}, context)
+    assert [r["request"]["idempotencyKey"] for r in everything["runs"]] == [
+        "day-4", "day-3", "day-2", "day-1", "day-0",
+    ]  # fmt: skip
+    assert everything["nextToken"] is None
+    first = handler.handler({"action": "list", "job": "report", "limit": 2}, context)
+    assert [r["request"]["idempotencyKey"] for r in first["runs"]] == ["day-4", "day-2"]
+    rest = handler.handler(
+        {"action": "list", "job": "report", "limit": 2, "nextToken": first["nextToken"]}, context
+    )
+    assert [r["request"]["idempotencyKey"] for r in rest["runs"]] == ["day-0"]
+    pending = handler.handler({"action": "list", "status": "PENDING", "limit": 1}, context)
+    assert [r["request"]["idempotencyKey"] for r in pending["runs"]] == ["day-4"]
+
+
+@pytest.mark.parametrize(
+    ("event", "message"),
+    [
+        ({"job": "nope"}, "job: 'nope' is not a job of this stack; allowed: import, report"),
+        ({"status": "DONE"}, "status: 'DONE' is not allowed; allowed: PENDING, RUNNING, "
+         "SUCCEEDED, FAILED, TIMED_OUT, STOPPED"),
+        ({"limit": 0}, "limit: 0 is not allowed; allowed: 1 to 100"),
+        ({"limit": True}, "limit: True is not allowed; allowed: 1 to 100"),
+        ({"nextToken": "garbage!"}, "nextToken: 'garbage!' is not a nextToken this trigger gave"),
+        ({"nextToken": "e30="}, None),  # "{}": a valid token that names no position
+    ],
+)  # fmt: skip
+def test_list_refuses_bad_filters(stack, context, event, message):
+    response = handler.handler({"action": "list", **event}, context)
+    if message is None:
+        assert "runs" in response
+    else:
+        assert response["error"] == {"type": "ValidationError", "message": message}
+
+
+def test_the_record_holds_what_the_contract_names(stack, context):
+    _, store, _ = stack
+    handler.handler(NIGHTLY, context)
+    record = store.get(NIGHTLY_RUN)
+    assert set(record) == {
+        runs.Record.RUN_ID, runs.Record.JOB, runs.Record.STATUS, runs.Record.REQUEST,
+        runs.Record.ATTEMPT, runs.Record.ATTEMPTS, runs.Record.CREATED_AT,
+        runs.Record.UPDATED_AT, runs.Record.EXPIRES_AT, runs.Record.LIST_KEY,
+    }  # fmt: skip
+    assert json.loads(json.dumps(record)) == record
