@@ -26,6 +26,7 @@ from botocore.stub import Stubber
 from tools.program import PROJECT_ROOT, run_program
 
 FUNCTION_DIR = PROJECT_ROOT / "functions" / "trigger"
+COMMON_DIR = PROJECT_ROOT / "functions" / "common"
 ENVIRONMENT = {
     **os.environ,
     "AWS_DEFAULT_REGION": "us-east-1",
@@ -33,7 +34,8 @@ ENVIRONMENT = {
     "AWS_SECRET_ACCESS_KEY": "benchmark",
 }
 HANDLER_IMPORT = (
-    f"import sys; sys.path[:0] = [{str(FUNCTION_DIR)!r}, {str(PROJECT_ROOT)!r}]; import handler"
+    f"import sys; sys.path[:0] = [{str(FUNCTION_DIR)!r}, {str(COMMON_DIR)!r}, "
+    f"{str(PROJECT_ROOT)!r}]; import handler"
 )
 BARE_IMPORT = (
     "import boto3; from botocore.config import Config; "
@@ -62,7 +64,7 @@ def cold_starts(codes: list[str], runs: int) -> list[float]:
 def load_handler(config_path: Path):
     os.environ.update({k: ENVIRONMENT[k] for k in ("AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID")})
     os.environ["AWS_SECRET_ACCESS_KEY"] = ENVIRONMENT["AWS_SECRET_ACCESS_KEY"]
-    sys.path.insert(0, str(FUNCTION_DIR))
+    sys.path[:0] = [str(FUNCTION_DIR), str(COMMON_DIR)]
     import handler
     from longjobs_contract import trigger_config
 

@@ -12,11 +12,14 @@ import pulumi_aws as aws
 from components import policies
 from components.cluster import JobCluster
 from components.config import JobConfig
+from components.config.models import TMP
 from components.config.paths import PROJECT_ROOT
 from components.context import StackContext
 from components.image import JobImage, Registry
 from components.network import JobNetwork
+from longjobs_contract import lifecycle
 from longjobs_contract.capacity import PROVIDERS
+from longjobs_contract.tags import READONLY_ROOT, READONLY_ROOT_OPT_OUT
 from longjobs_contract.trigger_config import JobTarget
 
 # Spot gives two minutes' warning with SIGTERM; ECS allows a stopTimeout of at most 120 s.
@@ -48,6 +51,20 @@ def secret_resources(value_from: str) -> list[str]:
     return [arn, partial] if re.search(r"-[A-Za-z0-9]{6}$", parts[6]) else [partial]
 
 
+def scratch_volumes(config: JobConfig) -> list[tuple[str, str]]:
+    """The job's scratch volumes as (volume name, container path): /tmp with a read-only root,
+    then each of `scratchPaths`, named after its place in the list.
+
+    On Fargate a task volume with only a name is a bind mount on the task's ephemeral storage,
+    emptied when the task stops ("Use bind mounts with Amazon ECS"). Fargate makes it owned by
+    root with mode 0755 unless the image declares the same path with VOLUME, whose owner and mode
+    it then takes: an image that runs as another user declares each scratch path so. With a
+    writable root /tmp keeps the image's own directory, as the job was built to use it.
+    """
+    volumes = [("tmp", TMP)] if config.readonly_root_filesystem else []
+    return volumes + [(f"scratch-{i}", path) for i, path in enumerate(config.scratch_paths)]
+
+
 def container_definitions(
     job: str, config: JobConfig, image: str, log_group: str, region: str
 ) -> list[dict[str, Any]]:
@@ -69,7 +86,14 @@ def container_definitions(
         "stopTimeout": STOP_TIMEOUT_SECONDS,
         # An init process forwards SIGTERM to the job and reaps its children.
         "linuxParameters": {"initProcessEnabled": True},
+        "readonlyRootFilesystem": config.readonly_root_filesystem,
     }
+    mount_points = [
+        {"sourceVolume": name, "containerPath": path, "readOnly": False}
+        for name, path in scratch_volumes(config)
+    ]
+    if mount_points:
+        container["mountPoints"] = mount_points
     if config.entry_point:
         container["entryPoint"] = list(config.entry_point)
     if config.command:
@@ -138,6 +162,12 @@ class FargateJob(pulumi.ComponentResource):
             container_name=self.container_name,
             capacity=self.config.capacity,
             reserved_environment=tuple(sorted(self.config.secrets)),
+            lifecycle=lifecycle.JobRules(
+                retries=self.config.retries,
+                interruption_retries=self.config.interruption_retries,
+                on_interruption=self.config.on_interruption,
+                timeout_seconds=self.config.timeout,
+            ),
         )
 
     def _create_image(
@@ -266,6 +296,8 @@ class FargateJob(pulumi.ComponentResource):
 
     def _create_task_definition(self) -> aws.ecs.TaskDefinition:
         config, ctx = self.config, self._context
+        # The policy pack reads this tag as the job's own opt-out of its read-only root rule.
+        opt_out = {} if config.readonly_root_filesystem else {READONLY_ROOT: READONLY_ROOT_OPT_OUT}
         definitions = pulumi.Output.all(self.image_uri, self.log_group.name).apply(
             lambda args: json.dumps(
                 container_definitions(self.job_name, config, args[0], args[1], ctx.region)
@@ -290,7 +322,11 @@ class FargateJob(pulumi.ComponentResource):
             execution_role_arn=self.execution_role.arn,
             task_role_arn=self.task_role.arn,
             container_definitions=definitions,
-            tags=ctx.tags_for(self.job_name, config.tags),
+            volumes=[
+                aws.ecs.TaskDefinitionVolumeArgs(name=name) for name, _ in scratch_volumes(config)
+            ]
+            or None,
+            tags=ctx.tags_for(self.job_name, {**config.tags, **opt_out}),
             # The execution role must be able to pull and log before a task can start.
             opts=pulumi.ResourceOptions(
                 parent=self, depends_on=policies.created(self.execution_policy)

@@ -14,6 +14,7 @@ from components.job import FargateJob
 from components.network import JobNetwork
 from components.runs import RunRecords
 from components.schedules import JobSchedules
+from components.supervisor import JobSupervisor
 from components.trigger import JobTrigger
 
 
@@ -28,6 +29,8 @@ class JobPlatform(pulumi.ComponentResource):
     """The table every run is recorded in."""
     trigger: JobTrigger
     """The Lambda that starts, inspects and stops jobs."""
+    supervisor: JobSupervisor
+    """The Lambda that moves runs along as their tasks change state."""
     schedules: JobSchedules | None
     """The schedules, when any job has one."""
 
@@ -59,6 +62,15 @@ class JobPlatform(pulumi.ComponentResource):
             list(self.jobs.values()),
             self.runs,
             config.run_retention_days,
+            opts=child,
+        )
+        self.supervisor = JobSupervisor(
+            "supervisor",
+            context,
+            self.cluster,
+            list(self.jobs.values()),
+            self.runs,
+            self.trigger.config_json,
             opts=child,
         )
         self.schedules = None
@@ -101,6 +113,8 @@ class JobPlatform(pulumi.ComponentResource):
             "triggerFailureQueueUrl": self.trigger.failure_queue.url,
             "triggerLogGroupName": self.trigger.log_group.name,
             "runsTableName": self.runs.table_name,
+            "supervisorFunctionName": self.supervisor.function.name,
+            "supervisorFailureQueueUrl": self.supervisor.failure_queue.url,
             "schedulesDeadLetterQueueUrl": (
                 self.schedules.dead_letter_queue.url if self.schedules else None
             ),

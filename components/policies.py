@@ -8,6 +8,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components.context import StackContext
+
 Statement = dict[str, Any]
 
 
@@ -71,3 +73,37 @@ def role_with_policy(
 def created(policy: aws.iam.RolePolicy | None) -> list[pulumi.Resource]:
     """`depends_on` for a resource that needs a role's permissions before it can work."""
     return [policy] if policy is not None else []
+
+
+def run_jobs_statements(
+    context: StackContext,
+    families: list[str],
+    role_arns: list[pulumi.Input[str]],
+) -> list[Statement]:
+    """What starting the stack's jobs takes: RunTask on any revision of their task definition
+    families, on the stack's cluster only; tagging the tasks it starts; passing the jobs' roles
+    to ECS and nowhere else. Shared by every function that starts attempts."""
+    cluster = {"ArnEquals": {"ecs:cluster": context.arn("ecs", f"cluster/{context.cluster_name}")}}
+    return [
+        {
+            "Sid": "RunJobs",
+            "Effect": "Allow",
+            "Action": "ecs:RunTask",
+            "Resource": [context.arn("ecs", f"task-definition/{family}:*") for family in families],
+            "Condition": cluster,
+        },
+        {
+            "Sid": "TagJobsAtStart",
+            "Effect": "Allow",
+            "Action": "ecs:TagResource",
+            "Resource": context.arn("ecs", f"task/{context.cluster_name}/*"),
+            "Condition": {"StringEquals": {"ecs:CreateAction": "RunTask"}},
+        },
+        {
+            "Sid": "PassJobRoles",
+            "Effect": "Allow",
+            "Action": "iam:PassRole",
+            "Resource": role_arns,
+            "Condition": {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
+        },
+    ]

@@ -3,27 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 import pulumi
 import pulumi_aws as aws
 
-from components import policies
+from components import functions, policies
 from components.cluster import JobCluster
-from components.config.paths import PROJECT_ROOT
 from components.context import StackContext
 from components.job import FargateJob
 from components.network import JobNetwork
 from components.runs import RunRecords
-from longjobs_contract import MODULES as CONTRACT_MODULES
 from longjobs_contract import trigger_config
 from longjobs_contract.trigger_config import TriggerConfig
 
-FUNCTION_DIR = PROJECT_ROOT / "functions" / "trigger"
-CONTRACT_DIR = PROJECT_ROOT / "longjobs_contract"
-FUNCTION_FILES = ("handler.py", "records.py")
-"""The function's own files; the contract package is added whole, under its import name."""
-RUNTIME = aws.lambda_.Runtime.PYTHON3D14
+FUNCTION_FILES = ("handler.py",)
+"""The function's own files (functions/trigger/)."""
 TIMEOUT_SECONDS = 60
 """Room for two AWS calls with their retries (the handler's client budget), and margin."""
 LOG_RETENTION_DAYS = 30
@@ -31,22 +25,6 @@ LOG_RETENTION_DAYS = 30
 ASYNC_RETRIES = 2
 ASYNC_MAX_EVENT_AGE_SECONDS = 6 * 3600
 FAILURE_RETENTION_SECONDS = 14 * 24 * 3600
-
-
-def package_files() -> dict[str, Path]:
-    """Archive path → file: exactly what the deployment package holds, config file aside."""
-    files = {name: FUNCTION_DIR / name for name in FUNCTION_FILES}
-    files.update({f"longjobs_contract/{name}": CONTRACT_DIR / name for name in CONTRACT_MODULES})
-    return files
-
-
-def package(config_json: str) -> pulumi.AssetArchive:
-    """The deployment package: the handler, the contract package and the config file."""
-    assets: dict[str, pulumi.Asset | pulumi.Archive] = {
-        name: pulumi.FileAsset(str(path)) for name, path in package_files().items()
-    }
-    assets[trigger_config.CONFIG_FILE] = pulumi.StringAsset(config_json)
-    return pulumi.AssetArchive(assets)
 
 
 class JobTrigger(pulumi.ComponentResource):
@@ -80,6 +58,7 @@ class JobTrigger(pulumi.ComponentResource):
         super().__init__("longjobs:index:JobTrigger", name, None, opts)
         self._context = context
         self.function_name = context.name(name)
+        self.package_files = functions.package_files("trigger", FUNCTION_FILES)
         self.log_group_name = f"/{context.project}/{context.stack}/lambda/{name}"
         self.log_group = self._create_log_group(name)
         self.failure_queue = self._create_failure_queue(name)
@@ -128,10 +107,10 @@ class JobTrigger(pulumi.ComponentResource):
             f"{name}-function",
             name=self.function_name,
             description="longjobs: start, inspect and stop jobs on ECS Fargate",
-            runtime=RUNTIME,
+            runtime=functions.RUNTIME,
             architectures=["arm64"],
             handler="handler.handler",
-            code=self.config_json.apply(package),
+            code=self.config_json.apply(lambda text: functions.package(self.package_files, text)),
             role=self.role.arn,
             memory_size=256,
             timeout=TIMEOUT_SECONDS,
@@ -190,22 +169,13 @@ class JobTrigger(pulumi.ComponentResource):
         ctx = self._context
         on_cluster = {"ArnEquals": {"ecs:cluster": ctx.arn("ecs", f"cluster/{ctx.cluster_name}")}}
         cluster_tasks = ctx.arn("ecs", f"task/{ctx.cluster_name}/*")
+        run_jobs = policies.run_jobs_statements(
+            ctx,
+            [job.family for job in jobs],
+            [arn for job in jobs for arn in (job.execution_role.arn, job.task_role.arn)],
+        )
         return [
-            {
-                "Sid": "RunJobs",
-                "Effect": "Allow",
-                "Action": "ecs:RunTask",
-                # Any revision of this stack's job families, on this stack's cluster only.
-                "Resource": [ctx.arn("ecs", f"task-definition/{job.family}:*") for job in jobs],
-                "Condition": on_cluster,
-            },
-            {
-                "Sid": "TagJobsAtStart",
-                "Effect": "Allow",
-                "Action": "ecs:TagResource",
-                "Resource": cluster_tasks,
-                "Condition": {"StringEquals": {"ecs:CreateAction": "RunTask"}},
-            },
+            *run_jobs[:2],
             {
                 "Sid": "InspectAndStopJobs",
                 "Effect": "Allow",
@@ -213,15 +183,7 @@ class JobTrigger(pulumi.ComponentResource):
                 "Resource": cluster_tasks,
                 "Condition": on_cluster,
             },
-            {
-                "Sid": "PassJobRoles",
-                "Effect": "Allow",
-                "Action": "iam:PassRole",
-                "Resource": [
-                    arn for job in jobs for arn in (job.execution_role.arn, job.task_role.arn)
-                ],
-                "Condition": {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
-            },
+            run_jobs[2],
             {
                 "Sid": "Logs",
                 "Effect": "Allow",

@@ -12,6 +12,8 @@ MODULES = (
     "capacity.py",
     "environment.py",
     "errors.py",
+    "iam_escalation.py",
+    "lifecycle.py",
     "run_event.py",
     "runs.py",
     "start_failures.py",

@@ -9,7 +9,7 @@ a new attempt is a new one.
 from __future__ import annotations
 
 import hashlib
-from typing import Final
+from typing import Final, TypeGuard
 
 PENDING: Final = "PENDING"
 RUNNING: Final = "RUNNING"
@@ -42,7 +42,7 @@ def client_token(run: str, attempt: int) -> str:
     return hashlib.sha256(f"{run}#{attempt}".encode()).hexdigest()
 
 
-def is_run_id(value: object) -> bool:
+def is_run_id(value: object) -> TypeGuard[str]:
     return (
         isinstance(value, str)
         and len(value) == RUN_ID_LENGTH
@@ -68,6 +68,8 @@ class Record:
     UPDATED_AT: Final = "updatedAt"
     EXPIRES_AT: Final = "expiresAt"
     """Epoch seconds: DynamoDB's TTL deletes the record after the stack's retention."""
+    REVISION: Final = "revision"
+    """Grows by one with every write: a writer writes only over the revision it read."""
     LIST_KEY: Final = "listKey"
     """The same value on every run, so one index lists all runs newest first."""
 

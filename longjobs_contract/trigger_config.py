@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from longjobs_contract import capacity
+from longjobs_contract import capacity, lifecycle
 from longjobs_contract.run_event import JobRules
 
 CONFIG_FILE = "longjobs-trigger.json"
@@ -34,9 +34,11 @@ TABLE_NAME = re.compile(r"[A-Za-z0-9_.-]{3,255}")
 
 @dataclass(frozen=True, kw_only=True)
 class JobTarget(JobRules):
-    """A job as the trigger runs it: the validator's rules and the task definition."""
+    """A job as the functions run it: the validator's rules, the task definition and the
+    lifecycle's rules."""
 
     task_definition_arn: str
+    lifecycle: lifecycle.JobRules = field(default_factory=lifecycle.JobRules)
 
     @property
     def family(self) -> str:
@@ -77,6 +79,10 @@ def dumps(config: TriggerConfig) -> str:
                     "containerName": job.container_name,
                     "capacity": job.capacity,
                     "reservedEnvironment": list(job.reserved_environment),
+                    "retries": job.lifecycle.retries,
+                    "interruptionRetries": job.lifecycle.interruption_retries,
+                    "onInterruption": job.lifecycle.on_interruption,
+                    "timeoutSeconds": job.lifecycle.timeout_seconds,
                 }
                 for name, job in config.jobs.items()
             },
@@ -148,6 +154,7 @@ def loads(text: str) -> TriggerConfig:
             container_name=_field(job, "containerName", str, where),
             capacity=job_capacity,
             reserved_environment=_strings(job, "reservedEnvironment", where),
+            lifecycle=_lifecycle(job, where),
         )
     return TriggerConfig(
         cluster_arn=cluster_arn,
@@ -157,6 +164,28 @@ def loads(text: str) -> TriggerConfig:
         runs_table=_matching(data, "runsTable", TABLE_NAME, ""),
         run_retention_days=_days(data, "runRetentionDays"),
         jobs=jobs,
+    )
+
+
+def _count(data: Mapping[str, Any], key: str, where: str) -> int:
+    value = data.get(key)
+    if type(value) is not int or not 0 <= value <= 10:
+        raise ValueError(f"{where}{key} must be a whole number from 0 to 10, not {value!r}")
+    return value
+
+
+def _lifecycle(job: Mapping[str, Any], where: str) -> lifecycle.JobRules:
+    on_interruption = _field(job, "onInterruption", str, where)
+    if on_interruption not in capacity.CAPACITIES:
+        raise ValueError(f"{where}onInterruption must be one of {', '.join(capacity.CAPACITIES)}")
+    timeout = job.get("timeoutSeconds")
+    if timeout is not None and (type(timeout) is not int or timeout < 60):
+        raise ValueError(f"{where}timeoutSeconds must be null or at least 60, not {timeout!r}")
+    return lifecycle.JobRules(
+        retries=_count(job, "retries", where),
+        interruption_retries=_count(job, "interruptionRetries", where),
+        on_interruption=on_interruption,
+        timeout_seconds=timeout,
     )
 
 

@@ -13,6 +13,8 @@ from typing import Any
 
 from pulumi_policy import ResourceValidationArgs
 
+from longjobs_contract.iam_escalation import action_matches
+
 from .props import as_json, as_list, get
 
 # Resources whose `policy` property is an identity policy document (a JSON string).
@@ -78,16 +80,6 @@ class Document:
     where: str
     """`policy` or `inline policy 'name'`: how a message names the document."""
     statements: list[Statement]
-
-
-def wildcard_to_regex(pattern: str) -> re.Pattern[str]:
-    """IAM's wildcards (`*` any run, `?` one character), case-insensitive."""
-    escaped = re.escape(pattern).replace(r"\*", ".*").replace(r"\?", ".")
-    return re.compile(f"^{escaped}$", re.IGNORECASE)
-
-
-def action_matches(pattern: str, action: str) -> bool:
-    return wildcard_to_regex(pattern).match(action) is not None
 
 
 def role_name(resource: str) -> str | None:

@@ -8,14 +8,11 @@ from typing import Any
 
 from pulumi_policy import ReportViolation, ResourceValidationArgs
 
+from longjobs_contract.tags import READONLY_ROOT, READONLY_ROOT_OPT_OUT
+
 from .props import as_json, get
 
 TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
-
-# The task definition tag that opts a job out of the read-only root filesystem. Issue 10 brings
-# the config key that sets it; the tag key then moves into longjobs_contract with the others.
-READONLY_ROOT_OPT_OUT_TAG = "longjobs:readonly-root"
-READONLY_ROOT_OPT_OUT = "opt-out"
 
 # Variable names that say "secret". TOKEN counts as a whole word of the name (GITHUB_TOKEN,
 # AUTHTOKEN_URL's AUTHTOKEN) so that MAX_TOKENS or TOKENIZER, common in model jobs, do not.
@@ -67,19 +64,22 @@ def no_privileged_containers(
 def readonly_root_filesystem(
     args: ResourceValidationArgs, report_violation: ReportViolation
 ) -> None:
+    """Every container's root filesystem is read-only, unless the task definition carries the
+    opt-out tag that a longjobs job with `readonlyRootFilesystem: false` gets."""
     containers = _containers(args)
     if not isinstance(containers, list):
         return
     tags = get(args.props, "tags", {})
-    if get(tags, READONLY_ROOT_OPT_OUT_TAG) == READONLY_ROOT_OPT_OUT:
+    if get(tags, READONLY_ROOT) == READONLY_ROOT_OPT_OUT:
         return
     for container in containers:
         if container.get("readonlyRootFilesystem") is not True:
             report_violation(
                 f"Container {_name(container)!r} can write to its root filesystem: set "
-                "readonlyRootFilesystem: true and mount a volume where the job writes, or opt "
-                f"out with the task definition tag {READONLY_ROOT_OPT_OUT_TAG}="
-                f"{READONLY_ROOT_OPT_OUT}.",
+                "readonlyRootFilesystem: true and mount a volume where the job writes (for a "
+                "longjobs job: list the paths in scratchPaths), or opt out with the task "
+                f"definition tag {READONLY_ROOT}={READONLY_ROOT_OPT_OUT} (for a longjobs job: "
+                "readonlyRootFilesystem: false).",
                 None,
             )
 

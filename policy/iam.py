@@ -1,77 +1,27 @@
 """IAM rules: no wildcard actions, iam:PassRole only on named roles for named services, no
 privilege-escalation actions, no administrator managed policies.
 
-The privilege-escalation catalogue is Rhino Security Labs' "AWS IAM Privilege Escalation – Methods
-and Mitigation" (rhinosecuritylabs.com/aws/aws-privilege-escalation-methods-mitigation/, its part 2,
-and the method list kept in github.com/RhinoSecurityLabs/AWS-IAM-Privilege-Escalation); the
-numbers below are that list's. A rule sees one document at a time: two policies on one role that
+The privilege-escalation catalogue (Rhino Security Labs' "AWS IAM Privilege Escalation – Methods
+and Mitigation") lives in `longjobs_contract.iam_escalation`, which the stack config checks a
+job's statements against too. A rule sees one document at a time: two policies on one role that
 together make a combination are not caught here.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from pulumi_policy import ReportViolation, ResourceValidationArgs
 
-from .documents import Document, Statement, action_matches, documents, names_one_role
-from .props import as_list, get
-
-# Methods that need one permission: granting it is enough to escalate.
-ESCALATION_ACTIONS: dict[str, int] = {
-    "iam:CreatePolicyVersion": 1,
-    "iam:SetDefaultPolicyVersion": 2,
-    "iam:CreateAccessKey": 4,
-    "iam:CreateLoginProfile": 5,
-    "iam:UpdateLoginProfile": 6,
-    "iam:AttachUserPolicy": 7,
-    "iam:AttachGroupPolicy": 8,
-    "iam:AttachRolePolicy": 9,
-    "iam:PutUserPolicy": 10,
-    "iam:PutGroupPolicy": 11,
-    "iam:PutRolePolicy": 12,
-    "iam:AddUserToGroup": 13,
-    "iam:UpdateAssumeRolePolicy": 14,  # with sts:AssumeRole, which any role can be made to trust
-    "lambda:UpdateFunctionCode": 18,
-    "glue:UpdateDevEndpoint": 20,
-    "codestar:CreateProjectFromTemplate": 23,
-    "lambda:UpdateFunctionConfiguration": 26,
-    "sagemaker:CreatePresignedNotebookInstanceUrl": 28,
-}
-
-
-@dataclass(frozen=True)
-class Combination:
-    """A method that needs several permissions; with `passes_to`, one of them is iam:PassRole
-    to that service (an iam:PassedToService condition that leaves it out defuses the method)."""
-
-    method: int
-    actions: tuple[str, ...]
-    passes_to: str | None = None
-
-
-ESCALATION_COMBINATIONS: tuple[Combination, ...] = (
-    Combination(3, ("ec2:RunInstances",), "ec2.amazonaws.com"),
-    Combination(15, ("lambda:CreateFunction", "lambda:InvokeFunction"), "lambda.amazonaws.com"),
-    Combination(16, ("lambda:CreateFunction", "lambda:AddPermission"), "lambda.amazonaws.com"),
-    Combination(
-        17, ("lambda:CreateFunction", "lambda:CreateEventSourceMapping"), "lambda.amazonaws.com"
-    ),
-    Combination(19, ("glue:CreateDevEndpoint",), "glue.amazonaws.com"),
-    Combination(21, ("cloudformation:CreateStack",), "cloudformation.amazonaws.com"),
-    Combination(
-        22,
-        ("datapipeline:CreatePipeline", "datapipeline:PutPipelineDefinition"),
-        "datapipeline.amazonaws.com",
-    ),
-    Combination(24, ("codestar:CreateProject",), "codestar.amazonaws.com"),
-    Combination(25, ("codestar:CreateProject", "codestar:AssociateTeamMember")),
-    Combination(
-        27,
-        ("sagemaker:CreateNotebookInstance", "sagemaker:CreatePresignedNotebookInstanceUrl"),
-        "sagemaker.amazonaws.com",
-    ),
+from longjobs_contract.iam_escalation import (
+    ASSUME_ROLE,
+    ESCALATION_ACTIONS,
+    ESCALATION_COMBINATIONS,
+    PASS_ROLE,
+    Combination,
+    action_matches,
 )
+
+from .documents import Document, Statement, documents, names_one_role
+from .props import as_list, get
 
 # AWS managed policies that hand over the account (or IAM, which is the same thing).
 ADMINISTRATOR_POLICIES = ("AdministratorAccess", "PowerUserAccess", "IAMFullAccess")
@@ -83,8 +33,6 @@ POLICY_ATTACHMENT_TYPES = frozenset(
         "aws:iam/policyAttachment:PolicyAttachment",
     }
 )
-PASS_ROLE = "iam:PassRole"
-ASSUME_ROLE = "sts:AssumeRole"
 
 
 def _readable(args: ResourceValidationArgs) -> list[Document]:

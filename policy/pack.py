@@ -2,7 +2,7 @@
 
 Every level can be changed per stack without touching this file: `pulumi preview --policy-pack
 policy --policy-pack-config levels.json` with, for example,
-`{"ecs-readonly-root-filesystem": "mandatory"}` (or `"all": "advisory"` for every policy).
+`{"ecs-no-secrets-in-environment": "advisory"}` (or `"all": "advisory"` for every policy).
 `python -m tools.policy_check --policy-pack-config levels.json` reads the same file.
 """
 
@@ -51,9 +51,6 @@ POLICIES: list[Policy] = [
         name="ecs-readonly-root-filesystem",
         description="ECS containers have a read-only root filesystem unless the job opted out.",
         validate=ecs.readonly_root_filesystem,
-        # Advisory while the program sets no readonlyRootFilesystem: it becomes mandatory with
-        # the read-only root filesystem default (and its opt-out) of issue 10.
-        enforcement_level=EnforcementLevel.ADVISORY,
     ),
     ResourceValidationPolicy(
         name="ecs-no-secrets-in-environment",

@@ -5,7 +5,12 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-for path in (ROOT, ROOT / "functions" / "trigger"):
+for path in (
+    ROOT,
+    ROOT / "functions" / "trigger",
+    ROOT / "functions" / "common",
+    ROOT / "functions" / "supervisor",
+):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 

@@ -64,6 +64,15 @@ KEY_SETTINGS: dict[str, tuple[str, ...]] = {
         "destinationConfig.onFailure.destination",
     ),
     "aws:scheduler/scheduleGroup:ScheduleGroup": ("name",),
+    "aws:cloudwatch/eventRule:EventRule": ("name", "eventPattern"),
+    "aws:cloudwatch/eventTarget:EventTarget": (
+        "arn",
+        "retryPolicy",
+        "deadLetterConfig.arn",
+    ),
+    "aws:lambda/permission:Permission": ("principal", "sourceArn"),
+    "aws:sqs/queuePolicy:QueuePolicy": ("policy",),
+    "aws:dynamodb/table:Table": ("name", "billingMode", "ttl", "pointInTimeRecovery"),
     "aws:scheduler/schedule:Schedule": (
         "scheduleExpression",
         "scheduleExpressionTimezone",

@@ -120,7 +120,9 @@ class AwsMocks(pulumi.runtime.Mocks):
         resource_id = f"{args.name}-id"
         computed: dict[str, Any] = {}
         t = args.typ
-        if t == "aws:dynamodb/table:Table":
+        if t == "aws:cloudwatch/eventRule:EventRule":
+            computed = {"name": name, "arn": self.arn("events", f"rule/{name}")}
+        elif t == "aws:dynamodb/table:Table":
             computed = {"name": name, "arn": self.arn("dynamodb", f"table/{name}")}
         elif t == "aws:ecs/cluster:Cluster":
             computed = {"name": name, "arn": self.arn("ecs", f"cluster/{name}")}

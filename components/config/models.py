@@ -7,6 +7,7 @@ every problem is reported at once.
 
 from __future__ import annotations
 
+import posixpath
 import re
 from pathlib import PurePosixPath
 from typing import Annotated, Any, Literal
@@ -40,6 +41,7 @@ from components.config.types import (
     Words,
     matching,
 )
+from longjobs_contract import iam_escalation
 from longjobs_contract.capacity import ON_DEMAND
 
 ALLOWED_LOG_RETENTION_DAYS = (
@@ -140,19 +142,84 @@ class PolicyStatement(BaseModel):
                 raise ValueError(
                     f"Action {action!r} allows a whole service; name the actions the job needs"
                 )
-        iam_actions = [a for a in actions if a.startswith("iam:")]
-        if self.Effect == "Allow" and iam_actions and "*" in resources:
-            # IAM actions on every resource include the job's own task role: the job could
-            # grant itself anything.
+        if self.Effect != "Allow":
+            return self
+        problems = [
+            _escalation_problem(action, found, reachable)
+            for action in actions
+            if (found := iam_escalation.identity_escalations(action))
+            and (reachable := [r for r in resources if iam_escalation.could_match_identity(r)])
+        ]
+        if problems:
             raise ValueError(
-                f"Action {iam_actions[0]!r} with Resource '*' would let the job change its own "
+                "; ".join(problems) + "; allowed: these actions only on the roles, users, groups "
+                "or policies the job manages, each named by its whole ARN without '*' or '?' "
+                "(like arn:aws:iam::123456789012:role/report-helper)"
+            )
+        writes = [a for a in actions if a.startswith("iam:") and not _reads_only(a)]
+        if writes and "*" in resources:
+            # IAM changes on every resource include the job's own task role (removing a
+            # permissions boundary or a policy that denies, say).
+            raise ValueError(
+                f"Action {writes[0]!r} with Resource '*' would let the job change its own "
                 "permissions; allowed: iam: actions on the ARNs of the roles, policies or users "
-                "the job manages"
+                "the job manages, or iam:Get* and iam:List* (reads) on '*'"
             )
         return self
 
     def document(self) -> dict[str, Any]:
         return self.model_dump(exclude_none=True)
+
+
+def _escalation_problem(action: str, found: list[str], resources: list[str]) -> str:
+    covering = "" if found == [action] else f" (covering {', '.join(found)})"
+    methods = "; ".join(f"{a}, {iam_escalation.why_escalation(a)}" for a in found)
+    return (
+        f"Action {action!r}{covering} on Resource {', '.join(map(repr, resources))} could reach "
+        "the job's own task role or another role, user, group or policy of the account, so the "
+        "job could grant itself anything (Rhino Security Labs' IAM privilege escalation "
+        f"methods: {methods})"
+    )
+
+
+def _reads_only(action: str) -> bool:
+    """An IAM action pattern that can only match reads (Get... or List...)."""
+    return action.split(":", 1)[1].lower().startswith(("get", "list"))
+
+
+# A job with a read-only root filesystem always gets a scratch volume here.
+TMP = "/tmp"
+# ECS documents no quota on a task definition's volumes or mount points (its service quotas
+# page lists 10 containers per task definition, nothing for volumes): this bound is ours, to
+# keep a task definition small enough to review.
+MAX_SCRATCH_PATHS = 10
+# Kernel filesystems the container runtime mounts itself: a volume there breaks the container.
+KERNEL_FILESYSTEMS = ("/proc", "/sys", "/dev")
+SCRATCH_PATH_ALLOWED = (
+    "allowed: an absolute, normalized path of letters, digits, '.', '_' and '-' between single "
+    f"slashes, not / and not under {', '.join(KERNEL_FILESYSTEMS)}, like /var/cache/app"
+)
+
+
+def _scratch_path(path: str) -> str:
+    if not path.startswith("/"):
+        raise ValueError(f"{path!r} is not an absolute path; {SCRATCH_PATH_ALLOWED}")
+    if ".." in path.split("/"):
+        raise ValueError(f"{path!r} holds '..'; {SCRATCH_PATH_ALLOWED}")
+    if posixpath.normpath(path) != path or path.startswith("//"):
+        normal = posixpath.normpath(path).replace("//", "/")
+        raise ValueError(f"{path!r} is not normalized (write {normal!r}); {SCRATCH_PATH_ALLOWED}")
+    if path == "/":
+        raise ValueError(f"'/' is the whole root filesystem; {SCRATCH_PATH_ALLOWED}")
+    if not re.fullmatch(r"(/[A-Za-z0-9._-]+)+", path):
+        raise ValueError(f"{path!r} holds other characters; {SCRATCH_PATH_ALLOWED}")
+    kernel = next((k for k in KERNEL_FILESYSTEMS if path == k or path.startswith(f"{k}/")), None)
+    if kernel:
+        raise ValueError(
+            f"{path!r} is on {kernel}, which the container runtime mounts itself; "
+            f"{SCRATCH_PATH_ALLOWED}"
+        )
+    return path
 
 
 def _duration_seconds(value: object) -> int:
@@ -203,9 +270,48 @@ class JobConfig(_Model):
     # Accepted and validated now; the supervisor enforces them.
     timeout: Annotated[int, BeforeValidator(_duration_seconds)] | None = None
     retries: Annotated[int, Field(ge=0, le=10)] = 0
+    """Re-runs after the job itself fails (a non-zero exit, out of memory)."""
+    interruption_retries: Annotated[int, Field(ge=0, le=10)] = 3
+    """Re-runs after the platform stops it (Spot, maintenance) or it fails to start for a reason
+    that passes; counted apart from `retries`."""
+    on_interruption: Literal["spot", "on-demand"] = ON_DEMAND
+    """Where a run goes on after an interruption."""
     service: ServiceConfig = ServiceConfig()
     schedules: dict[ScheduleName, ScheduleConfig] = {}
     tags: Tags = {}
+    readonly_root_filesystem: bool = True
+    """The container's root filesystem is read-only; /tmp and `scratch_paths` are writable."""
+    scratch_paths: list[Annotated[str, AfterValidator(_scratch_path)]] = []
+    """Container paths that get a writable volume of their own, on the task's ephemeral storage."""
+
+    @field_validator("scratch_paths")
+    @classmethod
+    def _scratch_paths(cls, paths: list[str]) -> list[str]:
+        problems = [
+            f"{path!r} is listed {paths.count(path)} times; list each path once"
+            for path in dict.fromkeys(paths)
+            if paths.count(path) > 1
+        ]
+        for path in dict.fromkeys(paths):
+            if path == TMP:
+                problems.append(
+                    f"'{TMP}' is always writable (a scratch volume with a read-only root, the "
+                    "container's own directory otherwise); leave it out"
+                )
+                continue
+            parent = next((p for p in (TMP, *paths) if path.startswith(f"{p}/")), None)
+            if parent is not None:
+                problems.append(
+                    f"{path!r} is inside {parent!r}, which is writable already; leave it out"
+                )
+        if len(paths) > MAX_SCRATCH_PATHS:
+            problems.append(
+                f"{len(paths)} paths; at most {MAX_SCRATCH_PATHS} besides {TMP}, which every job "
+                "with a read-only root gets"
+            )
+        if problems:
+            raise ValueError("; ".join(problems))
+        return paths
 
     @field_validator("log_retention_days")
     @classmethod

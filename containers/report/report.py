@@ -9,6 +9,10 @@ Inputs (environment):
   REPORT_CHECKPOINT    checkpoint file (default <output>/checkpoint.json); point it at durable
                        storage to resume on another task
 
+The container's root filesystem is read-only on ECS: both defaults are under /tmp, the task's
+scratch volume; another folder must be on a scratch path of the job (its scratchPaths) or a
+mounted volume, and one on a read-only filesystem is refused as bad input before any work.
+
 Writes <output>/rows.csv and <output>/summary.json, each atomically. Logs one JSON line per step.
 On SIGTERM (Fargate Spot's two-minute warning) it finishes the current step, writes a checkpoint
 and exits 143; a run that finds the checkpoint resumes from it. Bad input exits 2, any other
@@ -17,6 +21,7 @@ failure 1.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import random
@@ -92,6 +97,18 @@ def write_atomically(path: Path, text: str) -> None:
     os.replace(temporary, path)
 
 
+def make_folder(folder: Path, name: str) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        if error.errno != errno.EROFS:
+            raise
+        raise BadInput(
+            f"{name} is on a read-only filesystem ({folder}): point it at /tmp or another "
+            "scratch path of the job"
+        ) from None
+
+
 def load_checkpoint(settings: Settings) -> Progress:
     if not settings.checkpoint.exists():
         return Progress()
@@ -122,7 +139,9 @@ def rows_for(day: date, start: int, stop: int):
 
 
 def run(settings: Settings, stop_requested) -> int:
-    settings.output.mkdir(parents=True, exist_ok=True)
+    make_folder(settings.output, "REPORT_OUTPUT")
+    # Checked now, not at SIGTERM, when a checkpoint that cannot be written is lost work.
+    make_folder(settings.checkpoint.parent, "REPORT_CHECKPOINT")
     progress = load_checkpoint(settings)
     partial = settings.output / "rows.csv.partial"
     if progress.next_row:

@@ -90,7 +90,14 @@ def new_record(
         Record.UPDATED_AT: created,
         Record.EXPIRES_AT: int((when + timedelta(days=retention_days)).timestamp()),
         Record.LIST_KEY: runs.LIST_KEY_VALUE,
+        Record.REVISION: 0,
     }
+
+
+def current_attempt(record: Mapping[str, Any]) -> dict[str, Any]:
+    """The entry of the run's current attempt."""
+    number = record[Record.ATTEMPT]
+    return dict(next(a for a in record[Record.ATTEMPTS] if a["attempt"] == number))
 
 
 class RunStore:
@@ -123,28 +130,26 @@ class RunStore:
         ).get("Item")
         return from_item(item) if item else None
 
-    def update(
-        self,
-        run_id: str,
-        read_at_attempt: int,
-        changes: Mapping[str, Any],
-    ) -> bool:
-        """Apply `changes` if the run is still at the attempt it was read at and not final.
+    def update(self, read: Mapping[str, Any], changes: Mapping[str, Any]) -> bool:
+        """Apply `changes` to the run `read` if nobody wrote it since, and it is not final.
 
-        False when another writer got there first: the caller answers from a fresh read.
+        False when another writer got there first: the caller reads again.
         """
         names = {f"#k{i}": key for i, key in enumerate(changes)}
         values = {f":v{i}": _serializer.serialize(v) for i, v in enumerate(changes.values())}
-        values[":read"] = _serializer.serialize(read_at_attempt)
+        revision = int(read.get(Record.REVISION, 0))
+        values[":read"] = _serializer.serialize(revision)
+        values[":next"] = _serializer.serialize(revision + 1)
         values.update({f":f{i}": {"S": s} for i, s in enumerate(sorted(runs.FINAL))})
-        names.update({"#attempt": Record.ATTEMPT, "#status": Record.STATUS})
+        names.update({"#revision": Record.REVISION, "#status": Record.STATUS})
         final = ", ".join(f":f{i}" for i in range(len(runs.FINAL)))
+        sets = [*(f"#k{i} = :v{i}" for i in range(len(changes))), "#revision = :next"]
         try:
             self.client.update_item(
                 TableName=self.table,
-                Key={Record.RUN_ID: {"S": run_id}},
-                UpdateExpression="SET " + ", ".join(f"#k{i} = :v{i}" for i in range(len(changes))),
-                ConditionExpression=f"#attempt = :read AND NOT #status IN ({final})",
+                Key={Record.RUN_ID: {"S": read[Record.RUN_ID]}},
+                UpdateExpression="SET " + ", ".join(sets),
+                ConditionExpression=f"#revision = :read AND NOT #status IN ({final})",
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values,
             )

@@ -19,18 +19,16 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
-from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import ClientError
 
+import attempts
 import records
-from longjobs_contract import capacity, run_event, runs, start_failures, tags, trigger_config
+from longjobs_contract import capacity, run_event, runs, trigger_config
 from longjobs_contract.errors import ValidationError, listed, shown
 from longjobs_contract.run_event import RunRequest
 
@@ -53,20 +51,11 @@ TASK_KEYS = {"status": {"action", "taskArn"}, "stop": {"action", "taskArn", "rea
 RUN_STATUS_KEYS = {"action", "runId"}
 LIST_KEYS = {"action", "job", "status", "limit", "nextToken"}
 DEFAULT_LIST_LIMIT = 20
-# ECS keeps a clientToken for the task's lifetime plus an hour, at most 24 hours
-# (ECS_Idempotency): an attempt is sent again, by a retried invocation or a repeated request, only
-# within an hour of its first sending, while ECS is sure to answer with the task it started.
-RESEND_WINDOW = timedelta(hours=1)
 MAX_STOP_REASON = 255
 
 
 class NotFound(Exception):
     """A task ECS does not know (any more: it forgets stopped tasks after about an hour)."""
-
-
-class CapacityUnavailable(Exception):
-    """No attempt could start now (no capacity, or ECS failed inside): recorded, then raised
-    so that Lambda retries the invocation, which makes the next attempt."""
 
 
 @cache
@@ -115,10 +104,19 @@ def run(
     )
     if not created:
         _same_request(record, request)
-        if not _resendable(record, when):
+        if not attempts.resendable(record, when):
             log.update(outcome="duplicate", status=record[runs.Record.STATUS])
             return answer(record, duplicate=True)
-    return start_attempts(config, store, record, duplicate=not created, log=log)
+    outcome = attempts.start_attempts(ecs, config, store, record, log)
+    if outcome.task_arn is not None:
+        log["outcome"] = "started" if created else "duplicate"
+    return answer(
+        outcome.record,
+        task_arn=outcome.task_arn,
+        attempt=outcome.attempt,
+        capacity_used=outcome.capacity,
+        duplicate=not created or outcome.superseded,
+    )
 
 
 def _same_request(record: dict[str, Any], request: RunRequest) -> None:
@@ -133,22 +131,6 @@ def _same_request(record: dict[str, Any], request: RunRequest) -> None:
         )
 
 
-def _resendable(record: dict[str, Any], when: datetime) -> bool:
-    """Whether the run's current attempt may be sent again: ECS still answers it by token."""
-    if record[runs.Record.STATUS] != runs.PENDING:
-        return False
-    current = _current_attempt(record)
-    if "reason" in current:  # it failed: the next attempt is not recorded yet
-        return False
-    sent = datetime.fromisoformat(current["requestedAt"].replace("Z", "+00:00"))
-    return when - sent < RESEND_WINDOW
-
-
-def _current_attempt(record: dict[str, Any]) -> dict[str, Any]:
-    number = record[runs.Record.ATTEMPT]
-    return next(a for a in record[runs.Record.ATTEMPTS] if a["attempt"] == number)
-
-
 def answer(
     record: dict[str, Any],
     *,
@@ -158,7 +140,7 @@ def answer(
     duplicate: bool = False,
 ) -> dict[str, Any]:
     """What `run` answers: the run, and the task its current attempt started, when known."""
-    current = _current_attempt(record)
+    current = records.current_attempt(record)
     response = {
         "runId": record[runs.Record.RUN_ID],
         "job": record[runs.Record.JOB],
@@ -320,203 +302,6 @@ def parse_reason(event: dict) -> str:
     if not isinstance(reason, str) or not 0 < len(reason) <= MAX_STOP_REASON:
         raise ValidationError(f"reason: must be a string of 1-{MAX_STOP_REASON} characters")
     return reason
-
-
-# --- RunTask ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Attempt:
-    number: int
-    capacity: str
-
-
-@dataclass(frozen=True)
-class Started:
-    task_arn: str
-
-
-@dataclass(frozen=True)
-class NotStarted:
-    kind: str
-    """start_failures.CAPACITY or PERMANENT."""
-    reason: str
-
-
-def stored_request(record: dict[str, Any], config: trigger_config.TriggerConfig) -> RunRequest:
-    """The request as the run recorded it: every attempt sends the same one."""
-    kept, job = record[runs.Record.REQUEST], record[runs.Record.JOB]
-    return RunRequest(
-        job=job,
-        rules=config.jobs[job],
-        environment=dict(kept.get("environment", {})),
-        command=kept.get("command"),
-        capacity=kept["capacity"],
-        idempotency_key=kept["idempotencyKey"],
-    )
-
-
-def run_task_request(
-    config: trigger_config.TriggerConfig, record: dict[str, Any], attempt: Attempt
-) -> dict[str, Any]:
-    """The RunTask request of one attempt of a run: a function of the record alone, so that
-    sending it again is the same request to ECS."""
-    request = stored_request(record, config)
-    run_id = record[runs.Record.RUN_ID]
-    network: dict[str, Any] = {
-        "subnets": list(config.subnet_ids),
-        "assignPublicIp": "ENABLED" if config.assign_public_ip else "DISABLED",
-    }
-    if config.security_group_ids:  # none given: ECS uses the VPC's default security group
-        network["securityGroups"] = list(config.security_group_ids)
-    platform = {runs.RUN_ID_VARIABLE: run_id, runs.ATTEMPT_VARIABLE: str(attempt.number)}
-    return {
-        "cluster": config.cluster_arn,
-        "taskDefinition": config.jobs[request.job].task_definition_arn,
-        "count": 1,
-        "capacityProviderStrategy": [
-            {"capacityProvider": capacity.PROVIDERS[attempt.capacity], "weight": 1}
-        ],
-        "networkConfiguration": {"awsvpcConfiguration": network},
-        "overrides": request.overrides(platform),
-        # Task state change events carry startedBy, not tags: the run id finds the run.
-        "startedBy": run_id,
-        "tags": [
-            {"key": tags.JOB, "value": request.job},
-            {"key": tags.RUN_ID, "value": run_id},
-            {"key": tags.IDEMPOTENCY_KEY, "value": request.idempotency_key},
-        ],
-        "propagateTags": "TASK_DEFINITION",
-        "enableECSManagedTags": True,
-        "clientToken": runs.client_token(run_id, attempt.number),
-    }
-
-
-def send(
-    config: trigger_config.TriggerConfig, record: dict[str, Any], attempt: Attempt
-) -> Started | NotStarted:
-    """One RunTask. Errors worth sending the same attempt again are raised."""
-    try:
-        response = ecs.run_task(**run_task_request(config, record, attempt))
-    except ClientError as error:
-        details: dict[str, Any] = dict(error.response)
-        code = str(details.get("Error", {}).get("Code", ""))
-        message = str(details.get("Error", {}).get("Message", ""))
-        if code == "ConflictException":
-            # This attempt's token started a task with other parameters (a deploy came between
-            # the first sending and this one): ECS names it, and it is this attempt's task.
-            started = [str(arn) for arn in details.get("resourceIds") or []]
-            if started:
-                return Started(started[0])
-        if start_failures.of_error(code) == start_failures.TRANSIENT:
-            raise
-        return NotStarted(start_failures.PERMANENT, f"{code}: {message}")
-    tasks = response.get("tasks") or []
-    if tasks:
-        return Started(tasks[0]["taskArn"])
-    reasons = [str(f.get("reason")) for f in response.get("failures") or [] if f.get("reason")]
-    kinds = {start_failures.of_failure(reason) for reason in reasons}
-    kind = (
-        start_failures.CAPACITY if kinds == {start_failures.CAPACITY} else start_failures.PERMANENT
-    )
-    return NotStarted(kind, "; ".join(reasons) or "RunTask started no task and gave no reason")
-
-
-def start_attempts(
-    config: trigger_config.TriggerConfig,
-    store: records.RunStore,
-    record: dict[str, Any],
-    *,
-    duplicate: bool,
-    log: dict[str, Any],
-) -> dict[str, Any]:
-    """Send the run's current attempt; a Spot attempt Spot cannot place is followed at once by
-    an on-demand one. A start that fails is recorded before anything is answered or raised."""
-    current = _current_attempt(record)
-    attempt = Attempt(current["attempt"], current["capacity"])
-    tried: list[tuple[Attempt, NotStarted]] = []
-    while True:
-        outcome = send(config, record, attempt)
-        if isinstance(outcome, Started):
-            log.update(
-                outcome="duplicate" if duplicate else "started",
-                taskArn=outcome.task_arn,
-                attempt=attempt.number,
-                capacity=attempt.capacity,
-            )
-            return answer(
-                record,
-                task_arn=outcome.task_arn,
-                attempt=attempt.number,
-                capacity_used=attempt.capacity,
-                duplicate=duplicate,
-            )
-        tried.append((attempt, outcome))
-        spot_full = outcome.kind == start_failures.CAPACITY and attempt.capacity == capacity.SPOT
-        if not (spot_full and len(tried) == 1):
-            break
-        attempt = Attempt(attempt.number + 1, capacity.ON_DEMAND)
-    return record_no_start(store, record, tried, duplicate=duplicate, log=log)
-
-
-def record_no_start(
-    store: records.RunStore,
-    record: dict[str, Any],
-    tried: list[tuple[Attempt, NotStarted]],
-    *,
-    duplicate: bool,
-    log: dict[str, Any],
-) -> dict[str, Any]:
-    """Record attempts that started nothing. A permanent reason ends the run FAILED (answered);
-    no capacity records the next attempt and raises, so that Lambda's retry sends it."""
-    when = records.timestamp(records.now())
-    run_id = record[runs.Record.RUN_ID]
-    first = tried[0][0].number
-    attempts = [a for a in record[runs.Record.ATTEMPTS] if a["attempt"] < first]
-    sent = {a["attempt"]: a.get("requestedAt", when) for a in record[runs.Record.ATTEMPTS]}
-    for attempt, outcome in tried:
-        attempts.append(
-            {
-                "attempt": attempt.number,
-                "capacity": attempt.capacity,
-                "requestedAt": sent.get(attempt.number, when),
-                "reason": outcome.reason,
-                "classification": outcome.kind,
-            }
-        )
-    last, outcome = tried[-1]
-    changes: dict[str, Any] = {runs.Record.ATTEMPTS: attempts, runs.Record.UPDATED_AT: when}
-    if outcome.kind == start_failures.PERMANENT:
-        changes.update(
-            {
-                runs.Record.STATUS: runs.FAILED,
-                runs.Record.REASON: outcome.reason,
-                runs.Record.ATTEMPT: last.number,
-            }
-        )
-    else:
-        attempts.append(
-            {
-                "attempt": last.number + 1,
-                "capacity": record[runs.Record.REQUEST]["capacity"],
-                "requestedAt": when,
-            }
-        )
-        changes[runs.Record.ATTEMPT] = last.number + 1
-    if not store.update(run_id, record[runs.Record.ATTEMPT], changes):
-        # Another invocation of this run moved it on first: answer what it recorded.
-        fresh = store.get(run_id) or record
-        log.update(outcome="superseded", status=fresh[runs.Record.STATUS])
-        return answer(fresh, duplicate=True)
-    reasons = "; ".join(f"attempt {a.number} on {a.capacity}: {o.reason}" for a, o in tried)
-    if outcome.kind == start_failures.PERMANENT:
-        log.update(outcome="failed-to-start", reason=outcome.reason)
-        return answer({**record, **changes}, duplicate=duplicate)
-    log.update(outcome="no-capacity", reason=reasons)
-    raise CapacityUnavailable(
-        f"run {run_id} of {record[runs.Record.JOB]} started no task ({reasons}); attempt "
-        f"{last.number + 1} is recorded and is sent when this invocation is retried"
-    )
 
 
 # --- status and stop --------------------------------------------------------------------------

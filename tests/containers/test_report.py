@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import errno
 import importlib.util
 import io
 import json
@@ -168,3 +169,26 @@ def test_sigterm_during_a_log_write_still_checkpoints(tmp_path, monkeypatch):
     assert stream.signalled
     assert events(stream.getvalue())[-1]["event"] == "interrupted"
     assert (tmp_path / "checkpoint.json").exists()
+
+
+def test_a_folder_on_a_read_only_filesystem_is_bad_input_before_any_work(tmp_path, monkeypatch):
+    # What a read-only root filesystem answers (the image test meets the real one).
+    spec = importlib.util.spec_from_file_location("report_job", SCRIPT)
+    report = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, report)
+    spec.loader.exec_module(report)
+    for name, value in env(tmp_path / "out").items():
+        monkeypatch.setenv(name, value)
+
+    def read_only(self, *args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system", str(self))
+
+    monkeypatch.setattr(report.Path, "mkdir", read_only)
+    stream = io.StringIO()
+    monkeypatch.setattr(sys, "stdout", stream)
+    assert report.main() == 2
+    assert events(stream.getvalue())[-1] == {
+        "event": "bad-input",
+        "error": f"REPORT_OUTPUT is on a read-only filesystem ({tmp_path / 'out'}): point it at "
+        "/tmp or another scratch path of the job",
+    }

@@ -158,8 +158,12 @@ def test_the_contract_needs_only_the_standard_library(module):
 
 def test_the_handler_needs_only_what_the_lambda_runtime_has():
     allowed = set(sys.stdlib_module_names) | {"boto3", "botocore", "longjobs_contract"}
-    assert imported_modules(FUNCTION_DIR / "handler.py") <= allowed | {"records"}
-    assert imported_modules(FUNCTION_DIR / "records.py") <= allowed
+    common = {path.stem for path in (ROOT / "functions" / "common").glob("*.py")}
+    assert common == {"attempts", "records"}
+    assert imported_modules(FUNCTION_DIR / "handler.py") <= allowed | common
+    for module in common:
+        path = ROOT / "functions" / "common" / f"{module}.py"
+        assert imported_modules(path) <= allowed | common
 
 
 def test_the_handler_reads_its_config_beside_itself_once(monkeypatch, tmp_path):
@@ -184,7 +188,9 @@ def test_importing_the_handler_reads_no_config(tmp_path):
         **os.environ,
         "AWS_DEFAULT_REGION": "us-east-1",
         trigger_config.CONFIG_PATH_VARIABLE: str(tmp_path / "missing.json"),
-        "PYTHONPATH": os.pathsep.join((str(FUNCTION_DIR), str(ROOT))),
+        "PYTHONPATH": os.pathsep.join(
+            (str(FUNCTION_DIR), str(ROOT / "functions" / "common"), str(ROOT))
+        ),
     }
     result = subprocess.run(
         [sys.executable, "-c", code], env=environment, capture_output=True, text=True, check=True

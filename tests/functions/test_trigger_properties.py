@@ -12,6 +12,7 @@ from botocore.validate import validate_parameters
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import attempts
 import handler
 import records
 from longjobs_contract import environment, run_event, runs
@@ -214,11 +215,11 @@ def test_valid_runs_build_a_request_botocore_accepts(
     run_id = runs.run_id(request.job, request.idempotency_key)
     record = records.new_record(run_id, request, records.now(), config.run_retention_days)
     # The longest attempt number the platform variables are counted with.
-    params = handler.run_task_request(config, record, handler.Attempt(99, capacity))
+    params = attempts.run_task_request(config, record, attempts.Attempt(99, capacity))
     validate_parameters(params, RUN_TASK_MODEL)
     provider = {"spot": "FARGATE_SPOT", "on-demand": "FARGATE"}[capacity]
     assert params["capacityProviderStrategy"] == [{"capacityProvider": provider, "weight": 1}]
-    fallback = handler.run_task_request(config, record, handler.Attempt(2, "on-demand"))
+    fallback = attempts.run_task_request(config, record, attempts.Attempt(2, "on-demand"))
     assert fallback["capacityProviderStrategy"] == [{"capacityProvider": "FARGATE", "weight": 1}]
     validate_parameters(fallback, RUN_TASK_MODEL)
     assert (

@@ -14,6 +14,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+import attempts
 import handler
 import records
 from longjobs_contract import runs, trigger_config
@@ -147,7 +148,7 @@ def test_a_repeat_after_the_token_window_is_answered_from_the_record_alone(
 ):
     ecs, _, calls = stack
     first = handler.handler(NIGHTLY, context)
-    later = records.now() + handler.RESEND_WINDOW + timedelta(minutes=1)
+    later = records.now() + attempts.RESEND_WINDOW + timedelta(minutes=1)
     monkeypatch.setattr(records, "now", lambda: later)
     calls.clear()
     again = handler.handler(NIGHTLY, context)
@@ -190,7 +191,7 @@ def test_a_capacity_failure_without_an_arn_still_falls_back(stack, context):
 def test_an_on_demand_job_never_tries_spot(stack, context):
     ecs, _, _ = stack
     ecs.capacity["FARGATE"] = False
-    with pytest.raises(handler.CapacityUnavailable):
+    with pytest.raises(attempts.CapacityUnavailable):
         handler.handler({"job": "import", "idempotencyKey": "i"}, context)
     [request] = ecs.run_task_calls()
     assert request["capacityProviderStrategy"] == [{"capacityProvider": "FARGATE", "weight": 1}]
@@ -221,7 +222,7 @@ def test_a_retried_invocation_after_the_fallback_starts_nothing_new(stack, conte
 def test_no_capacity_anywhere_is_recorded_and_the_retry_is_a_new_attempt(stack, context):
     ecs, store, _ = stack
     ecs.capacity.update(FARGATE=False, FARGATE_SPOT=False)
-    with pytest.raises(handler.CapacityUnavailable, match="attempt 3 is recorded"):
+    with pytest.raises(attempts.CapacityUnavailable, match="attempt 3 is recorded"):
         handler.handler(NIGHTLY, context)
     record = store.get(NIGHTLY_RUN)
     assert (record["status"], record["attempt"]) == ("PENDING", 3)
@@ -375,6 +376,6 @@ def test_the_record_holds_what_the_contract_names(stack, context):
     assert set(record) == {
         runs.Record.RUN_ID, runs.Record.JOB, runs.Record.STATUS, runs.Record.REQUEST,
         runs.Record.ATTEMPT, runs.Record.ATTEMPTS, runs.Record.CREATED_AT,
-        runs.Record.UPDATED_AT, runs.Record.EXPIRES_AT, runs.Record.LIST_KEY,
+        runs.Record.UPDATED_AT, runs.Record.EXPIRES_AT, runs.Record.LIST_KEY, runs.Record.REVISION,
     }  # fmt: skip
     assert json.loads(json.dumps(record)) == record

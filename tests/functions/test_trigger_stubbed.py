@@ -17,6 +17,7 @@ from botocore.config import Config
 from botocore.stub import Stubber
 from botocore.validate import validate_parameters
 
+import attempts
 import handler
 import records
 from longjobs_contract import run_event, runs
@@ -87,7 +88,7 @@ def test_started_by_and_tags_fit_ecs_limits(prod_config):
     long_job = "j" + "a" * 31  # the longest job name the config allows
     config = dataclasses.replace(PROD, jobs={long_job: PROD.jobs["report"]})
     record = record_of(config, {"job": long_job, "idempotencyKey": "k" * 128})
-    params = handler.run_task_request(config, record, handler.Attempt(99, "spot"))
+    params = attempts.run_task_request(config, record, attempts.Attempt(99, "spot"))
     # startedBy: at most 36 letters, digits, - / _ (StartTask's documented limit).
     assert params["startedBy"] == record["runId"] and len(params["startedBy"]) <= 36
     assert all(len(tag["value"]) <= 256 for tag in params["tags"])
@@ -97,7 +98,7 @@ def test_started_by_and_tags_fit_ecs_limits(prod_config):
 def test_no_security_groups_lets_ecs_use_the_vpc_default(prod_config):
     config = dataclasses.replace(PROD, security_group_ids=())
     record = record_of(config, {"job": "report"})
-    network = handler.run_task_request(config, record, handler.Attempt(1, "spot"))[
+    network = attempts.run_task_request(config, record, attempts.Attempt(1, "spot"))[
         "networkConfiguration"
     ]
     assert network == {

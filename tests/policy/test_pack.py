@@ -61,7 +61,6 @@ def test_the_pack_serves_every_policy_at_its_level(analyzer):
     assert info.name == PACK_NAME
     levels = {p.name: analyzer_pb2.EnforcementLevel.Name(p.enforcementLevel) for p in info.policies}
     assert list(levels) == [p.name for p in POLICIES]
-    assert levels.pop("ecs-readonly-root-filesystem") == "ADVISORY"
     assert set(levels.values()) == {"MANDATORY"}
 
 
@@ -93,19 +92,19 @@ def test_the_pack_reads_a_task_definition_and_its_level_is_configurable(analyzer
     found = [(name, level) for name, level, _ in diagnostics(analyzer.Analyze(request))]
     assert found == [
         ("ecs-no-privileged-containers", "MANDATORY"),
-        ("ecs-readonly-root-filesystem", "ADVISORY"),
+        ("ecs-readonly-root-filesystem", "MANDATORY"),
     ]
-    # What `pulumi preview --policy-pack-config` sends for {"ecs-readonly-root-filesystem": "mandatory"}.
-    mandatory = analyzer_pb2.PolicyConfig(enforcementLevel=analyzer_pb2.MANDATORY)
+    # What `pulumi preview --policy-pack-config` sends for {"ecs-readonly-root-filesystem": "advisory"}.
+    advisory = analyzer_pb2.PolicyConfig(enforcementLevel=analyzer_pb2.ADVISORY)
     analyzer.Configure(
         analyzer_pb2.ConfigureAnalyzerRequest(
-            policyConfig={"ecs-readonly-root-filesystem": mandatory}
+            policyConfig={"ecs-readonly-root-filesystem": advisory}
         )
     )
     found = [(name, level) for name, level, _ in diagnostics(analyzer.Analyze(request))]
     assert found == [
         ("ecs-no-privileged-containers", "MANDATORY"),
-        ("ecs-readonly-root-filesystem", "MANDATORY"),
+        ("ecs-readonly-root-filesystem", "ADVISORY"),
     ]
 
 

@@ -8,17 +8,19 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 from pulumi_policy import EnforcementLevel
 
 from policy.pack import POLICIES
+from tests.unit.helpers import dev_config
 from tools import policy_check
 from tools.program import run_program
 
-WRITABLE_ROOT = (
-    "advisory ecs-readonly-root-filesystem: aws:ecs/taskDefinition:TaskDefinition {job}-task: "
-    "Container '{job}' can write to its root filesystem: set readonlyRootFilesystem: true and "
-    "mount a volume where the job writes, or opt out with the task definition tag "
-    "longjobs:readonly-root=opt-out."
+SECRET_IN_ENVIRONMENT = (
+    "{level} ecs-no-secrets-in-environment: aws:ecs/taskDefinition:TaskDefinition report-task: "
+    "Container 'report' sets DB_PASSWORD in plain text and its name says it is a secret: store "
+    "it in SSM Parameter Store or Secrets Manager and pass its ARN in secrets (for a longjobs "
+    "job: its secrets), not in environment."
 )
 
 
@@ -29,25 +31,38 @@ def run_check(argv: list[str]) -> tuple[int, list[str], str]:
     return code, out.getvalue().splitlines(), err.getvalue()
 
 
-def test_the_dev_stack_passes_with_its_advisories_listed():
+def test_the_dev_stack_passes_with_no_violation():
     code, lines, err = run_check(["--stack", "dev"])
     resources = len(run_program("Pulumi.dev.yaml").resources)
     assert (code, err) == (0, "")
     assert lines == [
-        f"policy: {resources} resources checked, {len(POLICIES)} rules run, 2 violations",
-        "  " + WRITABLE_ROOT.format(job="hello-world"),
-        "  " + WRITABLE_ROOT.format(job="report"),
+        f"policy: {resources} resources checked, {len(POLICIES)} rules run, 0 violations"
     ]
 
 
-def test_a_mandatory_violation_fails_the_check(tmp_path: Path):
-    levels = tmp_path / "levels.json"
-    levels.write_text(json.dumps({"ecs-readonly-root-filesystem": "mandatory"}))
-    code, lines, _ = run_check(["--stack", "dev", "--policy-pack-config", str(levels)])
+@pytest.fixture
+def leaky_stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A stack whose report job holds a password in its environment (the config accepts it; the
+    pack does not)."""
+    config = dev_config()
+    config["longjobs:jobs"]["report"]["environment"]["DB_PASSWORD"] = "hunter2"
+    (tmp_path / "Pulumi.leaky.yaml").write_text(yaml.safe_dump({"config": config}))
+    monkeypatch.setattr(policy_check, "PROJECT_ROOT", tmp_path)
+    return "leaky"
+
+
+def test_a_mandatory_violation_fails_the_check(leaky_stack: str):
+    code, lines, _ = run_check(["--stack", leaky_stack])
     assert code == 1
-    assert lines[1] == "  " + WRITABLE_ROOT.format(job="hello-world").replace(
-        "advisory", "mandatory", 1
-    )
+    assert lines[1:] == ["  " + SECRET_IN_ENVIRONMENT.format(level="mandatory")]
+
+
+def test_an_advisory_violation_is_listed_and_passes(leaky_stack: str, tmp_path: Path):
+    levels = tmp_path / "levels.json"
+    levels.write_text(json.dumps({"ecs-no-secrets-in-environment": "advisory"}))
+    code, lines, _ = run_check(["--stack", leaky_stack, "--policy-pack-config", str(levels)])
+    assert code == 0
+    assert lines[1:] == ["  " + SECRET_IN_ENVIRONMENT.format(level="advisory")]
 
 
 def test_a_disabled_rule_does_not_run(tmp_path: Path):

@@ -11,8 +11,10 @@ import pytest
 from pulumi_policy import EnforcementLevel, PolicyResource, StackValidationArgs
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
 
+from longjobs_contract import iam_escalation
 from policy import ecs, iam, resources, stack
 from policy.pack import POLICIES, enforcement_level
+from tests.unit.helpers import dev_config
 from tools.policy_check import Report, check, resource_args, stack_resource
 from tools.program import ProgramRun, run_program
 
@@ -216,19 +218,40 @@ def test_readonly_root_passes_a_readonly_root_or_an_opt_out():
     assert violations(rule, TASK_DEFINITION, opted_out) == []
 
 
-def test_readonly_root_refuses_a_writable_root():
-    props = task({"name": "report", "readonlyRootFilesystem": False}, tags={"team": "platform"})
-    assert violations(ecs.readonly_root_filesystem, TASK_DEFINITION, props) == [
-        "Container 'report' can write to its root filesystem: set readonlyRootFilesystem: true and "
-        "mount a volume where the job writes, or opt out with the task definition tag "
-        "longjobs:readonly-root=opt-out."
-    ]
+WRITABLE_ROOT = (
+    "Container 'report' can write to its root filesystem: set readonlyRootFilesystem: true and "
+    "mount a volume where the job writes (for a longjobs job: list the paths in scratchPaths), or "
+    "opt out with the task definition tag longjobs:readonly-root=opt-out (for a longjobs job: "
+    "readonlyRootFilesystem: false)."
+)
 
 
-def test_readonly_root_is_advisory_until_issue_10_and_every_other_rule_mandatory():
-    levels = {p.name: enforcement_level(p) for p in POLICIES}
-    assert levels.pop("ecs-readonly-root-filesystem") == EnforcementLevel.ADVISORY
-    assert set(levels.values()) == {EnforcementLevel.MANDATORY}
+@pytest.mark.parametrize(
+    ("container", "tags"),
+    [
+        ({"name": "report", "readonlyRootFilesystem": False}, {"team": "platform"}),
+        ({"name": "report"}, {}),  # ECS's default: writable
+        ({"name": "report"}, {"longjobs:readonly-root": "yes"}),  # not the opt-out value
+    ],
+)
+def test_readonly_root_refuses_a_writable_root(container, tags):
+    props = task(container, tags=tags)
+    assert violations(ecs.readonly_root_filesystem, TASK_DEFINITION, props) == [WRITABLE_ROOT]
+
+
+def test_every_rule_is_mandatory_the_read_only_root_included():
+    assert {p.name: enforcement_level(p) for p in POLICIES} == {
+        p.name: EnforcementLevel.MANDATORY for p in POLICIES
+    }
+    assert "ecs-readonly-root-filesystem" in {p.name for p in POLICIES}
+
+
+def test_the_opt_out_tag_is_the_one_the_component_writes():
+    # One home for the name: the contract's, used by the component and the pack.
+    from longjobs_contract import tags
+
+    assert (tags.READONLY_ROOT, tags.READONLY_ROOT_OPT_OUT) == ("longjobs:readonly-root", "opt-out")
+    assert ecs.READONLY_ROOT is tags.READONLY_ROOT
 
 
 NOT_SECRET = [
@@ -504,15 +527,95 @@ def test_the_dev_stack_violates_no_mandatory_rule(dev_report: Report):
     assert [str(v) for v in dev_report.mandatory] == []
 
 
-def test_the_dev_stack_s_advisories_are_the_writable_root_filesystems(dev_report: Report):
-    for violation in dev_report.advisory:
-        print(violation)
-    assert [(v.policy, v.resource_name) for v in dev_report.advisory] == [
-        ("ecs-readonly-root-filesystem", "hello-world-task"),
-        ("ecs-readonly-root-filesystem", "report-task"),
-    ]
+def test_the_dev_stack_has_no_advisory_violation_either(dev_report: Report):
+    assert [str(v) for v in dev_report.advisory] == []
+
+
+def test_a_job_that_opts_out_of_the_read_only_root_passes_the_rule():
+    config = dev_config()
+    config["longjobs:jobs"]["report"]["readonlyRootFilesystem"] = False
+    assert [str(v) for v in check(run_program(config=config)).violations] == []
 
 
 def test_every_rule_runs_over_every_dev_resource(dev: ProgramRun, dev_report: Report):
     assert dev_report.rules == len(POLICIES) == len({p.name for p in POLICIES})
     assert dev_report.resources == len(dev.resources)
+
+
+# The catalogue the pack and the stack config share (longjobs_contract.iam_escalation)
+
+
+def test_the_pack_and_the_config_read_one_catalogue():
+    from components.config import models
+
+    assert iam.ESCALATION_ACTIONS is iam_escalation.ESCALATION_ACTIONS
+    assert iam.ESCALATION_COMBINATIONS is iam_escalation.ESCALATION_COMBINATIONS
+    assert models.iam_escalation is iam_escalation
+    assert iam_escalation.IDENTITY_ESCALATION_ACTIONS == (
+        "iam:CreatePolicyVersion", "iam:SetDefaultPolicyVersion", "iam:CreateAccessKey",
+        "iam:CreateLoginProfile", "iam:UpdateLoginProfile", "iam:AttachUserPolicy",
+        "iam:AttachGroupPolicy", "iam:AttachRolePolicy", "iam:PutUserPolicy",
+        "iam:PutGroupPolicy", "iam:PutRolePolicy", "iam:AddUserToGroup",
+        "iam:UpdateAssumeRolePolicy", "iam:PassRole", "sts:AssumeRole",
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("resource", "could"),
+    [
+        ("*", True),
+        ("arn:aws:iam::*:role/*", True),
+        (f"arn:aws:iam::{ACCOUNT}:role/longjobs-dev/*", True),  # the job's own role's path
+        (f"arn:aws:iam::{ACCOUNT}:role/report-*", True),
+        ("arn:aws:iam::*:role/report-helper", True),  # that name in any account: a wildcard
+        (f"arn:aws:iam::{ACCOUNT}:role/report-?elper", True),
+        (f"arn:aws:iam::{ACCOUNT}:policy/p*", True),
+        (f"arn:aws:iam::{ACCOUNT}:user/*", True),
+        ("arn:aws-cn:iam::*:group/*", True),
+        (f"arn:aws:iam::{ACCOUNT}:*", True),
+        (f"arn:aws:iam::{ACCOUNT}:r*", True),
+        ("arn:*:iam::*:*", True),
+        ("arn:aws:*", True),  # a `*` runs across colons
+        ("*:role/*", True),
+        (f"arn:aws:iam::{ACCOUNT}:role/report-helper", False),  # named: matches no other
+        (JOB_ROLE, False),
+        ("arn:aws:s3:::longjobs-dev-report-inputs/*", False),
+        ("arn:aws:s3:::*", False),
+        ("arn:aws:lambda:*:*:function:*", False),
+        (f"arn:aws:iam::{ACCOUNT}:instance-profile/*", False),
+        (f"arn:aws:iam::{ACCOUNT}:oidc-provider/*", False),
+        ("arn:aws:iam::aws:policy/*", False),  # AWS's managed policies: no account of ours
+        ("arn:aws:sts::*:assumed-role/*", False),
+    ],
+)
+def test_which_resource_patterns_could_match_an_identity_of_the_account(resource, could):
+    assert iam_escalation.could_match_identity(resource) is could
+
+
+@pytest.mark.parametrize(
+    ("action", "covered"),
+    [
+        ("iam:PutRolePolicy", ["iam:PutRolePolicy"]),
+        ("iam:put*", ["iam:PutUserPolicy", "iam:PutGroupPolicy", "iam:PutRolePolicy"]),
+        ("iam:Pass?ole", ["iam:PassRole"]),
+        ("sts:Assume*", ["sts:AssumeRole"]),
+        ("iam:GetRole", []),
+        ("iam:DeleteRolePolicy", []),  # not in the catalogue
+        ("lambda:UpdateFunctionCode", []),  # in the catalogue, but not on an IAM identity
+    ],
+)
+def test_which_catalogue_actions_an_action_pattern_covers(action, covered):
+    assert iam_escalation.identity_escalations(action) == covered
+
+
+def test_the_config_keeps_reads_and_escalation_actions_on_named_identities():
+    from components.config import parse
+    from tests.unit.test_config import dev_values, statement
+
+    values = dev_values()
+    values["jobs"]["report"]["policyStatements"] = [
+        statement(["iam:GetRole", "iam:ListRoles"], "*"),
+        statement(["iam:PutRolePolicy", "iam:PassRole", "sts:AssumeRole"], JOB_ROLE),
+        statement("iam:PutRolePolicy", "*", effect="Deny"),
+    ]
+    assert len(parse(values).jobs["report"].policy_statements) == 3

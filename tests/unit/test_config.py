@@ -19,6 +19,10 @@ from tools.program import AwsMocks, run_program
 SCHEDULE = "aws:scheduler/schedule:Schedule"
 ROLE_ARN = "arn:aws:iam::123456789012:role/report-helper"
 POLICY_ARNS = [f"arn:aws:iam::123456789012:policy/p{n}" for n in range(21)]
+SCRATCH_ALLOWED = (
+    "allowed: an absolute, normalized path of letters, digits, '.', '_' and '-' between single "
+    "slashes, not / and not under /proc, /sys, /dev, like /var/cache/app"
+)
 
 
 def dev_values() -> dict:
@@ -141,17 +145,96 @@ BAD = [
     ),
     pytest.param(
         with_job(policyStatements=[statement("iam:PassRole", "*")]),
-        "longjobs:jobs.report.policyStatements.0: Action 'iam:PassRole' with Resource '*' would "
-        "let the job change its own permissions; allowed: iam: actions on the ARNs of the roles, "
-        "policies or users the job manages",
+        "longjobs:jobs.report.policyStatements.0: Action 'iam:PassRole' on Resource '*' could reach the job's own task role or another role, user, group or policy of the account, so the job could grant itself anything (Rhino Security Labs' IAM privilege escalation methods: iam:PassRole, part of methods 3, 15, 16, 17, 19, 21, 22, 24, 27); allowed: these actions only on the roles, users, groups or policies the job manages, each named by its whole ARN without '*' or '?' (like arn:aws:iam::123456789012:role/report-helper)",
         id="iam-action-on-every-resource",
     ),
     pytest.param(
         with_job(
             policyStatements=[statement(["s3:GetObject", "iam:Put*"], ["arn:aws:s3:::b/*", "*"])]
         ),
-        "longjobs:jobs.report.policyStatements.0: Action 'iam:Put*' with Resource '*' would let the job change its own permissions; allowed: iam: actions on the ARNs of the roles, policies or users the job manages",
+        "longjobs:jobs.report.policyStatements.0: Action 'iam:Put*' (covering iam:PutUserPolicy, iam:PutGroupPolicy, iam:PutRolePolicy) on Resource '*' could reach the job's own task role or another role, user, group or policy of the account, so the job could grant itself anything (Rhino Security Labs' IAM privilege escalation methods: iam:PutUserPolicy, method 10; iam:PutGroupPolicy, method 11; iam:PutRolePolicy, method 12); allowed: these actions only on the roles, users, groups or policies the job manages, each named by its whole ARN without '*' or '?' (like arn:aws:iam::123456789012:role/report-helper)",
         id="iam-wildcard-action-among-resources",
+    ),
+    pytest.param(
+        with_job(
+            policyStatements=[
+                statement("s3:GetObject", "arn:aws:s3:::b/*"),
+                statement("iam:PutRolePolicy", "arn:aws:iam::*:role/*", sid="SelfGrant"),
+            ]
+        ),
+        "longjobs:jobs.report.policyStatements.1: Action 'iam:PutRolePolicy' on Resource 'arn:aws:iam::*:role/*' could reach the job's own task role or another role, user, group or policy of the account, so the job could grant itself anything (Rhino Security Labs' IAM privilege escalation methods: iam:PutRolePolicy, method 12); allowed: these actions only on the roles, users, groups or policies the job manages, each named by its whole ARN without '*' or '?' (like arn:aws:iam::123456789012:role/report-helper)",
+        id="escalation-on-every-role",
+    ),
+    pytest.param(
+        with_job(
+            policyStatements=[
+                statement(
+                    ["iam:AttachRolePolicy", "iam:GetRole", "sts:AssumeRole"],
+                    ["arn:aws:iam::123456789012:role/longjobs-dev/*", ROLE_ARN],
+                )
+            ]
+        ),
+        "longjobs:jobs.report.policyStatements.0: Action 'iam:AttachRolePolicy' on Resource 'arn:aws:iam::123456789012:role/longjobs-dev/*' could reach the job's own task role or another role, user, group or policy of the account, so the job could grant itself anything (Rhino Security Labs' IAM privilege escalation methods: iam:AttachRolePolicy, method 9); Action 'sts:AssumeRole' on Resource 'arn:aws:iam::123456789012:role/longjobs-dev/*' could reach the job's own task role or another role, user, group or policy of the account, so the job could grant itself anything (Rhino Security Labs' IAM privilege escalation methods: sts:AssumeRole, part of method 14); allowed: these actions only on the roles, users, groups or policies the job manages, each named by its whole ARN without '*' or '?' (like arn:aws:iam::123456789012:role/report-helper)",
+        id="escalation-on-a-role-prefix",
+    ),
+    pytest.param(
+        with_job(policyStatements=[statement("iam:CreatePolicyVersion", "arn:aws:*")]),
+        "longjobs:jobs.report.policyStatements.0: Action 'iam:CreatePolicyVersion' on Resource 'arn:aws:*' could reach the job's own task role or another role, user, group or policy of the account, so the job could grant itself anything (Rhino Security Labs' IAM privilege escalation methods: iam:CreatePolicyVersion, method 1); allowed: these actions only on the roles, users, groups or policies the job manages, each named by its whole ARN without '*' or '?' (like arn:aws:iam::123456789012:role/report-helper)",
+        id="escalation-on-a-pattern-that-spans-services",
+    ),
+    pytest.param(
+        with_job(policyStatements=[statement("iam:DeleteRolePermissionsBoundary", "*")]),
+        "longjobs:jobs.report.policyStatements.0: Action 'iam:DeleteRolePermissionsBoundary' with Resource '*' would let the job change its own permissions; allowed: iam: actions on the ARNs of the roles, policies or users the job manages, or iam:Get* and iam:List* (reads) on '*'",
+        id="iam-write-on-every-resource",
+    ),
+    pytest.param(
+        with_job(scratchPaths=["var/cache"]),
+        "longjobs:jobs.report.scratchPaths.0: 'var/cache' is not an absolute path; "
+        + SCRATCH_ALLOWED,
+        id="scratch-path-relative",
+    ),
+    pytest.param(
+        with_job(scratchPaths=["/data/../etc"]),
+        "longjobs:jobs.report.scratchPaths.0: '/data/../etc' holds '..'; " + SCRATCH_ALLOWED,
+        id="scratch-path-dot-dot",
+    ),
+    pytest.param(
+        with_job(scratchPaths=["/data", "/var//cache/"]),
+        "longjobs:jobs.report.scratchPaths.1: '/var//cache/' is not normalized (write '/var/cache'); "
+        + SCRATCH_ALLOWED,
+        id="scratch-path-not-normalized",
+    ),
+    pytest.param(
+        with_job(scratchPaths=["/"]),
+        "longjobs:jobs.report.scratchPaths.0: '/' is the whole root filesystem; " + SCRATCH_ALLOWED,
+        id="scratch-path-root",
+    ),
+    pytest.param(
+        with_job(scratchPaths=["/my data"]),
+        "longjobs:jobs.report.scratchPaths.0: '/my data' holds other characters; "
+        + SCRATCH_ALLOWED,
+        id="scratch-path-characters",
+    ),
+    pytest.param(
+        with_job(scratchPaths=["/proc/cache"]),
+        "longjobs:jobs.report.scratchPaths.0: '/proc/cache' is on /proc, which the container runtime mounts itself; "
+        + SCRATCH_ALLOWED,
+        id="scratch-path-kernel-filesystem",
+    ),
+    pytest.param(
+        with_job(scratchPaths=["/data", "/tmp", "/data/cache", "/data", "/tmp/x"]),
+        "longjobs:jobs.report.scratchPaths: '/data' is listed 2 times; list each path once; '/tmp' is always writable (a scratch volume with a read-only root, the container's own directory otherwise); leave it out; '/data/cache' is inside '/data', which is writable already; leave it out; '/tmp/x' is inside '/tmp', which is writable already; leave it out",
+        id="scratch-paths-repeated-or-nested",
+    ),
+    pytest.param(
+        with_job(scratchPaths=[f"/data{n}" for n in range(11)]),
+        "longjobs:jobs.report.scratchPaths: 11 paths; at most 10 besides /tmp, which every job with a read-only root gets",
+        id="too-many-scratch-paths",
+    ),
+    pytest.param(
+        with_job(readonlyRootFilesystem="maybe"),
+        "longjobs:jobs.report.readonlyRootFilesystem: 'maybe': Input should be a valid boolean, unable to interpret input",
+        id="readonly-root-not-boolean",
     ),
     pytest.param(
         with_job(policyStatements=[statement("iam:*", ROLE_ARN)]),
@@ -258,7 +341,7 @@ BAD = [
     ),
     pytest.param(
         with_job(cpuUnits=512),
-        "longjobs:jobs.report.cpuUnits: unknown key; allowed: build, image, entryPoint, command, cpu, memory, architecture, ephemeralStorageGiB, capacity, environment, secrets, policyStatements, managedPolicyArns, logRetentionDays, timeout, retries, service, schedules, tags",
+        "longjobs:jobs.report.cpuUnits: unknown key; allowed: build, image, entryPoint, command, cpu, memory, architecture, ephemeralStorageGiB, capacity, environment, secrets, policyStatements, managedPolicyArns, logRetentionDays, timeout, retries, interruptionRetries, onInterruption, service, schedules, tags, readonlyRootFilesystem, scratchPaths",
         id="unknown-job-key",
     ),
     pytest.param(

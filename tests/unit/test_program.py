@@ -282,7 +282,10 @@ def test_stack_outputs_are_the_documented_contract(dev):
         "triggerLogGroupName",
         "schedulesDeadLetterQueueUrl",
         "runsTableName",
+        "supervisorFunctionName",
+        "supervisorFailureQueueUrl",
     }
+    assert dev.outputs["supervisorFunctionName"] == "longjobs-dev-supervisor"
     assert dev.outputs["runsTableName"] == "longjobs-dev-runs"
     assert dev.outputs["triggerLogGroupName"] == "/longjobs/dev/lambda/trigger"
     assert dev.outputs["schedulesDeadLetterQueueUrl"] == (
@@ -383,6 +386,7 @@ TAGGABLE = {
     "aws:ecs/service:Service",
     "aws:lambda/function:Function",
     "aws:dynamodb/table:Table",
+    "aws:cloudwatch/eventRule:EventRule",
 }
 UNTAGGABLE = {
     "aws:iam/rolePolicy:RolePolicy",
@@ -391,6 +395,9 @@ UNTAGGABLE = {
     "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig",
     "aws:scheduler/schedule:Schedule",
     "docker:index/image:Image",
+    "aws:cloudwatch/eventTarget:EventTarget",
+    "aws:lambda/permission:Permission",
+    "aws:sqs/queuePolicy:QueuePolicy",
 }
 
 
@@ -428,6 +435,7 @@ def test_every_named_resource_is_found_by_the_stack_prefix(dev):
     # Log groups are /<project>/<stack>/...: found by that prefix (see the README).
     assert sorted(log_groups.values()) == [
         "/longjobs/dev/hello-world",
+        "/longjobs/dev/lambda/supervisor",
         "/longjobs/dev/lambda/trigger",
         "/longjobs/dev/report",
     ]

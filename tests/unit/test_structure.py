@@ -43,6 +43,7 @@ def test_there_are_components():
         "JobNetwork",
         "JobPlatform",
         "JobSchedules",
+        "JobSupervisor",
         "JobTrigger",
         "RunRecords",
     ]
@@ -100,6 +101,7 @@ def test_components_never_create_resources_inside_apply():
         "job.py": 2,
         "network.py": 1,
         "policies.py": 1,
+        "supervisor.py": 2,
         "trigger.py": 2,
     }
 

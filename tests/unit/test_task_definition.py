@@ -12,7 +12,8 @@ from botocore.validate import validate_parameters
 from components.config import JobConfig
 from components.image import context_tag
 from components.job import container_definitions, secret_resources
-from tests.unit.helpers import TASK_DEFINITION
+from tests.unit.helpers import TASK_DEFINITION, containers, dev_config
+from tools.program import run_program
 
 MODEL = (
     boto3.session.Session(region_name="us-east-1")
@@ -38,6 +39,8 @@ def register_request(task) -> dict:
     }
     if "ephemeralStorage" in inputs:
         request["ephemeralStorage"] = {"sizeInGiB": int(inputs["ephemeralStorage"]["sizeInGib"])}
+    if "volumes" in inputs:
+        request["volumes"] = inputs["volumes"]
     return request
 
 
@@ -58,6 +61,62 @@ def test_every_optional_container_setting_matches_the_model():
     )
     definitions = container_definitions("report", config, config.image, "/l/g", "eu-west-1")
     validate_parameters({"family": "f", "containerDefinitions": definitions}, MODEL)
+
+
+def test_every_job_gets_a_read_only_root_and_a_scratch_volume_at_tmp(dev):
+    for job in ("hello-world", "report"):
+        task = dev.one(TASK_DEFINITION, f"{job}-task")
+        assert task.inputs["volumes"] == [{"name": "tmp"}]
+        [container] = containers(dev, job)
+        assert container["readonlyRootFilesystem"] is True
+        assert container["mountPoints"] == [
+            {"sourceVolume": "tmp", "containerPath": "/tmp", "readOnly": False}
+        ]
+        assert "longjobs:readonly-root" not in task.inputs["tags"]
+
+
+def test_scratch_paths_get_a_volume_each_and_an_opt_out_keeps_them_without_tmp():
+    config = dev_config()
+    jobs = config["longjobs:jobs"]
+    jobs["report"]["scratchPaths"] = ["/var/cache/report", "/data"]
+    jobs["hello-world"].update(readonlyRootFilesystem=False, scratchPaths=["/data"])
+    jobs["hello-world"]["tags"] = {"longjobs:readonly-root": "mine"}  # the job's opt-out wins
+    run = run_program(config=config)
+    report = run.one(TASK_DEFINITION, "report-task")
+    assert report.inputs["volumes"] == [
+        {"name": "tmp"},
+        {"name": "scratch-0"},
+        {"name": "scratch-1"},
+    ]
+    [container] = containers(run, "report")
+    assert container["readonlyRootFilesystem"] is True
+    assert container["mountPoints"] == [
+        {"sourceVolume": "tmp", "containerPath": "/tmp", "readOnly": False},
+        {"sourceVolume": "scratch-0", "containerPath": "/var/cache/report", "readOnly": False},
+        {"sourceVolume": "scratch-1", "containerPath": "/data", "readOnly": False},
+    ]
+    validate_parameters(register_request(report), MODEL)
+    # With a writable root, /tmp stays the image's own directory (a Fargate volume there would
+    # be root's 0755 unless the image declares it); listed scratch paths are still mounted.
+    hello = run.one(TASK_DEFINITION, "hello-world-task")
+    assert hello.inputs["volumes"] == [{"name": "scratch-0"}]
+    [container] = containers(run, "hello-world")
+    assert container["readonlyRootFilesystem"] is False
+    assert container["mountPoints"] == [
+        {"sourceVolume": "scratch-0", "containerPath": "/data", "readOnly": False}
+    ]
+    assert hello.inputs["tags"]["longjobs:readonly-root"] == "opt-out"
+    assert "longjobs:readonly-root" not in report.inputs["tags"]
+    validate_parameters(register_request(hello), MODEL)
+
+
+def test_a_writable_root_without_scratch_paths_declares_no_volume():
+    config = JobConfig.model_validate(
+        {"image": "public.ecr.aws/x/y:1", "readonlyRootFilesystem": False}
+    )
+    [definition] = container_definitions("job", config, "img", "/l/g", "us-east-1")
+    assert definition["readonlyRootFilesystem"] is False
+    assert "mountPoints" not in definition
 
 
 def test_the_model_check_catches_a_misspelled_key():

@@ -35,6 +35,7 @@ def test_package_is_the_handler_the_contract_package_and_the_config_file(dev):
     assert sorted(assets) == sorted(
         [
             "handler.py",
+            "attempts.py",
             "records.py",
             *(f"longjobs_contract/{module}" for module in longjobs_contract.MODULES),
             trigger_config.CONFIG_FILE,

@@ -1,0 +1,240 @@
+"""JobSupervisor: the Lambda that moves runs along as their tasks change state, and the rule
+that feeds it this stack's cluster's "ECS Task State Change" events."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+import pulumi
+import pulumi_aws as aws
+
+from components import functions, policies
+from components.cluster import JobCluster
+from components.context import StackContext
+from components.job import FargateJob
+from components.runs import RunRecords
+
+FUNCTION_FILES = ("supervisor.py",)
+"""The function's own files (functions/supervisor/)."""
+TIMEOUT_SECONDS = 60
+"""Room for three AWS calls with their retries (GetItem, UpdateItem, RunTask), and margin."""
+LOG_RETENTION_DAYS = 30
+FAILURE_RETENTION_SECONDS = 14 * 24 * 3600
+# EventBridge keeps trying to deliver an event for up to a day (its own default), then parks it
+# in the dead-letter queue; Lambda retries a failed invocation twice, then the same queue.
+DELIVERY_MAX_AGE_SECONDS = 24 * 3600
+DELIVERY_RETRIES = 185
+ASYNC_RETRIES = 2
+
+
+def task_state_changes(cluster_arn: str) -> str:
+    """The EventBridge pattern of this cluster's task state change events."""
+    return json.dumps(
+        {
+            "source": ["aws.ecs"],
+            "detail-type": ["ECS Task State Change"],
+            "detail": {"clusterArn": [cluster_arn]},
+        }
+    )
+
+
+class JobSupervisor(pulumi.ComponentResource):
+    """`<prefix>-supervisor`, fed by the rule `<prefix>-task-state-changes`."""
+
+    log_group: aws.cloudwatch.LogGroup
+    """The function's logs: `/<project>/<stack>/lambda/supervisor`."""
+    failure_queue: aws.sqs.Queue
+    """Events EventBridge could not deliver, and invocations that failed after Lambda's retries:
+    `<prefix>-supervisor-failures`."""
+    queue_policy: aws.sqs.QueuePolicy
+    """Lets the rule, and only it, park undeliverable events in the queue."""
+    role: aws.iam.Role
+    """The function's least-privilege role."""
+    policy: aws.iam.RolePolicy | None
+    """Its inline policy."""
+    function: aws.lambda_.Function
+    """The supervisor: `<prefix>-supervisor`."""
+    invoke_config: aws.lambda_.FunctionEventInvokeConfig
+    """Async retries and the failure queue."""
+    rule: aws.cloudwatch.EventRule
+    """This cluster's task state changes, on the default event bus."""
+    permission: aws.lambda_.Permission
+    """Lets the rule, and only it, invoke the function."""
+    target: aws.cloudwatch.EventTarget
+    """The rule's delivery to the function, with retries and the failure queue."""
+
+    def __init__(
+        self,
+        name: str,
+        context: StackContext,
+        cluster: JobCluster,
+        jobs: Sequence[FargateJob],
+        runs: RunRecords,
+        config_json: pulumi.Output[str],
+        opts: pulumi.ResourceOptions | None = None,
+    ):
+        super().__init__("longjobs:index:JobSupervisor", name, None, opts)
+        self._context = context
+        self.function_name = context.name(name)
+        self.rule_name = context.name("task-state-changes")
+        self.log_group_name = f"/{context.project}/{context.stack}/lambda/{name}"
+        self.log_group = self._create_log_group(name)
+        self.failure_queue = self._create_failure_queue(name)
+        self.role, self.policy = policies.role_with_policy(
+            name,
+            description="longjobs supervisor: record task state changes, re-run what failed",
+            trust=policies.assume_role("lambda.amazonaws.com"),
+            statements=self.statements(jobs, runs),
+            path=context.iam_path,
+            tags=context.tags_for(),
+            parent=self,
+        )
+        self.function = self._create_function(name, config_json)
+        self.invoke_config = self._create_invoke_config(name)
+        self.rule = self._create_rule(cluster)
+        self.queue_policy = self._create_queue_policy(name)
+        self.permission = self._create_permission(name)
+        self.target = self._create_target(name)
+        self.register_outputs(
+            {
+                "functionName": self.function.name,
+                "ruleName": self.rule.name,
+                "failureQueueUrl": self.failure_queue.url,
+            }
+        )
+
+    def _create_log_group(self, name: str) -> aws.cloudwatch.LogGroup:
+        return aws.cloudwatch.LogGroup(
+            f"{name}-logs",
+            name=self.log_group_name,
+            retention_in_days=LOG_RETENTION_DAYS,
+            tags=self._context.tags_for(),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _create_failure_queue(self, name: str) -> aws.sqs.Queue:
+        return aws.sqs.Queue(
+            f"{name}-failures",
+            name=self._context.name(f"{name}-failures"),
+            message_retention_seconds=FAILURE_RETENTION_SECONDS,
+            sqs_managed_sse_enabled=True,
+            tags=self._context.tags_for(),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _create_function(self, name: str, config_json: pulumi.Output[str]) -> aws.lambda_.Function:
+        files = functions.package_files("supervisor", FUNCTION_FILES)
+        return aws.lambda_.Function(
+            f"{name}-function",
+            name=self.function_name,
+            description="longjobs: record task state changes of runs, re-run what failed",
+            runtime=functions.RUNTIME,
+            architectures=["arm64"],
+            handler="supervisor.handler",
+            code=config_json.apply(lambda text: functions.package(files, text)),
+            role=self.role.arn,
+            memory_size=256,
+            timeout=TIMEOUT_SECONDS,
+            logging_config=aws.lambda_.FunctionLoggingConfigArgs(
+                log_format="Text", log_group=self.log_group.name
+            ),
+            tags=self._context.tags_for(),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=policies.created(self.policy)),
+        )
+
+    def _create_invoke_config(self, name: str) -> aws.lambda_.FunctionEventInvokeConfig:
+        return aws.lambda_.FunctionEventInvokeConfig(
+            f"{name}-async",
+            function_name=self.function.name,
+            maximum_retry_attempts=ASYNC_RETRIES,
+            destination_config=aws.lambda_.FunctionEventInvokeConfigDestinationConfigArgs(
+                on_failure=aws.lambda_.FunctionEventInvokeConfigDestinationConfigOnFailureArgs(
+                    destination=self.failure_queue.arn
+                )
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _create_rule(self, cluster: JobCluster) -> aws.cloudwatch.EventRule:
+        return aws.cloudwatch.EventRule(
+            "task-state-changes",
+            name=self.rule_name,
+            description="longjobs: this stack's task state changes, to the supervisor",
+            event_pattern=cluster.arn.apply(task_state_changes),
+            tags=self._context.tags_for(),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _create_queue_policy(self, name: str) -> aws.sqs.QueuePolicy:
+        # EventBridge writes a target's dead letters with the queue's own policy (EventBridge
+        # user guide, "Using dead-letter queues to process undelivered events").
+        statement = {
+            "Sid": "TaskStateChangesDeadLetters",
+            "Effect": "Allow",
+            "Principal": {"Service": "events.amazonaws.com"},
+            "Action": "sqs:SendMessage",
+            "Resource": self.failure_queue.arn,
+            "Condition": {"ArnEquals": {"aws:SourceArn": self.rule.arn}},
+        }
+        return aws.sqs.QueuePolicy(
+            f"{name}-failures-policy",
+            queue_url=self.failure_queue.url,
+            policy=policies.to_json([statement]),
+            opts=pulumi.ResourceOptions(parent=self.failure_queue),
+        )
+
+    def _create_permission(self, name: str) -> aws.lambda_.Permission:
+        return aws.lambda_.Permission(
+            f"{name}-invoked-by-rule",
+            action="lambda:InvokeFunction",
+            function=self.function.name,
+            principal="events.amazonaws.com",
+            source_arn=self.rule.arn,
+            opts=pulumi.ResourceOptions(parent=self.function),
+        )
+
+    def _create_target(self, name: str) -> aws.cloudwatch.EventTarget:
+        return aws.cloudwatch.EventTarget(
+            f"{name}-target",
+            rule=self.rule.name,
+            arn=self.function.arn,
+            retry_policy=aws.cloudwatch.EventTargetRetryPolicyArgs(
+                maximum_event_age_in_seconds=DELIVERY_MAX_AGE_SECONDS,
+                maximum_retry_attempts=DELIVERY_RETRIES,
+            ),
+            dead_letter_config=aws.cloudwatch.EventTargetDeadLetterConfigArgs(
+                arn=self.failure_queue.arn
+            ),
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[self.permission, self.queue_policy]
+            ),
+        )
+
+    def statements(self, jobs: Sequence[FargateJob], runs: RunRecords) -> list[policies.Statement]:
+        ctx = self._context
+        return [
+            {
+                "Sid": "Logs",
+                "Effect": "Allow",
+                "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                "Resource": ctx.log_streams_arn(self.log_group_name),
+            },
+            {
+                "Sid": "FailureQueue",
+                "Effect": "Allow",
+                "Action": "sqs:SendMessage",
+                "Resource": self.failure_queue.arn,
+            },
+            {
+                "Sid": "RecordRuns",
+                "Effect": "Allow",
+                "Action": ["dynamodb:GetItem", "dynamodb:UpdateItem"],
+                "Resource": runs.arn,
+            },
+            *policies.run_jobs_statements(
+                ctx,
+                [job.family for job in jobs],
+                [arn for job in jobs for arn in (job.execution_role.arn, job.task_role.arn)],
+            ),
+        ]

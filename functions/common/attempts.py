@@ -1,0 +1,234 @@
+"""Attempts: sending one try at a run to ECS, and recording what became of it.
+
+Shared by the trigger (a run's first attempts) and the supervisor (re-runs). Every attempt is a
+function of the run's record alone (`run_task_request`), so sending it again is the same
+request to ECS, which answers it from its clientToken.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+import records
+from longjobs_contract import capacity, runs, start_failures, tags, trigger_config
+from longjobs_contract.run_event import RunRequest
+
+# ECS keeps a clientToken for the task's lifetime plus an hour, at most 24 hours
+# (ECS_Idempotency): an attempt is sent again, by a retried invocation or a repeated request, only
+# within an hour of its first sending, while ECS is sure to answer with the task it started.
+RESEND_WINDOW = timedelta(hours=1)
+
+
+def resendable(record: dict[str, Any], when: datetime) -> bool:
+    """Whether the run's current attempt may be sent (again): the run waits on it, nothing is
+    known of its task yet, and ECS still answers it by its token."""
+    if record[runs.Record.STATUS] != runs.PENDING:
+        return False
+    current = records.current_attempt(record)
+    if "reason" in current or "taskArn" in current:
+        return False
+    sent = datetime.fromisoformat(current["requestedAt"].replace("Z", "+00:00"))
+    return when - sent < RESEND_WINDOW
+
+
+class CapacityUnavailable(Exception):
+    """No attempt could start now (no capacity, or ECS failed inside): recorded, then raised
+    so that Lambda retries the invocation, which sends the next attempt."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What sending a run's current attempt came to."""
+
+    record: dict[str, Any]
+    """The run as it now stands (the record read, or the one written after a failure)."""
+    task_arn: str | None
+    attempt: int
+    capacity: str
+    superseded: bool = False
+    """Another invocation recorded this run's next step first: `record` is what it wrote."""
+
+
+@dataclass(frozen=True)
+class Attempt:
+    number: int
+    capacity: str
+
+
+@dataclass(frozen=True)
+class Started:
+    task_arn: str
+
+
+@dataclass(frozen=True)
+class NotStarted:
+    kind: str
+    """start_failures.CAPACITY or PERMANENT."""
+    reason: str
+
+
+def stored_request(record: dict[str, Any], config: trigger_config.TriggerConfig) -> RunRequest:
+    """The request as the run recorded it: every attempt sends the same one."""
+    kept, job = record[runs.Record.REQUEST], record[runs.Record.JOB]
+    return RunRequest(
+        job=job,
+        rules=config.jobs[job],
+        environment=dict(kept.get("environment", {})),
+        command=kept.get("command"),
+        capacity=kept["capacity"],
+        idempotency_key=kept["idempotencyKey"],
+    )
+
+
+def run_task_request(
+    config: trigger_config.TriggerConfig, record: dict[str, Any], attempt: Attempt
+) -> dict[str, Any]:
+    """The RunTask request of one attempt of a run: a function of the record alone, so that
+    sending it again is the same request to ECS."""
+    request = stored_request(record, config)
+    run_id = record[runs.Record.RUN_ID]
+    network: dict[str, Any] = {
+        "subnets": list(config.subnet_ids),
+        "assignPublicIp": "ENABLED" if config.assign_public_ip else "DISABLED",
+    }
+    if config.security_group_ids:  # none given: ECS uses the VPC's default security group
+        network["securityGroups"] = list(config.security_group_ids)
+    platform = {runs.RUN_ID_VARIABLE: run_id, runs.ATTEMPT_VARIABLE: str(attempt.number)}
+    return {
+        "cluster": config.cluster_arn,
+        "taskDefinition": config.jobs[request.job].task_definition_arn,
+        "count": 1,
+        "capacityProviderStrategy": [
+            {"capacityProvider": capacity.PROVIDERS[attempt.capacity], "weight": 1}
+        ],
+        "networkConfiguration": {"awsvpcConfiguration": network},
+        "overrides": request.overrides(platform),
+        # Task state change events carry startedBy, not tags: the run id finds the run.
+        "startedBy": run_id,
+        "tags": [
+            {"key": tags.JOB, "value": request.job},
+            {"key": tags.RUN_ID, "value": run_id},
+            {"key": tags.IDEMPOTENCY_KEY, "value": request.idempotency_key},
+        ],
+        "propagateTags": "TASK_DEFINITION",
+        "enableECSManagedTags": True,
+        "clientToken": runs.client_token(run_id, attempt.number),
+    }
+
+
+def send(
+    ecs: Any, config: trigger_config.TriggerConfig, record: dict[str, Any], attempt: Attempt
+) -> Started | NotStarted:
+    """One RunTask. Errors worth sending the same attempt again are raised."""
+    try:
+        response = ecs.run_task(**run_task_request(config, record, attempt))
+    except ClientError as error:
+        details: dict[str, Any] = dict(error.response)
+        code = str(details.get("Error", {}).get("Code", ""))
+        message = str(details.get("Error", {}).get("Message", ""))
+        if code == "ConflictException":
+            # This attempt's token started a task with other parameters (a deploy came between
+            # the first sending and this one): ECS names it, and it is this attempt's task.
+            started = [str(arn) for arn in details.get("resourceIds") or []]
+            if started:
+                return Started(started[0])
+        if start_failures.of_error(code) == start_failures.TRANSIENT:
+            raise
+        return NotStarted(start_failures.PERMANENT, f"{code}: {message}")
+    tasks = response.get("tasks") or []
+    if tasks:
+        return Started(tasks[0]["taskArn"])
+    reasons = [str(f.get("reason")) for f in response.get("failures") or [] if f.get("reason")]
+    kinds = {start_failures.of_failure(reason) for reason in reasons}
+    kind = (
+        start_failures.CAPACITY if kinds == {start_failures.CAPACITY} else start_failures.PERMANENT
+    )
+    return NotStarted(kind, "; ".join(reasons) or "RunTask started no task and gave no reason")
+
+
+def start_attempts(
+    ecs: Any,
+    config: trigger_config.TriggerConfig,
+    store: records.RunStore,
+    record: dict[str, Any],
+    log: dict[str, Any],
+) -> Outcome:
+    """Send the run's current attempt; a Spot attempt Spot cannot place is followed at once by
+    an on-demand one. A start that fails is recorded before anything is answered or raised."""
+    current = records.current_attempt(record)
+    attempt = Attempt(current["attempt"], current["capacity"])
+    tried: list[tuple[Attempt, NotStarted]] = []
+    while True:
+        outcome = send(ecs, config, record, attempt)
+        if isinstance(outcome, Started):
+            log.update(taskArn=outcome.task_arn, attempt=attempt.number, capacity=attempt.capacity)
+            return Outcome(record, outcome.task_arn, attempt.number, attempt.capacity)
+        tried.append((attempt, outcome))
+        spot_full = outcome.kind == start_failures.CAPACITY and attempt.capacity == capacity.SPOT
+        if not (spot_full and len(tried) == 1):
+            break
+        attempt = Attempt(attempt.number + 1, capacity.ON_DEMAND)
+    return record_no_start(store, record, tried, log=log)
+
+
+def record_no_start(
+    store: records.RunStore,
+    record: dict[str, Any],
+    tried: list[tuple[Attempt, NotStarted]],
+    *,
+    log: dict[str, Any],
+) -> Outcome:
+    """Record attempts that started nothing. A permanent reason ends the run FAILED (answered);
+    no capacity records the next attempt and raises, so that Lambda's retry sends it."""
+    when = records.timestamp(records.now())
+    run_id = record[runs.Record.RUN_ID]
+    first = tried[0][0].number
+    attempts = [a for a in record[runs.Record.ATTEMPTS] if a["attempt"] < first]
+    sent = {a["attempt"]: a.get("requestedAt", when) for a in record[runs.Record.ATTEMPTS]}
+    for attempt, outcome in tried:
+        attempts.append(
+            {
+                "attempt": attempt.number,
+                "capacity": attempt.capacity,
+                "requestedAt": sent.get(attempt.number, when),
+                "reason": outcome.reason,
+                "classification": outcome.kind,
+            }
+        )
+    last, outcome = tried[-1]
+    changes: dict[str, Any] = {runs.Record.ATTEMPTS: attempts, runs.Record.UPDATED_AT: when}
+    if outcome.kind == start_failures.PERMANENT:
+        changes.update(
+            {
+                runs.Record.STATUS: runs.FAILED,
+                runs.Record.REASON: outcome.reason,
+                runs.Record.ATTEMPT: last.number,
+            }
+        )
+    else:
+        attempts.append(
+            {
+                "attempt": last.number + 1,
+                "capacity": record[runs.Record.REQUEST]["capacity"],
+                "requestedAt": when,
+            }
+        )
+        changes[runs.Record.ATTEMPT] = last.number + 1
+    if not store.update(record, changes):
+        # Another invocation of this run moved it on first: answer what it recorded.
+        fresh = store.get(run_id) or record
+        log.update(outcome="superseded", status=fresh[runs.Record.STATUS])
+        return Outcome(fresh, None, fresh[runs.Record.ATTEMPT], last.capacity, superseded=True)
+    reasons = "; ".join(f"attempt {a.number} on {a.capacity}: {o.reason}" for a, o in tried)
+    if outcome.kind == start_failures.PERMANENT:
+        log.update(outcome="failed-to-start", reason=outcome.reason)
+        return Outcome({**record, **changes}, None, last.number, last.capacity)
+    log.update(outcome="no-capacity", reason=reasons)
+    raise CapacityUnavailable(
+        f"run {run_id} of {record[runs.Record.JOB]} started no task ({reasons}); attempt "
+        f"{last.number + 1} is recorded and is sent when this invocation is retried"
+    )

@@ -1,0 +1,267 @@
+"""What happens to a run when one of its tasks changes state: one pure function, `decide`.
+
+The supervisor applies it to every "ECS Task State Change" event, and a reconciliation pass to
+what DescribeTasks answers, so both reach the same state. ECS delivers those events at least
+once and in any order, and each task's `version` grows with every change (ECS developer guide,
+"Amazon ECS task state change events"): an observation no newer than the one recorded for its
+attempt changes nothing, an older attempt's never moves the run, and a final run never changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Final
+
+from longjobs_contract import capacity, runs
+
+# How a stopped task is classified.
+SUCCEEDED: Final = "succeeded"
+JOB_FAILED: Final = "job-failed"
+"""The job's code failed: a non-zero exit, out of memory. Re-run while `retries` remain."""
+INTERRUPTED: Final = "interrupted"
+"""The platform stopped it: Spot interruption, Fargate maintenance. Re-run regardless of
+`retries`, at most `interruptionRetries` times, on the job's `onInterruption` capacity."""
+START_TRANSIENT: Final = "start-transient"
+"""It failed to start for a reason that passes (a network or storage provisioning timeout, an
+image pull i/o timeout): handled as an interruption."""
+START_PERMANENT: Final = "start-permanent"
+"""It failed to start for a reason that stays (image not found, access denied to a secret)."""
+USER_STOPPED: Final = "user-stopped"
+TIMED_OUT: Final = "timed-out"
+
+TIMEOUT_REASON: Final = "longjobs: the attempt ran past the job's timeout"
+"""The StopTask reason the supervisor gives a task it stops for its timeout."""
+MAINTENANCE_REASON: Final = (
+    "ECS is performing maintenance on the underlying infrastructure hosting the task"
+)
+"""Fargate task retirement (developer guide, "Task retirement and maintenance for AWS
+Fargate"): a standalone task is stopped and not replaced."""
+# TaskFailedToStart reasons that a later attempt gets past: provisioning timeouts and network
+# errors while pulling the image or the secrets (developer guide, "Amazon ECS stopped task
+# errors" and "CannotPullContainer task errors").
+TRANSIENT_START_MARKERS: Final = (
+    "Timeout waiting for network interface provisioning to complete",
+    "Timeout waiting for EphemeralStorage provisioning to complete",
+    "i/o timeout",
+    "context canceled",
+    "connection reset by peer",
+    "TLS handshake timeout",
+    "toomanyrequests",
+    "InternalError",
+)
+OUT_OF_MEMORY_MARKER: Final = "OutOfMemoryError"
+STOPPED: Final = "STOPPED"
+
+
+@dataclass(frozen=True)
+class JobRules:
+    """What the lifecycle needs to know of a job."""
+
+    retries: int = 0
+    interruption_retries: int = 3
+    on_interruption: str = capacity.ON_DEMAND
+    timeout_seconds: int | None = None
+
+
+@dataclass(frozen=True)
+class Observation:
+    """One task's state, from a task state change event or from DescribeTasks."""
+
+    task_arn: str
+    run_id: str | None
+    attempt: int | None
+    version: int
+    last_status: str
+    desired_status: str | None = None
+    stop_code: str | None = None
+    stopped_reason: str | None = None
+    exit_code: int | None = None
+    container_reason: str | None = None
+    capacity: str | None = None
+    started_at: str | None = None
+    stopped_at: str | None = None
+
+
+def _time(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)
+
+
+def observe(task: Mapping[str, Any], container_name: str) -> Observation:
+    """An Observation of a task as ECS describes it: an event's `detail` or a DescribeTasks
+    task (the same field names; times are ISO strings in one and datetimes in the other)."""
+    containers: list[Mapping[str, Any]] = task.get("containers") or []
+    container: Mapping[str, Any] = next(
+        (c for c in containers if c.get("name") == container_name), {}
+    )
+    overrides = (task.get("overrides") or {}).get("containerOverrides") or []
+    variables = {
+        variable.get("name"): variable.get("value")
+        for override in overrides
+        if override.get("name") == container_name
+        for variable in override.get("environment") or []
+    }
+    attempt_text = variables.get(runs.ATTEMPT_VARIABLE)
+    started_by = task.get("startedBy")
+    return Observation(
+        task_arn=str(task.get("taskArn")),
+        run_id=started_by if runs.is_run_id(started_by) else None,
+        attempt=int(attempt_text)
+        if isinstance(attempt_text, str) and attempt_text.isdigit()
+        else None,
+        version=int(task.get("version") or 0),
+        last_status=str(task.get("lastStatus")),
+        desired_status=task.get("desiredStatus"),
+        stop_code=task.get("stopCode"),
+        stopped_reason=task.get("stoppedReason"),
+        exit_code=container.get("exitCode"),
+        container_reason=container.get("reason"),
+        capacity=capacity.CAPACITY_OF_PROVIDER.get(str(task.get("capacityProviderName"))),
+        started_at=_time(task.get("startedAt")),
+        stopped_at=_time(task.get("stoppedAt")),
+    )
+
+
+def classify(observation: Observation) -> str:
+    """How a stopped task ended, by its documented stop code (TaskStopCode in the ECS API
+    reference) and reasons; a stop code not known today falls to its exit code."""
+    code, reason = observation.stop_code, observation.stopped_reason or ""
+    exit_code = observation.exit_code
+    if code == "UserInitiated":
+        return TIMED_OUT if reason.startswith(TIMEOUT_REASON) else USER_STOPPED
+    if code in ("SpotInterruption", "TerminationNotice") or MAINTENANCE_REASON in reason:
+        return INTERRUPTED
+    if code == "TaskFailedToStart":
+        text = f"{reason} {observation.container_reason or ''}"
+        if any(marker in text for marker in TRANSIENT_START_MARKERS):
+            return START_TRANSIENT
+        return START_PERMANENT
+    if OUT_OF_MEMORY_MARKER in (observation.container_reason or ""):
+        return JOB_FAILED
+    if exit_code == 0:
+        return SUCCEEDED
+    if exit_code is None:
+        # Stopped before the job's container ended (InfrastructureHealth, a code added after
+        # this was written, ...): the platform's doing, not the job's.
+        return INTERRUPTED
+    return JOB_FAILED
+
+
+@dataclass
+class Decision:
+    """What to write to the record, and whether to start another attempt."""
+
+    changes: dict[str, Any] = field(default_factory=dict)
+    """Record fields to set; empty when the observation changes nothing."""
+    retry: tuple[int, str] | None = None
+    """(attempt, capacity) to start now."""
+    final: str | None = None
+    """The final status the run reached with this observation."""
+
+
+def _entry(record: Mapping[str, Any], attempt: int) -> dict[str, Any] | None:
+    return next((dict(a) for a in record[runs.Record.ATTEMPTS] if a["attempt"] == attempt), None)
+
+
+def _count(attempts: list[dict[str, Any]], kinds: tuple[str, ...]) -> int:
+    return sum(1 for a in attempts if a.get("classification") in kinds)
+
+
+def decide(
+    record: Mapping[str, Any], observation: Observation, rules: JobRules, now: str
+) -> Decision:
+    """Apply one observation of one of the run's tasks to the run's record."""
+    if record[runs.Record.STATUS] in runs.FINAL or observation.attempt is None:
+        return Decision()
+    current = int(record[runs.Record.ATTEMPT])
+    attempt = observation.attempt
+    entry = _entry(record, attempt) or {
+        "attempt": attempt,
+        "capacity": observation.capacity,
+        "requestedAt": now,
+    }
+    if int(entry.get("version", 0)) >= observation.version:
+        return Decision()  # a duplicate, or older than what is recorded
+    entry.update(
+        {
+            "taskArn": observation.task_arn,
+            "version": observation.version,
+            "lastStatus": observation.last_status,
+        }
+    )
+    for key, value in (
+        ("capacity", observation.capacity),
+        ("startedAt", observation.started_at),
+        ("stoppedAt", observation.stopped_at),
+        ("exitCode", observation.exit_code),
+        ("stopCode", observation.stop_code),
+        ("stoppedReason", observation.stopped_reason),
+    ):
+        if value is not None:
+            entry[key] = value
+    stopped = observation.last_status == STOPPED
+    if stopped:
+        entry["classification"] = classify(observation)
+        entry.pop("reason", None)
+    attempts = [a for a in record[runs.Record.ATTEMPTS] if a["attempt"] != attempt]
+    attempts = sorted([*attempts, entry], key=lambda a: a["attempt"])
+    changes: dict[str, Any] = {runs.Record.ATTEMPTS: attempts, runs.Record.UPDATED_AT: now}
+    if attempt < current:
+        return Decision(changes)  # an earlier attempt's late news: kept, but it moves nothing
+    changes[runs.Record.ATTEMPT] = attempt
+    if not stopped:
+        if observation.last_status == "RUNNING":
+            changes[runs.Record.STATUS] = runs.RUNNING
+        return Decision(changes)
+    return _after_stop(record, entry, attempts, changes, rules, now)
+
+
+def _after_stop(
+    record: Mapping[str, Any],
+    entry: dict[str, Any],
+    attempts: list[dict[str, Any]],
+    changes: dict[str, Any],
+    rules: JobRules,
+    now: str,
+) -> Decision:
+    kind = entry["classification"]
+    final = {
+        SUCCEEDED: runs.SUCCEEDED,
+        USER_STOPPED: runs.STOPPED,
+        TIMED_OUT: runs.TIMED_OUT,
+        START_PERMANENT: runs.FAILED,
+    }.get(kind)
+    exit_code = entry.get("exitCode")
+    reason = (
+        entry.get("stoppedReason")
+        or (f"exit code {exit_code}" if exit_code is not None else None)
+        or entry.get("stopCode")
+        or kind
+    )
+    retry: tuple[int, str] | None = None
+    if kind == JOB_FAILED:
+        if _count(attempts, (JOB_FAILED,)) <= rules.retries:
+            retry = (entry["attempt"] + 1, record[runs.Record.REQUEST]["capacity"])
+        else:
+            final = runs.FAILED
+    elif kind in (INTERRUPTED, START_TRANSIENT):
+        if _count(attempts, (INTERRUPTED, START_TRANSIENT)) <= rules.interruption_retries:
+            retry = (entry["attempt"] + 1, rules.on_interruption)
+        else:
+            final = runs.FAILED
+    if final is not None:
+        changes[runs.Record.STATUS] = final
+        if final != runs.SUCCEEDED:
+            changes[runs.Record.REASON] = f"attempt {entry['attempt']}: {kind}: {reason}"
+        return Decision(changes, final=final)
+    assert retry is not None
+    entry["retryReason"] = kind
+    attempts.append({"attempt": retry[0], "capacity": retry[1], "requestedAt": now})
+    changes[runs.Record.ATTEMPT] = retry[0]
+    changes[runs.Record.STATUS] = runs.PENDING
+    return Decision(changes, retry=retry)

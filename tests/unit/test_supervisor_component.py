@@ -1,0 +1,131 @@
+"""The JobSupervisor component: the rule, its delivery, the function and its exact permissions."""
+
+from __future__ import annotations
+
+import json
+
+from tests.unit.helpers import statements, trust
+from tools.program import MOCK_ACCOUNT
+
+ACCOUNT = MOCK_ACCOUNT
+REGION = "us-east-1"
+CLUSTER = f"arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/longjobs-dev"
+QUEUE = f"arn:aws:sqs:{REGION}:{ACCOUNT}:longjobs-dev-supervisor-failures"
+RULE = f"arn:aws:events:{REGION}:{ACCOUNT}:rule/longjobs-dev-task-state-changes"
+
+
+def test_the_rule_takes_this_clusters_task_state_changes_only(dev):
+    rule = dev.one("aws:cloudwatch/eventRule:EventRule", "task-state-changes")
+    assert rule.inputs["name"] == "longjobs-dev-task-state-changes"
+    assert json.loads(rule.inputs["eventPattern"]) == {
+        "source": ["aws.ecs"],
+        "detail-type": ["ECS Task State Change"],
+        "detail": {"clusterArn": [CLUSTER]},
+    }
+
+
+def test_events_reach_the_function_with_retries_and_a_dead_letter_queue(dev):
+    function = dev.one("aws:lambda/function:Function", "supervisor-function")
+    assert function.inputs["name"] == "longjobs-dev-supervisor"
+    assert function.inputs["handler"] == "supervisor.handler"
+    assert function.inputs["timeout"] == 60
+    target = dev.one("aws:cloudwatch/eventTarget:EventTarget", "supervisor-target")
+    assert target.inputs["arn"] == function.state["arn"]
+    assert target.inputs["rule"] == "longjobs-dev-task-state-changes"
+    assert target.inputs["retryPolicy"] == {
+        "maximumEventAgeInSeconds": 86400,
+        "maximumRetryAttempts": 185,
+    }
+    assert target.inputs["deadLetterConfig"] == {"arn": QUEUE}
+    permission = dev.one("aws:lambda/permission:Permission", "supervisor-invoked-by-rule")
+    assert (permission.inputs["principal"], permission.inputs["sourceArn"]) == (
+        "events.amazonaws.com",
+        RULE,
+    )
+    invoke = dev.one(
+        "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig", "supervisor-async"
+    )
+    assert invoke.inputs["destinationConfig"] == {"onFailure": {"destination": QUEUE}}
+    queue_policy = json.loads(
+        dev.one("aws:sqs/queuePolicy:QueuePolicy", "supervisor-failures-policy").inputs["policy"]
+    )
+    assert queue_policy["Statement"] == [
+        {
+            "Sid": "TaskStateChangesDeadLetters",
+            "Effect": "Allow",
+            "Principal": {"Service": "events.amazonaws.com"},
+            "Action": "sqs:SendMessage",
+            "Resource": QUEUE,
+            "Condition": {"ArnEquals": {"aws:SourceArn": RULE}},
+        }
+    ]
+
+
+def test_the_package_is_the_supervisor_the_shared_files_and_the_config(dev):
+    import longjobs_contract
+
+    function = dev.one("aws:lambda/function:Function", "supervisor-function")
+    assets = function.inputs["code"].assets
+    assert sorted(assets) == sorted(
+        [
+            "supervisor.py",
+            "attempts.py",
+            "records.py",
+            *(f"longjobs_contract/{module}" for module in longjobs_contract.MODULES),
+            "longjobs-trigger.json",
+        ]
+    )
+    trigger = dev.one("aws:lambda/function:Function", "trigger-function")
+    config = "longjobs-trigger.json"
+    assert assets[config].text == trigger.inputs["code"].assets[config].text
+
+
+def test_the_supervisor_may_do_exactly_this(dev):
+    jobs = dev.outputs["jobs"]
+    table = dev.one("aws:dynamodb/table:Table", "runs-table").state["arn"]
+    assert trust(dev, "supervisor-role")["Principal"] == {"Service": "lambda.amazonaws.com"}
+    assert statements(dev, "supervisor-policy") == [
+        {
+            "Sid": "Logs",
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/longjobs/dev/lambda/"
+            "supervisor:log-stream:*",
+        },
+        {"Sid": "FailureQueue", "Effect": "Allow", "Action": "sqs:SendMessage", "Resource": QUEUE},
+        {
+            "Sid": "RecordRuns",
+            "Effect": "Allow",
+            "Action": ["dynamodb:GetItem", "dynamodb:UpdateItem"],
+            "Resource": table,
+        },
+        {
+            "Sid": "RunJobs",
+            "Effect": "Allow",
+            "Action": "ecs:RunTask",
+            "Resource": [
+                f"arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/longjobs-dev-hello-world:*",
+                f"arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/longjobs-dev-report:*",
+            ],
+            "Condition": {"ArnEquals": {"ecs:cluster": CLUSTER}},
+        },
+        {
+            "Sid": "TagJobsAtStart",
+            "Effect": "Allow",
+            "Action": "ecs:TagResource",
+            "Resource": f"arn:aws:ecs:{REGION}:{ACCOUNT}:task/longjobs-dev/*",
+            "Condition": {"StringEquals": {"ecs:CreateAction": "RunTask"}},
+        },
+        {
+            "Sid": "PassJobRoles",
+            "Effect": "Allow",
+            "Action": "iam:PassRole",
+            "Resource": [
+                jobs["hello-world"]["executionRoleArn"],
+                jobs["hello-world"]["taskRoleArn"],
+                jobs["report"]["executionRoleArn"],
+                jobs["report"]["taskRoleArn"],
+            ],
+            "Condition": {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
+        },
+    ]
