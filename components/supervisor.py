@@ -14,6 +14,8 @@ from components.cluster import JobCluster
 from components.context import StackContext
 from components.job import FargateJob
 from components.runs import RunRecords
+from longjobs_contract import lifecycle
+from longjobs_contract.runs import BY_STATUS_INDEX
 
 FUNCTION_FILES = ("supervisor.py",)
 """The function's own files (functions/supervisor/)."""
@@ -63,6 +65,12 @@ class JobSupervisor(pulumi.ComponentResource):
     """Lets the rule, and only it, invoke the function."""
     target: aws.cloudwatch.EventTarget
     """The rule's delivery to the function, with retries and the failure queue."""
+    reconcile_rule: aws.cloudwatch.EventRule
+    """Every minute: `<prefix>-reconcile`, the reconciliation pass and the timeouts."""
+    reconcile_permission: aws.lambda_.Permission
+    """Lets that rule invoke the function."""
+    reconcile_target: aws.cloudwatch.EventTarget
+    """Its delivery, with the pass's event."""
 
     def __init__(
         self,
@@ -96,6 +104,9 @@ class JobSupervisor(pulumi.ComponentResource):
         self.queue_policy = self._create_queue_policy(name)
         self.permission = self._create_permission(name)
         self.target = self._create_target(name)
+        self.reconcile_rule, self.reconcile_permission, self.reconcile_target = (
+            self._create_reconciliation(name)
+        )
         self.register_outputs(
             {
                 "functionName": self.function.name,
@@ -211,8 +222,41 @@ class JobSupervisor(pulumi.ComponentResource):
             ),
         )
 
+    def _create_reconciliation(
+        self, name: str
+    ) -> tuple[aws.cloudwatch.EventRule, aws.lambda_.Permission, aws.cloudwatch.EventTarget]:
+        rule = aws.cloudwatch.EventRule(
+            "reconcile",
+            name=self._context.name("reconcile"),
+            description="longjobs: the supervisor's reconciliation pass and timeouts",
+            schedule_expression=lifecycle.RECONCILE_EVERY,
+            tags=self._context.tags_for(),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        permission = aws.lambda_.Permission(
+            f"{name}-invoked-by-reconcile",
+            action="lambda:InvokeFunction",
+            function=self.function.name,
+            principal="events.amazonaws.com",
+            source_arn=rule.arn,
+            opts=pulumi.ResourceOptions(parent=self.function),
+        )
+        target = aws.cloudwatch.EventTarget(
+            f"{name}-reconcile-target",
+            rule=rule.name,
+            arn=self.function.arn,
+            input=json.dumps(lifecycle.RECONCILE_EVENT),
+            # A pass that is not delivered is replaced by the next one, a minute later.
+            retry_policy=aws.cloudwatch.EventTargetRetryPolicyArgs(
+                maximum_event_age_in_seconds=60, maximum_retry_attempts=0
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[permission]),
+        )
+        return rule, permission, target
+
     def statements(self, jobs: Sequence[FargateJob], runs: RunRecords) -> list[policies.Statement]:
         ctx = self._context
+        cluster = {"ArnEquals": {"ecs:cluster": ctx.arn("ecs", f"cluster/{ctx.cluster_name}")}}
         return [
             {
                 "Sid": "Logs",
@@ -231,6 +275,19 @@ class JobSupervisor(pulumi.ComponentResource):
                 "Effect": "Allow",
                 "Action": ["dynamodb:GetItem", "dynamodb:UpdateItem"],
                 "Resource": runs.arn,
+            },
+            {
+                "Sid": "FindWaitingRuns",
+                "Effect": "Allow",
+                "Action": "dynamodb:Query",
+                "Resource": f"{runs.arn}/index/{BY_STATUS_INDEX}",
+            },
+            {
+                "Sid": "InspectAndStopJobs",
+                "Effect": "Allow",
+                "Action": ["ecs:DescribeTasks", "ecs:StopTask"],
+                "Resource": ctx.arn("ecs", f"task/{ctx.cluster_name}/*"),
+                "Condition": cluster,
             },
             *policies.run_jobs_statements(
                 ctx,

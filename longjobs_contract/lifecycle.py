@@ -53,6 +53,9 @@ TRANSIENT_START_MARKERS: Final = (
 )
 OUT_OF_MEMORY_MARKER: Final = "OutOfMemoryError"
 STOPPED: Final = "STOPPED"
+RECONCILE_EVENT: Final = {"action": "reconcile"}
+"""What the every-minute schedule sends the supervisor: the reconciliation pass."""
+RECONCILE_EVERY: Final = "rate(1 minute)"
 
 
 @dataclass(frozen=True)

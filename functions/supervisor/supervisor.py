@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,14 @@ ecs = boto3.client("ecs", config=CLIENT_CONFIG)
 dynamodb = boto3.client("dynamodb", config=CLIENT_CONFIG)
 
 TASK_STATE_CHANGE = "ECS Task State Change"
+STOPPED_TASK = "STOPPED"
+STRAY = "longjobs: the run was stopped"
+RECONCILE = lifecycle.RECONCILE_EVENT
+RECONCILE_AFTER = timedelta(minutes=2)
+"""How long a run waits on its events before the reconciliation pass asks ECS."""
+DESCRIBE_BATCH = 100  # DescribeTasks takes at most 100 tasks
+MAX_RECONCILED = 1000
+"""Runs looked at per status and pass; more wait for the next minute's pass."""
 MAX_WRITES = 3
 """Reads and writes of one event's run before the invocation fails and is retried."""
 
@@ -53,7 +62,8 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     request_id = getattr(context, "aws_request_id", None) or "local"
     log: dict[str, Any] = {"requestId": request_id}
     try:
-        answer = supervise(event, load_config(), log)
+        config = load_config()
+        answer = reconcile(config, log) if event == RECONCILE else supervise(event, config, log)
         log.update(answer)
         return answer
     except Exception as error:
@@ -80,7 +90,17 @@ def supervise(
     if not runs.is_run_id(run_id):
         return {"outcome": "ignored", "why": "not a task of a run (a service's, or another's)"}
     log["runId"] = run_id
-    store = records.RunStore(dynamodb, config.runs_table)
+    return apply(config, records.RunStore(dynamodb, config.runs_table), run_id, detail, log)
+
+
+def apply(
+    config: trigger_config.TriggerConfig,
+    store: records.RunStore,
+    run_id: str,
+    task: dict[str, Any],
+    log: dict[str, Any],
+) -> dict[str, Any]:
+    """Apply one task's state (an event's detail, or DescribeTasks' answer) to its run."""
     for _ in range(MAX_WRITES):
         record = store.get(run_id)
         if record is None:
@@ -88,7 +108,14 @@ def supervise(
         target = config.jobs.get(record[runs.Record.JOB])
         if target is None:
             return {"outcome": "ignored", "why": "the run's job is no longer in the stack"}
-        observation = lifecycle.observe(detail, target.container_name)
+        observation = lifecycle.observe(task, target.container_name)
+        if record[runs.Record.STATUS] == runs.STOPPED and STOPPED_TASK not in (
+            observation.last_status,
+            observation.desired_status,
+        ):
+            # The run was stopped before this task was seen: it must not run on.
+            ecs.stop_task(cluster=config.cluster_arn, task=observation.task_arn, reason=STRAY)
+            return {"outcome": "stopped-stray", "status": runs.STOPPED}
         decision = lifecycle.decide(
             record, observation, target.lifecycle, records.timestamp(records.now())
         )
@@ -112,3 +139,98 @@ def supervise(
         answer.update(outcome="rerun", attempt=outcome.attempt, taskArn=outcome.task_arn)
         answer["status"] = outcome.record[runs.Record.STATUS]
     return answer
+
+
+# --- the reconciliation pass ------------------------------------------------------------------
+
+
+def reconcile(config: trigger_config.TriggerConfig, log: dict[str, Any]) -> dict[str, Any]:
+    """Every minute: stop attempts past their job's timeout, and bring every run still waiting
+    on ECS up to date from DescribeTasks, as if its events had come.
+
+    A run is looked at once nothing was written to it for RECONCILE_AFTER: its events, if they
+    come, have had their time. An attempt whose task is not known yet is sent again while ECS
+    answers it by its token (the answer names the task); one older than that with no task seen
+    ends the run FAILED, visibly.
+    """
+    store = records.RunStore(dynamodb, config.runs_table)
+    now = records.now()
+    waiting = [
+        record for status in (runs.PENDING, runs.RUNNING) for record in _all_in(store, status)
+    ]
+    counts = {"looked": 0, "timedOut": 0, "resent": 0, "lost": 0, "applied": 0}
+    for record in waiting:
+        if _past_timeout(record, config, now):
+            task_arn = records.current_attempt(record).get("taskArn")
+            ecs.stop_task(
+                cluster=config.cluster_arn, task=task_arn, reason=lifecycle.TIMEOUT_REASON
+            )
+            counts["timedOut"] += 1
+    due = [r for r in waiting if now - _time(r[runs.Record.UPDATED_AT]) >= RECONCILE_AFTER]
+    known: dict[str, str] = {}
+    for record in due:
+        counts["looked"] += 1
+        run_id = record[runs.Record.RUN_ID]
+        current = records.current_attempt(record)
+        if current.get("taskArn"):
+            known[current["taskArn"]] = run_id
+        elif "reason" in current:
+            continue  # recorded as not started; the invocation that will send the next retries
+        elif attempts.resendable(record, now):
+            outcome = attempts.start_attempts(ecs, config, store, record, log)
+            counts["resent"] += 1
+            if outcome.task_arn:
+                known[outcome.task_arn] = run_id
+        else:
+            _lost(store, record, now)
+            counts["lost"] += 1
+    arns = sorted(known)
+    for start in range(0, len(arns), DESCRIBE_BATCH):
+        batch = arns[start : start + DESCRIBE_BATCH]
+        for task in ecs.describe_tasks(cluster=config.cluster_arn, tasks=batch).get("tasks", []):
+            answer = apply(config, store, known[task["taskArn"]], task, log)
+            counts["applied"] += answer["outcome"] in ("recorded", "rerun")
+    return {"outcome": "reconciled", **counts}
+
+
+def _all_in(store: records.RunStore, status: str) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    token: str | None = None
+    while len(found) < MAX_RECONCILED:
+        page, token = store.page(job=None, status=status, limit=100, next_token=token)
+        found += page
+        if token is None:
+            break
+    return found[:MAX_RECONCILED]
+
+
+def _time(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _past_timeout(
+    record: dict[str, Any], config: trigger_config.TriggerConfig, now: datetime
+) -> bool:
+    target = config.jobs.get(record[runs.Record.JOB])
+    timeout = target.lifecycle.timeout_seconds if target else None
+    current = records.current_attempt(record)
+    if timeout is None or record[runs.Record.STATUS] != runs.RUNNING or "taskArn" not in current:
+        return False
+    started = _time(current.get("startedAt") or current["requestedAt"])
+    return now - started > timedelta(seconds=timeout)
+
+
+def _lost(store: records.RunStore, record: dict[str, Any], now: datetime) -> None:
+    attempt = record[runs.Record.ATTEMPT]
+    reason = (
+        f"attempt {attempt}: no task of it was ever seen, and ECS no longer answers its "
+        f"token ({int(attempts.RESEND_WINDOW.total_seconds() // 3600)} h after it was sent)"
+    )
+    store.update(
+        record,
+        {
+            runs.Record.STATUS: runs.FAILED,
+            runs.Record.REASON: reason,
+            runs.Record.UPDATED_AT: records.timestamp(now),
+        },
+    )

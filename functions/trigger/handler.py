@@ -49,6 +49,7 @@ dynamodb = boto3.client("dynamodb", config=CLIENT_CONFIG)
 
 TASK_KEYS = {"status": {"action", "taskArn"}, "stop": {"action", "taskArn", "reason"}}
 RUN_STATUS_KEYS = {"action", "runId"}
+RUN_STOP_KEYS = {"action", "runId", "reason"}
 LIST_KEYS = {"action", "job", "status", "limit", "nextToken"}
 DEFAULT_LIST_LIMIT = 20
 MAX_STOP_REASON = 255
@@ -170,11 +171,7 @@ def run_status(
     event: dict, config: trigger_config.TriggerConfig, log: dict[str, Any]
 ) -> dict[str, Any]:
     _unknown_keys(event, RUN_STATUS_KEYS)
-    run_id = event["runId"]
-    if not runs.is_run_id(run_id):
-        raise ValidationError(
-            f"runId: {shown(run_id)} is not a run id ({runs.RUN_ID_LENGTH} hex characters)"
-        )
+    run_id = _parse_run_id(event)
     log["runId"] = run_id
     record = records.RunStore(dynamodb, config.runs_table).get(run_id)
     if record is None:
@@ -183,6 +180,15 @@ def run_status(
         )
     log.update(job=record[runs.Record.JOB], outcome="status")
     return view(record)
+
+
+def _parse_run_id(event: dict) -> str:
+    run_id = event["runId"]
+    if not runs.is_run_id(run_id):
+        raise ValidationError(
+            f"runId: {shown(run_id)} is not a run id ({runs.RUN_ID_LENGTH} hex characters)"
+        )
+    return run_id
 
 
 def view(record: dict[str, Any]) -> dict[str, Any]:
@@ -247,8 +253,52 @@ def list_runs(
     return {"runs": [view(record) for record in page], "nextToken": next_token}
 
 
-def task_stop(
+def any_stop(
     event: dict, config: trigger_config.TriggerConfig, request_id: str, log: dict[str, Any]
+) -> dict[str, Any]:
+    """Stop a run (its current attempt, and no attempt after it), or one task by its ARN."""
+    if "runId" in event:
+        return run_stop(event, config, log)
+    return task_stop(event, config, log)
+
+
+def run_stop(event: dict, config: trigger_config.TriggerConfig, log: dict[str, Any]) -> dict:
+    """The run ends STOPPED at once, so that nothing re-runs it; its current task is stopped."""
+    _unknown_keys(event, RUN_STOP_KEYS)
+    run_id = _parse_run_id(event)
+    reason = parse_reason(event)
+    log["runId"] = run_id
+    store = records.RunStore(dynamodb, config.runs_table)
+    record = store.get(run_id)
+    if record is None:
+        raise NotFound(
+            f"runId: no run {run_id} (records are kept {config.run_retention_days} days)"
+        )
+    log["job"] = record[runs.Record.JOB]
+    if record[runs.Record.STATUS] in runs.FINAL:
+        log["outcome"] = "already-final"
+        return view(record)
+    # A task not seen yet is stopped by the supervisor when its first event comes.
+    task_arn = records.current_attempt(record).get("taskArn")
+    changes = {
+        runs.Record.STATUS: runs.STOPPED,
+        runs.Record.REASON: f"stopped: {reason}",
+        runs.Record.UPDATED_AT: records.timestamp(records.now()),
+    }
+    if not store.update(record, changes):
+        fresh = store.get(run_id) or record
+        if fresh[runs.Record.STATUS] in runs.FINAL:
+            log["outcome"] = "already-final"
+            return view(fresh)
+        raise RuntimeError(f"run {run_id} changed while it was being stopped; send stop again")
+    if task_arn is not None:
+        ecs.stop_task(cluster=config.cluster_arn, task=task_arn, reason=reason)
+    log.update(outcome="stopped", taskArn=task_arn)
+    return view({**record, **changes})
+
+
+def task_stop(
+    event: dict, config: trigger_config.TriggerConfig, log: dict[str, Any]
 ) -> dict[str, Any]:
     task_arn = parse_task_arn(event, config, TASK_KEYS["stop"])
     reason = parse_reason(event)
@@ -258,7 +308,7 @@ def task_stop(
     return response
 
 
-ACTIONS = {"run": run, "status": any_status, "list": list_runs, "stop": task_stop}
+ACTIONS = {"run": run, "status": any_status, "list": list_runs, "stop": any_stop}
 
 
 # --- validation: everything is checked before any AWS call ------------------------------------

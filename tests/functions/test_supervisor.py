@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import boto3
@@ -203,3 +204,142 @@ def test_events_of_other_tasks_are_ignored(stack, context, change, why):
     answer = supervisor.handler(event_for({**task, **change}, lastStatus="RUNNING"), context)
     assert answer["outcome"] == "ignored" and answer["why"].startswith(why)
     assert calls in ([], ["GetItem"])
+
+
+# --- stop by run id -----------------------------------------------------------------------------
+
+
+def test_stop_by_run_ends_it_stopped_and_stops_its_task(stack, context):
+    ecs, store, _ = stack
+    task = start(ecs, context)
+    supervisor.handler(running(task), context)
+    answer = handler.handler({"action": "stop", "runId": RUN, "reason": "not needed"}, context)
+    assert (answer["status"], answer["reason"]) == ("STOPPED", "stopped: not needed")
+    assert ecs.tasks[task["taskArn"]]["stopCode"] == "UserInitiated"
+    # The task's own STOPPED event changes nothing: the run is final, and never re-run.
+    assert supervisor.handler(stopped(task, stopCode="UserInitiated"), context)["outcome"] == (
+        "unchanged"
+    )
+    assert len(ecs.started()) == 1
+    again = handler.handler({"action": "stop", "runId": RUN}, context)
+    assert again["status"] == "STOPPED"
+
+
+def test_a_task_first_seen_after_its_run_was_stopped_is_stopped(stack, context):
+    ecs, store, _ = stack
+    task = start(ecs, context)  # started, but no event recorded its task yet
+    handler.handler({"action": "stop", "runId": RUN}, context)
+    assert ecs.tasks[task["taskArn"]]["desiredStatus"] == "RUNNING"
+    answer = supervisor.handler(running(task), context)
+    assert answer == {"outcome": "stopped-stray", "status": "STOPPED"}
+    assert ecs.tasks[task["taskArn"]]["stoppedReason"] == supervisor.STRAY
+
+
+def test_stop_of_an_unknown_run(stack, context):
+    answer = handler.handler({"action": "stop", "runId": "0" * 32}, context)
+    assert answer["error"]["type"] == "NotFound"
+
+
+# --- reconciliation and timeouts ----------------------------------------------------------------
+
+
+def later(monkeypatch, minutes: float) -> None:
+    """Move every clock the functions read `minutes` on from now."""
+    moved = records.now() + timedelta(minutes=minutes)
+    monkeypatch.setattr(records, "now", lambda: moved)
+
+
+def advance(ecs, task: dict, **state) -> None:
+    """The task changes state in ECS (its version grows), and the event is lost."""
+    stored = ecs.tasks[task["taskArn"]]
+    exit_code = state.pop("exitCode", None)
+    stored.update({"version": stored["version"] + 1, **state})
+    if exit_code is not None:
+        stored["containers"][0]["exitCode"] = exit_code
+
+
+def test_a_run_whose_every_event_was_lost_reaches_its_end(stack, context, monkeypatch):
+    ecs, store, _ = stack
+    task = start(ecs, context)
+    advance(ecs, task, lastStatus="RUNNING", startedAt=records.now())
+    advance(
+        ecs,
+        task,
+        lastStatus="STOPPED",
+        desiredStatus="STOPPED",
+        stopCode="EssentialContainerExited",
+        exitCode=0,
+    )
+    # Before the record is RECONCILE_AFTER old the pass leaves it to its events.
+    assert supervisor.handler(supervisor.RECONCILE, context)["looked"] == 0
+    later(monkeypatch, 3)
+    answer = supervisor.handler(supervisor.RECONCILE, context)
+    assert (answer["looked"], answer["resent"], answer["applied"]) == (1, 1, 1)
+    record = store.get(RUN)
+    assert record["status"] == "SUCCEEDED"
+    assert record["attempts"][0]["taskArn"] == task["taskArn"]
+    assert len(ecs.started()) == 1  # the resent attempt named its task; nothing new started
+
+
+def test_a_lost_interruption_is_rerun_by_the_pass(stack, context, monkeypatch):
+    ecs, store, _ = stack
+    task = start(ecs, context)
+    supervisor.handler(running(task), context)
+    advance(
+        ecs,
+        task,
+        lastStatus="STOPPED",
+        desiredStatus="STOPPED",
+        stopCode="SpotInterruption",
+        version=6,  # newer than the RUNNING event's
+    )
+    later(monkeypatch, 3)
+    supervisor.handler(supervisor.RECONCILE, context)
+    record = store.get(RUN)
+    assert (record["status"], record["attempt"]) == ("PENDING", 2)
+    assert len(ecs.started()) == 2
+
+
+def test_an_attempt_never_seen_for_an_hour_ends_the_run_failed(stack, context, monkeypatch):
+    ecs, store, _ = stack
+    ecs.next_errors.append(Exception("the invocation died before RunTask answered"))
+    with pytest.raises(Exception, match="died"):
+        handler.handler(NIGHTLY, context)
+    later(monkeypatch, 61)
+    answer = supervisor.handler(supervisor.RECONCILE, context)
+    assert answer["lost"] == 1
+    record = store.get(RUN)
+    assert record["status"] == "FAILED"
+    assert record["reason"].startswith("attempt 1: no task of it was ever seen")
+
+
+def test_an_attempt_past_its_timeout_is_stopped_and_the_run_times_out(
+    stack, context, monkeypatch, config_file
+):
+    ecs, store, _ = stack
+    config = trigger_config.loads(config_file.read_text())
+    report = dataclasses.replace(
+        config.jobs["report"], lifecycle=dataclasses.replace(RULES, timeout_seconds=600)
+    )
+    config_file.write_text(
+        trigger_config.dumps(dataclasses.replace(config, jobs={**config.jobs, "report": report}))
+    )
+    handler.load_config.cache_clear()
+    supervisor.load_config.cache_clear()
+    task = start(ecs, context)
+    begun = records.timestamp(records.now())
+    supervisor.handler(event_for(task, lastStatus="RUNNING", version=3, startedAt=begun), context)
+    later(monkeypatch, 9)
+    assert supervisor.handler(supervisor.RECONCILE, context)["timedOut"] == 0
+    later(monkeypatch, 11)
+    assert supervisor.handler(supervisor.RECONCILE, context)["timedOut"] == 1
+    stopped_task = ecs.tasks[task["taskArn"]]
+    assert (stopped_task["stopCode"], stopped_task["stoppedReason"]) == (
+        "UserInitiated",
+        lifecycle.TIMEOUT_REASON,
+    )
+    answer = supervisor.handler(
+        stopped(task, stopCode="UserInitiated", stoppedReason=lifecycle.TIMEOUT_REASON), context
+    )
+    assert answer["final"] == "TIMED_OUT"
+    assert len(ecs.started()) == 1  # a timeout is never re-run

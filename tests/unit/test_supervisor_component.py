@@ -100,6 +100,19 @@ def test_the_supervisor_may_do_exactly_this(dev):
             "Resource": table,
         },
         {
+            "Sid": "FindWaitingRuns",
+            "Effect": "Allow",
+            "Action": "dynamodb:Query",
+            "Resource": f"{table}/index/byStatus",
+        },
+        {
+            "Sid": "InspectAndStopJobs",
+            "Effect": "Allow",
+            "Action": ["ecs:DescribeTasks", "ecs:StopTask"],
+            "Resource": f"arn:aws:ecs:{REGION}:{ACCOUNT}:task/longjobs-dev/*",
+            "Condition": {"ArnEquals": {"ecs:cluster": CLUSTER}},
+        },
+        {
             "Sid": "RunJobs",
             "Effect": "Allow",
             "Action": "ecs:RunTask",
@@ -129,3 +142,21 @@ def test_the_supervisor_may_do_exactly_this(dev):
             "Condition": {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
         },
     ]
+
+
+def test_the_reconciliation_pass_runs_every_minute(dev):
+    rule = dev.one("aws:cloudwatch/eventRule:EventRule", "reconcile")
+    assert (rule.inputs["name"], rule.inputs["scheduleExpression"]) == (
+        "longjobs-dev-reconcile",
+        "rate(1 minute)",
+    )
+    target = dev.one("aws:cloudwatch/eventTarget:EventTarget", "supervisor-reconcile-target")
+    assert json.loads(target.inputs["input"]) == {"action": "reconcile"}
+    assert (
+        target.inputs["arn"]
+        == dev.one("aws:lambda/function:Function", "supervisor-function").state["arn"]
+    )
+    permission = dev.one("aws:lambda/permission:Permission", "supervisor-invoked-by-reconcile")
+    assert permission.inputs["sourceArn"] == (
+        f"arn:aws:events:{REGION}:{ACCOUNT}:rule/longjobs-dev-reconcile"
+    )
