@@ -9,7 +9,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components import policies
+from components import checkpoints, policies
 from components.cluster import JobCluster
 from components.config import JobConfig
 from components.config.models import TMP
@@ -19,6 +19,7 @@ from components.image import JobImage, Registry
 from components.network import JobNetwork
 from longjobs_contract import lifecycle
 from longjobs_contract.capacity import PROVIDERS
+from longjobs_contract.runs import LOG_STREAM_PREFIX
 from longjobs_contract.tags import READONLY_ROOT, READONLY_ROOT_OPT_OUT
 from longjobs_contract.trigger_config import JobTarget
 
@@ -80,7 +81,7 @@ def container_definitions(
             "options": {
                 "awslogs-group": log_group,
                 "awslogs-region": region,
-                "awslogs-stream-prefix": "job",
+                "awslogs-stream-prefix": LOG_STREAM_PREFIX,
             },
         },
         "stopTimeout": STOP_TIMEOUT_SECONDS,
@@ -111,7 +112,8 @@ class FargateJob(pulumi.ComponentResource):
     execution_role: aws.iam.Role
     """What ECS uses to start a task: pull the image, write logs, read the job's secrets."""
     task_role: aws.iam.Role
-    """What the job's code may do: exactly the statements and managed policies of its config."""
+    """What the job's code may do: its checkpoints, and exactly the statements and managed
+    policies of its config."""
     task_definition: aws.ecs.TaskDefinition
     """The Fargate task definition, family `<prefix>-<job>`."""
     service: aws.ecs.Service
@@ -129,16 +131,19 @@ class FargateJob(pulumi.ComponentResource):
         context: StackContext,
         cluster: JobCluster,
         network: JobNetwork,
+        checkpoint_bucket: str,
         registry: Registry | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ):
-        """`registry` is required for a job that builds its image."""
+        """`checkpoint_bucket` is the stack's checkpoint bucket, whose `<job>/` prefix the task
+        role may use; `registry` is required for a job that builds its image."""
         super().__init__("longjobs:index:FargateJob", name, None, opts)
         self.job_name = name
         self.config = config
         self.container_name = name
         self.family = f"{context.prefix}-{name}"
         self.log_group_name = f"/{context.project}/{context.stack}/{name}"
+        self.checkpoint_bucket = checkpoint_bucket
         self._context = context
         self.image, self.image_uri = self._create_image(registry)
         self.log_group = self._create_log_group()
@@ -162,7 +167,9 @@ class FargateJob(pulumi.ComponentResource):
             container_name=self.container_name,
             capacity=self.config.capacity,
             reserved_environment=tuple(sorted(self.config.secrets)),
+            log_group=self.log_group_name,
             lifecycle=lifecycle.JobRules(
+                notify=self.config.notify,
                 retries=self.config.retries,
                 interruption_retries=self.config.interruption_retries,
                 on_interruption=self.config.on_interruption,
@@ -271,13 +278,21 @@ class FargateJob(pulumi.ComponentResource):
             parent=self,
         )
 
+    def task_statements(self) -> list[policies.Statement]:
+        """The platform's own (the job's checkpoints under `<job>/`), then the job's."""
+        return [
+            *checkpoints.checkpoint_statements(
+                self._context.partition, self.checkpoint_bucket, self.job_name
+            ),
+            *(s.document() for s in self.config.policy_statements),
+        ]
+
     def _create_task_role(self) -> tuple[aws.iam.Role, aws.iam.RolePolicy | None]:
-        statements = [s.document() for s in self.config.policy_statements]
         return policies.role_with_policy(
             f"{self.job_name}-task",
             description=f"longjobs {self.job_name}: what the job's code may do",
             trust=self._task_trust_policy(),
-            statements=statements or None,
+            statements=self.task_statements(),
             path=self._context.iam_path,
             tags=self._context.tags_for(self.job_name),
             parent=self,

@@ -6,12 +6,14 @@ from typing import Any
 
 import pulumi
 
+from components.checkpoints import CheckpointBucket
 from components.cluster import JobCluster
 from components.config import StackConfig
 from components.context import StackContext
 from components.image import Registry
 from components.job import FargateJob
 from components.network import JobNetwork
+from components.notifications import RunNotifications
 from components.runs import RunRecords
 from components.schedules import JobSchedules
 from components.supervisor import JobSupervisor
@@ -27,8 +29,12 @@ class JobPlatform(pulumi.ComponentResource):
     """Job name → the job."""
     runs: RunRecords
     """The table every run is recorded in."""
+    checkpoints: CheckpointBucket
+    """The bucket where jobs keep their checkpoints, under `<job>/<run id>/`."""
     trigger: JobTrigger
     """The Lambda that starts, inspects and stops jobs."""
+    notifications: RunNotifications
+    """The topic each run's final state is published to."""
     supervisor: JobSupervisor
     """The Lambda that moves runs along as their tasks change state."""
     schedules: JobSchedules | None
@@ -47,13 +53,26 @@ class JobPlatform(pulumi.ComponentResource):
         self.network = JobNetwork("network", config.network, context, opts=child)
         # One ECR registry per account and region: one set of push credentials for every build.
         registry = Registry.current() if any(job.build for job in config.jobs.values()) else None
+        self.runs = RunRecords("runs", context, opts=child)
+        self.checkpoints = CheckpointBucket(
+            "checkpoints", context, config.run_retention_days, opts=child
+        )
         self.jobs = {
             job: FargateJob(
-                job, job_config, context, self.cluster, self.network, registry, opts=child
+                job,
+                job_config,
+                context,
+                self.cluster,
+                self.network,
+                self.checkpoints.name,
+                registry,
+                opts=child,
             )
             for job, job_config in config.jobs.items()
         }
-        self.runs = RunRecords("runs", context, opts=child)
+        self.notifications = RunNotifications(
+            "notifications", config.notifications, context, opts=child
+        )
         self.trigger = JobTrigger(
             "trigger",
             context,
@@ -62,6 +81,7 @@ class JobPlatform(pulumi.ComponentResource):
             list(self.jobs.values()),
             self.runs,
             config.run_retention_days,
+            self.notifications.arn,
             opts=child,
         )
         self.supervisor = JobSupervisor(
@@ -71,6 +91,7 @@ class JobPlatform(pulumi.ComponentResource):
             list(self.jobs.values()),
             self.runs,
             self.trigger.config_json,
+            self.notifications.arn,
             opts=child,
         )
         self.schedules = None
@@ -113,7 +134,9 @@ class JobPlatform(pulumi.ComponentResource):
             "triggerFailureQueueUrl": self.trigger.failure_queue.url,
             "triggerLogGroupName": self.trigger.log_group.name,
             "runsTableName": self.runs.table_name,
+            "checkpointBucket": self.checkpoints.bucket_name,
             "supervisorFunctionName": self.supervisor.function.name,
+            "notificationsTopicArn": self.notifications.topic_arn,
             "supervisorFailureQueueUrl": self.supervisor.failure_queue.url,
             "schedulesDeadLetterQueueUrl": (
                 self.schedules.dead_letter_queue.url if self.schedules else None

@@ -6,13 +6,21 @@ import pulumi
 import pulumi_aws as aws
 
 from components.context import StackContext
-from longjobs_contract.runs import BY_JOB_INDEX, BY_STATUS_INDEX, NEWEST_INDEX, Record
+from longjobs_contract.runs import (
+    BY_JOB_INDEX,
+    BY_STATUS_INDEX,
+    NEWEST_INDEX,
+    TO_NOTIFY_INDEX,
+    Record,
+)
 
 # Partition and sort keys of each index, newest first by `createdAt` (ISO 8601, UTC).
 INDEXES = {
     BY_JOB_INDEX: Record.JOB,
     BY_STATUS_INDEX: Record.STATUS,
     NEWEST_INDEX: Record.LIST_KEY,
+    # Sparse: only runs whose final state is still to be published carry `notifyDue`.
+    TO_NOTIFY_INDEX: Record.NOTIFY_DUE,
 }
 
 
@@ -29,7 +37,7 @@ class RunRecords(pulumi.ComponentResource):
     arn: str
     """The same ARN, known before the table exists: policies name it at preview."""
     index_arns: list[str]
-    """Its indexes' ARNs, for the Query permission."""
+    """The ARNs of the indexes `list` answers from, for the Query permission."""
 
     def __init__(
         self,
@@ -39,7 +47,9 @@ class RunRecords(pulumi.ComponentResource):
     ):
         super().__init__("longjobs:index:RunRecords", name, None, opts)
         self.arn = context.arn("dynamodb", f"table/{context.name('runs')}")
-        self.index_arns = [f"{self.arn}/index/{index}" for index in INDEXES]
+        self.index_arns = [
+            f"{self.arn}/index/{index}" for index in INDEXES if index != TO_NOTIFY_INDEX
+        ]
         self.table = self._create_table(name, context)
         self.table_name = self.table.name
         self.table_arn = self.table.arn

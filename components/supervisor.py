@@ -15,9 +15,9 @@ from components.context import StackContext
 from components.job import FargateJob
 from components.runs import RunRecords
 from longjobs_contract import lifecycle
-from longjobs_contract.runs import BY_STATUS_INDEX
+from longjobs_contract.runs import BY_STATUS_INDEX, TO_NOTIFY_INDEX
 
-FUNCTION_FILES = ("supervisor.py",)
+FUNCTION_FILES = ("supervisor.py", "notices.py")
 """The function's own files (functions/supervisor/)."""
 TIMEOUT_SECONDS = 60
 """Room for three AWS calls with their retries (GetItem, UpdateItem, RunTask), and margin."""
@@ -80,10 +80,12 @@ class JobSupervisor(pulumi.ComponentResource):
         jobs: Sequence[FargateJob],
         runs: RunRecords,
         config_json: pulumi.Output[str],
+        notifications_topic: str,
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("longjobs:index:JobSupervisor", name, None, opts)
         self._context = context
+        self._notifications_topic = notifications_topic
         self.function_name = context.name(name)
         self.rule_name = context.name("task-state-changes")
         self.log_group_name = f"/{context.project}/{context.stack}/lambda/{name}"
@@ -280,7 +282,22 @@ class JobSupervisor(pulumi.ComponentResource):
                 "Sid": "FindWaitingRuns",
                 "Effect": "Allow",
                 "Action": "dynamodb:Query",
-                "Resource": f"{runs.arn}/index/{BY_STATUS_INDEX}",
+                "Resource": [
+                    f"{runs.arn}/index/{BY_STATUS_INDEX}",
+                    f"{runs.arn}/index/{TO_NOTIFY_INDEX}",
+                ],
+            },
+            {
+                "Sid": "PublishFinalStates",
+                "Effect": "Allow",
+                "Action": "sns:Publish",
+                "Resource": self._notifications_topic,
+            },
+            {
+                "Sid": "ReadJobLogs",
+                "Effect": "Allow",
+                "Action": "logs:GetLogEvents",
+                "Resource": [ctx.log_streams_arn(job.log_group_name) for job in jobs],
             },
             {
                 "Sid": "InspectAndStopJobs",

@@ -53,9 +53,11 @@ class JobTrigger(pulumi.ComponentResource):
         jobs: Sequence[FargateJob],
         runs: RunRecords,
         run_retention_days: int,
+        notifications_topic: str,
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("longjobs:index:JobTrigger", name, None, opts)
+        self._notifications_topic = notifications_topic
         self._context = context
         self.function_name = context.name(name)
         self.package_files = functions.package_files("trigger", FUNCTION_FILES)
@@ -147,6 +149,8 @@ class JobTrigger(pulumi.ComponentResource):
         """The contract file, from the targets the jobs built for themselves."""
         targets = pulumi.Output.all(*(job.target for job in jobs))
         names = [job.job_name for job in jobs]
+        # The bucket the platform gave every job, whose `<job>/` prefix each task role may use.
+        (checkpoint_bucket,) = {job.checkpoint_bucket for job in jobs}
 
         def dumps(args: list) -> str:
             cluster_arn, subnet_ids, security_group_ids, table_name, resolved = args
@@ -157,6 +161,8 @@ class JobTrigger(pulumi.ComponentResource):
                 assign_public_ip=network.assign_public_ip,
                 runs_table=table_name,
                 run_retention_days=run_retention_days,
+                checkpoint_bucket=checkpoint_bucket,
+                notifications_topic=self._notifications_topic,
                 jobs=dict(zip(names, resolved, strict=True)),
             )
             return trigger_config.dumps(config)

@@ -66,6 +66,14 @@ class JobRules:
     interruption_retries: int = 3
     on_interruption: str = capacity.ON_DEMAND
     timeout_seconds: int | None = None
+    notify: str = "failures"
+    """Which final states are published: "failures", "all" or "none"."""
+
+
+def notice(rules: JobRules, final: str) -> dict[str, Any]:
+    """The record fields that put a run's final state up for publishing, if its job wants it."""
+    wanted = rules.notify == "all" or (rules.notify == "failures" and final != runs.SUCCEEDED)
+    return {runs.Record.NOTIFY_DUE: runs.NOTIFY_DUE_VALUE} if wanted else {}
 
 
 @dataclass(frozen=True)
@@ -259,6 +267,7 @@ def _after_stop(
             final = runs.FAILED
     if final is not None:
         changes[runs.Record.STATUS] = final
+        changes.update(notice(rules, final))
         if final != runs.SUCCEEDED:
             changes[runs.Record.REASON] = f"attempt {entry['attempt']}: {kind}: {reason}"
         return Decision(changes, final=final)

@@ -32,10 +32,12 @@ MAX_IDEMPOTENCY_KEY = 128
 _IDEMPOTENCY_KEY = re.compile(rf"[A-Za-z0-9_+\-=.:/@ ]{{1,{MAX_IDEMPOTENCY_KEY}}}")
 
 # What the platform adds to every attempt's environment, at its longest: counted in the
-# overrides limit before a run is accepted.
+# overrides limit before a run is accepted. The checkpoint URI is s3://<bucket>/<job>/<run id>/
+# with a bucket name of S3's 63 characters at most and a job name of 32.
 LONGEST_PLATFORM_ENVIRONMENT = {
     runs.RUN_ID_VARIABLE: "0" * runs.RUN_ID_LENGTH,
     runs.ATTEMPT_VARIABLE: "99",
+    runs.CHECKPOINT_URI_VARIABLE: f"s3://{'b' * 63}/{'j' * 32}/{'0' * runs.RUN_ID_LENGTH}/",
 }
 
 SCHEDULED_TIME = "<aws.scheduler.scheduled-time>"

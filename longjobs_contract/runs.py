@@ -28,6 +28,9 @@ CHECKPOINT_URI_VARIABLE: Final = "LONGJOBS_CHECKPOINT_URI"
 RESERVED_PREFIX: Final = "LONGJOBS_"
 """Names a job or a run may not set: the platform's own."""
 
+LOG_STREAM_PREFIX: Final = "job"
+"""The awslogs stream prefix of every job's container: streams are job/<container>/<task id>."""
+
 RUN_ID_LENGTH = 32
 """Hex characters: fits RunTask's `startedBy` (36), which carries it to every task event."""
 
@@ -70,6 +73,12 @@ class Record:
     """Epoch seconds: DynamoDB's TTL deletes the record after the stack's retention."""
     REVISION: Final = "revision"
     """Grows by one with every write: a writer writes only over the revision it read."""
+    NOTIFY_DUE: Final = "notifyDue"
+    """Present while the run's final state is still to be published: the sparse `toNotify`
+    index lists exactly those runs."""
+    NOTIFY_CLAIM: Final = "notifyClaim"
+    """When a publisher took the notice on; another may take it over after a while."""
+    NOTIFIED_AT: Final = "notifiedAt"
     LIST_KEY: Final = "listKey"
     """The same value on every run, so one index lists all runs newest first."""
 
@@ -79,5 +88,8 @@ BY_JOB_INDEX: Final = "byJob"
 """Partition `job`, sort `createdAt`."""
 BY_STATUS_INDEX: Final = "byStatus"
 """Partition `status`, sort `createdAt`."""
+TO_NOTIFY_INDEX: Final = "toNotify"
+"""Partition `notifyDue`, sort `createdAt`: the runs whose final state is still to be published."""
+NOTIFY_DUE_VALUE: Final = "due"
 NEWEST_INDEX: Final = "newest"
 """Partition `listKey`, sort `createdAt`: every run."""

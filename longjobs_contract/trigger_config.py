@@ -17,7 +17,7 @@ from longjobs_contract.run_event import JobRules
 
 CONFIG_FILE = "longjobs-trigger.json"
 CONFIG_PATH_VARIABLE = "LONGJOBS_TRIGGER_CONFIG_PATH"
-VERSION = 2
+VERSION = 4
 
 _ARN_HEAD = r"arn:(?P<partition>aws[a-z-]*):ecs:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):"
 CLUSTER_ARN = re.compile(_ARN_HEAD + r"cluster/(?P<cluster>[A-Za-z0-9_-]{1,255})")
@@ -30,6 +30,12 @@ TASK_DEFINITION_ARN = re.compile(
 SUBNET_ID = re.compile(r"subnet-(?:[0-9a-f]{8}|[0-9a-f]{17})")
 SECURITY_GROUP_ID = re.compile(r"sg-(?:[0-9a-f]{8}|[0-9a-f]{17})")
 TABLE_NAME = re.compile(r"[A-Za-z0-9_.-]{3,255}")
+# S3 general purpose bucket names: 3-63 lowercase letters, digits, dots and hyphens, starting
+# and ending with a letter or digit ("General purpose bucket naming rules").
+BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+TOPIC_ARN = re.compile(r"arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}")
+LOG_GROUP = re.compile(r"[\w\-/.#]{1,512}")
+NOTIFY = ("failures", "all", "none")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -38,6 +44,8 @@ class JobTarget(JobRules):
     lifecycle's rules."""
 
     task_definition_arn: str
+    log_group: str
+    """The job's CloudWatch log group, where a notice finds the last lines of an attempt."""
     lifecycle: lifecycle.JobRules = field(default_factory=lifecycle.JobRules)
 
     @property
@@ -55,7 +63,21 @@ class TriggerConfig:
     """The DynamoDB table every run is recorded in."""
     run_retention_days: int
     """How long a run's record is kept."""
+    checkpoint_bucket: str
+    """The S3 bucket every attempt's LONGJOBS_CHECKPOINT_URI points into."""
+    notifications_topic: str
+    """The SNS topic each run's final state is published to."""
     jobs: Mapping[str, JobTarget] = field(default_factory=dict)
+
+    @property
+    def region(self) -> str:
+        """The stack's region: the cluster's."""
+        return self.cluster_arn.split(":")[3]
+
+    def checkpoint_uri(self, job: str, run_id: str) -> str:
+        """Where a run keeps its checkpoints: `s3://<bucket>/<job>/<run id>/`, the same on
+        every attempt, under the prefix the job's task role may use."""
+        return f"s3://{self.checkpoint_bucket}/{job}/{run_id}/"
 
 
 def family_of(task_definition_arn: str) -> str:
@@ -73,9 +95,12 @@ def dumps(config: TriggerConfig) -> str:
             "assignPublicIp": config.assign_public_ip,
             "runsTable": config.runs_table,
             "runRetentionDays": config.run_retention_days,
+            "checkpointBucket": config.checkpoint_bucket,
+            "notificationsTopicArn": config.notifications_topic,
             "jobs": {
                 name: {
                     "taskDefinitionArn": job.task_definition_arn,
+                    "logGroup": job.log_group,
                     "containerName": job.container_name,
                     "capacity": job.capacity,
                     "reservedEnvironment": list(job.reserved_environment),
@@ -83,6 +108,7 @@ def dumps(config: TriggerConfig) -> str:
                     "interruptionRetries": job.lifecycle.interruption_retries,
                     "onInterruption": job.lifecycle.on_interruption,
                     "timeoutSeconds": job.lifecycle.timeout_seconds,
+                    "notify": job.lifecycle.notify,
                 }
                 for name, job in config.jobs.items()
             },
@@ -154,6 +180,7 @@ def loads(text: str) -> TriggerConfig:
             container_name=_field(job, "containerName", str, where),
             capacity=job_capacity,
             reserved_environment=_strings(job, "reservedEnvironment", where),
+            log_group=_matching(job, "logGroup", LOG_GROUP, where),
             lifecycle=_lifecycle(job, where),
         )
     return TriggerConfig(
@@ -163,6 +190,8 @@ def loads(text: str) -> TriggerConfig:
         assign_public_ip=_field(data, "assignPublicIp", bool, ""),
         runs_table=_matching(data, "runsTable", TABLE_NAME, ""),
         run_retention_days=_days(data, "runRetentionDays"),
+        checkpoint_bucket=_matching(data, "checkpointBucket", BUCKET_NAME, ""),
+        notifications_topic=_matching(data, "notificationsTopicArn", TOPIC_ARN, ""),
         jobs=jobs,
     )
 
@@ -181,7 +210,11 @@ def _lifecycle(job: Mapping[str, Any], where: str) -> lifecycle.JobRules:
     timeout = job.get("timeoutSeconds")
     if timeout is not None and (type(timeout) is not int or timeout < 60):
         raise ValueError(f"{where}timeoutSeconds must be null or at least 60, not {timeout!r}")
+    notify = _field(job, "notify", str, where)
+    if notify not in NOTIFY:
+        raise ValueError(f"{where}notify must be one of {', '.join(NOTIFY)}")
     return lifecycle.JobRules(
+        notify=notify,
         retries=_count(job, "retries", where),
         interruption_retries=_count(job, "interruptionRetries", where),
         on_interruption=on_interruption,

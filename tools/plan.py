@@ -73,6 +73,8 @@ KEY_SETTINGS: dict[str, tuple[str, ...]] = {
     "aws:lambda/permission:Permission": ("principal", "sourceArn"),
     "aws:sqs/queuePolicy:QueuePolicy": ("policy",),
     "aws:dynamodb/table:Table": ("name", "billingMode", "ttl", "pointInTimeRecovery"),
+    "aws:sns/topic:Topic": ("name", "kmsMasterKeyId"),
+    "aws:sns/topicSubscription:TopicSubscription": ("protocol", "endpoint"),
     "aws:scheduler/schedule:Schedule": (
         "scheduleExpression",
         "scheduleExpressionTimezone",

@@ -120,8 +120,14 @@ class AwsMocks(pulumi.runtime.Mocks):
         resource_id = f"{args.name}-id"
         computed: dict[str, Any] = {}
         t = args.typ
-        if t == "aws:cloudwatch/eventRule:EventRule":
+        if t == "aws:sns/topic:Topic":
+            computed = {"name": name, "arn": self.arn("sns", name)}
+            resource_id = computed["arn"]
+        elif t == "aws:cloudwatch/eventRule:EventRule":
             computed = {"name": name, "arn": self.arn("events", f"rule/{name}")}
+        elif t == "aws:s3/bucket:Bucket":
+            resource_id = inputs["bucket"]
+            computed = {"bucket": resource_id, "arn": f"arn:aws:s3:::{resource_id}"}
         elif t == "aws:dynamodb/table:Table":
             computed = {"name": name, "arn": self.arn("dynamodb", f"table/{name}")}
         elif t == "aws:ecs/cluster:Cluster":

@@ -9,13 +9,20 @@ load.py                  reading the stack's config and the checks across keys
 
 from components.config.errors import NAMESPACE, ConfigError
 from components.config.load import from_pulumi_config, parse
-from components.config.models import JobConfig, NetworkConfig, ScheduleConfig, StackConfig
+from components.config.models import (
+    JobConfig,
+    NetworkConfig,
+    NotificationsConfig,
+    ScheduleConfig,
+    StackConfig,
+)
 
 __all__ = [
     "NAMESPACE",
     "ConfigError",
     "JobConfig",
     "NetworkConfig",
+    "NotificationsConfig",
     "ScheduleConfig",
     "StackConfig",
     "from_pulumi_config",

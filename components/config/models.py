@@ -70,6 +70,28 @@ class _Model(BaseModel):
     )
 
 
+# An address as SNS takes it for an email subscription: one @, a dot in the domain, no spaces.
+EmailAddress = Annotated[
+    str,
+    matching(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]+", "an email address like ops@example.com"),
+]
+
+
+class NotificationsConfig(_Model):
+    """Who hears of runs' final states, besides whatever subscribes to the topic itself."""
+
+    emails: list[EmailAddress] = []
+    """Each gets an SNS email subscription (AWS sends a confirmation first)."""
+
+    @field_validator("emails")
+    @classmethod
+    def _unique(cls, emails: list[str]) -> list[str]:
+        repeated = sorted({e for e in emails if emails.count(e) > 1})
+        if repeated:
+            raise ValueError(f"{', '.join(repeated)} listed more than once; list each once")
+        return emails
+
+
 class NetworkConfig(_Model):
     """Where tasks run. Both lists absent: the default VPC's subnets and an egress-only group."""
 
@@ -276,6 +298,8 @@ class JobConfig(_Model):
     that passes; counted apart from `retries`."""
     on_interruption: Literal["spot", "on-demand"] = ON_DEMAND
     """Where a run goes on after an interruption."""
+    notify: Literal["failures", "all", "none"] = "failures"
+    """Which final states publish a message to the notifications topic."""
     service: ServiceConfig = ServiceConfig()
     schedules: dict[ScheduleName, ScheduleConfig] = {}
     tags: Tags = {}
@@ -424,6 +448,7 @@ class StackConfig(_Model):
     tags: Tags = {}
     run_retention_days: Annotated[int, Field(ge=1, le=MAX_RUN_RETENTION_DAYS)] = 90
     """How long a run's record is kept after it was created."""
+    notifications: NotificationsConfig = NotificationsConfig()
 
     @model_validator(mode="before")
     @classmethod

@@ -6,8 +6,13 @@ Inputs (environment):
   REPORT_BATCH         rows per step (default 1000)
   REPORT_STEP_SECONDS  pause after each step, simulating slow sources (default 0)
   REPORT_OUTPUT        output folder (default /tmp/report-<day>)
-  REPORT_CHECKPOINT    checkpoint file (default <output>/checkpoint.json); point it at durable
-                       storage to resume on another task
+  REPORT_CHECKPOINT    checkpoint file (default <output>/checkpoint.json), used when
+                       LONGJOBS_CHECKPOINT_URI is not set
+  LONGJOBS_CHECKPOINT_URI
+                       s3://<bucket>/<job>/<run id>/, which longjobs gives every attempt of a
+                       run: the checkpoint and the rows written so far are kept there, so the
+                       next attempt resumes on another task (boto3, with the task role's
+                       credentials; AWS_ENDPOINT_URL_S3 points it at another S3)
 
 The container's root filesystem is read-only on ECS: both defaults are under /tmp, the task's
 scratch volume; another folder must be on a scratch path of the job (its scratchPaths) or a
@@ -33,6 +38,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 EXIT_BAD_INPUT = 2
+CHECKPOINT_URI_VARIABLE = "LONGJOBS_CHECKPOINT_URI"
 EXIT_TERMINATED = 143  # 128 + SIGTERM, what a shell reports for a job killed by SIGTERM
 REGIONS = ("north", "south", "east", "west")
 
@@ -49,6 +55,7 @@ class Settings:
     step_seconds: float
     output: Path
     checkpoint: Path
+    checkpoint_uri: str | None = None
 
 
 @dataclass
@@ -84,7 +91,17 @@ def read_settings(env: dict[str, str]) -> Settings:
         step_seconds=_number(env, "REPORT_STEP_SECONDS", "0", float, 0, 3600),
         output=output,
         checkpoint=Path(env.get("REPORT_CHECKPOINT", str(output / "checkpoint.json"))),
+        checkpoint_uri=_s3_uri(env.get(CHECKPOINT_URI_VARIABLE)),
     )
+
+
+def _s3_uri(uri: str | None) -> str | None:
+    if uri is None:
+        return None
+    bucket, _, prefix = uri.removeprefix("s3://").partition("/")
+    if not uri.startswith("s3://") or not bucket or (prefix and not prefix.endswith("/")):
+        raise BadInput(f"{CHECKPOINT_URI_VARIABLE}={uri!r} is not like s3://bucket/prefix/")
+    return uri
 
 
 def log(event: str, **fields) -> None:
@@ -109,19 +126,99 @@ def make_folder(folder: Path, name: str) -> None:
         ) from None
 
 
-def load_checkpoint(settings: Settings) -> Progress:
-    if not settings.checkpoint.exists():
+class FileCheckpoint:
+    """REPORT_CHECKPOINT: a local file; the rows written so far stay in the output folder, so
+    only a run that finds both again (the same volume) can resume."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.where = str(path)
+
+    def prepare(self) -> None:
+        # Checked now, not at SIGTERM, when a checkpoint that cannot be written is lost work.
+        make_folder(self.path.parent, "REPORT_CHECKPOINT")
+
+    def load(self) -> dict | None:
+        return json.loads(self.path.read_text()) if self.path.exists() else None
+
+    def restore(self, partial: Path) -> None:
+        pass  # the rows are still in the output folder
+
+    def save(self, state: dict, partial: Path) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomically(self.path, json.dumps(state))
+
+    def clear(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+class S3Checkpoint:
+    """LONGJOBS_CHECKPOINT_URI: the state and the rows written so far, both in S3, so that the
+    run's next attempt resumes on another task. The rows go first and the state last: a state
+    that is there always has its rows."""
+
+    STATE = "checkpoint.json"
+    ROWS = "rows.csv.partial"
+
+    def __init__(self, uri: str):
+        self.where = uri
+        self.bucket, _, self.prefix = uri.removeprefix("s3://").partition("/")
+        self._client = None
+
+    @property
+    def s3(self):
+        if self._client is None:
+            import boto3  # only jobs that checkpoint to S3 need it
+            from botocore.config import Config
+
+            # Within Spot's two minutes: each call, retries included, ends in well under a minute.
+            config = Config(connect_timeout=5, read_timeout=20, retries={"mode": "standard"})
+            self._client = boto3.client("s3", config=config)
+        return self._client
+
+    def prepare(self) -> None:
+        pass
+
+    def load(self) -> dict | None:
+        try:
+            body = self.s3.get_object(Bucket=self.bucket, Key=self.prefix + self.STATE)["Body"]
+        except self.s3.exceptions.NoSuchKey:
+            return None
+        return json.loads(body.read())
+
+    def restore(self, partial: Path) -> None:
+        self.s3.download_file(self.bucket, self.prefix + self.ROWS, str(partial))
+
+    def save(self, state: dict, partial: Path) -> None:
+        self.s3.upload_file(str(partial), self.bucket, self.prefix + self.ROWS)
+        self.s3.put_object(
+            Bucket=self.bucket, Key=self.prefix + self.STATE, Body=json.dumps(state).encode()
+        )
+
+    def clear(self) -> None:
+        for name in (self.STATE, self.ROWS):
+            self.s3.delete_object(Bucket=self.bucket, Key=self.prefix + name)
+
+
+def checkpoint_store(settings: Settings) -> FileCheckpoint | S3Checkpoint:
+    if settings.checkpoint_uri:
+        return S3Checkpoint(settings.checkpoint_uri)
+    return FileCheckpoint(settings.checkpoint)
+
+
+def load_checkpoint(settings: Settings, store, partial: Path) -> Progress:
+    saved = store.load()
+    if saved is None:
         return Progress()
-    saved = json.loads(settings.checkpoint.read_text())
     if saved.get("day") != settings.day.isoformat() or saved.get("rows") != settings.rows:
-        raise BadInput(f"{settings.checkpoint} belongs to another run: {saved}")
+        raise BadInput(f"{store.where} belongs to another run: {saved}")
+    store.restore(partial)
     return Progress(**saved["progress"])
 
 
-def save_checkpoint(settings: Settings, progress: Progress) -> None:
+def save_checkpoint(settings: Settings, store, progress: Progress, partial: Path) -> None:
     state = {"day": settings.day.isoformat(), "rows": settings.rows, "progress": asdict(progress)}
-    settings.checkpoint.parent.mkdir(parents=True, exist_ok=True)
-    write_atomically(settings.checkpoint, json.dumps(state))
+    store.save(state, partial)
 
 
 def pause(seconds: float, stop_requested) -> None:
@@ -140,12 +237,12 @@ def rows_for(day: date, start: int, stop: int):
 
 def run(settings: Settings, stop_requested) -> int:
     make_folder(settings.output, "REPORT_OUTPUT")
-    # Checked now, not at SIGTERM, when a checkpoint that cannot be written is lost work.
-    make_folder(settings.checkpoint.parent, "REPORT_CHECKPOINT")
-    progress = load_checkpoint(settings)
+    store = checkpoint_store(settings)
+    store.prepare()
     partial = settings.output / "rows.csv.partial"
+    progress = load_checkpoint(settings, store, partial)
     if progress.next_row:
-        log("resumed", row=progress.next_row, checkpoint=str(settings.checkpoint))
+        log("resumed", row=progress.next_row, checkpoint=store.where)
     with open(partial, "ab") as csv:
         csv.truncate(progress.csv_bytes)  # drop rows written after the checkpoint
         if progress.csv_bytes == 0:
@@ -153,12 +250,12 @@ def run(settings: Settings, stop_requested) -> int:
         total_steps = -(-settings.rows // settings.batch)
         while progress.next_row < settings.rows:
             if stop_requested():
-                save_checkpoint(settings, progress)
+                save_checkpoint(settings, store, progress, partial)
                 log(
                     "interrupted",
                     reason="SIGTERM",
                     row=progress.next_row,
-                    checkpoint=str(settings.checkpoint),
+                    checkpoint=store.where,
                 )
                 return EXIT_TERMINATED
             stop = min(progress.next_row + settings.batch, settings.rows)
@@ -177,7 +274,7 @@ def run(settings: Settings, stop_requested) -> int:
         "totals": dict(sorted(progress.totals.items())),
     }
     write_atomically(settings.output / "summary.json", json.dumps(summary, indent=2))
-    settings.checkpoint.unlink(missing_ok=True)
+    store.clear()
     log("done", output=str(settings.output), rows=settings.rows)
     return 0
 

@@ -14,7 +14,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 import records
-from longjobs_contract import capacity, runs, start_failures, tags, trigger_config
+from longjobs_contract import capacity, lifecycle, runs, start_failures, tags, trigger_config
 from longjobs_contract.run_event import RunRequest
 
 # ECS keeps a clientToken for the task's lifetime plus an hour, at most 24 hours
@@ -97,7 +97,11 @@ def run_task_request(
     }
     if config.security_group_ids:  # none given: ECS uses the VPC's default security group
         network["securityGroups"] = list(config.security_group_ids)
-    platform = {runs.RUN_ID_VARIABLE: run_id, runs.ATTEMPT_VARIABLE: str(attempt.number)}
+    platform = {
+        runs.RUN_ID_VARIABLE: run_id,
+        runs.ATTEMPT_VARIABLE: str(attempt.number),
+        runs.CHECKPOINT_URI_VARIABLE: config.checkpoint_uri(request.job, run_id),
+    }
     return {
         "cluster": config.cluster_arn,
         "taskDefinition": config.jobs[request.job].task_definition_arn,
@@ -172,7 +176,8 @@ def start_attempts(
         if not (spot_full and len(tried) == 1):
             break
         attempt = Attempt(attempt.number + 1, capacity.ON_DEMAND)
-    return record_no_start(store, record, tried, log=log)
+    rules = config.jobs[record[runs.Record.JOB]].lifecycle
+    return record_no_start(store, record, tried, rules=rules, log=log)
 
 
 def record_no_start(
@@ -180,6 +185,7 @@ def record_no_start(
     record: dict[str, Any],
     tried: list[tuple[Attempt, NotStarted]],
     *,
+    rules: lifecycle.JobRules,
     log: dict[str, Any],
 ) -> Outcome:
     """Record attempts that started nothing. A permanent reason ends the run FAILED (answered);
@@ -207,6 +213,7 @@ def record_no_start(
                 runs.Record.STATUS: runs.FAILED,
                 runs.Record.REASON: outcome.reason,
                 runs.Record.ATTEMPT: last.number,
+                **lifecycle.notice(rules, runs.FAILED),
             }
         )
     else:

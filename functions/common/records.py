@@ -130,8 +130,16 @@ class RunStore:
         ).get("Item")
         return from_item(item) if item else None
 
-    def update(self, read: Mapping[str, Any], changes: Mapping[str, Any]) -> bool:
-        """Apply `changes` to the run `read` if nobody wrote it since, and it is not final.
+    def update(
+        self,
+        read: Mapping[str, Any],
+        changes: Mapping[str, Any],
+        *,
+        remove: tuple[str, ...] = (),
+        final_ok: bool = False,
+    ) -> bool:
+        """Apply `changes` (and remove `remove`) to the run `read` if nobody wrote it since, and
+        it is not final (or `final_ok`: what is written then is not its state, but its notice).
 
         False when another writer got there first: the caller reads again.
         """
@@ -144,12 +152,22 @@ class RunStore:
         names.update({"#revision": Record.REVISION, "#status": Record.STATUS})
         final = ", ".join(f":f{i}" for i in range(len(runs.FINAL)))
         sets = [*(f"#k{i} = :v{i}" for i in range(len(changes))), "#revision = :next"]
+        expression = "SET " + ", ".join(sets)
+        if remove:
+            names.update({f"#r{i}": key for i, key in enumerate(remove)})
+            expression += " REMOVE " + ", ".join(f"#r{i}" for i in range(len(remove)))
+        condition = "#revision = :read"
+        if not final_ok:
+            condition += f" AND NOT #status IN ({final})"
+        else:
+            values = {k: v for k, v in values.items() if not k.startswith(":f")}
+            names.pop("#status")
         try:
             self.client.update_item(
                 TableName=self.table,
                 Key={Record.RUN_ID: {"S": read[Record.RUN_ID]}},
-                UpdateExpression="SET " + ", ".join(sets),
-                ConditionExpression=f"#revision = :read AND NOT #status IN ({final})",
+                UpdateExpression=expression,
+                ConditionExpression=condition,
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values,
             )
@@ -187,6 +205,18 @@ class RunStore:
         answer = self.client.query(**query)
         last = answer.get("LastEvaluatedKey")
         return [from_item(i) for i in answer.get("Items", [])], encode_token(last) if last else None
+
+    def due_notices(self, limit: int) -> list[dict[str, Any]]:
+        """Runs whose final state is still to be published, oldest first (the sparse index)."""
+        answer = self.client.query(
+            TableName=self.table,
+            IndexName=runs.TO_NOTIFY_INDEX,
+            KeyConditionExpression="#due = :due",
+            ExpressionAttributeNames={"#due": Record.NOTIFY_DUE},
+            ExpressionAttributeValues={":due": {"S": runs.NOTIFY_DUE_VALUE}},
+            Limit=limit,
+        )
+        return [from_item(item) for item in answer.get("Items", [])]
 
 
 def encode_token(key: Mapping[str, Any]) -> str:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import notices
 from botocore.config import Config
 
 import attempts
@@ -36,6 +37,8 @@ CLIENT_CONFIG = Config(
 )
 ecs = boto3.client("ecs", config=CLIENT_CONFIG)
 dynamodb = boto3.client("dynamodb", config=CLIENT_CONFIG)
+logs = boto3.client("logs", config=CLIENT_CONFIG)
+sns = boto3.client("sns", config=CLIENT_CONFIG)
 
 TASK_STATE_CHANGE = "ECS Task State Change"
 STOPPED_TASK = "STOPPED"
@@ -44,6 +47,9 @@ RECONCILE = lifecycle.RECONCILE_EVENT
 RECONCILE_AFTER = timedelta(minutes=2)
 """How long a run waits on its events before the reconciliation pass asks ECS."""
 DESCRIBE_BATCH = 100  # DescribeTasks takes at most 100 tasks
+MAX_NOTICES = 25
+"""Notices published per pass; more wait for the next minute's pass."""
+NOTICE_TAKEOVER = timedelta(minutes=5)
 MAX_RECONCILED = 1000
 """Runs looked at per status and pass; more wait for the next minute's pass."""
 MAX_WRITES = 3
@@ -182,7 +188,8 @@ def reconcile(config: trigger_config.TriggerConfig, log: dict[str, Any]) -> dict
             if outcome.task_arn:
                 known[outcome.task_arn] = run_id
         else:
-            _lost(store, record, now)
+            target = config.jobs.get(record[runs.Record.JOB])
+            _lost(store, record, now, target.lifecycle if target else lifecycle.JobRules())
             counts["lost"] += 1
     arns = sorted(known)
     for start in range(0, len(arns), DESCRIBE_BATCH):
@@ -190,7 +197,52 @@ def reconcile(config: trigger_config.TriggerConfig, log: dict[str, Any]) -> dict
         for task in ecs.describe_tasks(cluster=config.cluster_arn, tasks=batch).get("tasks", []):
             answer = apply(config, store, known[task["taskArn"]], task, log)
             counts["applied"] += answer["outcome"] in ("recorded", "rerun")
+    counts["notified"] = publish_notices(config, store, now)
     return {"outcome": "reconciled", **counts}
+
+
+def publish_notices(
+    config: trigger_config.TriggerConfig, store: records.RunStore, now: datetime
+) -> int:
+    """Publish each final state still due, once: take the notice (a write over the revision
+    read), publish it, then mark it sent. A notice taken but not marked sent within
+    NOTICE_TAKEOVER (its publisher died) is taken over and published again."""
+    published = 0
+    for record in store.due_notices(MAX_NOTICES):
+        claimed = record.get(runs.Record.NOTIFY_CLAIM)
+        if claimed and now - _time(claimed) < NOTICE_TAKEOVER:
+            continue
+        stamp = records.timestamp(now)
+        if not store.update(record, {runs.Record.NOTIFY_CLAIM: stamp}, final_ok=True):
+            continue  # another pass took it
+        taken = {**record, runs.Record.REVISION: int(record.get(runs.Record.REVISION, 0)) + 1}
+        target = config.jobs.get(record[runs.Record.JOB])
+        last = (record[runs.Record.ATTEMPTS] or [{}])[-1]
+        lines: list[str] = []
+        link = None
+        if target is not None and last.get("taskArn"):
+            stream = notices.log_stream(last["taskArn"], target.container_name)
+            lines = notices.last_lines(logs, target.log_group, stream)
+            link = notices.console_link(config.region, target.log_group, stream)
+        subject, message = notices.compose(record, lines, link)
+        sns.publish(
+            TopicArn=config.notifications_topic,
+            Subject=subject,
+            Message=message,
+            MessageAttributes={
+                "runId": {"DataType": "String", "StringValue": record[runs.Record.RUN_ID]},
+                "job": {"DataType": "String", "StringValue": record[runs.Record.JOB]},
+                "status": {"DataType": "String", "StringValue": record[runs.Record.STATUS]},
+            },
+        )
+        store.update(
+            taken,
+            {runs.Record.NOTIFIED_AT: stamp},
+            remove=(runs.Record.NOTIFY_DUE, runs.Record.NOTIFY_CLAIM),
+            final_ok=True,
+        )
+        published += 1
+    return published
 
 
 def _all_in(store: records.RunStore, status: str) -> list[dict[str, Any]]:
@@ -220,7 +272,12 @@ def _past_timeout(
     return now - started > timedelta(seconds=timeout)
 
 
-def _lost(store: records.RunStore, record: dict[str, Any], now: datetime) -> None:
+def _lost(
+    store: records.RunStore,
+    record: dict[str, Any],
+    now: datetime,
+    rules: lifecycle.JobRules,
+) -> None:
     attempt = record[runs.Record.ATTEMPT]
     reason = (
         f"attempt {attempt}: no task of it was ever seen, and ECS no longer answers its "
@@ -232,5 +289,6 @@ def _lost(store: records.RunStore, record: dict[str, Any], now: datetime) -> Non
             runs.Record.STATUS: runs.FAILED,
             runs.Record.REASON: reason,
             runs.Record.UPDATED_AT: records.timestamp(now),
+            **lifecycle.notice(rules, runs.FAILED),
         },
     )

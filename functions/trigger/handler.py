@@ -28,7 +28,7 @@ from botocore.config import Config
 
 import attempts
 import records
-from longjobs_contract import capacity, run_event, runs, trigger_config
+from longjobs_contract import capacity, lifecycle, run_event, runs, trigger_config
 from longjobs_contract.errors import ValidationError, listed, shown
 from longjobs_contract.run_event import RunRequest
 
@@ -285,6 +285,9 @@ def run_stop(event: dict, config: trigger_config.TriggerConfig, log: dict[str, A
         runs.Record.REASON: f"stopped: {reason}",
         runs.Record.UPDATED_AT: records.timestamp(records.now()),
     }
+    target = config.jobs.get(record[runs.Record.JOB])
+    if target is not None:
+        changes.update(lifecycle.notice(target.lifecycle, runs.STOPPED))
     if not store.update(record, changes):
         fresh = store.get(run_id) or record
         if fresh[runs.Record.STATUS] in runs.FINAL:

@@ -49,7 +49,7 @@ def test_runs_as_a_non_root_user(dockerfile):
 @pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.parent.name)
 def test_copied_files_exist(dockerfile):
     for keyword, argument in instructions(dockerfile):
-        if keyword in ("COPY", "ADD"):
+        if keyword in ("COPY", "ADD") and "--from=" not in argument:  # not from another stage
             sources = [part for part in argument.split() if not part.startswith("--")][:-1]
             for source in sources:
                 assert (dockerfile.parent / source).exists(), source
@@ -68,3 +68,21 @@ def test_hadolint_is_awake(tmp_path):
     hadolint = Path(sys.executable).with_name("hadolint")
     result = subprocess.run([str(hadolint), str(bad)], capture_output=True, text=True)
     assert result.returncode != 0 and "DL3006" in result.stdout
+
+
+def test_the_report_images_python_packages_are_pinned_and_hashed():
+    folder = CONTAINERS / "report"
+    [install] = [a for k, a in instructions(folder / "Dockerfile") if k == "RUN" and "pip" in a]
+    assert "--require-hashes" in install and "--only-binary=:all:" in install
+    requirements = (folder / "requirements.txt").read_text().replace("\\\n", " ").splitlines()
+    pinned = [line.split() for line in requirements if line and not line.startswith("#")]
+    assert [p[0].split("==")[0] for p in pinned] == [
+        "boto3",
+        "botocore",
+        "jmespath",
+        "python-dateutil",
+        "s3transfer",
+        "six",
+        "urllib3",
+    ]
+    assert all(len(p) == 2 and p[1].startswith("--hash=sha256:") for p in pinned), pinned

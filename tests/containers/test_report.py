@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.containers.s3_server import BUCKET, PREFIX, URI, LocalS3, local_s3
+
 SCRIPT = Path(__file__).resolve().parents[2] / "containers" / "report" / "report.py"
 
 
@@ -191,4 +193,90 @@ def test_a_folder_on_a_read_only_filesystem_is_bad_input_before_any_work(tmp_pat
         "event": "bad-input",
         "error": f"REPORT_OUTPUT is on a read-only filesystem ({tmp_path / 'out'}): point it at "
         "/tmp or another scratch path of the job",
+    }
+
+
+@pytest.fixture
+def s3():
+    with local_s3() as server:
+        yield server
+
+
+def s3_env(output: Path, s3: LocalS3, **extra: str) -> dict[str, str]:
+    return env(output, LONGJOBS_CHECKPOINT_URI=URI, **s3.environment(), **extra)
+
+
+def test_sigterm_checkpoints_to_s3_and_the_next_attempt_on_another_task_does_only_the_rest(
+    tmp_path, s3
+):
+    first_task, second_task = tmp_path / "first", tmp_path / "second"
+    process = subprocess.Popen(
+        [sys.executable, str(SCRIPT)],
+        env=s3_env(first_task, s3, REPORT_STEP_SECONDS="0.5"),
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert json.loads(process.stdout.readline())["event"] == "started"
+    assert json.loads(process.stdout.readline())["event"] == "progress"
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=30) == 143
+    logged = events(process.stdout.read())
+    assert logged[-1]["event"] == "interrupted" and logged[-1]["checkpoint"] == URI
+    stopped_at = logged[-1]["row"]
+    assert 0 < stopped_at < 2000
+    # Everything the next attempt needs is in S3, nothing on the first task's disk counts.
+    assert s3.keys() == [f"{PREFIX}checkpoint.json", f"{PREFIX}rows.csv.partial"]
+    state = json.loads(s3.read(f"{PREFIX}checkpoint.json"))
+    assert (state["day"], state["rows"], state["progress"]["next_row"]) == (
+        "2026-11-01",
+        2000,
+        stopped_at,
+    )
+    assert not (first_task / "checkpoint.json").exists()
+
+    # The next attempt: a new task with an empty disk, the same checkpoint URI.
+    resumed = run(s3_env(second_task, s3))
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    logged = events(resumed.stdout)
+    assert {"event": "resumed", "row": stopped_at, "checkpoint": URI} in logged
+    steps = [e["step"] for e in logged if e["event"] == "progress"]
+    assert steps == list(range(stopped_at // 200 + 1, 11))  # only the rest
+    fresh = tmp_path / "fresh"
+    assert run(env(fresh)).returncode == 0
+    assert (second_task / "rows.csv").read_bytes() == (fresh / "rows.csv").read_bytes()
+    assert (second_task / "summary.json").read_text() == (fresh / "summary.json").read_text()
+    # A finished run leaves no checkpoint for a later attempt to resume from.
+    assert s3.keys() == []
+
+
+def test_an_s3_checkpoint_of_another_run_is_refused(tmp_path, s3):
+    s3.client().put_object(
+        Bucket=BUCKET,
+        Key=f"{PREFIX}checkpoint.json",
+        Body=json.dumps({"day": "2020-01-01", "rows": 5, "progress": {}}).encode(),
+    )
+    result = run(s3_env(tmp_path, s3))
+    assert result.returncode == 2
+    assert events(result.stdout)[-1]["error"].startswith(f"{URI} belongs to another run")
+
+
+def test_without_the_checkpoint_uri_nothing_goes_to_s3(tmp_path, s3):
+    slow = {**env(tmp_path, REPORT_STEP_SECONDS="0.5"), **s3.environment()}
+    process = subprocess.Popen(
+        [sys.executable, str(SCRIPT)], env=slow, stdout=subprocess.PIPE, text=True
+    )
+    process.stdout.readline()
+    process.stdout.readline()
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=10) == 143
+    assert (tmp_path / "checkpoint.json").exists()
+    assert s3.keys(prefix="") == []
+
+
+def test_a_checkpoint_uri_that_is_not_s3_is_bad_input(tmp_path):
+    result = run(env(tmp_path, LONGJOBS_CHECKPOINT_URI="/tmp/checkpoints"))
+    assert result.returncode == 2
+    assert events(result.stdout)[-1] == {
+        "event": "bad-input",
+        "error": "LONGJOBS_CHECKPOINT_URI='/tmp/checkpoints' is not like s3://bucket/prefix/",
     }

@@ -56,8 +56,11 @@ PROD = trigger_config.TriggerConfig(
     assign_public_ip=False,
     runs_table="longjobs-prod-runs",
     run_retention_days=90,
+    checkpoint_bucket="longjobs-prod-checkpoints-123456789012-eu-west-1",
+    notifications_topic="arn:aws:sns:eu-west-1:123456789012:longjobs-prod-notifications",
     jobs={
         "report": trigger_config.JobTarget(
+            log_group="/longjobs/prod/jobs",
             task_definition_arn=(
                 "arn:aws:ecs:eu-west-1:123456789012:task-definition/longjobs-prod-report:7"
             ),
@@ -66,6 +69,7 @@ PROD = trigger_config.TriggerConfig(
             reserved_environment=("DB_PASSWORD",),
         ),
         "import": trigger_config.JobTarget(
+            log_group="/longjobs/prod/jobs",
             task_definition_arn=(
                 "arn:aws:ecs:eu-west-1:123456789012:task-definition/longjobs-prod-import:2"
             ),

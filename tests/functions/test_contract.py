@@ -20,8 +20,11 @@ CONFIG = trigger_config.TriggerConfig(
     assign_public_ip=False,
     runs_table="longjobs-prod-runs",
     run_retention_days=90,
+    checkpoint_bucket="longjobs-prod-checkpoints-123456789012-eu-west-1",
+    notifications_topic="arn:aws:sns:eu-west-1:123456789012:longjobs-prod-notifications",
     jobs={
         "report": trigger_config.JobTarget(
+            log_group="/longjobs/prod/jobs",
             task_definition_arn="arn:aws:ecs:eu-west-1:123456789012:task-definition/r:3",
             container_name="report",
             capacity="spot",
@@ -44,7 +47,7 @@ def test_the_file_is_compact_versioned_json():
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        (lambda d: d.update(version=1), "version must be 2, not 1"),
+        (lambda d: d.update(version=2), "version must be 4, not 2"),
         (lambda d: d.pop("clusterArn"), "clusterArn must be a non-empty str"),
         (lambda d: d.update(subnetIds="subnet-1"), "subnetIds must be a list"),
         (lambda d: d.update(assignPublicIp="yes"), "assignPublicIp must be a bool"),
@@ -70,6 +73,11 @@ def test_the_file_is_compact_versioned_json():
         ),
         (lambda d: d.update(subnetIds=["subnet-123"]), "subnetIds: 'subnet-123' do not match"),
         (lambda d: d.update(securityGroupIds=["sg-1234567890"]), "securityGroupIds: 'sg-12"),
+        (lambda d: d.pop("checkpointBucket"), "checkpointBucket must be a non-empty str"),
+        (
+            lambda d: d.update(checkpointBucket="Checkpoints_Bucket"),
+            "checkpointBucket: 'Checkpoints_Bucket' does not match",
+        ),
     ],
 )
 def test_loads_names_the_bad_field(change, message):
@@ -119,7 +127,7 @@ def test_text_a_task_can_be_given(value, problem):
 def test_a_boolean_is_not_a_version():
     data = json.loads(trigger_config.dumps(CONFIG))
     data["version"] = True
-    with pytest.raises(ValueError, match="version must be 2, not True"):
+    with pytest.raises(ValueError, match="version must be 4, not True"):
         trigger_config.loads(json.dumps(data))
 
 

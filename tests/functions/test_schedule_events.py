@@ -98,6 +98,7 @@ def test_the_config_accepts_a_schedule_exactly_when_the_trigger_starts_its_runs(
     text = json.dumps(run_event.schedule_event(job, schedule, variables))
     event = json.loads(text.replace(run_event.SCHEDULED_TIME, fired_at()))
     target = trigger_config.JobTarget(
+        log_group="/longjobs/prod/jobs",
         task_definition_arn=f"arn:aws:ecs:eu-west-1:123456789012:task-definition/p-{job}:1",
         container_name=job,
         capacity=capacity,
@@ -112,6 +113,8 @@ def test_the_config_accepts_a_schedule_exactly_when_the_trigger_starts_its_runs(
                 assign_public_ip=False,
                 runs_table=table,
                 run_retention_days=90,
+                checkpoint_bucket="p-checkpoints-123456789012-eu-west-1",
+                notifications_topic="arn:aws:sns:eu-west-1:123456789012:longjobs-prod-notifications",
                 jobs={job: target},
             )
         )

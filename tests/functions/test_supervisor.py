@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -54,6 +55,11 @@ def stack(dev, config_file, monkeypatch):
         for module in (handler, supervisor):
             monkeypatch.setattr(module, "dynamodb", dynamodb)
             monkeypatch.setattr(module, "ecs", ecs)
+        sns = boto3.client("sns", region_name="eu-west-1")
+        topic = sns.create_topic(Name="longjobs-prod-notifications")["TopicArn"]
+        assert topic == config.notifications_topic
+        monkeypatch.setattr(supervisor, "sns", sns)
+        monkeypatch.setattr(supervisor, "logs", boto3.client("logs", region_name="eu-west-1"))
         yield ecs, records.RunStore(dynamodb, table), calls
         supervisor.load_config.cache_clear()
 
@@ -343,3 +349,109 @@ def test_an_attempt_past_its_timeout_is_stopped_and_the_run_times_out(
     )
     assert answer["final"] == "TIMED_OUT"
     assert len(ecs.started()) == 1  # a timeout is never re-run
+
+
+# --- notices ------------------------------------------------------------------------------------
+
+
+def subscribe_queue(sns_topic: str) -> tuple:
+    """An SQS queue subscribed to the topic (raw delivery): what a subscriber receives."""
+    sqs = boto3.client("sqs", region_name="eu-west-1")
+    url = sqs.create_queue(QueueName="notices")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    boto3.client("sns", region_name="eu-west-1").subscribe(
+        TopicArn=sns_topic, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "true"}
+    )
+    return sqs, url
+
+
+def received(sqs, url) -> list[dict]:
+    messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+    return [json.loads(m["Body"]) for m in messages]
+
+
+def test_a_failure_is_published_once_with_its_last_log_lines(stack, context, config_file):
+    ecs, store, _ = stack
+    config = trigger_config.loads(config_file.read_text())
+    sqs, url = subscribe_queue(config.notifications_topic)
+    task = start(ecs, context)
+    group = config.jobs["report"].log_group
+    stream = f"job/report/{task['taskArn'].rsplit('/', 1)[-1]}"
+    logs = boto3.client("logs", region_name="eu-west-1")
+    logs.create_log_group(logGroupName=group)
+    logs.create_log_stream(logGroupName=group, logStreamName=stream)
+    logs.put_log_events(
+        logGroupName=group,
+        logStreamName=stream,
+        # PutLogEvents refuses events older than 14 days: stamp them now.
+        logEvents=[
+            {"timestamp": int(time.time() * 1000) + i, "message": f"line {i}"} for i in range(30)
+        ],  # fmt: skip
+    )
+    supervisor.handler(stopped(task, stopCode="EssentialContainerExited", exitCode=1), context)
+    second = ecs.tasks[ecs.started()[-1]]
+    supervisor.handler(stopped(second, stopCode="TaskFailedToStart",
+                               stoppedReason="CannotPullContainerError: not found"), context)  # fmt: skip
+    assert store.get(RUN)["notifyDue"] == "due"
+    assert received(sqs, url) == []  # published by the pass, not on the event's path
+    answer = supervisor.handler(supervisor.RECONCILE, context)
+    assert answer["notified"] == 1
+    [notice] = received(sqs, url)
+    assert (notice["runId"], notice["job"], notice["status"], notice["attempts"]) == (
+        RUN,
+        "report",
+        "FAILED",
+        2,
+    )
+    assert notice["classification"] == "start-permanent"
+    assert notice["reason"] == "attempt 2: start-permanent: CannotPullContainerError: not found"
+    assert notice["logLines"] == []  # the second attempt never started its container
+    record = store.get(RUN)
+    assert "notifyDue" not in record and "notifiedAt" in record
+    assert supervisor.handler(supervisor.RECONCILE, context)["notified"] == 0
+    assert received(sqs, url) == []
+    # The first attempt's lines, as a notice of it would carry them: the last 20, in order.
+    import notices
+
+    lines = notices.last_lines(logs, group, stream)
+    assert lines == [f"line {i}" for i in range(10, 30)]
+    assert notices.console_link("eu-west-1", group, stream).endswith(
+        "#logsV2:log-groups/log-group/$252Flongjobs$252Fprod$252Fjobs/log-events/"
+        f"job$252Freport$252F{task['taskArn'].rsplit('/', 1)[-1]}"
+    )
+
+
+def test_a_success_is_published_only_when_the_job_asks_for_all(stack, context, config_file):
+    ecs, store, _ = stack
+    config = trigger_config.loads(config_file.read_text())
+    sqs, url = subscribe_queue(config.notifications_topic)
+    task = start(ecs, context)
+    supervisor.handler(stopped(task, stopCode="EssentialContainerExited", exitCode=0), context)
+    assert "notifyDue" not in store.get(RUN)
+    assert supervisor.handler(supervisor.RECONCILE, context)["notified"] == 0
+    report = dataclasses.replace(
+        config.jobs["report"], lifecycle=dataclasses.replace(RULES, notify="all")
+    )
+    config_file.write_text(
+        trigger_config.dumps(dataclasses.replace(config, jobs={**config.jobs, "report": report}))
+    )
+    handler.load_config.cache_clear()
+    supervisor.load_config.cache_clear()
+    handler.handler({"job": "report", "idempotencyKey": "second"}, context)
+    task = ecs.tasks[ecs.started()[-1]]
+    supervisor.handler(stopped(task, stopCode="EssentialContainerExited", exitCode=0), context)
+    supervisor.handler(supervisor.RECONCILE, context)
+    [notice] = received(sqs, url)
+    assert (notice["status"], notice["exitCode"]) == ("SUCCEEDED", 0)
+
+
+def test_a_stopped_run_is_published(stack, context, config_file):
+    ecs, _, _ = stack
+    sqs, url = subscribe_queue(trigger_config.loads(config_file.read_text()).notifications_topic)
+    start(ecs, context)
+    handler.handler({"action": "stop", "runId": RUN, "reason": "superseded"}, context)
+    supervisor.handler(supervisor.RECONCILE, context)
+    [notice] = received(sqs, url)
+    assert (notice["status"], notice["reason"]) == ("STOPPED", "stopped: superseded")

@@ -53,6 +53,10 @@ def test_run_starts_one_task_with_the_overrides_and_network(aws, dev_trigger_con
             "environment": [
                 {"name": "REPORT_DAY", "value": "2026-11-01"},
                 {"name": "LONGJOBS_ATTEMPT", "value": "1"},
+                {
+                    "name": "LONGJOBS_CHECKPOINT_URI",
+                    "value": f"s3://longjobs-dev-checkpoints-123456789012-us-east-1/report/{run_id}/",
+                },
                 {"name": "LONGJOBS_RUN_ID", "value": run_id},
             ],
             "command": ["python", "/app/report.py"],

@@ -232,6 +232,9 @@ def test_valid_runs_build_a_request_botocore_accepts(
         **environment,
         "LONGJOBS_RUN_ID": run_id,
         "LONGJOBS_ATTEMPT": "99",
+        "LONGJOBS_CHECKPOINT_URI": (
+            f"s3://longjobs-prod-checkpoints-123456789012-eu-west-1/{job}/{run_id}/"
+        ),
     }
 
 

@@ -28,6 +28,7 @@ NIGHTLY = {
     "idempotencyKey": "nightly-2026-11-01",
 }
 NIGHTLY_RUN = runs.run_id("report", "nightly-2026-11-01")
+NIGHTLY_CHECKPOINTS = f"s3://longjobs-prod-checkpoints-123456789012-eu-west-1/report/{NIGHTLY_RUN}/"
 
 
 @pytest.fixture
@@ -70,6 +71,7 @@ def test_a_run_is_recorded_then_started_in_two_calls(stack, context):
     assert request["overrides"]["containerOverrides"][0]["environment"] == [
         {"name": "REPORT_DAY", "value": "2026-11-01"},
         {"name": "LONGJOBS_ATTEMPT", "value": "1"},
+        {"name": "LONGJOBS_CHECKPOINT_URI", "value": NIGHTLY_CHECKPOINTS},
         {"name": "LONGJOBS_RUN_ID", "value": NIGHTLY_RUN},
     ]
     record = store.get(NIGHTLY_RUN)
@@ -115,6 +117,7 @@ def test_the_exact_request_of_a_spot_attempt(stack, context):
                         "environment": [
                             {"name": "REPORT_DAY", "value": "2026-11-01"},
                             {"name": "LONGJOBS_ATTEMPT", "value": "1"},
+                            {"name": "LONGJOBS_CHECKPOINT_URI", "value": NIGHTLY_CHECKPOINTS},
                             {"name": "LONGJOBS_RUN_ID", "value": NIGHTLY_RUN},
                         ],
                     }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Make local stand-ins for the base images the job Dockerfiles name, for machines that can reach
-# no image registry (CI here): a busybox root for alpine, a Debian root with python3 for python.
-# The stand-ins offer what the Dockerfiles use (sh, python, /tmp); they are not the real images.
+# no image registry (CI here): a busybox root for alpine, a Debian root with python3 and pip for
+# python. The stand-ins offer what the Dockerfiles use (sh, python, pip, /tmp); they are not the
+# real images. A python stand-in made before the report image needed pip is made again.
 # Needs root, a running Docker engine, busybox-static and debootstrap.
 set -euo pipefail
 docker=${DOCKER:-/usr/bin/docker}
@@ -23,10 +24,10 @@ if ! have "$alpine"; then
 fi
 
 python=$(base_of report)
-if ! have "$python"; then
+if ! have "$python" || ! "$docker" run --rm "$python" python -m pip --version >/dev/null 2>&1; then
   # The machine's own Debian release and mirror, as apt is set up here.
   suite=$(. /etc/os-release && echo "$VERSION_CODENAME")
-  debootstrap --variant=minbase --include=python3 "$suite" "$work/python" >/dev/null
+  debootstrap --variant=minbase --include=python3,python3-pip "$suite" "$work/python" >/dev/null
   ln -s /usr/bin/python3 "$work/python/usr/local/bin/python"
   rm -rf "$work/python/var/cache/apt/archives/"*.deb "$work/python/usr/share/doc" \
     "$work/python/usr/share/man" "$work/python/usr/share/locale"

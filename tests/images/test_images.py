@@ -16,14 +16,18 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
 
 import pytest
 
+from tests.containers.s3_server import PREFIX, URI, local_s3
+
 ROOT = Path(__file__).resolve().parents[2]
 DOCKER = os.environ.get("DOCKER", "/usr/bin/docker")
+CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 REQUIRED = os.environ.get("LONGJOBS_REQUIRE_DOCKER") == "1"
 
 
@@ -58,6 +62,15 @@ def ecs_run_options(image: str, scratch_paths: tuple[str, ...] = ()) -> list[str
     ]
 
 
+def ca_secret() -> list[str]:
+    """The machine's CA bundle as the build secret `ca`, which the report image's pip trusts:
+    PyPI is reached through whatever TLS proxy this machine's own pip goes through."""
+    for bundle in (os.environ.get("PIP_CERT"), os.environ.get("SSL_CERT_FILE"), CA_BUNDLE):
+        if bundle and Path(bundle).is_file():
+            return ["--secret", f"id=ca,src={bundle}"]
+    return []
+
+
 def missing() -> str | None:
     if not Path(DOCKER).exists():
         return f"no Docker client at {DOCKER}"
@@ -80,7 +93,8 @@ def build():
 
     def build_job(job: str) -> str:
         tag = f"longjobs-test/{job}:{uuid.uuid4().hex[:12]}"
-        docker("build", "--quiet", "--tag", tag, str(ROOT / "containers" / job))
+        folder = str(ROOT / "containers" / job)
+        docker("build", "--quiet", *ca_secret(), "--tag", tag, folder, timeout=600)
         tags.append(tag)
         return tag
 
@@ -154,3 +168,53 @@ def test_report_image_writes_to_its_scratch_volume_and_refuses_the_read_only_roo
         "error": "REPORT_OUTPUT is on a read-only filesystem (/app/out): point it at /tmp or "
         "another scratch path of the job",
     }
+
+
+def test_report_image_checkpoints_to_s3_and_a_new_container_does_only_the_rest(build, tmp_path):
+    """Two attempts of one run on two tasks: nothing on the first one's disk survives it, the
+    second finds the checkpoint in S3 (moto's server on this machine, reached over the host's
+    network as the task reaches S3) and does only the rest."""
+    image = build("report")
+    ecs = ecs_run_options(image)
+    tmp_path.chmod(0o777)  # the job runs as an unprivileged user
+    job_env = [
+        "-e", "REPORT_DAY=2026-11-01", "-e", "REPORT_ROWS=2000", "-e", "REPORT_BATCH=200",
+        "-e", f"LONGJOBS_CHECKPOINT_URI={URI}",
+    ]  # fmt: skip
+    with local_s3() as s3:
+        job_env += [f"--env={name}={value}" for name, value in s3.environment().items()]
+        network = ["--network", "host"]
+        first = docker(
+            "run", "--detach", *ecs, *network, *job_env, "-e", "REPORT_STEP_SECONDS=2", image
+        ).stdout.strip()
+        try:
+            deadline = time.monotonic() + 30
+            while '"progress"' not in docker("logs", first).stdout:
+                assert time.monotonic() < deadline, docker("logs", first).stdout
+                time.sleep(0.2)
+            docker("stop", "--time", "120", first)
+            exit_code = int(docker("wait", first).stdout.strip())
+            logs = [json.loads(line) for line in docker("logs", first).stdout.splitlines()]
+        finally:
+            docker("rm", "--force", first, check=False)
+        assert exit_code == 143, logs
+        assert logs[-1]["event"] == "interrupted" and logs[-1]["checkpoint"] == URI
+        stopped_at = logs[-1]["row"]
+        assert s3.keys() == [f"{PREFIX}checkpoint.json", f"{PREFIX}rows.csv.partial"]
+
+        output = ["--volume", f"{tmp_path}:/data", "-e", "REPORT_OUTPUT=/data"]
+        second = docker("run", "--rm", *ecs, *network, *job_env, *output, image, check=False)
+        assert second.returncode == 0, second.stdout + second.stderr
+        logs = [json.loads(line) for line in second.stdout.splitlines()]
+        assert {"event": "resumed", "row": stopped_at, "checkpoint": URI} in logs
+        steps = [e["step"] for e in logs if e["event"] == "progress"]
+        assert steps == list(range(stopped_at // 200 + 1, 11))  # only the rest
+        assert s3.keys() == []
+    # The report is exactly what one uninterrupted run writes.
+    fresh = tmp_path / "fresh"
+    fresh_env = {"PATH": os.environ["PATH"], "REPORT_DAY": "2026-11-01", "REPORT_ROWS": "2000",
+                 "REPORT_BATCH": "200", "REPORT_OUTPUT": str(fresh)}  # fmt: skip
+    script = ROOT / "containers" / "report" / "report.py"
+    subprocess.run([sys.executable, str(script)], env=fresh_env, check=True, capture_output=True)
+    assert (tmp_path / "rows.csv").read_bytes() == (fresh / "rows.csv").read_bytes()
+    assert (tmp_path / "summary.json").read_text() == (fresh / "summary.json").read_text()

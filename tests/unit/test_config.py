@@ -341,7 +341,7 @@ BAD = [
     ),
     pytest.param(
         with_job(cpuUnits=512),
-        "longjobs:jobs.report.cpuUnits: unknown key; allowed: build, image, entryPoint, command, cpu, memory, architecture, ephemeralStorageGiB, capacity, environment, secrets, policyStatements, managedPolicyArns, logRetentionDays, timeout, retries, interruptionRetries, onInterruption, service, schedules, tags, readonlyRootFilesystem, scratchPaths",
+        "longjobs:jobs.report.cpuUnits: unknown key; allowed: build, image, entryPoint, command, cpu, memory, architecture, ephemeralStorageGiB, capacity, environment, secrets, policyStatements, managedPolicyArns, logRetentionDays, timeout, retries, interruptionRetries, onInterruption, notify, service, schedules, tags, readonlyRootFilesystem, scratchPaths",
         id="unknown-job-key",
     ),
     pytest.param(
@@ -381,7 +381,7 @@ BAD = [
     ),
     pytest.param(
         {**dev_values(), "job": {}},
-        "longjobs:job: unknown key; allowed: network, jobs, tags, runRetentionDays",
+        "longjobs:job: unknown key; allowed: network, jobs, tags, runRetentionDays, notifications",
         id="unknown-top-level-key",
     ),
 ]
@@ -573,7 +573,7 @@ def test_a_schedule_the_trigger_would_refuse_is_refused_by_the_same_code():
     nightly["environment"] = {"BIG": "x" * 8200}
     assert problems(values) == [
         "longjobs:jobs.report.schedules.nightly.environment: the trigger would refuse every run "
-        "of this schedule: environment and command: 8395 characters of overrides with the "
+        "of this schedule: environment and command: 8576 characters of overrides with the "
         "LONGJOBS_ variables every attempt gets; RunTask allows 8192"
     ]
     nightly["environment"] = {"ESC": "\x1b[0m"}

@@ -155,7 +155,8 @@ def test_execution_role_may_only_pull_its_image_and_write_its_logs(dev):
 
 
 def test_task_role_has_exactly_the_declared_statements(dev):
-    assert statements(dev, "report-task-policy") == [
+    # The platform's own first: the job's checkpoints (tests/unit/test_checkpoints.py).
+    assert statements(dev, "report-task-policy")[2:] == [
         {
             "Sid": "ReadReportInputs",
             "Effect": "Allow",
@@ -163,9 +164,11 @@ def test_task_role_has_exactly_the_declared_statements(dev):
             "Resource": "arn:aws:s3:::longjobs-dev-report-inputs/*",
         }
     ]
-    # hello-world declares nothing, so its task role has no policy at all.
-    names = [p.name for p in dev.by_type("aws:iam/rolePolicy:RolePolicy")]
-    assert "hello-world-task-policy" not in names
+    # hello-world declares nothing, so its task role has its checkpoints only.
+    assert [s["Sid"] for s in statements(dev, "hello-world-task-policy")] == [
+        "Checkpoints",
+        "CheckpointList",
+    ]
     assert not dev.by_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
 
 
@@ -282,10 +285,15 @@ def test_stack_outputs_are_the_documented_contract(dev):
         "triggerLogGroupName",
         "schedulesDeadLetterQueueUrl",
         "runsTableName",
+        "checkpointBucket",
         "supervisorFunctionName",
         "supervisorFailureQueueUrl",
+        "notificationsTopicArn",
     }
     assert dev.outputs["supervisorFunctionName"] == "longjobs-dev-supervisor"
+    assert dev.outputs["notificationsTopicArn"] == (
+        f"arn:aws:sns:{REGION}:{ACCOUNT}:longjobs-dev-notifications"
+    )
     assert dev.outputs["runsTableName"] == "longjobs-dev-runs"
     assert dev.outputs["triggerLogGroupName"] == "/longjobs/dev/lambda/trigger"
     assert dev.outputs["schedulesDeadLetterQueueUrl"] == (
@@ -387,6 +395,8 @@ TAGGABLE = {
     "aws:lambda/function:Function",
     "aws:dynamodb/table:Table",
     "aws:cloudwatch/eventRule:EventRule",
+    "aws:s3/bucket:Bucket",
+    "aws:sns/topic:Topic",
 }
 UNTAGGABLE = {
     "aws:iam/rolePolicy:RolePolicy",
@@ -398,6 +408,11 @@ UNTAGGABLE = {
     "aws:cloudwatch/eventTarget:EventTarget",
     "aws:lambda/permission:Permission",
     "aws:sqs/queuePolicy:QueuePolicy",
+    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+    "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+    "aws:s3/bucketPolicy:BucketPolicy",
 }
 
 
@@ -421,6 +436,7 @@ def findable_name(resource) -> str:
         ),
         "aws:ecs/taskDefinition:TaskDefinition": lambda: inputs["family"],
         "aws:scheduler/schedule:Schedule": lambda: f"{inputs['groupName']}/{inputs['name']}",
+        "aws:s3/bucket:Bucket": lambda: state["bucket"],
     }
     return by_type.get(resource.type, lambda: state["name"])()
 
@@ -455,6 +471,7 @@ def test_runs_are_recorded_in_one_table_kept_for_the_retention(dev):
         ("createdAt", "S"),
         ("job", "S"),
         ("listKey", "S"),
+        ("notifyDue", "S"),
         ("runId", "S"),
         ("status", "S"),
     ]
@@ -466,6 +483,7 @@ def test_runs_are_recorded_in_one_table_kept_for_the_retention(dev):
         ("byJob", "job", "createdAt", "ALL"),
         ("byStatus", "status", "createdAt", "ALL"),
         ("newest", "listKey", "createdAt", "ALL"),
+        ("toNotify", "notifyDue", "createdAt", "ALL"),
     ]
 
 

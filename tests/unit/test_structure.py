@@ -37,6 +37,7 @@ def _calls(node: ast.AST, name: str) -> list[ast.Call]:
 def test_there_are_components():
     names = sorted(param.values[1].name for param in component_classes())
     assert names == [
+        "CheckpointBucket",
         "FargateJob",
         "JobCluster",
         "JobImage",
@@ -45,6 +46,7 @@ def test_there_are_components():
         "JobSchedules",
         "JobSupervisor",
         "JobTrigger",
+        "RunNotifications",
         "RunRecords",
     ]
 

@@ -69,6 +69,7 @@ def test_the_package_is_the_supervisor_the_shared_files_and_the_config(dev):
     assert sorted(assets) == sorted(
         [
             "supervisor.py",
+            "notices.py",
             "attempts.py",
             "records.py",
             *(f"longjobs_contract/{module}" for module in longjobs_contract.MODULES),
@@ -103,7 +104,22 @@ def test_the_supervisor_may_do_exactly_this(dev):
             "Sid": "FindWaitingRuns",
             "Effect": "Allow",
             "Action": "dynamodb:Query",
-            "Resource": f"{table}/index/byStatus",
+            "Resource": [f"{table}/index/byStatus", f"{table}/index/toNotify"],
+        },
+        {
+            "Sid": "PublishFinalStates",
+            "Effect": "Allow",
+            "Action": "sns:Publish",
+            "Resource": f"arn:aws:sns:{REGION}:{ACCOUNT}:longjobs-dev-notifications",
+        },
+        {
+            "Sid": "ReadJobLogs",
+            "Effect": "Allow",
+            "Action": "logs:GetLogEvents",
+            "Resource": [
+                f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/longjobs/dev/hello-world:log-stream:*",
+                f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/longjobs/dev/report:log-stream:*",
+            ],
         },
         {
             "Sid": "InspectAndStopJobs",
