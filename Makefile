@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := venv
 PY := $(VENV)/bin/python
 
-.PHONY: plan test policy bench clean
+.PHONY: plan test policy bench replay clean
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,9 @@ policy: $(VENV)/.dev  ## Every rule of the policy pack over every resource STACK
 bench: $(VENV)/.dev  ## Benchmarks: print figures, assert nothing
 	$(PY) -m benchmarks.program_bench
 	$(PY) -m benchmarks.trigger_bench
+
+replay: $(VENV)/.dev  ## Many runs end to end, events dropped and reordered: lost, duplicate, wrong, not once
+	$(PY) -m tools.replay
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis .mypy_cache

@@ -42,7 +42,7 @@ from components.config.types import (
     matching,
 )
 from longjobs_contract import iam_escalation
-from longjobs_contract.capacity import ON_DEMAND
+from longjobs_contract.capacity import ON_DEMAND, SPOT
 
 ALLOWED_LOG_RETENTION_DAYS = (
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,
@@ -283,7 +283,9 @@ class JobConfig(_Model):
         ]
         | None
     ) = Field(default=None, alias="ephemeralStorageGiB")
-    capacity: Literal["spot", "on-demand"] = ON_DEMAND
+    capacity: Literal["spot", "on-demand"]
+    """Spot when absent (filled in below): interruptions are re-run and Spot falls back to
+    on-demand; a job with a service kept running stays on-demand unless it asks."""
     environment: dict[EnvName, EnvValue] = {}
     secrets: dict[EnvName, SecretArn] = {}
     policy_statements: list[PolicyStatement] = []
@@ -391,6 +393,15 @@ class JobConfig(_Model):
         if problems:
             raise ValueError("; ".join(problems))
         return arns
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_capacity(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "capacity" not in data:
+            service = data.get("service")
+            kept = isinstance(service, dict) and service.get("desiredCount") not in (None, 0)
+            return {**data, "capacity": ON_DEMAND if kept else SPOT}
+        return data
 
     @model_validator(mode="before")
     @classmethod

@@ -93,7 +93,7 @@ def test_status_reports_the_task(aws, context):
         "PROVISIONING", "PENDING", "ACTIVATING", "RUNNING", "DEACTIVATING", "STOPPING",
     }  # fmt: skip
     assert status["desiredStatus"] == "RUNNING"
-    assert status["capacity"] == "on-demand"  # hello-world's default
+    assert status["capacity"] == "spot"  # hello-world's default
     assert set(status) == {
         "job",
         "taskArn",

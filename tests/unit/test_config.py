@@ -67,7 +67,7 @@ def test_dev_config_is_valid_and_defaults_are_documented_values():
     config = parse(dev_values())
     hello = config.jobs["hello-world"]
     assert hello.build == "containers/hello-world"
-    assert (hello.architecture, hello.capacity) == ("arm64", "on-demand")
+    assert (hello.architecture, hello.capacity) == ("arm64", "spot")
     assert (hello.log_retention_days, hello.retries, hello.timeout) == (30, 0, None)
     assert hello.service.desired_count == 0
     assert config.jobs["report"].timeout == 7200
@@ -743,3 +743,19 @@ def test_valid_schedule_expressions(expression):
 )
 def test_invalid_schedule_expressions(expression):
     assert expression_problem(expression)
+
+
+@pytest.mark.parametrize(
+    ("job", "capacity"),
+    [
+        ({}, "spot"),
+        ({"service": {"desiredCount": 0}}, "spot"),
+        ({"service": {"desiredCount": 2}}, "on-demand"),  # a worker kept running stays on-demand
+        ({"service": {"desiredCount": 2}, "capacity": "spot"}, "spot"),
+        ({"capacity": "on-demand"}, "on-demand"),
+    ],
+)
+def test_spot_is_the_default_capacity_but_for_services_kept_running(job, capacity):
+    values = dev_values()
+    values["jobs"]["hello-world"] = {"build": "containers/hello-world", **job}
+    assert parse(values).jobs["hello-world"].capacity == capacity

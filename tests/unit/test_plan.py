@@ -167,7 +167,7 @@ def test_plan_prices_us_east_1_and_names_the_regions_its_table_holds(dev_plan):
         "  Fargate per task-hour",
         "  job                   vCPU    GiB  runs on              arm64  arm64 Spot    x86_64  "
         "x86 Spot",
-        "  hello-world           0.25    0.5  arm64 on-demand    0.00988     0.00296   0.01234   "
+        "  hello-world           0.25    0.5  arm64 spot         0.00988     0.00296   0.01234   "
         "0.00370",
         "  report                   1      2  arm64 spot         0.03950     0.01185   0.04937   "
         "0.01481",

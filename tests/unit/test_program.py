@@ -197,7 +197,7 @@ def test_no_policy_allows_a_wildcard_action(dev):
 
 
 @pytest.mark.parametrize(
-    ("job", "provider"), [("hello-world", "FARGATE"), ("report", "FARGATE_SPOT")]
+    ("job", "provider"), [("hello-world", "FARGATE_SPOT"), ("report", "FARGATE_SPOT")]
 )
 def test_service_desired_count_and_capacity(dev, job, provider):
     service = dev.one("aws:ecs/service:Service", f"{job}-service")

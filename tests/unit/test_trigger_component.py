@@ -79,7 +79,7 @@ def test_contract_file_describes_every_job(dev):
     assert report.task_definition_arn == dev.outputs["jobs"]["report"]["taskDefinitionArn"]
     assert report.container_name == "report"
     assert report.capacity == "spot"
-    assert config.jobs["hello-world"].capacity == "on-demand"
+    assert config.jobs["hello-world"].capacity == "spot"
 
 
 def test_secret_names_are_reserved_in_the_contract():
