@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from tools.costs import print_costs
+from tools.lifecycle_costs import print_lifecycle_costs
 from tools.program import MOCK_ACCOUNT, PROJECT_ROOT, ProgramRun, Resource, run_program
 
 TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
@@ -260,6 +261,7 @@ def main(argv: list[str] | None = None) -> int:
     print_container_definitions(run)
     print_iam(run)
     print_costs(run, run.config)
+    print_lifecycle_costs()
     print("\nStack outputs")
     print(json.dumps(run.outputs, indent=2, sort_keys=True))
     return 0
