@@ -68,6 +68,8 @@ class JobRules:
     timeout_seconds: int | None = None
     notify: str = "failures"
     """Which final states are published: "failures", "all" or "none"."""
+    max_wait_for_capacity_seconds: int = 15 * 60
+    """How long a run's attempts may keep finding no capacity before it ends FAILED."""
 
 
 def notice(rules: JobRules, final: str) -> dict[str, Any]:

@@ -51,6 +51,8 @@ class Outcome:
     capacity: str
     superseded: bool = False
     """Another invocation recorded this run's next step first: `record` is what it wrote."""
+    final: str | None = None
+    """The final status this start ended the run in (FAILED, for a start no attempt can fix)."""
 
 
 @dataclass(frozen=True)
@@ -180,6 +182,17 @@ def start_attempts(
     return record_no_start(store, record, tried, rules=rules, log=log)
 
 
+def _waiting_for_capacity(attempts: list[dict[str, Any]], now: str) -> int:
+    """Seconds since the first of the run's latest attempts that all found no capacity."""
+    since = now
+    for attempt in reversed(attempts):
+        if attempt.get("classification") != start_failures.CAPACITY:
+            break
+        since = attempt["requestedAt"]
+    started = datetime.fromisoformat(since.replace("Z", "+00:00"))
+    return int((datetime.fromisoformat(now.replace("Z", "+00:00")) - started).total_seconds())
+
+
 def record_no_start(
     store: records.RunStore,
     record: dict[str, Any],
@@ -207,6 +220,13 @@ def record_no_start(
         )
     last, outcome = tried[-1]
     changes: dict[str, Any] = {runs.Record.ATTEMPTS: attempts, runs.Record.UPDATED_AT: when}
+    waited = _waiting_for_capacity(attempts, when)
+    if outcome.kind == start_failures.CAPACITY and waited >= rules.max_wait_for_capacity_seconds:
+        outcome = NotStarted(
+            start_failures.PERMANENT,
+            f"no Fargate capacity for {waited // 60} minutes ({len(tried)} last tries: "
+            f"{outcome.reason})",
+        )
     if outcome.kind == start_failures.PERMANENT:
         changes.update(
             {
@@ -233,7 +253,7 @@ def record_no_start(
     reasons = "; ".join(f"attempt {a.number} on {a.capacity}: {o.reason}" for a, o in tried)
     if outcome.kind == start_failures.PERMANENT:
         log.update(outcome="failed-to-start", reason=outcome.reason)
-        return Outcome({**record, **changes}, None, last.number, last.capacity)
+        return Outcome({**record, **changes}, None, last.number, last.capacity, final=runs.FAILED)
     log.update(outcome="no-capacity", reason=reasons)
     raise CapacityUnavailable(
         f"run {run_id} of {record[runs.Record.JOB]} started no task ({reasons}); attempt "

@@ -129,7 +129,7 @@ def apply(
             if record[runs.Record.ATTEMPT] > 1 and attempts.resendable(record, records.now()):
                 # A retried invocation whose re-run was recorded but maybe never sent.
                 outcome = attempts.start_attempts(ecs, config, store, record, log)
-                return {"outcome": "rerun", "attempt": outcome.attempt, "taskArn": outcome.task_arn}
+                return _rerun_answer(outcome)
             return {"outcome": "unchanged", "status": record[runs.Record.STATUS]}
         if store.update(record, decision.changes):
             break
@@ -141,9 +141,19 @@ def apply(
     if decision.final:
         answer["final"] = decision.final
     if decision.retry:
-        outcome = attempts.start_attempts(ecs, config, store, updated, log)
-        answer.update(outcome="rerun", attempt=outcome.attempt, taskArn=outcome.task_arn)
-        answer["status"] = outcome.record[runs.Record.STATUS]
+        answer.update(_rerun_answer(attempts.start_attempts(ecs, config, store, updated, log)))
+    return answer
+
+
+def _rerun_answer(outcome: attempts.Outcome) -> dict[str, Any]:
+    answer: dict[str, Any] = {
+        "outcome": "rerun",
+        "attempt": outcome.attempt,
+        "taskArn": outcome.task_arn,
+        "status": outcome.record[runs.Record.STATUS],
+    }
+    if outcome.final:
+        answer["final"] = outcome.final
     return answer
 
 
@@ -164,7 +174,15 @@ def reconcile(config: trigger_config.TriggerConfig, log: dict[str, Any]) -> dict
     waiting = [
         record for status in (runs.PENDING, runs.RUNNING) for record in _all_in(store, status)
     ]
-    counts = {"looked": 0, "timedOut": 0, "resent": 0, "lost": 0, "applied": 0}
+    counts = {
+        "looked": 0,
+        "timedOut": 0,
+        "resent": 0,
+        "lost": 0,
+        "applied": 0,
+        "final": 0,
+        "errors": 0,
+    }
     for record in waiting:
         if _past_timeout(record, config, now):
             task_arn = records.current_attempt(record).get("taskArn")
@@ -183,8 +201,14 @@ def reconcile(config: trigger_config.TriggerConfig, log: dict[str, Any]) -> dict
         elif "reason" in current:
             continue  # recorded as not started; the invocation that will send the next retries
         elif attempts.resendable(record, now):
-            outcome = attempts.start_attempts(ecs, config, store, record, log)
+            try:
+                outcome = attempts.start_attempts(ecs, config, store, record, log)
+            except Exception as error:  # one run's trouble must not stop the pass for all
+                counts["errors"] += 1
+                log.setdefault("errors", []).append(f"{run_id}: {type(error).__name__}: {error}")
+                continue
             counts["resent"] += 1
+            counts["final"] += outcome.final is not None
             if outcome.task_arn:
                 known[outcome.task_arn] = run_id
         else:
@@ -195,8 +219,14 @@ def reconcile(config: trigger_config.TriggerConfig, log: dict[str, Any]) -> dict
     for start in range(0, len(arns), DESCRIBE_BATCH):
         batch = arns[start : start + DESCRIBE_BATCH]
         for task in ecs.describe_tasks(cluster=config.cluster_arn, tasks=batch).get("tasks", []):
-            answer = apply(config, store, known[task["taskArn"]], task, log)
+            try:
+                answer = apply(config, store, known[task["taskArn"]], task, log)
+            except Exception as error:  # as above: the next pass tries this run again
+                counts["errors"] += 1
+                log.setdefault("errors", []).append(f"{task['taskArn']}: {error}")
+                continue
             counts["applied"] += answer["outcome"] in ("recorded", "rerun")
+            counts["final"] += "final" in answer
     counts["notified"] = publish_notices(config, store, now)
     return {"outcome": "reconciled", **counts}
 

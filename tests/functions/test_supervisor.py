@@ -455,3 +455,21 @@ def test_a_stopped_run_is_published(stack, context, config_file):
     supervisor.handler(supervisor.RECONCILE, context)
     [notice] = received(sqs, url)
     assert (notice["status"], notice["reason"]) == ("STOPPED", "stopped: superseded")
+
+
+def test_one_runs_trouble_does_not_stop_the_pass_for_the_others(stack, context, monkeypatch):
+    ecs, store, _ = stack
+    from tests.functions.ecs_standin import client_error
+
+    # Run A: sent, but its task never seen; run B: succeeded, its events lost.
+    ecs.next_errors.append(Exception("the invocation died before RunTask answered"))
+    with pytest.raises(Exception, match="died"):
+        handler.handler({"job": "report", "idempotencyKey": "a"}, context)
+    task = start(ecs, context)
+    advance(ecs, task, lastStatus="STOPPED", desiredStatus="STOPPED",
+            stopCode="EssentialContainerExited", exitCode=0)  # fmt: skip
+    later(monkeypatch, 3)
+    ecs.next_errors.append(client_error("ThrottlingException", "Rate exceeded", "RunTask"))
+    answer = supervisor.handler(supervisor.RECONCILE, context)
+    assert answer["errors"] == 1
+    assert store.get(RUN)["status"] == "SUCCEEDED"

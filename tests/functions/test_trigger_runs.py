@@ -382,3 +382,23 @@ def test_the_record_holds_what_the_contract_names(stack, context):
         runs.Record.UPDATED_AT, runs.Record.EXPIRES_AT, runs.Record.LIST_KEY, runs.Record.REVISION,
     }  # fmt: skip
     assert json.loads(json.dumps(record)) == record
+
+
+def test_a_run_that_finds_no_capacity_for_its_wait_ends_failed(stack, context, monkeypatch):
+    ecs, store, _ = stack
+    ecs.capacity.update(FARGATE=False, FARGATE_SPOT=False)
+    with pytest.raises(attempts.CapacityUnavailable):
+        handler.handler(NIGHTLY, context)
+    start = records.now()
+    for minutes in (5, 10):  # Lambda's retries, and a caller's, within the wait
+        monkeypatch.setattr(
+            records, "now", lambda minutes=minutes: start + timedelta(minutes=minutes)
+        )
+        with pytest.raises(attempts.CapacityUnavailable):
+            handler.handler(NIGHTLY, context)
+    monkeypatch.setattr(records, "now", lambda: start + timedelta(minutes=16))
+    response = handler.handler(NIGHTLY, context)
+    assert response["status"] == "FAILED"
+    assert response["reason"].startswith("no Fargate capacity for 16 minutes")
+    assert store.get(NIGHTLY_RUN)["notifyDue"] == "due"
+    assert ecs.started() == []
