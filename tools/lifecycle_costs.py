@@ -57,8 +57,10 @@ def per_million_runs(per_run: PerRun = PerRun()) -> dict[str, float]:
     lambda_cost = runs * (
         invocations * LAMBDA_REQUEST + seconds * per_run.memory_gb * LAMBDA_ARM_GB_SECOND
     )
-    write_units = (per_run.table_writes + per_run.notice_writes) * per_run.item_kb * (
-        1 + per_run.indexes_written
+    write_units = (
+        (per_run.table_writes + per_run.notice_writes)
+        * per_run.item_kb
+        * (1 + per_run.indexes_written)
     )
     read_units = per_run.table_reads * max(1.0, per_run.item_kb / 4)
     dynamodb = runs * (write_units * DYNAMODB_WRITE_UNIT + read_units * DYNAMODB_READ_UNIT)
