@@ -22,7 +22,7 @@ test: $(VENV)/.dev  ## Lint, type-check, then every test
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto --dist loadfile
 
 policy: $(VENV)/.dev  ## Every rule of the policy pack over every resource STACK declares, offline
 	$(PY) -m tools.policy_check --stack $(STACK)

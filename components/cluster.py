@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import pulumi
 import pulumi_aws as aws
 
 from components.context import StackContext
 from longjobs_contract.capacity import ON_DEMAND, PROVIDERS
 
+ContainerInsights = Literal["enabled", "enhanced", "disabled"]
+"""The values ECS takes for the cluster setting `containerInsights`."""
+
 
 class JobCluster(pulumi.ComponentResource):
     """The ECS cluster, named `<prefix>`, with Fargate and Fargate Spot capacity."""
 
     cluster: aws.ecs.Cluster
-    """The cluster, with Container Insights on."""
+    """The cluster, with Container Insights as the stack's config chooses."""
     capacity_providers: aws.ecs.ClusterCapacityProviders
     """FARGATE and FARGATE_SPOT, on-demand by default."""
 
@@ -26,20 +31,28 @@ class JobCluster(pulumi.ComponentResource):
         self,
         name: str,
         context: StackContext,
+        container_insights: ContainerInsights,
         opts: pulumi.ResourceOptions | None = None,
     ):
+        """`container_insights`: the cluster's `containerInsights` setting, which overrides the
+        account's default (ECS API reference, ClusterSetting)."""
         super().__init__("longjobs:index:JobCluster", name, None, opts)
-        self.cluster = self._create_cluster(name, context)
+        self.cluster = self._create_cluster(name, context, container_insights)
         self.capacity_providers = self._create_capacity_providers(name)
         self.arn = self.cluster.arn
         self.name = self.cluster.name
         self.register_outputs({"arn": self.arn, "name": self.name})
 
-    def _create_cluster(self, name: str, context: StackContext) -> aws.ecs.Cluster:
+    def _create_cluster(
+        self, name: str, context: StackContext, container_insights: ContainerInsights
+    ) -> aws.ecs.Cluster:
         return aws.ecs.Cluster(
             f"{name}-cluster",
             name=context.cluster_name,
-            settings=[aws.ecs.ClusterSettingArgs(name="containerInsights", value="enabled")],
+            # Always written, "disabled" included, so the account's default never decides.
+            settings=[
+                aws.ecs.ClusterSettingArgs(name="containerInsights", value=container_insights)
+            ],
             tags=context.tags_for(),
             opts=pulumi.ResourceOptions(parent=self),
         )

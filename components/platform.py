@@ -49,7 +49,7 @@ class JobPlatform(pulumi.ComponentResource):
     ):
         super().__init__("longjobs:index:JobPlatform", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        self.cluster = JobCluster("jobs", context, opts=child)
+        self.cluster = JobCluster("jobs", context, config.container_insights, opts=child)
         self.network = JobNetwork("network", config.network, context, opts=child)
         # One ECR registry per account and region: one set of push credentials for every build.
         registry = Registry.current() if any(job.build for job in config.jobs.values()) else None
@@ -82,6 +82,7 @@ class JobPlatform(pulumi.ComponentResource):
             self.runs,
             config.run_retention_days,
             self.notifications.arn,
+            allowed_callers=config.allowed_callers,
             opts=child,
         )
         self.supervisor = JobSupervisor(
@@ -131,6 +132,7 @@ class JobPlatform(pulumi.ComponentResource):
             },
             "triggerFunctionName": self.trigger.function.name,
             "triggerFunctionArn": self.trigger.function.arn,
+            "callerPolicy": self.trigger.caller_policy,
             "triggerFailureQueueUrl": self.trigger.failure_queue.url,
             "triggerLogGroupName": self.trigger.log_group.name,
             "runsTableName": self.runs.table_name,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 
 import pulumi
@@ -40,9 +41,13 @@ class JobTrigger(pulumi.ComponentResource):
     """The trigger: `<prefix>-trigger`."""
     invoke_config: aws.lambda_.FunctionEventInvokeConfig
     """Async retries and the failure queue."""
+    caller_permissions: list[aws.lambda_.Permission]
+    """One statement of the function's resource-based policy per `allowedCallers` entry."""
 
     config_json: pulumi.Output[str]
     """The contract file shipped with the function."""
+    caller_policy: pulumi.Output[str]
+    """An IAM policy document a caller attaches to its own role to invoke the trigger."""
 
     def __init__(
         self,
@@ -54,6 +59,8 @@ class JobTrigger(pulumi.ComponentResource):
         runs: RunRecords,
         run_retention_days: int,
         notifications_topic: str,
+        *,
+        allowed_callers: Sequence[str],
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("longjobs:index:JobTrigger", name, None, opts)
@@ -76,6 +83,8 @@ class JobTrigger(pulumi.ComponentResource):
         )
         self.function = self._create_function(name)
         self.invoke_config = self._create_invoke_config(name)
+        self.caller_permissions = self._create_caller_permissions(name, allowed_callers)
+        self.caller_policy = self._caller_policy()
         self.register_outputs(
             {
                 "functionName": self.function.name,
@@ -136,6 +145,43 @@ class JobTrigger(pulumi.ComponentResource):
                 )
             ),
             opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _create_caller_permissions(
+        self, name: str, callers: Sequence[str]
+    ) -> list[aws.lambda_.Permission]:
+        """Invoke for each caller of another account, on the unqualified function (the trigger
+        publishes no versions or aliases). An account id as the principal grants that account,
+        whose own IAM policies then decide which of its roles may call; a role ARN grants that
+        role only (Lambda developer guide, "Granting Lambda function access to other accounts").
+        """
+        permissions = []
+        for caller in callers:
+            statement_id = caller_statement_id(caller)
+            permissions.append(
+                aws.lambda_.Permission(
+                    f"{name}-{statement_id}",
+                    statement_id=statement_id,
+                    action="lambda:InvokeFunction",
+                    function=self.function.name,
+                    principal=caller,
+                    opts=pulumi.ResourceOptions(parent=self.function),
+                )
+            )
+        return permissions
+
+    def _caller_policy(self) -> pulumi.Output[str]:
+        """Invoke on the unqualified ARN, the only one callers use: a permission on it covers
+        neither versions nor aliases, and the trigger has none."""
+        return policies.to_json(
+            [
+                {
+                    "Sid": "InvokeLongjobsTrigger",
+                    "Effect": "Allow",
+                    "Action": "lambda:InvokeFunction",
+                    "Resource": self.function.arn,
+                }
+            ]
         )
 
     def _config_json(
@@ -215,3 +261,12 @@ class JobTrigger(pulumi.ComponentResource):
                 "Resource": runs.index_arns,
             },
         ]
+
+
+def caller_statement_id(caller: str) -> str:
+    """The statement id of a caller's permission: `invoked-by-<account>` for an account,
+    `invoked-by-role-<12 hex of the ARN's SHA-256>` for a role (statement ids take letters,
+    digits, '-' and '_' only)."""
+    if caller.isdigit():
+        return f"invoked-by-{caller}"
+    return f"invoked-by-role-{hashlib.sha256(caller.encode()).hexdigest()[:12]}"

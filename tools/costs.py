@@ -40,7 +40,13 @@ CONTAINER_INSIGHTS_BASIS = {
         "this plan holds neither its price nor its basis (per metric or per observation):",
         f"see {CLOUDWATCH_PRICING_PAGE}",
     ],
+    "disabled": ["no Container Insights charge"],
 }
+# A cluster without the setting follows the account's (ECS API reference, ClusterSetting).
+CONTAINER_INSIGHTS_UNSET = [
+    "the account's containerInsights setting decides (ECS PutAccountSetting), which this plan "
+    "cannot see",
+]
 
 
 def print_costs(run: ProgramRun, config: StackConfig) -> None:
@@ -170,12 +176,14 @@ def print_run_costs(config: StackConfig, prices: fargate.RegionPrices, public_ip
 
 
 def print_container_insights(run: ProgramRun) -> None:
-    """Container Insights' price basis for each cluster: per metric or per observation."""
+    """Each cluster's Container Insights mode (`longjobs:containerInsights`) and its price basis:
+    per metric for `enabled`, none for `disabled`; the plan holds none for `enhanced`."""
     for cluster in run.by_type("aws:ecs/cluster:Cluster"):
         name = cluster.inputs.get("name", cluster.name)
         setting = _container_insights(cluster)
-        print(f"\n  Container Insights on cluster {name}: {setting}")
-        for line in CONTAINER_INSIGHTS_BASIS.get(setting, ["no Container Insights charge"]):
+        print(f"\n  Container Insights on cluster {name}: {setting or 'not set on the cluster'}")
+        basis = CONTAINER_INSIGHTS_BASIS[setting] if setting else CONTAINER_INSIGHTS_UNSET
+        for line in basis:
             print(f"    {line}")
 
 
@@ -213,11 +221,11 @@ def _started_tasks_get_public_ip(run: ProgramRun) -> bool:
     return bool(run.outputs["network"]["assignPublicIp"])
 
 
-def _container_insights(cluster: Resource) -> str:
+def _container_insights(cluster: Resource) -> str | None:
     for setting in cluster.inputs.get("settings") or []:
         if setting.get("name") == "containerInsights":
             return str(setting.get("value"))
-    return "disabled"
+    return None
 
 
 def _duration(seconds: int) -> str:

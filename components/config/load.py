@@ -135,7 +135,9 @@ def from_pulumi_config() -> StackConfig:
         try:
             values[key] = json.loads(text) if isinstance(text, str) else text
         except json.JSONDecodeError:
-            problems.append(f"{full_key}: {text!r} is not an object or list")
+            # The CLI hands a plain string value (`longjobs:containerInsights: enhanced`) as
+            # the text itself, not JSON: the model says whether it is allowed there.
+            values[key] = text
     try:
         config = parse(values, project=pulumi.get_project(), stack=pulumi.get_stack())
     except ConfigError as error:

@@ -460,6 +460,30 @@ class StackConfig(_Model):
     run_retention_days: Annotated[int, Field(ge=1, le=MAX_RUN_RETENTION_DAYS)] = 90
     """How long a run's record is kept after it was created."""
     notifications: NotificationsConfig = NotificationsConfig()
+    allowed_callers: list[
+        Annotated[
+            str,
+            matching(
+                r"[0-9]{12}|arn:aws(-[a-z]+)*:iam::[0-9]{12}:role/([A-Za-z0-9+=,.@_-]+/)*"
+                r"[A-Za-z0-9+=,.@_-]{1,64}",
+                "an AWS account id (12 digits, like 111122223333) or an IAM role ARN "
+                "(arn:<partition>:iam::<account>:role/<path/name>, like "
+                "arn:aws:iam::111122223333:role/api), without wildcards",
+            ),
+        ]
+    ] = []
+    """Accounts and roles of other accounts that may invoke the trigger: each becomes a
+    statement of the function's resource-based policy. Same-account callers need none."""
+    container_insights: Literal["enabled", "enhanced", "disabled"] = "enabled"
+    """The cluster's `containerInsights` setting (ECS ClusterSetting)."""
+
+    @field_validator("allowed_callers")
+    @classmethod
+    def _unique_callers(cls, callers: list[str]) -> list[str]:
+        repeated = [c for c in dict.fromkeys(callers) if callers.count(c) > 1]
+        if repeated:
+            raise ValueError(f"{', '.join(repeated)} listed more than once; list each caller once")
+        return callers
 
     @model_validator(mode="before")
     @classmethod

@@ -381,8 +381,38 @@ BAD = [
     ),
     pytest.param(
         {**dev_values(), "job": {}},
-        "longjobs:job: unknown key; allowed: network, jobs, tags, runRetentionDays, notifications",
+        "longjobs:job: unknown key; allowed: network, jobs, tags, runRetentionDays, notifications, allowedCallers, containerInsights",
         id="unknown-top-level-key",
+    ),
+    pytest.param(
+        {**dev_values(), "allowedCallers": ["arn:aws:iam::111122223333:role/*"]},
+        "longjobs:allowedCallers.0: 'arn:aws:iam::111122223333:role/*' is not allowed; expected an AWS account id (12 digits, like 111122223333) or an IAM role ARN (arn:<partition>:iam::<account>:role/<path/name>, like arn:aws:iam::111122223333:role/api), without wildcards",
+        id="allowed-caller-wildcard",
+    ),
+    pytest.param(
+        {**dev_values(), "allowedCallers": ["arn:aws:iam::111122223333:user/developer"]},
+        "longjobs:allowedCallers.0: 'arn:aws:iam::111122223333:user/developer' is not allowed; expected an AWS account id (12 digits, like 111122223333) or an IAM role ARN (arn:<partition>:iam::<account>:role/<path/name>, like arn:aws:iam::111122223333:role/api), without wildcards",
+        id="allowed-caller-user",
+    ),
+    pytest.param(
+        {**dev_values(), "allowedCallers": ["11112222333"]},
+        "longjobs:allowedCallers.0: '11112222333' is not allowed; expected an AWS account id (12 digits, like 111122223333) or an IAM role ARN (arn:<partition>:iam::<account>:role/<path/name>, like arn:aws:iam::111122223333:role/api), without wildcards",
+        id="allowed-caller-short-account",
+    ),
+    pytest.param(
+        {**dev_values(), "allowedCallers": ["111122223333", "111122223333"]},
+        "longjobs:allowedCallers: 111122223333 listed more than once; list each caller once",
+        id="allowed-caller-twice",
+    ),
+    pytest.param(
+        {**dev_values(), "allowedCallers": "111122223333"},
+        "longjobs:allowedCallers: '111122223333': Input should be a valid list",
+        id="allowed-callers-not-list",
+    ),
+    pytest.param(
+        {**dev_values(), "containerInsights": "on"},
+        "longjobs:containerInsights: 'on' is not allowed; allowed: 'enabled', 'enhanced' or 'disabled'",
+        id="container-insights",
     ),
 ]
 

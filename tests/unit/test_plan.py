@@ -16,7 +16,7 @@ import yaml
 from components.config import StackConfig
 from tests.unit.helpers import dev_config
 from tools import costs, plan
-from tools.program import ProgramRun, Resource
+from tools.program import ProgramRun, Resource, run_program
 
 SERVICES = "  Services kept running (desiredCount above 0), per month of 730 hours"
 NO_CHARGE = "    no Container Insights charge"
@@ -279,7 +279,6 @@ def test_plan_gives_container_insights_price_basis_not_a_total(dev_plan):
             ],
         ),
         ([{"name": "containerInsights", "value": "disabled"}], [NO_CHARGE]),
-        ([], [NO_CHARGE]),
     ],
 )
 def test_container_insights_basis_follows_the_clusters_setting(setting, basis, capsys):
@@ -287,12 +286,69 @@ def test_container_insights_basis_follows_the_clusters_setting(setting, basis, c
         "aws:ecs/cluster:Cluster", "jobs-cluster", {"name": "c", "settings": setting}, {}, True
     )
     costs.print_container_insights(ProgramRun("s", "us-east-1", [cluster], {}))
-    name = setting[0]["value"] if setting else "disabled"
     assert capsys.readouterr().out.splitlines() == [
         "",
-        f"  Container Insights on cluster c: {name}",
+        f"  Container Insights on cluster c: {setting[0]['value']}",
         *basis,
     ]
+
+
+def test_a_cluster_without_the_setting_is_not_priced_as_off(capsys):
+    """ECS then applies the account's setting, which may be on."""
+    cluster = Resource("aws:ecs/cluster:Cluster", "jobs-cluster", {"name": "c"}, {}, True)
+    costs.print_container_insights(ProgramRun("s", "us-east-1", [cluster], {}))
+    assert capsys.readouterr().out.splitlines() == [
+        "",
+        "  Container Insights on cluster c: not set on the cluster",
+        "    the account's containerInsights setting decides (ECS PutAccountSetting), which this "
+        "plan cannot see",
+    ]
+
+
+def container_insights_config(mode: str) -> dict[str, Any]:
+    config = dev_config()
+    # A plain string, as `pulumi config set longjobs:containerInsights <mode>` stores it.
+    config["longjobs:containerInsights"] = mode
+    return config
+
+
+@pytest.mark.parametrize("mode", ["enabled", "enhanced", "disabled"])
+def test_the_cluster_gets_the_container_insights_mode_the_stack_chooses(mode):
+    config = container_insights_config(mode)
+    cluster = run_program(config=config).one("aws:ecs/cluster:Cluster", "jobs-cluster")
+    assert cluster.inputs["settings"] == [{"name": "containerInsights", "value": mode}]
+
+
+@pytest.mark.parametrize(
+    ("mode", "basis"),
+    [
+        (
+            "enabled",
+            [
+                "    billed as CloudWatch custom metrics: 0.30 per metric per month (first 10,000 "
+                "of the account, us-east-1)",
+                "    for the clusters, services and task families while they have running tasks,",
+                "    plus CloudWatch Logs ingestion of its performance events: 0.50 per GB "
+                "(us-east-1)",
+                "    no total: it depends on what runs and for how long",
+            ],
+        ),
+        (
+            "enhanced",
+            [
+                "    this plan holds neither its price nor its basis (per metric or per "
+                "observation):",
+                "    see https://aws.amazon.com/cloudwatch/pricing/",
+            ],
+        ),
+        ("disabled", [NO_CHARGE]),
+    ],
+)
+def test_plan_shows_the_chosen_container_insights_mode_and_its_price_basis(mode, basis, tmp_path):
+    code, out, err = plan_config(tmp_path, "dev", container_insights_config(mode))
+    assert (code, err) == (0, "")
+    header = f"  Container Insights on cluster longjobs-dev: {mode}"
+    assert section(out, header) == [header, *basis]
 
 
 def test_the_run_carries_the_config_the_program_validated(dev):

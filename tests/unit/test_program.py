@@ -281,6 +281,7 @@ def test_stack_outputs_are_the_documented_contract(dev):
         "jobs",
         "triggerFunctionName",
         "triggerFunctionArn",
+        "callerPolicy",
         "triggerFailureQueueUrl",
         "triggerLogGroupName",
         "schedulesDeadLetterQueueUrl",
