@@ -167,7 +167,7 @@ class CheckpointBucket(pulumi.ComponentResource):
         )
 
     def _create_encryption(self, name: str) -> aws.s3.BucketServerSideEncryptionConfiguration:
-        # SSE-S3 (AES256, no KMS charge); the stack's `kms` option puts its own key here.
+        # SSE-S3 (AES256, no KMS charge).
         return aws.s3.BucketServerSideEncryptionConfiguration(
             f"{name}-encryption",
             bucket=self.bucket.id,

@@ -10,7 +10,7 @@ from components.config import NotificationsConfig
 from components.context import StackContext
 
 # SNS's own AWS managed key: encrypted at rest with no key to manage or pay for. Publishers in
-# the account may use it through SNS (its key policy); the stack's `kms` option replaces it.
+# the account may use it through SNS (its key policy).
 SNS_MANAGED_KEY = "alias/aws/sns"
 
 

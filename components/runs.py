@@ -79,8 +79,7 @@ class RunRecords(pulumi.ComponentResource):
                 for index, partition in INDEXES.items()
             ],
             point_in_time_recovery=aws.dynamodb.TablePointInTimeRecoveryArgs(enabled=True),
-            # Encrypted at rest with a key DynamoDB owns (no KMS charge); the stack's `kms`
-            # option puts its own key here.
+            # Encrypted at rest with a key DynamoDB owns (no KMS charge).
             ttl=aws.dynamodb.TableTtlArgs(attribute_name=Record.EXPIRES_AT, enabled=True),
             tags=context.tags_for(),
             opts=pulumi.ResourceOptions(parent=self),

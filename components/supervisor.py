@@ -19,8 +19,9 @@ from longjobs_contract.runs import BY_STATUS_INDEX, TO_NOTIFY_INDEX
 
 FUNCTION_FILES = ("supervisor.py", "notices.py")
 """The function's own files (functions/supervisor/)."""
-TIMEOUT_SECONDS = 60
-"""Room for three AWS calls with their retries (GetItem, UpdateItem, RunTask), and margin."""
+TIMEOUT_SECONDS = 300
+"""Room for an event's calls with their retries (three usually, up to ten when writers race and
+a re-run falls back), and for a reconciliation pass over many runs."""
 LOG_RETENTION_DAYS = 30
 FAILURE_RETENTION_SECONDS = 14 * 24 * 3600
 # EventBridge keeps trying to deliver an event for up to a day (its own default), then parks it

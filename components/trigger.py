@@ -19,8 +19,9 @@ from longjobs_contract.trigger_config import TriggerConfig
 
 FUNCTION_FILES = ("handler.py",)
 """The function's own files (functions/trigger/)."""
-TIMEOUT_SECONDS = 60
-"""Room for two AWS calls with their retries (the handler's client budget), and margin."""
+TIMEOUT_SECONDS = 120
+"""Room for the five AWS calls a run can make, each with its retries (the handler's client
+budget: 20 s a call), and margin."""
 LOG_RETENTION_DAYS = 30
 # Lambda retries a failed async invocation at most twice; then the event goes to the queue.
 ASYNC_RETRIES = 2

@@ -125,7 +125,8 @@ ImageUri = Annotated[
         r"[a-z0-9.-]+(:\d+)?/[a-z0-9._/-]+((:[\w][\w.-]{0,127})?@sha256:[0-9a-f]{64}"
         r"|:[\w][\w.-]{0,127})",
         "an image URI with a registry and a tag, a digest or both, like "
-        "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:1.2.3 or app:1.2.3@sha256:<64 hex>",
+        "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:1.2.3 or <registry>/app:1.2.3@sha256:<64 "
+        "hex>",
     ),
 ]
 ScheduleName = Annotated[

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
@@ -27,7 +28,7 @@ import attempts
 import records
 from longjobs_contract import lifecycle, runs, trigger_config
 
-FUNCTION_TIMEOUT_SECONDS = 60
+FUNCTION_TIMEOUT_SECONDS = 300
 """The function's timeout, as the JobSupervisor component declares it (a test holds them equal)."""
 # As in the trigger: every call, its retries included, ends well inside the function's timeout.
 CLIENT_CONFIG = Config(
@@ -183,12 +184,22 @@ def reconcile(config: trigger_config.TriggerConfig, log: dict[str, Any]) -> dict
         "final": 0,
         "errors": 0,
     }
+
+    def failed(what: str, error: Exception) -> None:
+        # One run's trouble must not stop the pass for the others: the next pass tries again.
+        counts["errors"] += 1
+        log.setdefault("errors", []).append(f"{what}: {type(error).__name__}: {error}")
+
     for record in waiting:
         if _past_timeout(record, config, now):
             task_arn = records.current_attempt(record).get("taskArn")
-            ecs.stop_task(
-                cluster=config.cluster_arn, task=task_arn, reason=lifecycle.TIMEOUT_REASON
-            )
+            try:
+                ecs.stop_task(
+                    cluster=config.cluster_arn, task=task_arn, reason=lifecycle.TIMEOUT_REASON
+                )
+            except Exception as error:
+                failed(record[runs.Record.RUN_ID], error)
+                continue
             counts["timedOut"] += 1
     due = [r for r in waiting if now - _time(r[runs.Record.UPDATED_AT]) >= RECONCILE_AFTER]
     known: dict[str, str] = {}
@@ -203,9 +214,8 @@ def reconcile(config: trigger_config.TriggerConfig, log: dict[str, Any]) -> dict
         elif attempts.resendable(record, now):
             try:
                 outcome = attempts.start_attempts(ecs, config, store, record, log)
-            except Exception as error:  # one run's trouble must not stop the pass for all
-                counts["errors"] += 1
-                log.setdefault("errors", []).append(f"{run_id}: {type(error).__name__}: {error}")
+            except Exception as error:
+                failed(run_id, error)
                 continue
             counts["resent"] += 1
             counts["final"] += outcome.final is not None
@@ -213,7 +223,11 @@ def reconcile(config: trigger_config.TriggerConfig, log: dict[str, Any]) -> dict
                 known[outcome.task_arn] = run_id
         else:
             target = config.jobs.get(record[runs.Record.JOB])
-            _lost(store, record, now, target.lifecycle if target else lifecycle.JobRules())
+            try:
+                _lost(store, record, now, target.lifecycle if target else lifecycle.JobRules())
+            except Exception as error:
+                failed(run_id, error)
+                continue
             counts["lost"] += 1
     arns = sorted(known)
     for start in range(0, len(arns), DESCRIBE_BATCH):
@@ -221,58 +235,73 @@ def reconcile(config: trigger_config.TriggerConfig, log: dict[str, Any]) -> dict
         for task in ecs.describe_tasks(cluster=config.cluster_arn, tasks=batch).get("tasks", []):
             try:
                 answer = apply(config, store, known[task["taskArn"]], task, log)
-            except Exception as error:  # as above: the next pass tries this run again
-                counts["errors"] += 1
-                log.setdefault("errors", []).append(f"{task['taskArn']}: {error}")
+            except Exception as error:
+                failed(known[task["taskArn"]], error)
                 continue
             counts["applied"] += answer["outcome"] in ("recorded", "rerun")
             counts["final"] += "final" in answer
-    counts["notified"] = publish_notices(config, store, now)
+    counts["notified"] = publish_notices(config, store, now, failed)
     return {"outcome": "reconciled", **counts}
 
 
 def publish_notices(
-    config: trigger_config.TriggerConfig, store: records.RunStore, now: datetime
+    config: trigger_config.TriggerConfig,
+    store: records.RunStore,
+    now: datetime,
+    failed: Callable[[str, Exception], None],
 ) -> int:
     """Publish each final state still due, once: take the notice (a write over the revision
     read), publish it, then mark it sent. A notice taken but not marked sent within
     NOTICE_TAKEOVER (its publisher died) is taken over and published again."""
     published = 0
     for record in store.due_notices(MAX_NOTICES):
-        claimed = record.get(runs.Record.NOTIFY_CLAIM)
-        if claimed and now - _time(claimed) < NOTICE_TAKEOVER:
-            continue
-        stamp = records.timestamp(now)
-        if not store.update(record, {runs.Record.NOTIFY_CLAIM: stamp}, final_ok=True):
-            continue  # another pass took it
-        taken = {**record, runs.Record.REVISION: int(record.get(runs.Record.REVISION, 0)) + 1}
-        target = config.jobs.get(record[runs.Record.JOB])
-        last = (record[runs.Record.ATTEMPTS] or [{}])[-1]
-        lines: list[str] = []
-        link = None
-        if target is not None and last.get("taskArn"):
-            stream = notices.log_stream(last["taskArn"], target.container_name)
-            lines = notices.last_lines(logs, target.log_group, stream)
-            link = notices.console_link(config.region, target.log_group, stream)
-        subject, message = notices.compose(record, lines, link)
-        sns.publish(
-            TopicArn=config.notifications_topic,
-            Subject=subject,
-            Message=message,
-            MessageAttributes={
-                "runId": {"DataType": "String", "StringValue": record[runs.Record.RUN_ID]},
-                "job": {"DataType": "String", "StringValue": record[runs.Record.JOB]},
-                "status": {"DataType": "String", "StringValue": record[runs.Record.STATUS]},
-            },
-        )
-        store.update(
-            taken,
-            {runs.Record.NOTIFIED_AT: stamp},
-            remove=(runs.Record.NOTIFY_DUE, runs.Record.NOTIFY_CLAIM),
-            final_ok=True,
-        )
-        published += 1
+        try:
+            published += _publish(config, store, record, now)
+        except Exception as error:
+            failed(record[runs.Record.RUN_ID], error)
     return published
+
+
+def _publish(
+    config: trigger_config.TriggerConfig,
+    store: records.RunStore,
+    record: dict[str, Any],
+    now: datetime,
+) -> int:
+    """Publish one run's notice; 0 when another pass has it."""
+    claimed = record.get(runs.Record.NOTIFY_CLAIM)
+    if claimed and now - _time(claimed) < NOTICE_TAKEOVER:
+        return 0
+    stamp = records.timestamp(now)
+    if not store.update(record, {runs.Record.NOTIFY_CLAIM: stamp}, final_ok=True):
+        return 0  # another pass took it
+    taken = {**record, runs.Record.REVISION: int(record.get(runs.Record.REVISION, 0)) + 1}
+    target = config.jobs.get(record[runs.Record.JOB])
+    last = (record[runs.Record.ATTEMPTS] or [{}])[-1]
+    lines: list[str] = []
+    link = None
+    if target is not None and last.get("taskArn"):
+        stream = notices.log_stream(last["taskArn"], target.container_name)
+        lines = notices.last_lines(logs, target.log_group, stream)
+        link = notices.console_link(config.region, target.log_group, stream)
+    subject, message = notices.compose(record, lines, link)
+    sns.publish(
+        TopicArn=config.notifications_topic,
+        Subject=subject,
+        Message=message,
+        MessageAttributes={
+            "runId": {"DataType": "String", "StringValue": record[runs.Record.RUN_ID]},
+            "job": {"DataType": "String", "StringValue": record[runs.Record.JOB]},
+            "status": {"DataType": "String", "StringValue": record[runs.Record.STATUS]},
+        },
+    )
+    store.update(
+        taken,
+        {runs.Record.NOTIFIED_AT: stamp},
+        remove=(runs.Record.NOTIFY_DUE, runs.Record.NOTIFY_CLAIM),
+        final_ok=True,
+    )
+    return 1
 
 
 def _all_in(store: records.RunStore, status: str) -> list[dict[str, Any]]:

@@ -32,12 +32,13 @@ from longjobs_contract import capacity, lifecycle, run_event, runs, trigger_conf
 from longjobs_contract.errors import ValidationError, listed, shown
 from longjobs_contract.run_event import RunRequest
 
-FUNCTION_TIMEOUT_SECONDS = 60
+FUNCTION_TIMEOUT_SECONDS = 120
 """The function's timeout, as the JobTrigger component declares it (a test holds them equal)."""
 # Created once per execution environment and reused. Every AWS call, its retries included, must
 # end well inside the function's timeout, so that a hung call is retried here or raised as a
 # failure rather than cut off by Lambda: 2 attempts of at most 2 s to connect and 5 s to read,
-# with standard mode's backoff between them (at most 20 s a call; a run makes at most two),
+# with standard mode's backoff between them (at most 20 s a call; a run makes at most five:
+# PutItem, RunTask, the on-demand RunTask, then UpdateItem and GetItem when none started),
 # where botocore's defaults (60 s each) would outlast the function.
 CLIENT_CONFIG = Config(
     connect_timeout=2,

@@ -326,7 +326,7 @@ BAD = [
     ),
     pytest.param(
         with_job(image="alpine"),
-        "longjobs:jobs.report.image: 'alpine' is not allowed; expected an image URI with a registry and a tag, a digest or both, like 123456789012.dkr.ecr.us-east-1.amazonaws.com/app:1.2.3 or app:1.2.3@sha256:<64 hex>",
+        "longjobs:jobs.report.image: 'alpine' is not allowed; expected an image URI with a registry and a tag, a digest or both, like 123456789012.dkr.ecr.us-east-1.amazonaws.com/app:1.2.3 or <registry>/app:1.2.3@sha256:<64 hex>",
         id="image-uri",
     ),
     pytest.param(

@@ -28,7 +28,7 @@ def test_events_reach_the_function_with_retries_and_a_dead_letter_queue(dev):
     function = dev.one("aws:lambda/function:Function", "supervisor-function")
     assert function.inputs["name"] == "longjobs-dev-supervisor"
     assert function.inputs["handler"] == "supervisor.handler"
-    assert function.inputs["timeout"] == 60
+    assert function.inputs["timeout"] == 300
     target = dev.one("aws:cloudwatch/eventTarget:EventTarget", "supervisor-target")
     assert target.inputs["arn"] == function.state["arn"]
     assert target.inputs["rule"] == "longjobs-dev-task-state-changes"
