@@ -174,6 +174,7 @@ class FargateJob(pulumi.ComponentResource):
                 interruption_retries=self.config.interruption_retries,
                 on_interruption=self.config.on_interruption,
                 timeout_seconds=self.config.timeout,
+                max_wait_for_capacity_seconds=self.config.max_wait_for_capacity,
             ),
         )
 

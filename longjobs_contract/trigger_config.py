@@ -109,6 +109,7 @@ def dumps(config: TriggerConfig) -> str:
                     "onInterruption": job.lifecycle.on_interruption,
                     "timeoutSeconds": job.lifecycle.timeout_seconds,
                     "notify": job.lifecycle.notify,
+                    "maxWaitForCapacitySeconds": job.lifecycle.max_wait_for_capacity_seconds,
                 }
                 for name, job in config.jobs.items()
             },
@@ -213,7 +214,11 @@ def _lifecycle(job: Mapping[str, Any], where: str) -> lifecycle.JobRules:
     notify = _field(job, "notify", str, where)
     if notify not in NOTIFY:
         raise ValueError(f"{where}notify must be one of {', '.join(NOTIFY)}")
+    wait = job.get("maxWaitForCapacitySeconds")
+    if type(wait) is not int or not 60 <= wait <= 24 * 3600:
+        raise ValueError(f"{where}maxWaitForCapacitySeconds must be 60 to 86400, not {wait!r}")
     return lifecycle.JobRules(
+        max_wait_for_capacity_seconds=wait,
         notify=notify,
         retries=_count(job, "retries", where),
         interruption_retries=_count(job, "interruptionRetries", where),

@@ -244,6 +244,12 @@ def _scratch_path(path: str) -> str:
     return path
 
 
+def _at_most_a_day(seconds: int) -> int:
+    if seconds > 24 * 3600:
+        raise ValueError(f"{seconds} s is more than a day; allowed: 1 minute to 1 day")
+    return seconds
+
+
 def _duration_seconds(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise ValueError(
@@ -293,6 +299,10 @@ class JobConfig(_Model):
     log_retention_days: int = 30
     # Accepted and validated now; the supervisor enforces them.
     timeout: Annotated[int, BeforeValidator(_duration_seconds)] | None = None
+    max_wait_for_capacity: Annotated[
+        int, BeforeValidator(_duration_seconds), AfterValidator(_at_most_a_day)
+    ] = 15 * 60
+    """How long a run's attempts may keep finding no Fargate capacity before it ends FAILED."""
     retries: Annotated[int, Field(ge=0, le=10)] = 0
     """Re-runs after the job itself fails (a non-zero exit, out of memory)."""
     interruption_retries: Annotated[int, Field(ge=0, le=10)] = 3

@@ -341,7 +341,7 @@ BAD = [
     ),
     pytest.param(
         with_job(cpuUnits=512),
-        "longjobs:jobs.report.cpuUnits: unknown key; allowed: build, image, entryPoint, command, cpu, memory, architecture, ephemeralStorageGiB, capacity, environment, secrets, policyStatements, managedPolicyArns, logRetentionDays, timeout, retries, interruptionRetries, onInterruption, notify, service, schedules, tags, readonlyRootFilesystem, scratchPaths",
+        "longjobs:jobs.report.cpuUnits: unknown key; allowed: build, image, entryPoint, command, cpu, memory, architecture, ephemeralStorageGiB, capacity, environment, secrets, policyStatements, managedPolicyArns, logRetentionDays, timeout, maxWaitForCapacity, retries, interruptionRetries, onInterruption, notify, service, schedules, tags, readonlyRootFilesystem, scratchPaths",
         id="unknown-job-key",
     ),
     pytest.param(
@@ -373,6 +373,12 @@ BAD = [
         {**dev_values(), "tags": {"aws:owner": "me"}},
         "longjobs:tags.aws:owner: the name 'aws:owner' is not allowed; expected 1-128 letters, digits, spaces and _.:/=+-@, not starting with 'aws:'",
         id="tag-key",
+    ),
+    pytest.param(
+        with_job(maxWaitForCapacity="2d"),
+        "longjobs:jobs.report.maxWaitForCapacity: 172800 s is more than a day; allowed: 1 minute "
+        "to 1 day",
+        id="max-wait-for-capacity",
     ),
     pytest.param(
         {**dev_values(), "runRetentionDays": 0},
@@ -789,3 +795,14 @@ def test_spot_is_the_default_capacity_but_for_services_kept_running(job, capacit
     values = dev_values()
     values["jobs"]["hello-world"] = {"build": "containers/hello-world", **job}
     assert parse(values).jobs["hello-world"].capacity == capacity
+
+
+def test_the_wait_for_capacity_reaches_the_functions():
+    from longjobs_contract import trigger_config
+
+    config = dev_config()
+    config["longjobs:jobs"]["report"]["maxWaitForCapacity"] = "30m"
+    run = run_program(config=config)
+    jobs = trigger_config.loads(run.trigger_config).jobs
+    assert jobs["report"].lifecycle.max_wait_for_capacity_seconds == 1800
+    assert jobs["hello-world"].lifecycle.max_wait_for_capacity_seconds == 900
