@@ -108,7 +108,7 @@ def warm(handler, requests: int) -> tuple[float, float]:
         try:
             started = time.perf_counter()
             for index in range(requests):
-                event = {"job": "report", "environment": {"DAY": "2026-11-01"}}
+                event = {"job": "report", "environment": {"REPORT_DAY": "2026-11-01"}}
                 handler.handler({**event, "idempotencyKey": f"k{index}"}, Context())
             whole = time.perf_counter() - started
         finally:

@@ -167,6 +167,8 @@ class FargateJob(pulumi.ComponentResource):
             container_name=self.container_name,
             capacity=self.config.capacity,
             reserved_environment=tuple(sorted(self.config.secrets)),
+            overridable_environment=self.config.overridable_environment,
+            allow_command_override=self.config.allow_command_override,
             log_group=self.log_group_name,
             lifecycle=lifecycle.JobRules(
                 notify=self.config.notify,

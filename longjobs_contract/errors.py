@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 MAX_SHOWN = 80
 """Characters of a caller's value quoted in a message: messages are returned and logged."""
 MAX_LISTED = 10
@@ -18,8 +20,9 @@ def shown(value: object) -> str:
     return text if len(text) <= MAX_SHOWN else f"{text[: MAX_SHOWN - 3]}..."
 
 
-def listed(values: list[object]) -> str:
-    """The first MAX_LISTED values, each shown, and how many more there are."""
-    head = ", ".join(shown(value) for value in values[:MAX_LISTED])
+def listed(values: Sequence[object], show: Callable[[object], str] = shown) -> str:
+    """The first MAX_LISTED values, each shown (quoted unless `show` says otherwise), and how
+    many more there are."""
+    head = ", ".join(show(value) for value in values[:MAX_LISTED])
     rest = len(values) - MAX_LISTED
     return f"{head} and {rest} more" if rest > 0 else head

@@ -55,6 +55,11 @@ class JobRules:
     """The job's default capacity: "spot" or "on-demand"."""
     reserved_environment: tuple[str, ...] = ()
     """Names a run may not set: the job's secrets."""
+    overridable_environment: tuple[str, ...] = ()
+    """The only names a run may set: the job's `environment` keys and `parameters`, sorted.
+    Loader and interpreter variables are refused even if listed here."""
+    allow_command_override: bool = False
+    """Whether a run may replace the job's command (the job's `allowCommandOverride`)."""
 
 
 @dataclass(frozen=True)
@@ -125,7 +130,7 @@ def parse_run(
         )
     rules = jobs[job]
     variables = _environment(event.get(ENVIRONMENT, {}), rules)
-    command = _command(event.get(COMMAND))
+    command = _command(event.get(COMMAND), rules)
     run_capacity = event.get(CAPACITY, rules.capacity)
     if not isinstance(run_capacity, str) or run_capacity not in capacity.CAPACITIES:
         raise ValidationError(
@@ -159,6 +164,15 @@ def _environment(variables: Any, rules: JobRules) -> dict[str, str]:
             raise ValidationError(
                 f"{ENVIRONMENT}: {shown(name)} is one of the job's secrets; a run may not set it"
             )
+        problem = environment.loader_problem(name)
+        if problem:
+            raise ValidationError(f"{ENVIRONMENT}: {problem}; a run may never set it")
+        if name not in rules.overridable_environment:
+            allowed = listed(rules.overridable_environment, show=str) or "none"
+            raise ValidationError(
+                f"{ENVIRONMENT}: {shown(name)} is not a variable this job lets a run set; "
+                f"allowed: {allowed}"
+            )
         if not isinstance(value, str):
             raise ValidationError(f"{ENVIRONMENT}.{name}: must be a string, not {shown(value)}")
         problem = environment.text_problem(value)
@@ -167,9 +181,13 @@ def _environment(variables: Any, rules: JobRules) -> dict[str, str]:
     return dict(variables)
 
 
-def _command(command: Any) -> list[str] | None:
+def _command(command: Any, rules: JobRules) -> list[str] | None:
     if command is None:
         return None
+    if not rules.allow_command_override:
+        raise ValidationError(
+            f"{COMMAND}: this job does not let a run change its command (allowCommandOverride)"
+        )
     if not isinstance(command, list) or not command:
         raise ValidationError(f"{COMMAND}: must be a non-empty list of strings")
     for index, part in enumerate(command):

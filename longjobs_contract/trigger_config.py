@@ -12,12 +12,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from longjobs_contract import capacity, lifecycle
+from longjobs_contract import capacity, environment, lifecycle
 from longjobs_contract.run_event import JobRules
 
 CONFIG_FILE = "longjobs-trigger.json"
 CONFIG_PATH_VARIABLE = "LONGJOBS_TRIGGER_CONFIG_PATH"
-VERSION = 4
+VERSION = 5
 
 _ARN_HEAD = r"arn:(?P<partition>aws[a-z-]*):ecs:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):"
 CLUSTER_ARN = re.compile(_ARN_HEAD + r"cluster/(?P<cluster>[A-Za-z0-9_-]{1,255})")
@@ -104,6 +104,8 @@ def dumps(config: TriggerConfig) -> str:
                     "containerName": job.container_name,
                     "capacity": job.capacity,
                     "reservedEnvironment": list(job.reserved_environment),
+                    "overridableEnvironment": list(job.overridable_environment),
+                    "allowCommandOverride": job.allow_command_override,
                     "retries": job.lifecycle.retries,
                     "interruptionRetries": job.lifecycle.interruption_retries,
                     "onInterruption": job.lifecycle.on_interruption,
@@ -176,11 +178,14 @@ def loads(text: str) -> TriggerConfig:
                 f"{where}taskDefinitionArn: {task_definition_arn} is not in the cluster's "
                 "partition, region and account"
             )
+        reserved = _strings(job, "reservedEnvironment", where)
         jobs[name] = JobTarget(
             task_definition_arn=task_definition_arn,
             container_name=_field(job, "containerName", str, where),
             capacity=job_capacity,
-            reserved_environment=_strings(job, "reservedEnvironment", where),
+            reserved_environment=reserved,
+            overridable_environment=_overridable(job, reserved, where),
+            allow_command_override=_field(job, "allowCommandOverride", bool, where),
             log_group=_matching(job, "logGroup", LOG_GROUP, where),
             lifecycle=_lifecycle(job, where),
         )
@@ -195,6 +200,21 @@ def loads(text: str) -> TriggerConfig:
         notifications_topic=_matching(data, "notificationsTopicArn", TOPIC_ARN, ""),
         jobs=jobs,
     )
+
+
+def _overridable(job: Mapping[str, Any], reserved: tuple[str, ...], where: str) -> tuple[str, ...]:
+    """The names a run may set: valid, unique, sorted, none a secret or a loader variable."""
+    key = "overridableEnvironment"
+    names = _strings(job, key, where)
+    for name in names:
+        problem = environment.name_problem(name) or environment.loader_problem(name)
+        if problem:
+            raise ValueError(f"{where}{key}: {problem}")
+        if name in reserved:
+            raise ValueError(f"{where}{key}: {name!r} is also in reservedEnvironment")
+    if list(names) != sorted(set(names)):
+        raise ValueError(f"{where}{key} must be sorted, each name once")
+    return names
 
 
 def _count(data: Mapping[str, Any], key: str, where: str) -> int:

@@ -628,7 +628,14 @@ def make_config(table: str, revision: int) -> trigger_config.TriggerConfig:
             container_name=CONTAINER[job],
             capacity=CAPACITY[job],
             lifecycle=RULES[job],
-            **_known(trigger_config.JobTarget, {"log_group": f"/longjobs/replay/{job}"}),
+            **_known(
+                trigger_config.JobTarget,
+                {
+                    "log_group": f"/longjobs/replay/{job}",
+                    # What each replayed run sends (a run may set only what its job declares).
+                    "overridable_environment": ("REPLAY_RUN",),
+                },
+            ),
         )
         for job in RULES
     }

@@ -17,6 +17,7 @@ from pydantic.alias_generators import to_camel
 from components.config.errors import NAMESPACE, ConfigError, describe_error, key_path
 from components.config.models import StackConfig
 from components.config.names import prefix_problem
+from longjobs_contract import environment as variables
 from longjobs_contract import run_event
 from longjobs_contract.capacity import CAPACITIES, ON_DEMAND
 from longjobs_contract.errors import ValidationError as RunEventError
@@ -70,13 +71,27 @@ def _job_problems(name: str, job: Mapping[str, Any], found: list[str]) -> list[s
             for secret in secret_names
             if secret in environment
         ]
+    parameters = job.get("parameters")
+    parameter_names = (
+        [p for p in parameters if isinstance(p, str)] if isinstance(parameters, list) else []
+    )
+    problems += [
+        f"{key_path('jobs', name, 'secrets', secret)}: also listed in parameters; a run may not "
+        "set a secret"
+        for secret in secret_names
+        if secret in parameter_names
+    ]
     schedules = job.get("schedules")
     if isinstance(schedules, dict):
         capacity = job.get("capacity", ON_DEMAND)
+        declared = [str(n) for n in environment] if isinstance(environment, dict) else []
+        allow_command = job.get("allowCommandOverride", False)
         rules = run_event.JobRules(
             container_name=name,
             capacity=capacity if capacity in CAPACITIES else ON_DEMAND,
             reserved_environment=secret_names,
+            overridable_environment=variables.overridable(declared, parameter_names),
+            allow_command_override=allow_command is True,
         )
         for schedule, settings in schedules.items():
             if isinstance(settings, dict):

@@ -41,6 +41,7 @@ from components.config.types import (
     Words,
     matching,
 )
+from longjobs_contract import environment as variables
 from longjobs_contract import iam_escalation
 from longjobs_contract.capacity import ON_DEMAND, SPOT
 
@@ -244,6 +245,16 @@ def _scratch_path(path: str) -> str:
     return path
 
 
+def _parameter(name: str) -> str:
+    problem = variables.loader_problem(name)
+    if problem:
+        raise ValueError(
+            f"{problem}; a run may never set it, so it cannot be a parameter (a job's own "
+            "environment may set it)"
+        )
+    return name
+
+
 def _at_most_a_day(seconds: int) -> int:
     if seconds > 24 * 3600:
         raise ValueError(f"{seconds} s is more than a day; allowed: 1 minute to 1 day")
@@ -293,6 +304,10 @@ class JobConfig(_Model):
     """Spot when absent (filled in below): interruptions are re-run and Spot falls back to
     on-demand; a job with a service kept running stays on-demand unless it asks."""
     environment: dict[EnvName, EnvValue] = {}
+    parameters: list[Annotated[EnvName, AfterValidator(_parameter)]] = []
+    """Variables a run may set besides the `environment` keys (which it may override)."""
+    allow_command_override: bool = False
+    """Whether a run may replace the job's command."""
     secrets: dict[EnvName, SecretArn] = {}
     policy_statements: list[PolicyStatement] = []
     managed_policy_arns: list[ManagedPolicyArn] = []
@@ -348,6 +363,23 @@ class JobConfig(_Model):
         if problems:
             raise ValueError("; ".join(problems))
         return paths
+
+    @field_validator("parameters")
+    @classmethod
+    def _unique_parameters(cls, names: list[str]) -> list[str]:
+        repeated = [name for name in dict.fromkeys(names) if names.count(name) > 1]
+        if repeated:
+            raise ValueError(
+                "; ".join(f"{name!r} is listed {names.count(name)} times" for name in repeated)
+                + "; list each variable once"
+            )
+        return names
+
+    @property
+    def overridable_environment(self) -> tuple[str, ...]:
+        """The variables a run may set: `environment` keys and `parameters`, sorted, without
+        loader and interpreter variables."""
+        return variables.overridable(self.environment, self.parameters)
 
     @field_validator("log_retention_days")
     @classmethod

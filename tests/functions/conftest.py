@@ -47,6 +47,10 @@ def config_file(dev, tmp_path, monkeypatch):
     handler.load_config.cache_clear()
 
 
+# What a run of PROD's jobs may set: generous, so the property tests can draw many names from it.
+# Each job declares its own variables and these; `report` keeps DB_PASSWORD, its secret, out.
+REPORT_VARIABLES = ("BIG", "REPORT_DAY", "REPORT_ROWS", "V")
+SHARED_VARIABLES = tuple(f"VAR_{index:02}" for index in range(40))
 # A stack written out by hand, independent of the program: the Stubber tests state the exact
 # RunTask requests it must produce.
 PROD = trigger_config.TriggerConfig(
@@ -67,6 +71,8 @@ PROD = trigger_config.TriggerConfig(
             container_name="report",
             capacity="spot",
             reserved_environment=("DB_PASSWORD",),
+            overridable_environment=tuple(sorted(REPORT_VARIABLES + SHARED_VARIABLES)),
+            allow_command_override=True,
         ),
         "import": trigger_config.JobTarget(
             log_group="/longjobs/prod/jobs",
@@ -75,6 +81,9 @@ PROD = trigger_config.TriggerConfig(
             ),
             container_name="importer",
             capacity="on-demand",
+            # Not report's secret here: another job's secret names are that job's business only.
+            # No command override: the job that forbids one.
+            overridable_environment=tuple(sorted(("DB_PASSWORD", *SHARED_VARIABLES))),
         ),
     },
 )

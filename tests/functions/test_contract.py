@@ -29,6 +29,8 @@ CONFIG = trigger_config.TriggerConfig(
             container_name="report",
             capacity="spot",
             reserved_environment=("DB_PASSWORD",),
+            overridable_environment=("REPORT_DAY", "REPORT_ROWS"),
+            allow_command_override=True,
         )
     },
 )
@@ -36,6 +38,11 @@ CONFIG = trigger_config.TriggerConfig(
 
 def test_round_trip():
     assert trigger_config.loads(trigger_config.dumps(CONFIG)) == CONFIG
+    job = trigger_config.loads(trigger_config.dumps(CONFIG)).jobs["report"]
+    assert (job.overridable_environment, job.allow_command_override) == (
+        ("REPORT_DAY", "REPORT_ROWS"),
+        True,
+    )
 
 
 def test_the_file_is_compact_versioned_json():
@@ -47,7 +54,7 @@ def test_the_file_is_compact_versioned_json():
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        (lambda d: d.update(version=2), "version must be 4, not 2"),
+        (lambda d: d.update(version=2), "version must be 5, not 2"),
         (lambda d: d.pop("clusterArn"), "clusterArn must be a non-empty str"),
         (lambda d: d.update(subnetIds="subnet-1"), "subnetIds must be a list"),
         (lambda d: d.update(assignPublicIp="yes"), "assignPublicIp must be a bool"),
@@ -77,6 +84,38 @@ def test_the_file_is_compact_versioned_json():
         (
             lambda d: d.update(checkpointBucket="Checkpoints_Bucket"),
             "checkpointBucket: 'Checkpoints_Bucket' does not match",
+        ),
+        (
+            lambda d: d["jobs"]["report"].pop("overridableEnvironment"),
+            "jobs.report.overridableEnvironment must be a list",
+        ),
+        (
+            lambda d: d["jobs"]["report"].update(overridableEnvironment=["REPORT_DAY", "1X"]),
+            "jobs.report.overridableEnvironment: '1X' is not a variable name",
+        ),
+        (
+            lambda d: d["jobs"]["report"].update(overridableEnvironment=["LD_PRELOAD"]),
+            "jobs.report.overridableEnvironment: 'LD_PRELOAD' is a loader or interpreter variable",
+        ),
+        (
+            lambda d: d["jobs"]["report"].update(overridableEnvironment=["DB_PASSWORD"]),
+            "jobs.report.overridableEnvironment: 'DB_PASSWORD' is also in reservedEnvironment",
+        ),
+        (
+            lambda d: d["jobs"]["report"].update(overridableEnvironment=["B", "A"]),
+            "jobs.report.overridableEnvironment must be sorted, each name once",
+        ),
+        (
+            lambda d: d["jobs"]["report"].update(overridableEnvironment=["A", "A"]),
+            "jobs.report.overridableEnvironment must be sorted, each name once",
+        ),
+        (
+            lambda d: d["jobs"]["report"].pop("allowCommandOverride"),
+            "jobs.report.allowCommandOverride must be a bool",
+        ),
+        (
+            lambda d: d["jobs"]["report"].update(allowCommandOverride="true"),
+            "jobs.report.allowCommandOverride must be a bool",
         ),
     ],
 )
@@ -109,6 +148,39 @@ def test_invalid_environment_names(name, message):
 
 
 @pytest.mark.parametrize(
+    "name",
+    [
+        "LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT", "ld_preload", "DYLD_INSERT_LIBRARIES",
+        "PATH", "PYTHONPATH", "PYTHONSTARTUP", "PYTHONHOME", "PYTHONWARNINGS", "NODE_OPTIONS",
+        "NODE_PATH", "BASH_ENV", "ENV", "JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS", "JDK_JAVA_OPTIONS",
+        "PERL5OPT", "PERL5LIB", "RUBYOPT", "RUBYLIB",
+    ],
+)  # fmt: skip
+def test_loader_and_interpreter_variables(name):
+    assert environment.is_loader_variable(name)
+    assert environment.loader_problem(name) == (
+        f"{name!r} is a loader or interpreter variable, which makes the process load or run "
+        "other code (LD_*, DYLD_*, PYTHON*, PATH, NODE_OPTIONS, NODE_PATH, BASH_ENV, ENV, "
+        "JAVA_TOOL_OPTIONS, _JAVA_OPTIONS, JDK_JAVA_OPTIONS, PERL5OPT, PERL5LIB, RUBYOPT, RUBYLIB)"
+    )
+
+
+@pytest.mark.parametrize(
+    "name", ["REPORT_DAY", "MYPATH", "PATH_PREFIX", "OLD_LD_PRELOAD", "ENVIRONMENT", "NODE_ENV"]
+)
+def test_other_variables_are_not_loader_variables(name):
+    assert not environment.is_loader_variable(name)
+    assert environment.loader_problem(name) is None
+
+
+def test_overridable_is_the_declared_and_parameters_sorted_without_loader_variables():
+    assert environment.overridable(["REPORT_ROWS", "PATH"], ["REPORT_DAY", "REPORT_ROWS"]) == (
+        "REPORT_DAY",
+        "REPORT_ROWS",
+    )
+
+
+@pytest.mark.parametrize(
     ("value", "problem"),
     [
         ("a\x00b", "'\\x00' at position 1"),
@@ -127,7 +199,7 @@ def test_text_a_task_can_be_given(value, problem):
 def test_a_boolean_is_not_a_version():
     data = json.loads(trigger_config.dumps(CONFIG))
     data["version"] = True
-    with pytest.raises(ValueError, match="version must be 4, not True"):
+    with pytest.raises(ValueError, match="version must be 5, not True"):
         trigger_config.loads(json.dumps(data))
 
 

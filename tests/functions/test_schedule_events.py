@@ -19,7 +19,7 @@ from moto import mock_aws
 
 import handler
 from components.config import ConfigError, parse
-from longjobs_contract import run_event, trigger_config
+from longjobs_contract import environment, run_event, trigger_config
 from tests.functions.runs_table import create_runs_table
 
 IMAGE = "public.ecr.aws/docker/library/python:3.13"
@@ -38,9 +38,27 @@ def fired_at() -> str:
 
 job_names = st.from_regex(r"[a-z]([a-z0-9-]{0,30}[a-z0-9])?", fullmatch=True)
 schedule_names = st.from_regex(r"[0-9a-zA-Z_-]{1,31}", fullmatch=True)
+# What a job declares: valid names a job may list as parameters (so that a refused config is
+# refused for its schedule, not for the job's own keys). Its environment may also set a loader
+# variable, which a schedule still may not.
+clean_names = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,20}", fullmatch=True).filter(
+    lambda name: (
+        environment.name_problem(name) is None
+        and not environment.is_loader_variable(name)
+        and name != "DB_PASSWORD"
+    )
+)
+declared_names = st.lists(clean_names, max_size=4, unique=True)
+job_environment = st.dictionaries(
+    st.one_of(clean_names, st.sampled_from(["PATH", "LD_LIBRARY_PATH", "PYTHONPATH"])),
+    st.text(max_size=10).filter(lambda v: environment.text_problem(v) is None),
+    max_size=3,
+)
 names = st.one_of(
     st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,20}", fullmatch=True),
-    st.sampled_from(["AWS_REGION", "ECS_X", "DB_PASSWORD", "1BAD", "A-B"]),
+    st.sampled_from(
+        ["AWS_REGION", "ECS_X", "DB_PASSWORD", "1BAD", "A-B", "LD_PRELOAD", "PATH", "PYTHONPATH"]
+    ),
 )
 values = st.one_of(
     st.text(max_size=30),
@@ -67,25 +85,34 @@ def ecs(monkeypatch, config_file, dev):
 @given(
     job=job_names,
     schedule=schedule_names,
-    variables=st.dictionaries(names, values, max_size=4),
+    declared=job_environment,
+    parameters=declared_names,
+    data=st.data(),
     secret=st.booleans(),
     capacity=st.sampled_from(["spot", "on-demand"]),
 )
 def test_the_config_accepts_a_schedule_exactly_when_the_trigger_starts_its_runs(
-    ecs, context, job, schedule, variables, secret, capacity
+    ecs, context, job, schedule, declared, parameters, data, secret, capacity
 ):
     stubber, config_file, table = ecs
     secrets = {"DB_PASSWORD": SECRET} if secret else {}
+    # The schedule's names: mostly what the job declares, some it does not or may not.
+    own = [*declared, *parameters]
+    variable_names = st.sampled_from(own) | names if own else names
+    variables = data.draw(st.dictionaries(variable_names, values, max_size=4), "variables")
     stack = {
         "jobs": {
             job: {
                 "image": IMAGE,
                 "capacity": capacity,
+                "environment": declared,
+                "parameters": parameters,
                 "secrets": secrets,
                 "schedules": {schedule: {"expression": "rate(1 day)", "environment": variables}},
             }
         }
     }
+    overridable = environment.overridable(declared, parameters)
     try:
         config = parse(stack)
     except ConfigError:
@@ -93,6 +120,7 @@ def test_the_config_accepts_a_schedule_exactly_when_the_trigger_starts_its_runs(
     else:
         accepted = True
         variables = dict(config.jobs[job].schedules[schedule].environment)
+        assert config.jobs[job].overridable_environment == overridable
     # What the schedule sends (the same call the JobSchedules component makes), as Scheduler
     # fires it.
     text = json.dumps(run_event.schedule_event(job, schedule, variables))
@@ -103,6 +131,7 @@ def test_the_config_accepts_a_schedule_exactly_when_the_trigger_starts_its_runs(
         container_name=job,
         capacity=capacity,
         reserved_environment=tuple(secrets),
+        overridable_environment=overridable,
     )
     config_file.write_text(
         trigger_config.dumps(

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import boto3
 import pytest
 
 import handler
-from longjobs_contract import runs
+from longjobs_contract import runs, trigger_config
 from tests.functions.conftest import REGION
 
 
@@ -20,7 +22,20 @@ def run_task_arn(response: dict) -> str:
     return response["taskArn"]
 
 
-def test_run_starts_one_task_with_the_overrides_and_network(aws, dev_trigger_config, context):
+def allow_commands(config_file, job: str) -> None:
+    """Rewrite the handler's config so that `job` lets a run change its command (the dev
+    stack's jobs do not)."""
+    config = handler.load_config()
+    target = dataclasses.replace(config.jobs[job], allow_command_override=True)
+    config = dataclasses.replace(config, jobs={**config.jobs, job: target})
+    config_file.write_text(trigger_config.dumps(config))
+    handler.load_config.cache_clear()
+
+
+def test_run_starts_one_task_with_the_overrides_and_network(
+    aws, dev_trigger_config, config_file, context
+):
+    allow_commands(config_file, "report")
     response = handler.handler(
         {
             "job": "report",
@@ -72,6 +87,36 @@ def test_run_starts_one_task_with_the_overrides_and_network(aws, dev_trigger_con
         NetworkInterfaceIds=[attachment["networkInterfaceId"]]
     )["NetworkInterfaces"]
     assert [group["GroupId"] for group in interface["Groups"]] == list(config.security_group_ids)
+
+
+@pytest.mark.parametrize(
+    ("event", "message"),
+    [
+        (
+            {"job": "report", "command": ["python", "/app/report.py"]},
+            "command: this job does not let a run change its command (allowCommandOverride)",
+        ),
+        (
+            {"job": "report", "environment": {"REPORT_BATCH": "10"}},
+            "environment: 'REPORT_BATCH' is not a variable this job lets a run set; allowed: "
+            "REPORT_DAY, REPORT_ROWS",
+        ),
+        (
+            {"job": "hello-world", "environment": {"LD_PRELOAD": "/tmp/x.so"}},
+            "environment: 'LD_PRELOAD' is a loader or interpreter variable, which makes the "
+            "process load or run other code (LD_*, DYLD_*, PYTHON*, PATH, NODE_OPTIONS, "
+            "NODE_PATH, BASH_ENV, ENV, JAVA_TOOL_OPTIONS, _JAVA_OPTIONS, JDK_JAVA_OPTIONS, "
+            "PERL5OPT, PERL5LIB, RUBYOPT, RUBYLIB); a run may never set it",
+        ),
+    ],
+)
+def test_the_dev_stack_lets_a_run_set_only_what_its_jobs_declare(
+    aws, dev_trigger_config, context, event, message
+):
+    assert handler.handler(event, context) == {
+        "error": {"type": "ValidationError", "message": message}
+    }
+    assert aws.list_tasks(cluster=dev_trigger_config.cluster_arn)["taskArns"] == []
 
 
 def test_a_run_may_ask_for_on_demand(aws, dev_trigger_config, context):

@@ -16,7 +16,7 @@ import attempts
 import handler
 import records
 from longjobs_contract import environment, run_event, runs
-from tests.functions.conftest import PROD
+from tests.functions.conftest import PROD, SHARED_VARIABLES
 
 RUN_TASK_MODEL = (
     boto3.client("ecs", region_name="us-east-1")
@@ -45,6 +45,19 @@ text_with_a_bad_character = st.builds(
 valid_names = st.from_regex(r"[A-Z][A-Z0-9_]{0,15}", fullmatch=True).filter(
     lambda name: not name.startswith(("AWS_", "ECS_", "LONGJOBS_"))
 )
+# Names every PROD job lets a run set: a malformed value under one is refused for the value.
+declared_names = st.sampled_from(SHARED_VARIABLES)
+DECLARED_ANYWHERE = {name for job in PROD.jobs.values() for name in job.overridable_environment}
+undeclared_names = valid_names.filter(
+    lambda name: name not in DECLARED_ANYWHERE and not environment.is_loader_variable(name)
+)
+loader_names = st.one_of(
+    st.sampled_from(environment.LOADER_VARIABLES),
+    st.from_regex(r"(LD_|DYLD_|PYTHON|ld_|Python)[A-Za-z0-9_]{0,12}", fullmatch=True),
+)
+COMMAND_JOBS = sorted(job for job, rules in PROD.jobs.items() if rules.allow_command_override)
+NO_COMMAND_JOBS = sorted(set(PROD.jobs) - set(COMMAND_JOBS))
+assert COMMAND_JOBS and NO_COMMAND_JOBS  # PROD has a job of each kind
 
 
 @pytest.fixture
@@ -62,6 +75,34 @@ def no_aws(prod_config, monkeypatch):
         clients.append(client)
     with Stubber(clients[0]), Stubber(clients[1]):
         yield calls
+
+
+def overreaching_fields():
+    """What a run may not change, however well formed: a name its job does not declare, a
+    loader or interpreter variable, a command to a job that does not allow one."""
+    declared = st.dictionaries(declared_names, task_text, max_size=3)
+    return st.one_of(
+        # A valid name the job does not declare (in its environment or parameters), maybe
+        # among names it does.
+        st.builds(
+            lambda good, bad: {"environment": {**good, **bad}},
+            declared,
+            st.dictionaries(undeclared_names, text, min_size=1, max_size=3),
+        ),
+        # A loader or interpreter variable: never, whatever the job declares.
+        st.builds(
+            lambda good, bad: {"environment": {**good, **bad}},
+            declared,
+            st.dictionaries(loader_names, text, min_size=1, max_size=3),
+        ),
+        # A command, even a good one, to a job that does not allow one.
+        st.fixed_dictionaries(
+            {
+                "job": st.sampled_from(NO_COMMAND_JOBS),
+                "command": st.lists(task_text, min_size=1, max_size=3),
+            }
+        ),
+    )
 
 
 def bad_run_events():
@@ -86,10 +127,13 @@ def bad_run_events():
         st.fixed_dictionaries(
             {
                 "environment": st.dictionaries(
-                    valid_names, json_values.filter(lambda v: not isinstance(v, str)), min_size=1
+                    declared_names,
+                    json_values.filter(lambda v: not isinstance(v, str)),
+                    min_size=1,
                 )
             }
         ),
+        overreaching_fields(),
         st.fixed_dictionaries(
             {"environment": json_values.filter(lambda v: not isinstance(v, dict))}
         ),
@@ -99,21 +143,25 @@ def bad_run_events():
                 "environment": st.dictionaries(st.just("DB_PASSWORD"), text, min_size=1),
             }
         ),
-        st.fixed_dictionaries({"environment": st.just({"BIG": "x" * 9000})}),
+        st.fixed_dictionaries({"environment": st.just({SHARED_VARIABLES[0]: "x" * 9000})}),
         st.fixed_dictionaries(
-            {"environment": st.dictionaries(valid_names, text_with_a_bad_character, min_size=1)}
-        ),
-        st.fixed_dictionaries(
-            {"command": st.lists(text_with_a_bad_character, min_size=1, max_size=3)}
+            {"environment": st.dictionaries(declared_names, text_with_a_bad_character, min_size=1)}
         ),
         st.fixed_dictionaries(
             {
+                "job": st.sampled_from(COMMAND_JOBS),
+                "command": st.lists(text_with_a_bad_character, min_size=1, max_size=3),
+            }
+        ),
+        st.fixed_dictionaries(
+            {
+                "job": st.sampled_from(COMMAND_JOBS),
                 "command": json_values.filter(
                     lambda v: (
                         not (isinstance(v, list) and v and all(isinstance(p, str) for p in v))
                         and v is not None
                     )
-                )
+                ),
             }
         ),
         st.fixed_dictionaries(
@@ -193,23 +241,47 @@ def test_malformed_events_get_a_validation_error_and_reach_no_aws(no_aws, contex
 
 @SETTINGS
 @given(
-    job=st.sampled_from(JOBS),
-    environment=st.dictionaries(
-        valid_names, task_text.filter(lambda t: len(t) <= 200), max_size=10
-    ),
-    command=st.none()
-    | st.lists(task_text.filter(lambda t: 0 < len(t) <= 30), min_size=1, max_size=5),
+    event=st.builds(
+        lambda base, bad: {**base, **bad},
+        st.fixed_dictionaries({"job": st.sampled_from(JOBS)}),
+        overreaching_fields(),
+    )
+)
+def test_a_run_that_sets_what_its_job_does_not_allow_reaches_no_aws(no_aws, context, event):
+    response = handler.handler(event, context)
+    assert response["error"]["type"] == "ValidationError", (event, response)
+    assert response["error"]["message"].startswith(("environment: ", "command: "))
+    assert no_aws == []
+
+
+def valid_run(job: str):
+    """A run of `job` that sets only what the job lets a run set."""
+    rules = PROD.jobs[job]
+    commands = st.lists(task_text.filter(lambda t: 0 < len(t) <= 30), min_size=1, max_size=5)
+    return st.fixed_dictionaries(
+        {
+            "job": st.just(job),
+            "environment": st.dictionaries(
+                st.sampled_from(rules.overridable_environment),
+                task_text.filter(lambda t: len(t) <= 200),
+                max_size=10,
+            ),
+        },
+        optional={"command": commands} if rules.allow_command_override else {},
+    )
+
+
+@SETTINGS
+@given(
+    run=st.sampled_from(JOBS).flatmap(valid_run),
     capacity=st.sampled_from(["spot", "on-demand"]),
     key=st.text(
         alphabet=string.ascii_letters + string.digits + "+-=._:/@ ", min_size=1, max_size=128
     ),
 )
-def test_valid_runs_build_a_request_botocore_accepts(
-    prod_config, job, environment, command, capacity, key
-):
-    event = {"job": job, "environment": environment, "capacity": capacity, "idempotencyKey": key}
-    if command is not None:
-        event["command"] = command
+def test_valid_runs_build_a_request_botocore_accepts(prod_config, run, capacity, key):
+    event = {**run, "capacity": capacity, "idempotencyKey": key}
+    job, environment = run["job"], run["environment"]
     config = handler.load_config()
     request = run_event.parse_run(event, config.jobs, "request")
     run_id = runs.run_id(request.job, request.idempotency_key)
@@ -228,6 +300,7 @@ def test_valid_runs_build_a_request_botocore_accepts(
     assert len(params["clientToken"]) <= 64
     [override] = params["overrides"]["containerOverrides"]
     assert override["name"] == config.jobs[job].container_name
+    assert override.get("command") == run.get("command")
     assert {e["name"]: e["value"] for e in override.get("environment", [])} == {
         **environment,
         "LONGJOBS_RUN_ID": run_id,
@@ -325,3 +398,60 @@ def test_a_list_of_unknown_keys_names_ten_and_counts_the_rest(no_aws, context):
     event = {"job": "report", **{f"k{i:02}": 1 for i in range(25)}}
     message = handler.handler(event, context)["error"]["message"]
     assert message.startswith(", ".join(repr(f"k{i:02}") for i in range(10)) + " and 15 more:")
+
+
+LOADER_LIST = (
+    "LD_*, DYLD_*, PYTHON*, PATH, NODE_OPTIONS, NODE_PATH, BASH_ENV, ENV, JAVA_TOOL_OPTIONS, "
+    "_JAVA_OPTIONS, JDK_JAVA_OPTIONS, PERL5OPT, PERL5LIB, RUBYOPT, RUBYLIB"
+)
+
+
+def test_a_variable_the_job_does_not_declare_is_refused_naming_ten_it_allows(no_aws, context):
+    response = handler.handler({"job": "report", "environment": {"FOO": "x"}}, context)
+    assert response["error"] == {
+        "type": "ValidationError",
+        "message": "environment: 'FOO' is not a variable this job lets a run set; allowed: BIG, "
+        "REPORT_DAY, REPORT_ROWS, V, VAR_00, VAR_01, VAR_02, VAR_03, VAR_04, VAR_05 and 34 more",
+    }
+    assert no_aws == []
+
+
+def test_a_job_that_declares_nothing_lets_a_run_set_nothing():
+    rules = {"quiet": run_event.JobRules(container_name="quiet", capacity="spot")}
+    with pytest.raises(run_event.ValidationError) as caught:
+        run_event.parse_run({"job": "quiet", "environment": {"REPORT_DAY": "x"}}, rules, "r")
+    assert str(caught.value) == (
+        "environment: 'REPORT_DAY' is not a variable this job lets a run set; allowed: none"
+    )
+    assert run_event.parse_run({"job": "quiet"}, rules, "r").environment == {}
+
+
+@pytest.mark.parametrize("name", ["LD_PRELOAD", "PATH", "PYTHONPATH", "NODE_OPTIONS", "ld_audit"])
+def test_loader_variables_are_refused_even_when_the_job_lists_them(no_aws, context, name):
+    # A config written by hand (the components never list them) still cannot let a run set them.
+    rules = {
+        "report": run_event.JobRules(
+            container_name="report", capacity="spot", overridable_environment=(name,)
+        )
+    }
+    with pytest.raises(run_event.ValidationError) as caught:
+        run_event.parse_run({"job": "report", "environment": {name: "x"}}, rules, "r")
+    message = (
+        f"environment: {name!r} is a loader or interpreter variable, which makes the process "
+        f"load or run other code ({LOADER_LIST}); a run may never set it"
+    )
+    assert str(caught.value) == message
+    response = handler.handler({"job": "report", "environment": {name: "x"}}, context)
+    assert response["error"] == {"type": "ValidationError", "message": message}
+    assert no_aws == []
+
+
+def test_a_command_is_refused_by_a_job_that_does_not_allow_one(no_aws, context):
+    response = handler.handler({"job": "import", "command": ["python", "import.py"]}, context)
+    assert response["error"] == {
+        "type": "ValidationError",
+        "message": "command: this job does not let a run change its command (allowCommandOverride)",
+    }
+    assert no_aws == []
+    allowed = run_event.parse_run({"job": "report", "command": ["python", "r.py"]}, PROD.jobs, "r")
+    assert allowed.command == ["python", "r.py"]

@@ -341,7 +341,7 @@ BAD = [
     ),
     pytest.param(
         with_job(cpuUnits=512),
-        "longjobs:jobs.report.cpuUnits: unknown key; allowed: build, image, entryPoint, command, cpu, memory, architecture, ephemeralStorageGiB, capacity, environment, secrets, policyStatements, managedPolicyArns, logRetentionDays, timeout, maxWaitForCapacity, retries, interruptionRetries, onInterruption, notify, service, schedules, tags, readonlyRootFilesystem, scratchPaths",
+        "longjobs:jobs.report.cpuUnits: unknown key; allowed: build, image, entryPoint, command, cpu, memory, architecture, ephemeralStorageGiB, capacity, environment, parameters, allowCommandOverride, secrets, policyStatements, managedPolicyArns, logRetentionDays, timeout, maxWaitForCapacity, retries, interruptionRetries, onInterruption, notify, service, schedules, tags, readonlyRootFilesystem, scratchPaths",
         id="unknown-job-key",
     ),
     pytest.param(
@@ -598,7 +598,10 @@ def test_checks_across_keys_folders_and_the_stack_name_come_with_the_field_probl
 
 
 def test_a_schedule_the_trigger_would_refuse_is_refused_by_the_same_code():
-    values = with_job(secrets={"DB_PASSWORD": "arn:aws:ssm:us-east-1:123456789012:parameter/db"})
+    values = with_job(
+        secrets={"DB_PASSWORD": "arn:aws:ssm:us-east-1:123456789012:parameter/db"},
+        parameters=["BIG", "ESC"],
+    )
     nightly = values["jobs"]["report"]["schedules"]["nightly"]
     nightly["environment"] = {"DB_PASSWORD": "x"}
     assert problems(values) == [
@@ -806,3 +809,111 @@ def test_the_wait_for_capacity_reaches_the_functions():
     jobs = trigger_config.loads(run.trigger_config).jobs
     assert jobs["report"].lifecycle.max_wait_for_capacity_seconds == 1800
     assert jobs["hello-world"].lifecycle.max_wait_for_capacity_seconds == 900
+
+
+LOADER_LIST = (
+    "LD_*, DYLD_*, PYTHON*, PATH, NODE_OPTIONS, NODE_PATH, BASH_ENV, ENV, JAVA_TOOL_OPTIONS, "
+    "_JAVA_OPTIONS, JDK_JAVA_OPTIONS, PERL5OPT, PERL5LIB, RUBYOPT, RUBYLIB"
+)
+
+
+def test_what_a_run_may_change_reaches_the_functions():
+    from longjobs_contract import trigger_config
+
+    config = dev_config()
+    jobs = trigger_config.loads(run_program(config=config).trigger_config).jobs
+    # The dev stack: report's environment and parameters; hello-world's environment; no command.
+    assert jobs["report"].overridable_environment == ("REPORT_DAY", "REPORT_ROWS")
+    assert jobs["hello-world"].overridable_environment == ("HELLO_WORLD",)
+    assert not jobs["report"].allow_command_override
+    report = config["longjobs:jobs"]["report"]
+    report["environment"] = {**report["environment"], "PATH": "/app/bin:/usr/bin"}
+    report["parameters"] = ["ZONE", "REPORT_DAY", "REPORT_ROWS"]
+    report["allowCommandOverride"] = True
+    jobs = trigger_config.loads(run_program(config=config).trigger_config).jobs
+    # Sorted, each once, and PATH, which the job's own environment may set, is not a run's.
+    assert jobs["report"].overridable_environment == ("REPORT_DAY", "REPORT_ROWS", "ZONE")
+    assert jobs["report"].allow_command_override
+
+
+def test_parameters_and_command_override_default_to_nothing():
+    job = parse(with_job()).jobs["hello-world"]
+    assert (job.parameters, job.allow_command_override) == ([], False)
+
+
+@pytest.mark.parametrize("name", ["LD_PRELOAD", "PYTHONPATH", "PATH", "NODE_OPTIONS", "ld_audit"])
+def test_a_loader_variable_cannot_be_a_parameter(name):
+    assert problems(with_job(parameters=["REPORT_DAY", name])) == [
+        f"longjobs:jobs.report.parameters.1: {name!r} is a loader or interpreter variable, which "
+        f"makes the process load or run other code ({LOADER_LIST}); a run may never set it, so "
+        "it cannot be a parameter (a job's own environment may set it)"
+    ]
+
+
+def test_a_loader_variable_may_be_set_by_the_jobs_own_environment():
+    environment = {"REPORT_ROWS": "1", "PATH": "/app/bin:/usr/bin"}
+    job = parse(with_job(environment=environment)).jobs["report"]
+    assert job.environment == environment
+    assert job.overridable_environment == ("REPORT_DAY", "REPORT_ROWS")
+
+
+@pytest.mark.parametrize(
+    ("parameters", "message"),
+    [
+        (
+            ["REPORT_DAY", "REPORT_DAY"],
+            "longjobs:jobs.report.parameters: 'REPORT_DAY' is listed 2 times; list each variable "
+            "once",
+        ),
+        (
+            ["1DAY"],
+            "longjobs:jobs.report.parameters.0: '1DAY' is not a variable name; use letters, "
+            "digits and '_', not starting with a digit",
+        ),
+        (
+            ["AWS_REGION"],
+            "longjobs:jobs.report.parameters.0: 'AWS_REGION' is reserved; names may not start "
+            "with AWS_, ECS_, LONGJOBS_",
+        ),
+    ],
+)
+def test_parameters_are_unique_valid_names(parameters, message):
+    assert problems(with_job(parameters=parameters)) == [message]
+
+
+def test_a_secret_cannot_be_a_parameter():
+    values = with_job(
+        parameters=["REPORT_DAY", "DB"],
+        secrets={"DB": "arn:aws:ssm:us-east-1:123456789012:parameter/db"},
+    )
+    assert problems(values) == [
+        "longjobs:jobs.report.secrets.DB: also listed in parameters; a run may not set a secret"
+    ]
+
+
+def test_allow_command_override_is_a_boolean():
+    assert problems(with_job(allowCommandOverride="sometimes")) == [
+        "longjobs:jobs.report.allowCommandOverride: 'sometimes': Input should be a valid "
+        "boolean, unable to interpret input"
+    ]
+
+
+def test_a_schedule_sets_only_what_its_job_declares():
+    values = with_job(environment={"REPORT_ROWS": "1", "PATH": "/app/bin"})
+    nightly = values["jobs"]["report"]["schedules"]["nightly"]
+    nightly["environment"] = {"REPORT_BATCH": "10"}
+    assert problems(values) == [
+        "longjobs:jobs.report.schedules.nightly.environment: the trigger would refuse every run "
+        "of this schedule: environment: 'REPORT_BATCH' is not a variable this job lets a run "
+        "set; allowed: REPORT_DAY, REPORT_ROWS"
+    ]
+    # Declared by the job's environment, but a loader variable: never a run's.
+    nightly["environment"] = {"PATH": "/tmp"}
+    assert problems(values) == [
+        "longjobs:jobs.report.schedules.nightly.environment: the trigger would refuse every run "
+        f"of this schedule: environment: 'PATH' is a loader or interpreter variable, which makes "
+        f"the process load or run other code ({LOADER_LIST}); a run may never set it"
+    ]
+    values["jobs"]["report"]["parameters"] = ["REPORT_DAY", "REPORT_BATCH"]
+    nightly["environment"] = {"REPORT_BATCH": "10", "REPORT_DAY": "2026-11-01"}
+    assert parse(values).jobs["report"].schedules["nightly"].environment == nightly["environment"]

@@ -22,6 +22,7 @@ config:
         DAY: 2026-11-01
         NAME: "01234"
         ROWS: '5000'
+      parameters: [LIMIT]
       schedules:
         nightly:
           expression: cron(30 2 * * ? *)
