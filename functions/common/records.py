@@ -201,7 +201,11 @@ class RunStore:
             query["ExpressionAttributeNames"]["#status"] = Record.STATUS
             query["ExpressionAttributeValues"][":status"] = {"S": status}
         if next_token is not None:
-            query["ExclusiveStartKey"] = decode_token(next_token)
+            start = decode_token(next_token)
+            # A position in one index is no position in another: refuse what DynamoDB would.
+            if set(start) != {Record.RUN_ID, Record.CREATED_AT, key}:
+                raise ValueError("a token of another job or status filter")
+            query["ExclusiveStartKey"] = start
         answer = self.client.query(**query)
         last = answer.get("LastEvaluatedKey")
         return [from_item(i) for i in answer.get("Items", [])], encode_token(last) if last else None

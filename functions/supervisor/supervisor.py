@@ -132,6 +132,11 @@ def apply(
                 outcome = attempts.start_attempts(ecs, config, store, record, log)
                 return _rerun_answer(outcome)
             return {"outcome": "unchanged", "status": record[runs.Record.STATUS]}
+        # Kept for the retention from its last change, so a run longer than the retention keeps
+        # its record while it runs.
+        decision.changes[runs.Record.EXPIRES_AT] = int(
+            (records.now() + timedelta(days=config.run_retention_days)).timestamp()
+        )
         if store.update(record, decision.changes):
             break
     else:
@@ -183,6 +188,7 @@ def reconcile(config: trigger_config.TriggerConfig, log: dict[str, Any]) -> dict
         "applied": 0,
         "final": 0,
         "errors": 0,
+        "notified": 0,
     }
 
     def failed(what: str, error: Exception) -> None:
@@ -232,7 +238,12 @@ def reconcile(config: trigger_config.TriggerConfig, log: dict[str, Any]) -> dict
     arns = sorted(known)
     for start in range(0, len(arns), DESCRIBE_BATCH):
         batch = arns[start : start + DESCRIBE_BATCH]
-        for task in ecs.describe_tasks(cluster=config.cluster_arn, tasks=batch).get("tasks", []):
+        try:
+            described = ecs.describe_tasks(cluster=config.cluster_arn, tasks=batch)
+        except Exception as error:
+            failed(f"DescribeTasks of {len(batch)} tasks", error)
+            continue
+        for task in described.get("tasks", []):
             try:
                 answer = apply(config, store, known[task["taskArn"]], task, log)
             except Exception as error:
@@ -240,7 +251,10 @@ def reconcile(config: trigger_config.TriggerConfig, log: dict[str, Any]) -> dict
                 continue
             counts["applied"] += answer["outcome"] in ("recorded", "rerun")
             counts["final"] += "final" in answer
-    counts["notified"] = publish_notices(config, store, now, failed)
+    try:
+        counts["notified"] = publish_notices(config, store, now, failed)
+    except Exception as error:  # the query of due notices: the next pass publishes them
+        failed("notices", error)
     return {"outcome": "reconciled", **counts}
 
 

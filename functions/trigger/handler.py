@@ -51,6 +51,7 @@ dynamodb = boto3.client("dynamodb", config=CLIENT_CONFIG)
 TASK_KEYS = {"status": {"action", "taskArn"}, "stop": {"action", "taskArn", "reason"}}
 RUN_STATUS_KEYS = {"action", "runId"}
 RUN_STOP_KEYS = {"action", "runId", "reason"}
+MAX_STOP_TRIES = 3
 LIST_KEYS = {"action", "job", "status", "limit", "nextToken"}
 DEFAULT_LIST_LIMIT = 20
 MAX_STOP_REASON = 255
@@ -247,9 +248,14 @@ def list_runs(
             raise ValidationError(
                 f"nextToken: {shown(token)} is not a nextToken this trigger gave"
             ) from None
-    page, next_token = records.RunStore(dynamodb, config.runs_table).page(
-        job=job, status=status_filter, limit=limit, next_token=token
-    )
+    try:
+        page, next_token = records.RunStore(dynamodb, config.runs_table).page(
+            job=job, status=status_filter, limit=limit, next_token=token
+        )
+    except ValueError:
+        raise ValidationError(
+            f"nextToken: {shown(token)} was given for another job or status filter"
+        ) from None
     log.update(outcome="list", count=len(page))
     return {"runs": [view(record) for record in page], "nextToken": next_token}
 
@@ -264,41 +270,40 @@ def any_stop(
 
 
 def run_stop(event: dict, config: trigger_config.TriggerConfig, log: dict[str, Any]) -> dict:
-    """The run ends STOPPED at once, so that nothing re-runs it; its current task is stopped."""
+    """The run ends STOPPED, so that nothing re-runs it; its current task is stopped first, so
+    that a failure to stop it leaves the run as it was, for the caller to send stop again."""
     _unknown_keys(event, RUN_STOP_KEYS)
     run_id = _parse_run_id(event)
     reason = parse_reason(event)
     log["runId"] = run_id
     store = records.RunStore(dynamodb, config.runs_table)
-    record = store.get(run_id)
-    if record is None:
-        raise NotFound(
-            f"runId: no run {run_id} (records are kept {config.run_retention_days} days)"
-        )
-    log["job"] = record[runs.Record.JOB]
-    if record[runs.Record.STATUS] in runs.FINAL:
-        log["outcome"] = "already-final"
-        return view(record)
-    # A task not seen yet is stopped by the supervisor when its first event comes.
-    task_arn = records.current_attempt(record).get("taskArn")
-    changes = {
-        runs.Record.STATUS: runs.STOPPED,
-        runs.Record.REASON: f"stopped: {reason}",
-        runs.Record.UPDATED_AT: records.timestamp(records.now()),
-    }
-    target = config.jobs.get(record[runs.Record.JOB])
-    if target is not None:
-        changes.update(lifecycle.notice(target.lifecycle, runs.STOPPED))
-    if not store.update(record, changes):
-        fresh = store.get(run_id) or record
-        if fresh[runs.Record.STATUS] in runs.FINAL:
+    for _ in range(MAX_STOP_TRIES):
+        record = store.get(run_id)
+        if record is None:
+            raise NotFound(
+                f"runId: no run {run_id} (records are kept {config.run_retention_days} days)"
+            )
+        log["job"] = record[runs.Record.JOB]
+        if record[runs.Record.STATUS] in runs.FINAL:
             log["outcome"] = "already-final"
-            return view(fresh)
-        raise RuntimeError(f"run {run_id} changed while it was being stopped; send stop again")
-    if task_arn is not None:
-        ecs.stop_task(cluster=config.cluster_arn, task=task_arn, reason=reason)
-    log.update(outcome="stopped", taskArn=task_arn)
-    return view({**record, **changes})
+            return view(record)
+        # A task not seen yet is stopped by the supervisor when its first event comes.
+        task_arn = records.current_attempt(record).get("taskArn")
+        if task_arn is not None:
+            ecs.stop_task(cluster=config.cluster_arn, task=task_arn, reason=reason)
+        changes = {
+            runs.Record.STATUS: runs.STOPPED,
+            runs.Record.REASON: f"stopped: {reason}",
+            runs.Record.UPDATED_AT: records.timestamp(records.now()),
+        }
+        target = config.jobs.get(record[runs.Record.JOB])
+        if target is not None:
+            changes.update(lifecycle.notice(target.lifecycle, runs.STOPPED))
+        if store.update(record, changes):
+            log.update(outcome="stopped", taskArn=task_arn)
+            return view({**record, **changes})
+        # Its task's events moved it on meanwhile: read it again.
+    raise RuntimeError(f"run {run_id} kept changing while it was being stopped; send stop again")
 
 
 def task_stop(

@@ -473,3 +473,48 @@ def test_one_runs_trouble_does_not_stop_the_pass_for_the_others(stack, context, 
     answer = supervisor.handler(supervisor.RECONCILE, context)
     assert answer["errors"] == 1
     assert store.get(RUN)["status"] == "SUCCEEDED"
+
+
+def test_a_stop_whose_stoptask_fails_leaves_the_run_for_stop_again(stack, context, monkeypatch):
+    from tests.functions.ecs_standin import client_error
+
+    ecs, store, _ = stack
+    task = start(ecs, context)
+    supervisor.handler(running(task), context)
+    real_stop = ecs.stop_task
+
+    def throttled(**params):
+        raise client_error("ThrottlingException", "Rate exceeded", "StopTask")
+
+    monkeypatch.setattr(ecs, "stop_task", throttled)
+    with pytest.raises(Exception, match="Rate exceeded"):
+        handler.handler({"action": "stop", "runId": RUN}, context)
+    assert store.get(RUN)["status"] == "RUNNING"
+    monkeypatch.setattr(ecs, "stop_task", real_stop)
+    assert handler.handler({"action": "stop", "runId": RUN}, context)["status"] == "STOPPED"
+    assert ecs.tasks[task["taskArn"]]["desiredStatus"] == "STOPPED"
+
+
+def test_a_throttled_describe_does_not_stop_the_pass(stack, context, monkeypatch):
+    from tests.functions.ecs_standin import client_error
+
+    ecs, store, _ = stack
+    task = start(ecs, context)
+    supervisor.handler(running(task), context)
+    later(monkeypatch, 3)
+
+    def throttled(**params):
+        raise client_error("ThrottlingException", "Rate exceeded", "DescribeTasks")
+
+    monkeypatch.setattr(ecs, "describe_tasks", throttled)
+    answer = supervisor.handler(supervisor.RECONCILE, context)
+    assert (answer["errors"], answer["notified"]) == (1, 0)
+
+
+def test_every_change_keeps_the_record_for_the_retention_from_then(stack, context, monkeypatch):
+    ecs, store, _ = stack
+    task = start(ecs, context)
+    created = store.get(RUN)["expiresAt"]
+    later(monkeypatch, 60 * 24 * 2)  # a run two days long
+    supervisor.handler(running(task), context)
+    assert store.get(RUN)["expiresAt"] - created == 2 * 24 * 3600

@@ -361,7 +361,7 @@ def test_list_answers_newest_first_a_page_at_a_time(stack, context, monkeypatch)
         ({"limit": 0}, "limit: 0 is not allowed; allowed: 1 to 100"),
         ({"limit": True}, "limit: True is not allowed; allowed: 1 to 100"),
         ({"nextToken": "garbage!"}, "nextToken: 'garbage!' is not a nextToken this trigger gave"),
-        ({"nextToken": "e30="}, None),  # "{}": a valid token that names no position
+        ({"nextToken": "e30="}, "nextToken: 'e30=' was given for another job or status filter"),
     ],
 )  # fmt: skip
 def test_list_refuses_bad_filters(stack, context, event, message):
@@ -402,3 +402,15 @@ def test_a_run_that_finds_no_capacity_for_its_wait_ends_failed(stack, context, m
     assert response["reason"].startswith("no Fargate capacity for 16 minutes")
     assert store.get(NIGHTLY_RUN)["notifyDue"] == "due"
     assert ecs.started() == []
+
+
+def test_a_next_token_of_another_filter_is_refused(stack, context):
+    for day in range(3):
+        handler.handler({"job": "report", "idempotencyKey": f"day-{day}"}, context)
+    first = handler.handler({"action": "list", "job": "report", "limit": 1}, context)
+    other = handler.handler(
+        {"action": "list", "status": "PENDING", "limit": 1, "nextToken": first["nextToken"]},
+        context,
+    )
+    assert other["error"]["type"] == "ValidationError"
+    assert other["error"]["message"].endswith("was given for another job or status filter")
