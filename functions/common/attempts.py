@@ -142,6 +142,12 @@ def send(
             started = [str(arn) for arn in details.get("resourceIds") or []]
             if started:
                 return Started(started[0])
+            # Its first sending started nothing (a Spot attempt without capacity, say): this
+            # attempt is spent, and the next one (the on-demand fallback) is a request of its own.
+            return NotStarted(
+                start_failures.CAPACITY,
+                f"{code}: this attempt's first sending started no task; {message}",
+            )
         if start_failures.of_error(code) == start_failures.TRANSIENT:
             raise
         return NotStarted(start_failures.PERMANENT, f"{code}: {message}")

@@ -414,3 +414,25 @@ def test_a_next_token_of_another_filter_is_refused(stack, context):
     )
     assert other["error"]["type"] == "ValidationError"
     assert other["error"]["message"].endswith("was given for another job or status filter")
+
+
+def test_a_retry_after_a_deploy_of_a_run_that_fell_back_finds_its_task(stack, context, config_file):
+    """Spot was full, the on-demand fallback started; a deploy; the request again: the Spot
+    attempt's token answers ConflictException naming no task, the fallback's names its task."""
+    ecs, _, _ = stack
+    ecs.capacity["FARGATE_SPOT"] = False
+    first = handler.handler(NIGHTLY, context)
+    deployed = trigger_config.loads(config_file.read_text())
+    report = dataclasses.replace(
+        deployed.jobs["report"],
+        task_definition_arn=deployed.jobs["report"].task_definition_arn.replace(":7", ":8"),
+    )
+    config_file.write_text(
+        trigger_config.dumps(
+            dataclasses.replace(deployed, jobs={**deployed.jobs, "report": report})
+        )
+    )
+    handler.load_config.cache_clear()
+    again = handler.handler(NIGHTLY, context)
+    assert (again["taskArn"], again["attempt"], again["status"]) == (first["taskArn"], 2, "PENDING")
+    assert len(ecs.started()) == 1
