@@ -10,6 +10,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components import policies
+from components.config.models import PLATFORM_TASK_ROLE_SIDS
 from components.context import StackContext
 
 MAX_BUCKET_NAME = 63
@@ -75,13 +76,13 @@ def checkpoint_statements(partition: str, bucket: str, job: str) -> list[policie
     arn = bucket_arn(partition, bucket)
     return [
         {
-            "Sid": "Checkpoints",
+            "Sid": PLATFORM_TASK_ROLE_SIDS[0],
             "Effect": "Allow",
             "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
             "Resource": f"{arn}/{job}/*",
         },
         {
-            "Sid": "CheckpointList",
+            "Sid": PLATFORM_TASK_ROLE_SIDS[1],
             "Effect": "Allow",
             "Action": "s3:ListBucket",
             "Resource": arn,

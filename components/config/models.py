@@ -52,6 +52,8 @@ ALLOWED_LOG_RETENTION_DAYS = (
 MAX_SUBNETS = 16  # awsvpcConfiguration limits
 MAX_SECURITY_GROUPS = 5
 MAX_TIMEOUT_SECONDS = 30 * 24 * 3600
+PLATFORM_TASK_ROLE_SIDS = ("Checkpoints", "CheckpointList")
+"""Sids of the statements the platform puts in every task role (components/checkpoints.py)."""
 MAX_RUN_RETENTION_DAYS = 3653  # ten years, the longest CloudWatch Logs keeps a job's logs
 # Managed policies that would make a job's task role an administrator.
 FORBIDDEN_MANAGED_POLICIES = ("AdministratorAccess", "PowerUserAccess", "IAMFullAccess")
@@ -399,7 +401,12 @@ class JobConfig(_Model):
         for index, statement in enumerate(statements):
             if statement.Sid is None:
                 continue
-            if statement.Sid in seen:
+            if statement.Sid in PLATFORM_TASK_ROLE_SIDS:
+                problems.append(
+                    f"Sid {statement.Sid!r} of statement {index} is the platform's own (it names "
+                    "the checkpoint statements of every task role)"
+                )
+            elif statement.Sid in seen:
                 problems.append(
                     f"Sid {statement.Sid!r} of statement {index} is already used by statement "
                     f"{seen[statement.Sid]}"

@@ -375,6 +375,15 @@ BAD = [
         id="tag-key",
     ),
     pytest.param(
+        with_job(
+            policyStatements=[statement("s3:GetObject", "arn:aws:s3:::b/*", sid="Checkpoints")]
+        ),
+        "longjobs:jobs.report.policyStatements: Sid 'Checkpoints' of statement 0 is the platform's "
+        "own (it names the checkpoint statements of every task role); each Sid must be unique "
+        "within a job's statements (IAM refuses a policy with repeated statement IDs)",
+        id="platform-sid",
+    ),
+    pytest.param(
         with_job(maxWaitForCapacity="2d"),
         "longjobs:jobs.report.maxWaitForCapacity: 172800 s is more than a day; allowed: 1 minute "
         "to 1 day",
