@@ -9,13 +9,15 @@ from pathlib import Path
 import pulumi
 import pulumi_aws as aws
 
+from components import policies
 from components.config.paths import PROJECT_ROOT
+from components.context import StackContext
 from longjobs_contract import MODULES as CONTRACT_MODULES
 from longjobs_contract import trigger_config
 
 FUNCTIONS_DIR = PROJECT_ROOT / "functions"
 CONTRACT_DIR = PROJECT_ROOT / "longjobs_contract"
-COMMON_FILES = ("attempts.py", "records.py")
+COMMON_FILES = ("attempts.py", "records.py", "runtime.py")
 """Shared by every function: the runs table as functions read and write it, and attempts."""
 RUNTIME = aws.lambda_.Runtime.PYTHON3D14
 
@@ -35,3 +37,94 @@ def package(files: dict[str, Path], config_json: str) -> pulumi.AssetArchive:
     }
     assets[trigger_config.CONFIG_FILE] = pulumi.StringAsset(config_json)
     return pulumi.AssetArchive(assets)
+
+
+# Every function of the stack logs here for a month, and keeps what failed for two weeks.
+LOG_RETENTION_DAYS = 30
+FAILURE_RETENTION_SECONDS = 14 * 24 * 3600
+MEMORY_MB = 256
+
+
+def create_log_group(
+    name: str, group_name: str, context: StackContext, parent: pulumi.Resource
+) -> aws.cloudwatch.LogGroup:
+    """A function's log group, `/<project>/<stack>/lambda/<function>`."""
+    return aws.cloudwatch.LogGroup(
+        f"{name}-logs",
+        name=group_name,
+        retention_in_days=LOG_RETENTION_DAYS,
+        tags=context.tags_for(),
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+
+
+def create_failure_queue(
+    name: str, context: StackContext, parent: pulumi.Resource
+) -> aws.sqs.Queue:
+    """`<prefix>-<function>-failures`: what a function could not take, kept two weeks."""
+    return aws.sqs.Queue(
+        f"{name}-failures",
+        name=context.name(f"{name}-failures"),
+        message_retention_seconds=FAILURE_RETENTION_SECONDS,
+        sqs_managed_sse_enabled=True,
+        tags=context.tags_for(),
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+
+
+def create_function(
+    name: str,
+    *,
+    function_name: str,
+    description: str,
+    handler: str,
+    code: pulumi.Input[pulumi.Archive],
+    role: aws.iam.Role,
+    policy: aws.iam.RolePolicy | None,
+    timeout: int,
+    log_group: aws.cloudwatch.LogGroup,
+    context: StackContext,
+    parent: pulumi.Resource,
+) -> aws.lambda_.Function:
+    """A function of the stack: Python on arm64, its logs in its own group."""
+    return aws.lambda_.Function(
+        f"{name}-function",
+        name=function_name,
+        description=description,
+        runtime=RUNTIME,
+        architectures=["arm64"],
+        handler=handler,
+        code=code,
+        role=role.arn,
+        memory_size=MEMORY_MB,
+        timeout=timeout,
+        logging_config=aws.lambda_.FunctionLoggingConfigArgs(
+            log_format="Text", log_group=log_group.name
+        ),
+        tags=context.tags_for(),
+        # The role must be able to do its work before the first invocation.
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=policies.created(policy)),
+    )
+
+
+def create_invoke_config(
+    name: str,
+    function: aws.lambda_.Function,
+    failure_queue: aws.sqs.Queue,
+    retries: int,
+    parent: pulumi.Resource,
+    max_event_age_seconds: int | None = None,
+) -> aws.lambda_.FunctionEventInvokeConfig:
+    """Lambda's retries of a failed async invocation, then the failure queue."""
+    return aws.lambda_.FunctionEventInvokeConfig(
+        f"{name}-async",
+        function_name=function.name,
+        maximum_retry_attempts=retries,
+        maximum_event_age_in_seconds=max_event_age_seconds,
+        destination_config=aws.lambda_.FunctionEventInvokeConfigDestinationConfigArgs(
+            on_failure=aws.lambda_.FunctionEventInvokeConfigDestinationConfigOnFailureArgs(
+                destination=failure_queue.arn
+            )
+        ),
+        opts=pulumi.ResourceOptions(parent=parent),
+    )

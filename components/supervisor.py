@@ -22,8 +22,6 @@ FUNCTION_FILES = ("supervisor.py", "notices.py")
 TIMEOUT_SECONDS = 300
 """Room for an event's calls with their retries (three usually, up to ten when writers race and
 a re-run falls back), and for a reconciliation pass over many runs."""
-LOG_RETENTION_DAYS = 30
-FAILURE_RETENTION_SECONDS = 14 * 24 * 3600
 # EventBridge keeps trying to deliver an event for up to a day (its own default), then parks it
 # in the dead-letter queue; Lambda retries a failed invocation twice, then the same queue.
 DELIVERY_MAX_AGE_SECONDS = 24 * 3600
@@ -90,8 +88,8 @@ class JobSupervisor(pulumi.ComponentResource):
         self.function_name = context.name(name)
         self.rule_name = context.name("task-state-changes")
         self.log_group_name = f"/{context.project}/{context.stack}/lambda/{name}"
-        self.log_group = self._create_log_group(name)
-        self.failure_queue = self._create_failure_queue(name)
+        self.log_group = functions.create_log_group(name, self.log_group_name, context, self)
+        self.failure_queue = functions.create_failure_queue(name, context, self)
         self.role, self.policy = policies.role_with_policy(
             name,
             description="longjobs supervisor: record task state changes, re-run what failed",
@@ -101,8 +99,23 @@ class JobSupervisor(pulumi.ComponentResource):
             tags=context.tags_for(),
             parent=self,
         )
-        self.function = self._create_function(name, config_json)
-        self.invoke_config = self._create_invoke_config(name)
+        files = functions.package_files("supervisor", FUNCTION_FILES)
+        self.function = functions.create_function(
+            name,
+            function_name=self.function_name,
+            description="longjobs: record task state changes of runs, re-run what failed",
+            handler="supervisor.handler",
+            code=config_json.apply(lambda text: functions.package(files, text)),
+            role=self.role,
+            policy=self.policy,
+            timeout=TIMEOUT_SECONDS,
+            log_group=self.log_group,
+            context=context,
+            parent=self,
+        )
+        self.invoke_config = functions.create_invoke_config(
+            name, self.function, self.failure_queue, ASYNC_RETRIES, self
+        )
         self.rule = self._create_rule(cluster)
         self.queue_policy = self._create_queue_policy(name)
         self.permission = self._create_permission(name)
@@ -116,58 +129,6 @@ class JobSupervisor(pulumi.ComponentResource):
                 "ruleName": self.rule.name,
                 "failureQueueUrl": self.failure_queue.url,
             }
-        )
-
-    def _create_log_group(self, name: str) -> aws.cloudwatch.LogGroup:
-        return aws.cloudwatch.LogGroup(
-            f"{name}-logs",
-            name=self.log_group_name,
-            retention_in_days=LOG_RETENTION_DAYS,
-            tags=self._context.tags_for(),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-
-    def _create_failure_queue(self, name: str) -> aws.sqs.Queue:
-        return aws.sqs.Queue(
-            f"{name}-failures",
-            name=self._context.name(f"{name}-failures"),
-            message_retention_seconds=FAILURE_RETENTION_SECONDS,
-            sqs_managed_sse_enabled=True,
-            tags=self._context.tags_for(),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-
-    def _create_function(self, name: str, config_json: pulumi.Output[str]) -> aws.lambda_.Function:
-        files = functions.package_files("supervisor", FUNCTION_FILES)
-        return aws.lambda_.Function(
-            f"{name}-function",
-            name=self.function_name,
-            description="longjobs: record task state changes of runs, re-run what failed",
-            runtime=functions.RUNTIME,
-            architectures=["arm64"],
-            handler="supervisor.handler",
-            code=config_json.apply(lambda text: functions.package(files, text)),
-            role=self.role.arn,
-            memory_size=256,
-            timeout=TIMEOUT_SECONDS,
-            logging_config=aws.lambda_.FunctionLoggingConfigArgs(
-                log_format="Text", log_group=self.log_group.name
-            ),
-            tags=self._context.tags_for(),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=policies.created(self.policy)),
-        )
-
-    def _create_invoke_config(self, name: str) -> aws.lambda_.FunctionEventInvokeConfig:
-        return aws.lambda_.FunctionEventInvokeConfig(
-            f"{name}-async",
-            function_name=self.function.name,
-            maximum_retry_attempts=ASYNC_RETRIES,
-            destination_config=aws.lambda_.FunctionEventInvokeConfigDestinationConfigArgs(
-                on_failure=aws.lambda_.FunctionEventInvokeConfigDestinationConfigOnFailureArgs(
-                    destination=self.failure_queue.arn
-                )
-            ),
-            opts=pulumi.ResourceOptions(parent=self),
         )
 
     def _create_rule(self, cluster: JobCluster) -> aws.cloudwatch.EventRule:

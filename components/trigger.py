@@ -22,11 +22,9 @@ FUNCTION_FILES = ("handler.py",)
 TIMEOUT_SECONDS = 120
 """Room for the five AWS calls a run can make, each with its retries (the handler's client
 budget: 20 s a call), and margin."""
-LOG_RETENTION_DAYS = 30
 # Lambda retries a failed async invocation at most twice; then the event goes to the queue.
 ASYNC_RETRIES = 2
 ASYNC_MAX_EVENT_AGE_SECONDS = 6 * 3600
-FAILURE_RETENTION_SECONDS = 14 * 24 * 3600
 
 
 class JobTrigger(pulumi.ComponentResource):
@@ -70,8 +68,8 @@ class JobTrigger(pulumi.ComponentResource):
         self.function_name = context.name(name)
         self.package_files = functions.package_files("trigger", FUNCTION_FILES)
         self.log_group_name = f"/{context.project}/{context.stack}/lambda/{name}"
-        self.log_group = self._create_log_group(name)
-        self.failure_queue = self._create_failure_queue(name)
+        self.log_group = functions.create_log_group(name, self.log_group_name, context, self)
+        self.failure_queue = functions.create_failure_queue(name, context, self)
         self.config_json = self._config_json(cluster, network, jobs, runs, run_retention_days)
         self.role, self.policy = policies.role_with_policy(
             name,
@@ -82,8 +80,27 @@ class JobTrigger(pulumi.ComponentResource):
             tags=context.tags_for(),
             parent=self,
         )
-        self.function = self._create_function(name)
-        self.invoke_config = self._create_invoke_config(name)
+        self.function = functions.create_function(
+            name,
+            function_name=self.function_name,
+            description="longjobs: start, inspect and stop jobs on ECS Fargate",
+            handler="handler.handler",
+            code=self.config_json.apply(lambda text: functions.package(self.package_files, text)),
+            role=self.role,
+            policy=self.policy,
+            timeout=TIMEOUT_SECONDS,
+            log_group=self.log_group,
+            context=context,
+            parent=self,
+        )
+        self.invoke_config = functions.create_invoke_config(
+            name,
+            self.function,
+            self.failure_queue,
+            ASYNC_RETRIES,
+            self,
+            max_event_age_seconds=ASYNC_MAX_EVENT_AGE_SECONDS,
+        )
         self.caller_permissions = self._create_caller_permissions(name, allowed_callers)
         self.caller_policy = self._caller_policy()
         self.register_outputs(
@@ -93,59 +110,6 @@ class JobTrigger(pulumi.ComponentResource):
                 "failureQueueUrl": self.failure_queue.url,
                 "logGroupName": self.log_group.name,
             }
-        )
-
-    def _create_log_group(self, name: str) -> aws.cloudwatch.LogGroup:
-        return aws.cloudwatch.LogGroup(
-            f"{name}-logs",
-            name=self.log_group_name,
-            retention_in_days=LOG_RETENTION_DAYS,
-            tags=self._context.tags_for(),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-
-    def _create_failure_queue(self, name: str) -> aws.sqs.Queue:
-        return aws.sqs.Queue(
-            f"{name}-failures",
-            name=self._context.name(f"{name}-failures"),
-            message_retention_seconds=FAILURE_RETENTION_SECONDS,
-            sqs_managed_sse_enabled=True,
-            tags=self._context.tags_for(),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-
-    def _create_function(self, name: str) -> aws.lambda_.Function:
-        return aws.lambda_.Function(
-            f"{name}-function",
-            name=self.function_name,
-            description="longjobs: start, inspect and stop jobs on ECS Fargate",
-            runtime=functions.RUNTIME,
-            architectures=["arm64"],
-            handler="handler.handler",
-            code=self.config_json.apply(lambda text: functions.package(self.package_files, text)),
-            role=self.role.arn,
-            memory_size=256,
-            timeout=TIMEOUT_SECONDS,
-            logging_config=aws.lambda_.FunctionLoggingConfigArgs(
-                log_format="Text", log_group=self.log_group.name
-            ),
-            tags=self._context.tags_for(),
-            # The role must be able to write logs and run tasks before the first invocation.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=policies.created(self.policy)),
-        )
-
-    def _create_invoke_config(self, name: str) -> aws.lambda_.FunctionEventInvokeConfig:
-        return aws.lambda_.FunctionEventInvokeConfig(
-            f"{name}-async",
-            function_name=self.function.name,
-            maximum_retry_attempts=ASYNC_RETRIES,
-            maximum_event_age_in_seconds=ASYNC_MAX_EVENT_AGE_SECONDS,
-            destination_config=aws.lambda_.FunctionEventInvokeConfigDestinationConfigArgs(
-                on_failure=aws.lambda_.FunctionEventInvokeConfigDestinationConfigOnFailureArgs(
-                    destination=self.failure_queue.arn
-                )
-            ),
-            opts=pulumi.ResourceOptions(parent=self),
         )
 
     def _create_caller_permissions(

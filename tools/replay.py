@@ -71,6 +71,7 @@ import records  # noqa: E402
 import supervisor  # noqa: E402
 from longjobs_contract import capacity, lifecycle, runs, trigger_config  # noqa: E402
 from tools.ecs_sim import EcsSim, Fate, client_error  # noqa: E402
+from tools.runs_table import create_runs_table  # noqa: E402
 
 REGION = "eu-west-1"
 ACCOUNT = "123456789012"
@@ -310,7 +311,6 @@ class Summary:
     """Runs whose events were all dropped that ended over SLOW_FINAL after their task."""
     pass_errors: int = 0
     given_up: int = 0
-    notices_checked: bool = False
     notices_wrong: int = 0
     scenarios: dict[str, int] = field(default_factory=dict)
     failing: list[tuple[int, str]] = field(default_factory=list)
@@ -664,35 +664,6 @@ def _known(kind: type, candidates: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in candidates.items() if key in names}
 
 
-def notices_configured() -> bool:
-    return "notifications_topic" in {
-        f.name for f in dataclasses.fields(trigger_config.TriggerConfig)
-    }
-
-
-def create_runs_table(dynamodb: Any, declared: dict[str, Any], name: str) -> None:
-    """The runs table as the program declares it (keys, attributes, indexes), under `name`."""
-    dynamodb.create_table(
-        TableName=name,
-        BillingMode=declared["billingMode"],
-        KeySchema=[{"AttributeName": declared["hashKey"], "KeyType": "HASH"}],
-        AttributeDefinitions=[
-            {"AttributeName": a["name"], "AttributeType": a["type"]} for a in declared["attributes"]
-        ],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": index["name"],
-                "KeySchema": [
-                    {"AttributeName": key["attributeName"], "KeyType": key["keyType"]}
-                    for key in index["keySchemas"]
-                ],
-                "Projection": {"ProjectionType": index["projectionType"]},
-            }
-            for index in declared["globalSecondaryIndexes"]
-        ],
-    )
-
-
 def declared_runs_table() -> dict[str, Any]:
     from tools.program import run_program
 
@@ -756,12 +727,8 @@ def patched(dynamodb: Any, ecs: Callable[[], EcsSim], clock: Callable[[], dateti
     put(records, "now", clock)
     put(supervisor, "apply", reporting_apply)
     put(supervisor, "_lost", reporting_lost)
-    if hasattr(supervisor, "publish_notices"):
-        if notices_configured():
-            put(supervisor, "sns", sns)
-            put(supervisor, "logs", FakeLogs())
-        else:
-            put(supervisor, "publish_notices", lambda *args, **kwargs: 0)
+    put(supervisor, "sns", sns)
+    put(supervisor, "logs", FakeLogs())
     try:
         yield
     finally:
@@ -789,7 +756,7 @@ def replay(total: int = 1000, seed: int = 1, wave_size: int = 50, workers: int =
         with ProcessPoolExecutor(len(shares), mp_context=spawn) as pool:
             parts = list(pool.map(play_waves, [declared] * len(shares), [seed] * len(shares),
                                   shares))  # fmt: skip
-    summary = Summary(runs=total, notices_checked=notices_configured())
+    summary = Summary(runs=total)
     for part in parts:
         summary.add(part)
     summary.failing.sort()
@@ -900,7 +867,7 @@ def judge(wave: Wave, cases: list[Case], summary: Summary, sns: FakeSns) -> None
         if len(case.reports) != 1:
             summary.not_once += 1
             problems.append(f"final reported {len(case.reports)} times: {case.reports}")
-        if notices_configured() and record is not None:
+        if record is not None:
             wanted = 1 if lifecycle.notice(RULES[case.scenario.job], status or "") else 0
             got = sns.published.get(case.run_id, 0)
             if got != wanted:
@@ -1000,10 +967,7 @@ def main(argv: list[str] | None = None) -> int:
         f"runs with every event dropped final over {SLOW_FINAL / 60:.0f} min after it: "
         f"{summary.slow_finals}"
     )
-    if summary.notices_checked:
-        print(f"runs whose notices were not as their job asks: {summary.notices_wrong}")
-    else:
-        print("notices: not in the functions' config yet; final transitions counted instead")
+    print(f"runs whose notices were not as their job asks: {summary.notices_wrong}")
     verdict = "goal met" if summary.goal_met else "goal MISSED"
     print(f"{summary.line()} — {verdict}")
     return 0 if summary.goal_met else 1

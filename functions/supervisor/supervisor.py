@@ -13,33 +13,25 @@ and the invocation fails, so that Lambda's retry sends it.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 import boto3
 import notices
-from botocore.config import Config
 
 import attempts
 import records
+import runtime
 from longjobs_contract import lifecycle, runs, trigger_config
 
 FUNCTION_TIMEOUT_SECONDS = 300
 """The function's timeout, as the JobSupervisor component declares it (a test holds them equal)."""
-# As in the trigger: every call, its retries included, ends well inside the function's timeout.
-CLIENT_CONFIG = Config(
-    connect_timeout=2,
-    read_timeout=5,
-    retries={"mode": "standard", "total_max_attempts": 2},
-)
-ecs = boto3.client("ecs", config=CLIENT_CONFIG)
-dynamodb = boto3.client("dynamodb", config=CLIENT_CONFIG)
-logs = boto3.client("logs", config=CLIENT_CONFIG)
-sns = boto3.client("sns", config=CLIENT_CONFIG)
+# Created once per execution environment, each call within 20 s (runtime.py).
+ecs = boto3.client("ecs", config=runtime.CLIENT_CONFIG)
+dynamodb = boto3.client("dynamodb", config=runtime.CLIENT_CONFIG)
+logs = boto3.client("logs", config=runtime.CLIENT_CONFIG)
+sns = boto3.client("sns", config=runtime.CLIENT_CONFIG)
 
 TASK_STATE_CHANGE = "ECS Task State Change"
 STOPPED_TASK = "STOPPED"
@@ -57,12 +49,7 @@ MAX_WRITES = 3
 """Reads and writes of one event's run before the invocation fails and is retried."""
 
 
-@cache
-def load_config() -> trigger_config.TriggerConfig:
-    path = os.environ.get(trigger_config.CONFIG_PATH_VARIABLE) or str(
-        Path(__file__).with_name(trigger_config.CONFIG_FILE)
-    )
-    return trigger_config.loads(Path(path).read_text())
+load_config = runtime.load_config
 
 
 def handler(event: Any, context: Any) -> dict[str, Any]:

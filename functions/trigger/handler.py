@@ -18,35 +18,24 @@ ends the run FAILED, with ECS's reason, and is answered, not raised.
 from __future__ import annotations
 
 import json
-import os
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 import boto3
-from botocore.config import Config
 
 import attempts
 import records
+import runtime
 from longjobs_contract import capacity, lifecycle, run_event, runs, trigger_config
 from longjobs_contract.errors import ValidationError, listed, shown
 from longjobs_contract.run_event import RunRequest
 
 FUNCTION_TIMEOUT_SECONDS = 120
 """The function's timeout, as the JobTrigger component declares it (a test holds them equal)."""
-# Created once per execution environment and reused. Every AWS call, its retries included, must
-# end well inside the function's timeout, so that a hung call is retried here or raised as a
-# failure rather than cut off by Lambda: 2 attempts of at most 2 s to connect and 5 s to read,
-# with standard mode's backoff between them (at most 20 s a call; a run makes at most five:
-# PutItem, RunTask, the on-demand RunTask, then UpdateItem and GetItem when none started),
-# where botocore's defaults (60 s each) would outlast the function.
-CLIENT_CONFIG = Config(
-    connect_timeout=2,
-    read_timeout=5,
-    retries={"mode": "standard", "total_max_attempts": 2},
-)
-ecs = boto3.client("ecs", config=CLIENT_CONFIG)
-dynamodb = boto3.client("dynamodb", config=CLIENT_CONFIG)
+# Created once per execution environment and reused, each call within 20 s (runtime.py); a run
+# makes at most five: PutItem, RunTask, the on-demand RunTask, then UpdateItem and GetItem when
+# none started.
+ecs = boto3.client("ecs", config=runtime.CLIENT_CONFIG)
+dynamodb = boto3.client("dynamodb", config=runtime.CLIENT_CONFIG)
 
 TASK_KEYS = {"status": {"action", "taskArn"}, "stop": {"action", "taskArn", "reason"}}
 RUN_STATUS_KEYS = {"action", "runId"}
@@ -61,12 +50,7 @@ class NotFound(Exception):
     """A task ECS does not know (any more: it forgets stopped tasks after about an hour)."""
 
 
-@cache
-def load_config() -> trigger_config.TriggerConfig:
-    path = os.environ.get(trigger_config.CONFIG_PATH_VARIABLE) or str(
-        Path(__file__).with_name(trigger_config.CONFIG_FILE)
-    )
-    return trigger_config.loads(Path(path).read_text())
+load_config = runtime.load_config
 
 
 def handler(event: Any, context: Any) -> dict[str, Any]:

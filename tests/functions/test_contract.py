@@ -239,19 +239,23 @@ def test_the_contract_needs_only_the_standard_library(module):
 def test_the_handler_needs_only_what_the_lambda_runtime_has():
     allowed = set(sys.stdlib_module_names) | {"boto3", "botocore", "longjobs_contract"}
     common = {path.stem for path in (ROOT / "functions" / "common").glob("*.py")}
-    assert common == {"attempts", "records"}
+    assert common == {"attempts", "records", "runtime"}
     assert imported_modules(FUNCTION_DIR / "handler.py") <= allowed | common
     for module in common:
         path = ROOT / "functions" / "common" / f"{module}.py"
         assert imported_modules(path) <= allowed | common
 
 
-def test_the_handler_reads_its_config_beside_itself_once(monkeypatch, tmp_path):
+def test_the_functions_read_their_config_beside_them_once(monkeypatch, tmp_path):
     import handler
+    import runtime
+    import supervisor
 
+    assert handler.load_config is supervisor.load_config is runtime.load_config
     (tmp_path / trigger_config.CONFIG_FILE).write_text(trigger_config.dumps(CONFIG))
     monkeypatch.delenv(trigger_config.CONFIG_PATH_VARIABLE, raising=False)
-    monkeypatch.setattr(handler, "__file__", str(tmp_path / "handler.py"))
+    # In the package, the shared modules sit beside the function's own files and the config.
+    monkeypatch.setattr(runtime, "__file__", str(tmp_path / "runtime.py"))
     handler.load_config.cache_clear()
     try:
         assert handler.load_config() == CONFIG

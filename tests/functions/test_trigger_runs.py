@@ -243,11 +243,8 @@ def test_no_capacity_anywhere_is_recorded_and_the_retry_is_a_new_attempt(stack, 
     assert ecs.run_task_calls()[-1]["clientToken"] == runs.client_token(NIGHTLY_RUN, 3)
 
 
-def test_a_retry_after_a_deploy_is_resolved_from_the_conflict(stack, context, config_file):
-    """A new task definition revision between an attempt and its retry: ECS refuses the token
-    with ConflictException and names the task it started, which is this attempt's."""
-    ecs, _, _ = stack
-    first = handler.handler(NIGHTLY, context)
+def deploy_a_new_revision(config_file) -> None:
+    """A deploy between two sendings: the report job's task definition is at revision 8."""
     deployed = trigger_config.loads(config_file.read_text())
     report = dataclasses.replace(
         deployed.jobs["report"],
@@ -259,6 +256,14 @@ def test_a_retry_after_a_deploy_is_resolved_from_the_conflict(stack, context, co
         )
     )
     handler.load_config.cache_clear()
+
+
+def test_a_retry_after_a_deploy_is_resolved_from_the_conflict(stack, context, config_file):
+    """A new task definition revision between an attempt and its retry: ECS refuses the token
+    with ConflictException and names the task it started, which is this attempt's."""
+    ecs, _, _ = stack
+    first = handler.handler(NIGHTLY, context)
+    deploy_a_new_revision(config_file)
     again = handler.handler(NIGHTLY, context)
     assert again == {**first, "duplicate": True}
     assert len(ecs.started()) == 1
@@ -422,17 +427,7 @@ def test_a_retry_after_a_deploy_of_a_run_that_fell_back_finds_its_task(stack, co
     ecs, _, _ = stack
     ecs.capacity["FARGATE_SPOT"] = False
     first = handler.handler(NIGHTLY, context)
-    deployed = trigger_config.loads(config_file.read_text())
-    report = dataclasses.replace(
-        deployed.jobs["report"],
-        task_definition_arn=deployed.jobs["report"].task_definition_arn.replace(":7", ":8"),
-    )
-    config_file.write_text(
-        trigger_config.dumps(
-            dataclasses.replace(deployed, jobs={**deployed.jobs, "report": report})
-        )
-    )
-    handler.load_config.cache_clear()
+    deploy_a_new_revision(config_file)
     again = handler.handler(NIGHTLY, context)
     assert (again["taskArn"], again["attempt"], again["status"]) == (first["taskArn"], 2, "PENDING")
     assert len(ecs.started()) == 1

@@ -72,6 +72,7 @@ def test_the_package_is_the_supervisor_the_shared_files_and_the_config(dev):
             "notices.py",
             "attempts.py",
             "records.py",
+            "runtime.py",
             *(f"longjobs_contract/{module}" for module in longjobs_contract.MODULES),
             "longjobs-trigger.json",
         ]

@@ -37,6 +37,7 @@ def test_package_is_the_handler_the_contract_package_and_the_config_file(dev):
             "handler.py",
             "attempts.py",
             "records.py",
+            "runtime.py",
             *(f"longjobs_contract/{module}" for module in longjobs_contract.MODULES),
             trigger_config.CONFIG_FILE,
         ]
