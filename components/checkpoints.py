@@ -9,7 +9,7 @@ import re
 import pulumi
 import pulumi_aws as aws
 
-from components import policies
+from components import encryption, policies
 from components.config.models import PLATFORM_TASK_ROLE_SIDS
 from components.context import StackContext
 
@@ -70,10 +70,16 @@ def bucket_arn(partition: str, bucket: str) -> str:
     return f"arn:{partition}:s3:::{bucket}"
 
 
-def checkpoint_statements(partition: str, bucket: str, job: str) -> list[policies.Statement]:
+def checkpoint_statements(context: StackContext, bucket: str, job: str) -> list[policies.Statement]:
     """What a job's task role may do in the bucket: read, write and delete objects under
-    `<job>/`, and list only keys under it."""
-    arn = bucket_arn(partition, bucket)
+    `<job>/`, and list only keys under it; with the stack's key, use it through S3 for this
+    bucket only (with an S3 Bucket Key, the encryption context is the bucket's ARN)."""
+    arn = bucket_arn(context.partition, bucket)
+    key_use = encryption.key_use_statements(
+        context, PLATFORM_TASK_ROLE_SIDS[2], encryption.PRODUCER_KEY_ACTIONS, ["s3"]
+    )
+    for statement in key_use:
+        statement["Condition"]["StringEquals"]["kms:EncryptionContext:aws:s3:arn"] = arn
     return [
         {
             "Sid": PLATFORM_TASK_ROLE_SIDS[0],
@@ -88,6 +94,7 @@ def checkpoint_statements(partition: str, bucket: str, job: str) -> list[policie
             "Resource": arn,
             "Condition": {"StringLike": {"s3:prefix": f"{job}/*"}},
         },
+        *key_use,
     ]
 
 
@@ -168,19 +175,10 @@ class CheckpointBucket(pulumi.ComponentResource):
         )
 
     def _create_encryption(self, name: str) -> aws.s3.BucketServerSideEncryptionConfiguration:
-        # SSE-S3 (AES256, no KMS charge).
         return aws.s3.BucketServerSideEncryptionConfiguration(
             f"{name}-encryption",
             bucket=self.bucket.id,
-            rules=[
-                aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                    apply_server_side_encryption_by_default=(
-                        aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                            sse_algorithm="AES256"
-                        )
-                    ),
-                )
-            ],
+            rules=[encryption.bucket_rule(self._context)],
             opts=self._child(),
         )
 

@@ -53,6 +53,19 @@ class JobCluster(pulumi.ComponentResource):
             settings=[
                 aws.ecs.ClusterSettingArgs(name="containerInsights", value=container_insights)
             ],
+            # With the stack's key, each task's ephemeral storage is encrypted with it too
+            # (otherwise with a key Fargate owns).
+            configuration=(
+                aws.ecs.ClusterConfigurationArgs(
+                    managed_storage_configuration=(
+                        aws.ecs.ClusterConfigurationManagedStorageConfigurationArgs(
+                            fargate_ephemeral_storage_kms_key_id=context.key_arn
+                        )
+                    )
+                )
+                if context.key_arn
+                else None
+            ),
             tags=context.tags_for(),
             opts=pulumi.ResourceOptions(parent=self),
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pulumi
 import pulumi_aws as aws
@@ -21,6 +21,9 @@ class StackContext:
     region: str
     partition: str
     tags: dict[str, str] = field(default_factory=dict)
+    key_arn: pulumi.Input[str] | None = None
+    """The customer-managed KMS key every encrypted resource of the stack uses (`kms`), or None
+    for each service's own encryption."""
 
     @classmethod
     def current(cls, tags: dict[str, str]) -> StackContext:
@@ -34,6 +37,15 @@ class StackContext:
             partition=aws.get_partition().partition,
             tags={**tags, tag_keys.STACK: stack},
         )
+
+    def with_key(self, key_arn: pulumi.Input[str]) -> StackContext:
+        """This context, with the stack's customer-managed key."""
+        return replace(self, key_arn=key_arn)
+
+    @property
+    def log_group_prefix(self) -> str:
+        """`/<project>/<stack>/`: every log group of the stack is named under it."""
+        return f"/{self.project}/{self.stack}/"
 
     @property
     def prefix(self) -> str:

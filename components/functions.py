@@ -9,7 +9,7 @@ from pathlib import Path
 import pulumi
 import pulumi_aws as aws
 
-from components import policies
+from components import encryption, policies
 from components.config.paths import PROJECT_ROOT
 from components.context import StackContext
 from longjobs_contract import MODULES as CONTRACT_MODULES
@@ -53,6 +53,7 @@ def create_log_group(
         f"{name}-logs",
         name=group_name,
         retention_in_days=LOG_RETENTION_DAYS,
+        kms_key_id=context.key_arn,
         tags=context.tags_for(),
         opts=pulumi.ResourceOptions(parent=parent),
     )
@@ -66,7 +67,7 @@ def create_failure_queue(
         f"{name}-failures",
         name=context.name(f"{name}-failures"),
         message_retention_seconds=FAILURE_RETENTION_SECONDS,
-        sqs_managed_sse_enabled=True,
+        **encryption.queue(context),
         tags=context.tags_for(),
         opts=pulumi.ResourceOptions(parent=parent),
     )

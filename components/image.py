@@ -12,6 +12,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_docker as docker
 
+from components import encryption
 from components.config.paths import PROJECT_ROOT
 from components.context import StackContext
 
@@ -72,12 +73,16 @@ class Registry:
     """Push credentials, shared by every build."""
     repositories: frozenset[str]
     """The repositories that exist already."""
+    key_arn: str | None = None
+    """The KMS key repositories are to be encrypted with (None: ECR's AES256), as far as it is
+    known before the stack is deployed: a key the stack has not created yet is `UNKNOWN_KEY`."""
 
     @classmethod
-    def current(cls) -> Registry:
+    def current(cls, key_arn: str | None = None) -> Registry:
         return cls(
             token=aws.ecr.get_authorization_token_output(),
             repositories=frozenset(aws.ecr.get_repositories().names),
+            key_arn=key_arn,
         )
 
     def pushed_digest(self, repository: str, tag: str) -> str | None:
@@ -85,12 +90,23 @@ class Registry:
 
         Tags are immutable: pushing one that exists fails even with the same content. That
         happens whenever a build context returns to an earlier state (a revert) or the image is
-        rebuilt from another checkout; the image pushed then is the one to run.
+        rebuilt from another checkout; the image pushed then is the one to run. A repository
+        whose encryption is about to change is replaced with an empty one: nothing in it counts.
         """
-        if repository not in self.repositories:
+        if repository not in self.repositories or not self._encrypted_as_wanted(repository):
             return None
         images = aws.ecr.get_images(repository_name=repository).image_ids
         return next((i.image_digest for i in images if i.image_tag == tag), None)
+
+    def _encrypted_as_wanted(self, repository: str) -> bool:
+        found = aws.ecr.get_repository(name=repository).encryption_configurations
+        kind = found[0].encryption_type if found else "AES256"
+        if self.key_arn is None:
+            return kind == "AES256"
+        return kind == "KMS" and found[0].kms_key == self.key_arn
+
+
+UNKNOWN_KEY = "(a key the stack has not created yet)"
 
 
 class JobImage(pulumi.ComponentResource):
@@ -132,11 +148,11 @@ class JobImage(pulumi.ComponentResource):
             image_scanning_configuration=aws.ecr.RepositoryImageScanningConfigurationArgs(
                 scan_on_push=True
             ),
-            encryption_configurations=[
-                aws.ecr.RepositoryEncryptionConfigurationArgs(encryption_type="AES256")
-            ],
+            encryption_configurations=[encryption.repository(context)],
             tags=context.tags_for(job),
-            opts=child,
+            # ECR cannot change a repository's encryption: a new key means a new repository,
+            # and its name is taken until the old one is gone.
+            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
         )
         self.lifecycle = aws.ecr.LifecyclePolicy(
             f"{name}-lifecycle",

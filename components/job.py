@@ -9,7 +9,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components import checkpoints, policies
+from components import checkpoints, encryption, policies
 from components.cluster import JobCluster
 from components.config import JobConfig
 from components.config.models import TMP
@@ -142,7 +142,7 @@ class FargateJob(pulumi.ComponentResource):
         self.config = config
         self.container_name = name
         self.family = f"{context.prefix}-{name}"
-        self.log_group_name = f"/{context.project}/{context.stack}/{name}"
+        self.log_group_name = f"{context.log_group_prefix}{name}"
         self.checkpoint_bucket = checkpoint_bucket
         self._context = context
         self.image, self.image_uri = self._create_image(registry)
@@ -203,6 +203,7 @@ class FargateJob(pulumi.ComponentResource):
             f"{self.job_name}-logs",
             name=self.log_group_name,
             retention_in_days=self.config.log_retention_days,
+            kms_key_id=self._context.key_arn,
             tags=self._context.tags_for(self.job_name),
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -241,6 +242,11 @@ class FargateJob(pulumi.ComponentResource):
                 {"Sid": "EcrPull", "Effect": "Allow", "Action": ECR_PULL_ACTIONS,
                  "Resource": repository_arn},
             ]  # fmt: skip
+        if self.image is not None:
+            # The stack's repositories are encrypted with its key, when it has one.
+            statements += encryption.key_use_statements(
+                self._context, "ImageKey", ["kms:Decrypt"], ["ecr"]
+            )
         statements.append(
             {
                 "Sid": "Logs",
@@ -268,7 +274,24 @@ class FargateJob(pulumi.ComponentResource):
                 {"Sid": "SecretsManagerSecrets", "Effect": "Allow",
                  "Action": "secretsmanager:GetSecretValue", "Resource": secrets_manager}
             )  # fmt: skip
+        if self.config.secrets_kms_key_arns:
+            statements.append(self._secrets_key_statement())
         return statements
+
+    def _secrets_key_statement(self) -> policies.Statement:
+        """Decrypt with the keys the job's secrets are encrypted with, only as Secrets Manager
+        or SSM reads a secret of this job's (each in the secret's own region)."""
+        services = sorted(
+            {f"{arn.split(':')[2]}.{arn.split(':')[3]}.amazonaws.com"
+             for arn in self.config.secrets.values()}
+        )  # fmt: skip
+        return {
+            "Sid": "SecretsKeys",
+            "Effect": "Allow",
+            "Action": "kms:Decrypt",
+            "Resource": list(self.config.secrets_kms_key_arns),
+            "Condition": {"StringEquals": {"kms:ViaService": services}},
+        }
 
     def _create_execution_role(self) -> tuple[aws.iam.Role, aws.iam.RolePolicy | None]:
         return policies.role_with_policy(
@@ -285,7 +308,7 @@ class FargateJob(pulumi.ComponentResource):
         """The platform's own (the job's checkpoints under `<job>/`), then the job's."""
         return [
             *checkpoints.checkpoint_statements(
-                self._context.partition, self.checkpoint_bucket, self.job_name
+                self._context, self.checkpoint_bucket, self.job_name
             ),
             *(s.document() for s in self.config.policy_statements),
         ]

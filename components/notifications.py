@@ -40,7 +40,7 @@ class RunNotifications(pulumi.ComponentResource):
         self.topic = aws.sns.Topic(
             f"{name}-topic",
             name=topic_name,
-            kms_master_key_id=SNS_MANAGED_KEY,
+            kms_master_key_id=context.key_arn or SNS_MANAGED_KEY,
             tags=context.tags_for(),
             opts=pulumi.ResourceOptions(parent=self),
         )

@@ -5,13 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 import pulumi
+import pulumi_aws as aws
 
 from components.checkpoints import CheckpointBucket
 from components.cluster import JobCluster
-from components.config import StackConfig
+from components.config import ConfigError, StackConfig
+from components.config.errors import key_path
+from components.config.models import KMS_CREATE
 from components.context import StackContext
-from components.image import Registry
+from components.image import UNKNOWN_KEY, Registry
 from components.job import FargateJob
+from components.keys import StackKey, alias_name
 from components.network import JobNetwork
 from components.notifications import RunNotifications
 from components.runs import RunRecords
@@ -21,6 +25,10 @@ from components.trigger import JobTrigger
 
 
 class JobPlatform(pulumi.ComponentResource):
+    key: StackKey | None
+    """The stack's own KMS key, with `kms: create`."""
+    kms_key_arn: pulumi.Input[str] | None
+    """The key everything is encrypted with: the stack's own, the config's, or None."""
     cluster: JobCluster
     """The ECS cluster, with Fargate and Fargate Spot."""
     network: JobNetwork
@@ -49,10 +57,16 @@ class JobPlatform(pulumi.ComponentResource):
     ):
         super().__init__("longjobs:index:JobPlatform", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
+        self.key, context = self._create_key(config, context)
+        self.kms_key_arn = context.key_arn
         self.cluster = JobCluster("jobs", context, config.container_insights, opts=child)
         self.network = JobNetwork("network", config.network, context, opts=child)
         # One ECR registry per account and region: one set of push credentials for every build.
-        registry = Registry.current() if any(job.build for job in config.jobs.values()) else None
+        registry = (
+            Registry.current(_known_key_arn(config, context))
+            if any(job.build for job in config.jobs.values())
+            else None
+        )
         self.runs = RunRecords("runs", context, opts=child)
         self.checkpoints = CheckpointBucket(
             "checkpoints", context, config.run_retention_days, opts=child
@@ -103,11 +117,32 @@ class JobPlatform(pulumi.ComponentResource):
         self.outputs = self._outputs()
         self.register_outputs(self.outputs)
 
+    def _create_key(
+        self, config: StackConfig, context: StackContext
+    ) -> tuple[StackKey | None, StackContext]:
+        """The stack's key when the config asks for one, and the context every other component
+        gets: with the key the config names or creates, if any."""
+        if config.kms is None:
+            return None, context
+        if config.kms == KMS_CREATE:
+            key = StackKey("key", context, opts=pulumi.ResourceOptions(parent=self))
+            return key, context.with_key(key.arn)
+        region = config.kms.split(":")[3]
+        if region != context.region:
+            raise ConfigError(
+                [
+                    f"{key_path('kms')}: {config.kms!r} is a key in {region}; the stack deploys "
+                    f"to {context.region}, and its services take keys of their own region only"
+                ]
+            )
+        return None, context.with_key(config.kms)
+
     def _outputs(self) -> dict[str, Any]:
         """The stack outputs: a contract other stacks read, documented in the README."""
         schedule_arns = self.schedules.arns() if self.schedules else {}
         return {
             "clusterArn": self.cluster.arn,
+            "kmsKeyArn": self.kms_key_arn,
             "clusterName": self.cluster.name,
             "network": {
                 "subnetIds": self.network.subnet_ids,
@@ -144,3 +179,14 @@ class JobPlatform(pulumi.ComponentResource):
                 self.schedules.dead_letter_queue.url if self.schedules else None
             ),
         }
+
+
+def _known_key_arn(config: StackConfig, context: StackContext) -> str | None:
+    """The key repositories are to be encrypted with, as far as it is known before `pulumi up`:
+    the config's, or the one a previous `up` created, found by its alias."""
+    if config.kms is None or config.kms != KMS_CREATE:
+        return config.kms
+    try:
+        return aws.kms.get_alias(name=alias_name(context)).target_key_arn
+    except Exception:  # the provider reports a missing alias as a failed invoke
+        return UNKNOWN_KEY

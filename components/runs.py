@@ -79,7 +79,14 @@ class RunRecords(pulumi.ComponentResource):
                 for index, partition in INDEXES.items()
             ],
             point_in_time_recovery=aws.dynamodb.TablePointInTimeRecoveryArgs(enabled=True),
-            # Encrypted at rest with a key DynamoDB owns (no KMS charge).
+            # Without the stack's key, encrypted at rest with a key DynamoDB owns (no KMS charge).
+            server_side_encryption=(
+                aws.dynamodb.TableServerSideEncryptionArgs(
+                    enabled=True, kms_key_arn=context.key_arn
+                )
+                if context.key_arn
+                else None
+            ),
             ttl=aws.dynamodb.TableTtlArgs(attribute_name=Record.EXPIRES_AT, enabled=True),
             tags=context.tags_for(),
             opts=pulumi.ResourceOptions(parent=self),

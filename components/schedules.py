@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import pulumi
 import pulumi_aws as aws
 
-from components import policies
+from components import encryption, policies
 from components.config.types import scheduler_name
 from components.context import StackContext
 from components.job import FargateJob
@@ -84,7 +84,7 @@ class JobSchedules(pulumi.ComponentResource):
             f"{name}-dead-letters",
             name=self._context.name(f"{name}-dead-letters"),
             message_retention_seconds=DEAD_LETTER_RETENTION_SECONDS,
-            sqs_managed_sse_enabled=True,
+            **encryption.queue(self._context),
             tags=self._context.tags_for(),
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -109,7 +109,26 @@ class JobSchedules(pulumi.ComponentResource):
                 "Action": "sqs:SendMessage",
                 "Resource": self.dead_letter_queue.arn,
             },
+            # Scheduler decrypts a schedule's input as this role (EventBridge Scheduler, "Data
+            # at rest encryption"), and sends to the encrypted dead-letter queue as it.
+            *self._input_key_statements(),
+            *encryption.key_use_statements(
+                self._context, "DeadLettersKey", encryption.PRODUCER_KEY_ACTIONS, ["sqs"]
+            ),
         ]
+
+    def _input_key_statements(self) -> list[policies.Statement]:
+        ctx = self._context
+        statements = encryption.key_use_statements(
+            ctx, "ScheduleInputKey", ["kms:Decrypt"], ["scheduler"]
+        )
+        for statement in statements:
+            statement["Condition"]["ArnLike"] = {
+                "kms:EncryptionContext:aws:scheduler:schedule:arn": ctx.arn(
+                    "scheduler", f"schedule/{ctx.prefix}/*"
+                )
+            }
+        return statements
 
     def _create_schedule(
         self, job: FargateJob, schedule: str, trigger: JobTrigger
@@ -126,6 +145,7 @@ class JobSchedules(pulumi.ComponentResource):
             schedule_expression_timezone=config.timezone,
             state="ENABLED" if config.enabled else "DISABLED",
             flexible_time_window=aws.scheduler.ScheduleFlexibleTimeWindowArgs(mode="OFF"),
+            kms_key_arn=self._context.key_arn,
             target=aws.scheduler.ScheduleTargetArgs(
                 arn=trigger.function.arn,
                 role_arn=self.role.arn,

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import pulumi
 import pulumi_aws as aws
 
-from components import functions, policies
+from components import encryption, functions, policies
 from components.cluster import JobCluster
 from components.context import StackContext
 from components.job import FargateJob
@@ -87,7 +87,7 @@ class JobSupervisor(pulumi.ComponentResource):
         self._notifications_topic = notifications_topic
         self.function_name = context.name(name)
         self.rule_name = context.name("task-state-changes")
-        self.log_group_name = f"/{context.project}/{context.stack}/lambda/{name}"
+        self.log_group_name = f"{context.log_group_prefix}lambda/{name}"
         self.log_group = functions.create_log_group(name, self.log_group_name, context, self)
         self.failure_queue = functions.create_failure_queue(name, context, self)
         self.role, self.policy = policies.role_with_policy(
@@ -272,5 +272,12 @@ class JobSupervisor(pulumi.ComponentResource):
                 ctx,
                 [job.family for job in jobs],
                 [arn for job in jobs for arn in (job.execution_role.arn, job.task_role.arn)],
+            ),
+            *encryption.key_use_statements(
+                ctx, "RunsTableKey", encryption.TABLE_KEY_ACTIONS, ["dynamodb"]
+            ),
+            # Publishing to the topic and sending to the failure queue encrypt with the key.
+            *encryption.key_use_statements(
+                ctx, "TopicAndFailureQueueKey", encryption.PRODUCER_KEY_ACTIONS, ["sns", "sqs"]
             ),
         ]

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import pulumi
 import pulumi_aws as aws
 
-from components import functions, policies
+from components import encryption, functions, policies
 from components.cluster import JobCluster
 from components.context import StackContext
 from components.job import FargateJob
@@ -67,7 +67,7 @@ class JobTrigger(pulumi.ComponentResource):
         self._context = context
         self.function_name = context.name(name)
         self.package_files = functions.package_files("trigger", FUNCTION_FILES)
-        self.log_group_name = f"/{context.project}/{context.stack}/lambda/{name}"
+        self.log_group_name = f"{context.log_group_prefix}lambda/{name}"
         self.log_group = functions.create_log_group(name, self.log_group_name, context, self)
         self.failure_queue = functions.create_failure_queue(name, context, self)
         self.config_json = self._config_json(cluster, network, jobs, runs, run_retention_days)
@@ -225,6 +225,13 @@ class JobTrigger(pulumi.ComponentResource):
                 "Action": "dynamodb:Query",
                 "Resource": runs.index_arns,
             },
+            *encryption.key_use_statements(
+                ctx, "RunsTableKey", encryption.TABLE_KEY_ACTIONS, ["dynamodb"]
+            ),
+            # Lambda sends a failed invocation to the failure queue as this role.
+            *encryption.key_use_statements(
+                ctx, "FailureQueueKey", encryption.PRODUCER_KEY_ACTIONS, ["sqs"]
+            ),
         ]
 
 

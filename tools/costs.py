@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from components import fargate
 from components.config import JobConfig, StackConfig
+from components.config.models import KMS_CREATE
 from tools.program import ProgramRun, Resource
 
 HOURS_PER_MONTH = 730
@@ -58,6 +59,32 @@ def print_costs(run: ProgramRun, config: StackConfig) -> None:
     print_service_month_costs(run, config, prices)
     print_run_costs(config, prices, public_ip)
     print_container_insights(run)
+    print_key_costs(config)
+
+
+# AWS KMS pricing page (us-east-1, checked 2026-11): a customer managed key is 1 USD a month,
+# and each of its first two rotations adds 1 USD a month (later rotations are free); requests
+# are 0.03 USD per 10,000.
+KMS_KEY_MONTH = 1.00
+KMS_REQUESTS_PER_10K = 0.03
+
+
+def print_key_costs(config: StackConfig) -> None:
+    """What the stack's key costs: only a key the stack creates is billed to this stack."""
+    if config.kms is None:
+        return
+    if config.kms == KMS_CREATE:
+        print(
+            f"\n  KMS key (created, rotated yearly): {KMS_KEY_MONTH:.2f} a month, "
+            f"{KMS_KEY_MONTH * 2:.2f} after its first rotation and {KMS_KEY_MONTH * 3:.2f} "
+            f"from its second on; requests {KMS_REQUESTS_PER_10K:.2f} per 10,000 beyond the "
+            "account's 20,000 free a month (S3 Bucket Keys and SQS data-key reuse keep them few)"
+        )
+    else:
+        print(
+            f"\n  KMS key {config.kms}: billed where it is kept; the stack's requests "
+            f"{KMS_REQUESTS_PER_10K:.2f} per 10,000"
+        )
 
 
 def print_price_basis(region: str, prices: fargate.RegionPrices) -> None:

@@ -18,9 +18,10 @@ from typing import Any
 
 import yaml
 
+from components.config import StackConfig
 from tools.costs import print_costs
 from tools.lifecycle_costs import print_lifecycle_costs
-from tools.program import MOCK_ACCOUNT, PROJECT_ROOT, ProgramRun, Resource, run_program
+from tools.program import MOCK_ACCOUNT, PROJECT, PROJECT_ROOT, ProgramRun, Resource, run_program
 
 TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
 # ECS stops a container after 30 s on Fargate when its definition sets no stopTimeout.
@@ -28,7 +29,12 @@ DEFAULT_STOP_TIMEOUT_SECONDS = 30
 
 # What is worth seeing of each resource type, by input key.
 KEY_SETTINGS: dict[str, tuple[str, ...]] = {
-    "aws:ecs/cluster:Cluster": ("name", "settings"),
+    "aws:ecs/cluster:Cluster": ("name", "settings", "configuration"),
+    "aws:kms/key:Key": ("enableKeyRotation", "deletionWindowInDays"),
+    "aws:kms/alias:Alias": ("name",),
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": (
+        "rules",
+    ),
     "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders": (
         "capacityProviders",
         "defaultCapacityProviderStrategies",
@@ -38,11 +44,12 @@ KEY_SETTINGS: dict[str, tuple[str, ...]] = {
         "name",
         "imageTagMutability",
         "imageScanningConfiguration",
+        "encryptionConfigurations",
     ),
     "aws:ecr/lifecyclePolicy:LifecyclePolicy": ("repository",),
     "aws:iam/rolePolicy:RolePolicy": ("role",),
     "docker:index/image:Image": ("imageName", "build.platform"),
-    "aws:cloudwatch/logGroup:LogGroup": ("name", "retentionInDays"),
+    "aws:cloudwatch/logGroup:LogGroup": ("name", "retentionInDays", "kmsKeyId"),
     "aws:iam/role:Role": ("description",),
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment": ("policyArn",),
     "aws:ecs/taskDefinition:TaskDefinition": (
@@ -58,7 +65,7 @@ KEY_SETTINGS: dict[str, tuple[str, ...]] = {
         "capacityProviderStrategies",
         "networkConfiguration.assignPublicIp",
     ),
-    "aws:sqs/queue:Queue": ("messageRetentionSeconds",),
+    "aws:sqs/queue:Queue": ("messageRetentionSeconds", "kmsMasterKeyId", "sqsManagedSseEnabled"),
     "aws:lambda/function:Function": ("runtime", "architectures", "handler", "timeout"),
     "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig": (
         "maximumRetryAttempts",
@@ -73,7 +80,13 @@ KEY_SETTINGS: dict[str, tuple[str, ...]] = {
     ),
     "aws:lambda/permission:Permission": ("principal", "sourceArn"),
     "aws:sqs/queuePolicy:QueuePolicy": ("policy",),
-    "aws:dynamodb/table:Table": ("name", "billingMode", "ttl", "pointInTimeRecovery"),
+    "aws:dynamodb/table:Table": (
+        "name",
+        "billingMode",
+        "ttl",
+        "pointInTimeRecovery",
+        "serverSideEncryption",
+    ),
     "aws:sns/topic:Topic": ("name", "kmsMasterKeyId"),
     "aws:sns/topicSubscription:TopicSubscription": ("protocol", "endpoint"),
     "aws:scheduler/schedule:Schedule": (
@@ -81,6 +94,7 @@ KEY_SETTINGS: dict[str, tuple[str, ...]] = {
         "scheduleExpressionTimezone",
         "state",
         "target.input",
+        "kmsKeyArn",
     ),
 }
 
@@ -232,6 +246,39 @@ def print_iam(run: ProgramRun) -> None:
             print("    (no permissions)")
 
 
+def print_key_policy(run: ProgramRun, config: StackConfig) -> None:
+    """The key policy of the stack's key: the one it creates, or what a key it is given must
+    allow (the stack cannot change the policy of a key it did not create)."""
+    if config.kms is None:
+        return
+    keys = run.by_type("aws:kms/key:Key")
+    if keys:
+        print("\nKMS key (created): its key policy, statement by statement")
+        key_statements = json.loads(keys[0].inputs["policy"])["Statement"]
+    else:
+        print(
+            f"\nKMS key {config.kms}: its key policy must also hold these statements, or the "
+            "services below cannot use it (with your account id in place of the mock's)"
+        )
+        from components.context import StackContext
+        from components.keys import service_statements
+
+        context = StackContext(
+            project=PROJECT, stack=run.stack, account_id=MOCK_ACCOUNT, region=run.region,
+            partition="aws",
+        )  # fmt: skip
+        key_statements = service_statements(context)
+    for statement in key_statements:
+        principal = statement["Principal"]
+        who = principal.get("Service") or principal.get("AWS")
+        actions = statement["Action"]
+        actions = ", ".join(actions) if isinstance(actions, list) else actions
+        print(f"  {statement['Sid']}: {who}")
+        print(f"    Allow {actions}")
+        if "Condition" in statement:
+            print(f"      if {describe_condition(statement['Condition'])}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stack", default="dev", help="stack name: reads Pulumi.<stack>.yaml")
@@ -260,6 +307,7 @@ def main(argv: list[str] | None = None) -> int:
     print_resources(run)
     print_container_definitions(run)
     print_iam(run)
+    print_key_policy(run, run.config)
     print_costs(run, run.config)
     print_lifecycle_costs()
     print("\nStack outputs")

@@ -10,6 +10,7 @@ import hashlib
 import json
 import runpy
 import sys
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,6 +28,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 if str(PROJECT_ROOT) not in sys.path:
     sys.path.insert(0, str(PROJECT_ROOT))
 
+PROJECT = "longjobs"  # Pulumi.yaml's name
 MOCK_ACCOUNT = "123456789012"
 DEFAULT_VPC = "vpc-0d1e2f3a4b5c6d7e8"
 DEFAULT_SUBNETS = [
@@ -101,11 +103,17 @@ class AwsMocks(pulumi.runtime.Mocks):
         *,
         default_vpc: bool = True,
         pushed: dict[str, dict[str, str]] | None = None,
+        repository_keys: dict[str, str] | None = None,
+        key_aliases: dict[str, str] | None = None,
     ):
-        """`pushed`: the ECR repositories that exist, each with its images as {tag: digest}."""
+        """`pushed`: the ECR repositories that exist, each with its images as {tag: digest};
+        `repository_keys`: those encrypted with a KMS key (repository -> key ARN), the others
+        with AES256; `key_aliases`: the KMS aliases that exist (alias name -> key ARN)."""
         self.region = region
         self.default_vpc = default_vpc
         self.pushed = pushed or {}
+        self.repository_keys = repository_keys or {}
+        self.key_aliases = key_aliases or {}
         self.resources: list[Resource] = []
         self.invokes: list[str] = []
 
@@ -179,6 +187,9 @@ class AwsMocks(pulumi.runtime.Mocks):
         elif t == "aws:scheduler/schedule:Schedule":
             group = inputs.get("groupName", "default")
             computed = {"arn": self.arn("scheduler", f"schedule/{group}/{name}")}
+        elif t == "aws:kms/key:Key":
+            resource_id = str(uuid.UUID(hashlib.sha256(args.name.encode()).hexdigest()[:32]))
+            computed = {"keyId": resource_id, "arn": self.arn("kms", f"key/{resource_id}")}
         elif t == "aws:ec2/securityGroup:SecurityGroup":
             resource_id = f"sg-{hashlib.sha256(args.name.encode()).hexdigest()[:17]}"
             computed = {"arn": self.arn("ec2", f"security-group/{resource_id}")}
@@ -233,6 +244,29 @@ class AwsMocks(pulumi.runtime.Mocks):
                 for tag, digest in self.pushed[repository].items()
             ]
             return {"imageIds": images, "repositoryName": repository, "id": repository}
+        if token == "aws:ecr/getRepository:getRepository":
+            repository = a["name"]
+            if repository not in self.pushed:
+                raise InvokeFailed(f"RepositoryNotFoundException: {repository}")
+            key = self.repository_keys.get(repository)
+            encryption = (
+                {"encryptionType": "KMS", "kmsKey": key}
+                if key
+                else {"encryptionType": "AES256", "kmsKey": ""}
+            )
+            return {"name": repository, "encryptionConfigurations": [encryption], "id": repository}
+        if token == "aws:kms/getAlias:getAlias":
+            alias = a["name"]
+            if alias not in self.key_aliases:
+                raise InvokeFailed(f"NotFoundException: Alias {alias} is not found.")
+            key = self.key_aliases[alias]
+            return {
+                "name": alias,
+                "arn": self.arn("kms", alias),
+                "targetKeyArn": key,
+                "targetKeyId": key.rsplit("/", 1)[-1],
+                "id": alias,
+            }
         raise LookupError(f"the offline mocks do not answer invoke {token}")
 
 
@@ -251,7 +285,7 @@ def stack_file_config(stack_file: Path) -> dict[str, Any]:
         namespace = "longjobs:"
         own = {k.removeprefix(namespace): v for k, v in values.items() if k.startswith(namespace)}
         try:
-            parse(own, project="longjobs", stack=stack)
+            parse(own, project=PROJECT, stack=stack)
         except ConfigError as error:
             problems += error.problems
         raise ConfigError(problems)
@@ -276,7 +310,7 @@ def run_program(
     )
     mocks = mocks or AwsMocks(region, default_vpc=default_vpc)
     settings.ROOT.set(None)
-    pulumi.runtime.set_mocks(mocks, project="longjobs", stack=stack, preview=False)
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False)
     outputs: dict[str, Any] = {}
     namespace: dict[str, Any] = {}  # __main__.py's globals, for the config it validated
 

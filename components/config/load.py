@@ -71,6 +71,11 @@ def _job_problems(name: str, job: Mapping[str, Any], found: list[str]) -> list[s
             for secret in secret_names
             if secret in environment
         ]
+    if job.get("secretsKmsKeyArns") and not secrets:
+        problems.append(
+            f"{key_path('jobs', name, 'secretsKmsKeyArns')}: the job has no secrets; name the "
+            "keys of the secrets it reads, or remove it"
+        )
     parameters = job.get("parameters")
     parameter_names = (
         [p for p in parameters if isinstance(p, str)] if isinstance(parameters, list) else []

@@ -18,6 +18,8 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    TypeAdapter,
+    ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
@@ -32,6 +34,7 @@ from components.config.types import (
     EnvValue,
     ImageUri,
     JobName,
+    KmsKeyArn,
     ManagedPolicyArn,
     ScheduleName,
     SecretArn,
@@ -52,7 +55,7 @@ ALLOWED_LOG_RETENTION_DAYS = (
 MAX_SUBNETS = 16  # awsvpcConfiguration limits
 MAX_SECURITY_GROUPS = 5
 MAX_TIMEOUT_SECONDS = 30 * 24 * 3600
-PLATFORM_TASK_ROLE_SIDS = ("Checkpoints", "CheckpointList")
+PLATFORM_TASK_ROLE_SIDS = ("Checkpoints", "CheckpointList", "CheckpointsKey")
 """Sids of the statements the platform puts in every task role (components/checkpoints.py)."""
 MAX_RUN_RETENTION_DAYS = 3653  # ten years, the longest CloudWatch Logs keeps a job's logs
 # Managed policies that would make a job's task role an administrator.
@@ -283,6 +286,29 @@ def _duration_seconds(value: object) -> int:
     return seconds
 
 
+def _unique_keys(arns: list[str]) -> list[str]:
+    repeated = [arn for arn in dict.fromkeys(arns) if arns.count(arn) > 1]
+    if repeated:
+        raise ValueError(f"{', '.join(repeated)} listed more than once; list each key once")
+    return arns
+
+
+KMS_CREATE = "create"
+
+
+def _kms(value: str) -> str:
+    if value == KMS_CREATE:
+        return value
+    try:
+        return TypeAdapter(KmsKeyArn).validate_python(value)
+    except ValidationError:
+        raise ValueError(
+            f"{value!r} is not allowed; expected {KMS_CREATE!r} (the stack makes a key) or the ARN "
+            "of a key in the stack's region, like arn:aws:kms:us-east-1:111122223333:key/"
+            "1234abcd-12ab-34cd-56ef-1234567890ab (an alias is not taken)"
+        ) from None
+
+
 class JobConfig(_Model):
     build: str | None = None
     image: ImageUri | None = None
@@ -311,6 +337,9 @@ class JobConfig(_Model):
     allow_command_override: bool = False
     """Whether a run may replace the job's command."""
     secrets: dict[EnvName, SecretArn] = {}
+    secrets_kms_key_arns: Annotated[list[KmsKeyArn], AfterValidator(_unique_keys)] = []
+    """Customer-managed keys the `secrets` are encrypted with: the execution role may decrypt
+    with exactly these, through Secrets Manager or SSM only."""
     policy_statements: list[PolicyStatement] = []
     managed_policy_arns: list[ManagedPolicyArn] = []
     log_retention_days: int = 30
@@ -525,6 +554,10 @@ class StackConfig(_Model):
     statement of the function's resource-based policy. Same-account callers need none."""
     container_insights: Literal["enabled", "enhanced", "disabled"] = "enabled"
     """The cluster's `containerInsights` setting (ECS ClusterSetting)."""
+    kms: Annotated[str, AfterValidator(_kms)] | None = None
+    """`create` or a key ARN: the customer-managed key that every log group, repository,
+    queue, topic, table, bucket, schedule and task's ephemeral storage is encrypted with. None:
+    each service's own encryption (AWS owned or AWS managed keys)."""
 
     @field_validator("allowed_callers")
     @classmethod

@@ -112,6 +112,17 @@ def _one_secret_version(value_from: str) -> str:
 
 
 SecretArn = Annotated[_SecretArnForm, AfterValidator(_one_secret_version)]
+# A KMS key by its ARN (not an alias: log groups, queues and key policies' conditions take the
+# key itself). Key ids are UUIDs, or mrk- and 32 hex digits for multi-Region keys.
+KmsKeyArn = Annotated[
+    str,
+    matching(
+        r"arn:aws[a-z-]*:kms:[a-z]{2}(-[a-z]+)+-\d:\d{12}:key/"
+        r"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})",
+        "a KMS key ARN like arn:aws:kms:us-east-1:111122223333:key/"
+        "1234abcd-12ab-34cd-56ef-1234567890ab (an alias is not taken)",
+    ),
+]
 ManagedPolicyArn = Annotated[
     str,
     matching(

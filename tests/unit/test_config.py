@@ -51,6 +51,9 @@ def statement(action, resource, effect="Allow", sid=None) -> dict:
     return found if sid is None else {"Sid": sid, **found}
 
 
+_KEY = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+
 def with_job(**changes) -> dict:
     values = dev_values()
     values["jobs"]["report"].update(changes)
@@ -341,7 +344,7 @@ BAD = [
     ),
     pytest.param(
         with_job(cpuUnits=512),
-        "longjobs:jobs.report.cpuUnits: unknown key; allowed: build, image, entryPoint, command, cpu, memory, architecture, ephemeralStorageGiB, capacity, environment, parameters, allowCommandOverride, secrets, policyStatements, managedPolicyArns, logRetentionDays, timeout, maxWaitForCapacity, retries, interruptionRetries, onInterruption, notify, service, schedules, tags, readonlyRootFilesystem, scratchPaths",
+        "longjobs:jobs.report.cpuUnits: unknown key; allowed: build, image, entryPoint, command, cpu, memory, architecture, ephemeralStorageGiB, capacity, environment, parameters, allowCommandOverride, secrets, secretsKmsKeyArns, policyStatements, managedPolicyArns, logRetentionDays, timeout, maxWaitForCapacity, retries, interruptionRetries, onInterruption, notify, service, schedules, tags, readonlyRootFilesystem, scratchPaths",
         id="unknown-job-key",
     ),
     pytest.param(
@@ -390,13 +393,46 @@ BAD = [
         id="max-wait-for-capacity",
     ),
     pytest.param(
+        {**dev_values(), "kms": "alias/longjobs"},
+        "longjobs:kms: 'alias/longjobs' is not allowed; expected 'create' (the stack makes a "
+        "key) or the ARN of a key in the stack's region, like arn:aws:kms:us-east-1:"
+        "111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab (an alias is not taken)",
+        id="kms-alias",
+    ),
+    pytest.param(
+        {**dev_values(), "kms": True},
+        "longjobs:kms: True: Input should be a valid string",
+        id="kms-not-a-string",
+    ),
+    pytest.param(
+        with_job(secretsKmsKeyArns=["arn:aws:kms:us-east-1:111122223333:alias/db"]),
+        "longjobs:jobs.report.secretsKmsKeyArns.0: 'arn:aws:kms:us-east-1:111122223333:alias/db' "
+        "is not allowed; expected a KMS key ARN like arn:aws:kms:us-east-1:111122223333:key/"
+        "1234abcd-12ab-34cd-56ef-1234567890ab (an alias is not taken)",
+        id="secrets-kms-key-alias",
+    ),
+    pytest.param(
+        with_job(
+            secrets={"DB": "arn:aws:ssm:us-east-1:111122223333:parameter/db"},
+            secretsKmsKeyArns=[_KEY, _KEY],
+        ),
+        f"longjobs:jobs.report.secretsKmsKeyArns: {_KEY} listed more than once; list each key once",
+        id="secrets-kms-key-repeated",
+    ),
+    pytest.param(
+        with_job(secretsKmsKeyArns=[_KEY]),
+        "longjobs:jobs.report.secretsKmsKeyArns: the job has no secrets; name the keys of the "
+        "secrets it reads, or remove it",
+        id="secrets-kms-keys-without-secrets",
+    ),
+    pytest.param(
         {**dev_values(), "runRetentionDays": 0},
         "longjobs:runRetentionDays: 0: Input should be greater than or equal to 1",
         id="run-retention-days",
     ),
     pytest.param(
         {**dev_values(), "job": {}},
-        "longjobs:job: unknown key; allowed: network, jobs, tags, runRetentionDays, notifications, allowedCallers, containerInsights",
+        "longjobs:job: unknown key; allowed: network, jobs, tags, runRetentionDays, notifications, allowedCallers, containerInsights, kms",
         id="unknown-top-level-key",
     ),
     pytest.param(

@@ -423,3 +423,43 @@ def test_plan_names_a_missing_stack_and_the_stacks_there_are(tmp_path, monkeypat
 def test_plan_names_a_missing_stack_file_by_its_path(tmp_path):
     missing = tmp_path / "Pulumi.nowhere.yaml"
     assert run_plan(["--file", str(missing)]) == (2, "", f"no stack file {missing}\n")
+
+
+def test_plan_prints_the_created_keys_policy_and_price(tmp_path):
+    config = dev_config()
+    config["longjobs:kms"] = "create"
+    code, out, _ = plan_config(tmp_path, "keyed", config)
+    assert code == 0
+    policy = section(out, "KMS key (created): its key policy, statement by statement")
+    assert [line.split(":")[0].strip() for line in policy[1:] if not line.startswith("    ")] == [
+        "AccountThroughIam", "CloudWatchLogs", "FargateEphemeralStorage",
+        "FargateEphemeralStorageGrant", "EventBridgeDeadLetters", "CloudWatchAlarms",
+    ]  # fmt: skip
+    assert (
+        "      if ArnLike kms:EncryptionContext:aws:logs:arn="
+        "arn:aws:logs:us-east-1:123456789012:log-group:/longjobs/keyed/*"
+    ) in policy
+    assert (
+        "  KMS key (created, rotated yearly): 1.00 a month, 2.00 after its first rotation and "
+        "3.00 from its second on; requests 0.03 per 10,000 beyond the account's 20,000 free a "
+        "month (S3 Bucket Keys and SQS data-key reuse keep them few)"
+    ) in out.splitlines()
+    assert re.search(r"logGroup:LogGroup\s+report-logs\s+.*kmsKeyId=arn:aws:kms:", out)
+
+
+def test_plan_prints_what_the_policy_of_a_named_key_must_hold(tmp_path):
+    key = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    config = dev_config()
+    config["longjobs:kms"] = key
+    code, out, _ = plan_config(tmp_path, "named", config)
+    assert code == 0
+    heading = (
+        f"KMS key {key}: its key policy must also hold these statements, or the services "
+        "below cannot use it (with your account id in place of the mock's)"
+    )
+    statements = [line for line in section(out, heading)[1:] if not line.startswith("    ")]
+    assert [line.split(":")[0].strip() for line in statements] == [
+        "CloudWatchLogs", "FargateEphemeralStorage", "FargateEphemeralStorageGrant",
+        "EventBridgeDeadLetters", "CloudWatchAlarms",
+    ]  # fmt: skip
+    assert "aws:kms/key:Key" not in out

@@ -290,7 +290,9 @@ def test_stack_outputs_are_the_documented_contract(dev):
         "supervisorFunctionName",
         "supervisorFailureQueueUrl",
         "notificationsTopicArn",
+        "kmsKeyArn",
     }
+    assert dev.outputs["kmsKeyArn"] is None  # the dev stack leaves encryption to each service
     assert dev.outputs["supervisorFunctionName"] == "longjobs-dev-supervisor"
     assert dev.outputs["notificationsTopicArn"] == (
         f"arn:aws:sns:{REGION}:{ACCOUNT}:longjobs-dev-notifications"
