@@ -9,6 +9,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.context import StackContext
+from longjobs_contract import tags as tag_keys
 
 Statement = dict[str, Any]
 
@@ -73,6 +74,24 @@ def role_with_policy(
 def created(policy: aws.iam.RolePolicy | None) -> list[pulumi.Resource]:
     """`depends_on` for a resource that needs a role's permissions before it can work."""
     return [policy] if policy is not None else []
+
+
+def run_tasks_statement(context: StackContext) -> Statement:
+    """Describe and stop only the tasks of runs: tasks of the stack's cluster that RunTask
+    tagged with a run id, over this stack's tag (a job's service starts tasks with the stack's
+    tag but no run id, and those are the service's to stop). `aws:ResourceTag` is a condition
+    key of both actions on the task resource (Service Authorization Reference for ECS)."""
+    return {
+        "Sid": "InspectAndStopRuns",
+        "Effect": "Allow",
+        "Action": ["ecs:DescribeTasks", "ecs:StopTask"],
+        "Resource": context.arn("ecs", f"task/{context.cluster_name}/*"),
+        "Condition": {
+            "ArnEquals": {"ecs:cluster": context.arn("ecs", f"cluster/{context.cluster_name}")},
+            "StringEquals": {f"aws:ResourceTag/{tag_keys.STACK}": context.stack},
+            "Null": {f"aws:ResourceTag/{tag_keys.RUN_ID}": "false"},
+        },
+    }
 
 
 def run_jobs_statements(

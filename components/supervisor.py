@@ -220,7 +220,6 @@ class JobSupervisor(pulumi.ComponentResource):
 
     def statements(self, jobs: Sequence[FargateJob], runs: RunRecords) -> list[policies.Statement]:
         ctx = self._context
-        cluster = {"ArnEquals": {"ecs:cluster": ctx.arn("ecs", f"cluster/{ctx.cluster_name}")}}
         return [
             {
                 "Sid": "Logs",
@@ -261,13 +260,7 @@ class JobSupervisor(pulumi.ComponentResource):
                 "Action": "logs:GetLogEvents",
                 "Resource": [ctx.log_streams_arn(job.log_group_name) for job in jobs],
             },
-            {
-                "Sid": "InspectAndStopJobs",
-                "Effect": "Allow",
-                "Action": ["ecs:DescribeTasks", "ecs:StopTask"],
-                "Resource": ctx.arn("ecs", f"task/{ctx.cluster_name}/*"),
-                "Condition": cluster,
-            },
+            policies.run_tasks_statement(ctx),
             *policies.run_jobs_statements(
                 ctx,
                 [job.family for job in jobs],

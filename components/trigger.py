@@ -184,8 +184,6 @@ class JobTrigger(pulumi.ComponentResource):
 
     def statements(self, jobs: Sequence[FargateJob], runs: RunRecords) -> list[policies.Statement]:
         ctx = self._context
-        on_cluster = {"ArnEquals": {"ecs:cluster": ctx.arn("ecs", f"cluster/{ctx.cluster_name}")}}
-        cluster_tasks = ctx.arn("ecs", f"task/{ctx.cluster_name}/*")
         run_jobs = policies.run_jobs_statements(
             ctx,
             [job.family for job in jobs],
@@ -193,13 +191,7 @@ class JobTrigger(pulumi.ComponentResource):
         )
         return [
             *run_jobs[:2],
-            {
-                "Sid": "InspectAndStopJobs",
-                "Effect": "Allow",
-                "Action": ["ecs:DescribeTasks", "ecs:StopTask"],
-                "Resource": cluster_tasks,
-                "Condition": on_cluster,
-            },
+            policies.run_tasks_statement(ctx),
             run_jobs[2],
             {
                 "Sid": "Logs",

@@ -21,6 +21,7 @@ import json
 from typing import Any
 
 import boto3
+from botocore.exceptions import ClientError
 
 import attempts
 import records
@@ -353,8 +354,17 @@ def parse_reason(event: dict) -> str:
 def describe_job_task(
     task_arn: str, config: trigger_config.TriggerConfig
 ) -> tuple[str, dict[str, Any]]:
-    """The task and the job it belongs to; only tasks of this stack's jobs are answered."""
-    response = ecs.describe_tasks(cluster=config.cluster_arn, tasks=[task_arn])
+    """The task and the job it belongs to; only tasks of this stack's runs are answered.
+
+    The role may describe and stop only tasks tagged with this stack and a run id: any other
+    task of the cluster (a job's service's) is refused by IAM, and by the check below too.
+    """
+    try:
+        response = ecs.describe_tasks(cluster=config.cluster_arn, tasks=[task_arn])
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") != "AccessDeniedException":
+            raise
+        raise ValidationError(_not_a_run(task_arn)) from None
     if not response.get("tasks"):
         raise NotFound(
             f"taskArn: {task_arn} is not known to ECS (it forgets stopped tasks after about an "
@@ -362,10 +372,19 @@ def describe_job_task(
         )
     task = response["tasks"][0]
     family = trigger_config.family_of(task.get("taskDefinitionArn", ""))
-    for job, target in config.jobs.items():
-        if target.family == family:
-            return job, task
-    raise ValidationError(f"taskArn: {task_arn} is not a task of this stack's jobs")
+    job = next((job for job, target in config.jobs.items() if target.family == family), None)
+    if job is None:
+        raise ValidationError(f"taskArn: {task_arn} is not a task of this stack's jobs")
+    if not runs.is_run_id(task.get("startedBy")):
+        raise ValidationError(_not_a_run(task_arn))
+    return job, task
+
+
+def _not_a_run(task_arn: str) -> str:
+    return (
+        f"taskArn: {task_arn} is not a task of a run (its job's service started it, and only "
+        "the service stops its tasks)"
+    )
 
 
 def _time(value: Any) -> str | None:

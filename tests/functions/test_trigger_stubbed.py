@@ -23,6 +23,7 @@ import records
 from longjobs_contract import run_event, runs
 from tests.functions.conftest import PROD
 
+RUN_ID = "0123456789abcdef0123456789abcdef"
 TASK_ARN = "arn:aws:ecs:eu-west-1:123456789012:task/longjobs-prod/0123456789abcdef0123456789abcdef"
 
 
@@ -115,6 +116,7 @@ def test_status_reports_the_job_container_and_iso_times(stubbed, context):
     task = {
         "taskArn": TASK_ARN,
         "taskDefinitionArn": PROD.jobs["report"].task_definition_arn,
+        "startedBy": RUN_ID,
         "lastStatus": "STOPPED",
         "desiredStatus": "STOPPED",
         "capacityProviderName": "FARGATE_SPOT",
@@ -161,8 +163,47 @@ def test_a_task_ecs_forgot_is_not_found_and_nothing_is_stopped(stubbed, context)
     assert stubbed.operations() == ["DescribeTasks", "DescribeTasks"]
 
 
+@pytest.mark.parametrize("action", ["status", "stop"])
+def test_a_task_its_service_started_is_neither_described_nor_stopped(stubbed, context, action):
+    # A service's tasks carry the stack's tag (propagated from the task definition) but were
+    # not started by RunTask for a run: ECS sets their startedBy to "ecs-svc/<deployment>".
+    task = {
+        "taskArn": TASK_ARN,
+        "taskDefinitionArn": PROD.jobs["import"].task_definition_arn,
+        "startedBy": "ecs-svc/1234567890123456789",
+        "group": "service:import",
+    }
+    stubbed.stubber.add_response("describe_tasks", {"tasks": [task]})
+    response = handler.handler({"action": action, "taskArn": TASK_ARN}, context)
+    assert response["error"] == {
+        "type": "ValidationError",
+        "message": f"taskArn: {TASK_ARN} is not a task of a run (its job's service started it, "
+        "and only the service stops its tasks)",
+    }
+    assert stubbed.operations() == ["DescribeTasks"]
+
+
+@pytest.mark.parametrize("action", ["status", "stop"])
+def test_a_task_iam_will_not_let_it_describe_is_refused_and_nothing_is_stopped(
+    stubbed, context, action
+):
+    # The role's DescribeTasks and StopTask are conditioned on the task's tags (this stack's,
+    # and a run id): any other task of the cluster is an AccessDeniedException.
+    stubbed.stubber.add_client_error(
+        "describe_tasks", "AccessDeniedException", "not authorized to perform: ecs:DescribeTasks"
+    )
+    response = handler.handler({"action": action, "taskArn": TASK_ARN}, context)
+    assert response["error"]["type"] == "ValidationError"
+    assert "is not a task of a run" in response["error"]["message"]
+    assert stubbed.operations() == ["DescribeTasks"]
+
+
 def test_stop_checks_the_task_before_stopping_it(stubbed, context):
-    task = {"taskArn": TASK_ARN, "taskDefinitionArn": PROD.jobs["import"].task_definition_arn}
+    task = {
+        "taskArn": TASK_ARN,
+        "taskDefinitionArn": PROD.jobs["import"].task_definition_arn,
+        "startedBy": RUN_ID,
+    }
     stubbed.stubber.add_response("describe_tasks", {"tasks": [task]})
     stubbed.stubber.add_response(
         "stop_task",

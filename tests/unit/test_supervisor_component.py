@@ -123,11 +123,17 @@ def test_the_supervisor_may_do_exactly_this(dev):
             ],
         },
         {
-            "Sid": "InspectAndStopJobs",
+            "Sid": "InspectAndStopRuns",
             "Effect": "Allow",
             "Action": ["ecs:DescribeTasks", "ecs:StopTask"],
             "Resource": f"arn:aws:ecs:{REGION}:{ACCOUNT}:task/longjobs-dev/*",
-            "Condition": {"ArnEquals": {"ecs:cluster": CLUSTER}},
+            # Tasks of runs only: RunTask tags them with the stack and a run id; a service's
+            # tasks carry the stack's tag but no run id.
+            "Condition": {
+                "ArnEquals": {"ecs:cluster": CLUSTER},
+                "StringEquals": {"aws:ResourceTag/longjobs:stack": "dev"},
+                "Null": {"aws:ResourceTag/longjobs:run-id": "false"},
+            },
         },
         {
             "Sid": "RunJobs",

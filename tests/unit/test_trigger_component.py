@@ -117,7 +117,7 @@ def test_trigger_role_statement_by_statement(dev):
     assert list(by_sid) == [
         "RunJobs",
         "TagJobsAtStart",
-        "InspectAndStopJobs",
+        "InspectAndStopRuns",
         "PassJobRoles",
         "Logs",
         "FailureQueue",
@@ -141,12 +141,17 @@ def test_trigger_role_statement_by_statement(dev):
         "Resource": tasks,
         "Condition": {"StringEquals": {"ecs:CreateAction": "RunTask"}},
     }
-    assert by_sid["InspectAndStopJobs"] == {
-        "Sid": "InspectAndStopJobs",
+    assert by_sid["InspectAndStopRuns"] == {
+        "Sid": "InspectAndStopRuns",
         "Effect": "Allow",
         "Action": ["ecs:DescribeTasks", "ecs:StopTask"],
         "Resource": tasks,
-        "Condition": on_cluster,
+        # Tasks of runs only: a job's service's tasks carry the stack's tag but no run id.
+        "Condition": {
+            **on_cluster,
+            "StringEquals": {"aws:ResourceTag/longjobs:stack": "dev"},
+            "Null": {"aws:ResourceTag/longjobs:run-id": "false"},
+        },
     }
     assert by_sid["PassJobRoles"] == {
         "Sid": "PassJobRoles",
