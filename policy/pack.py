@@ -102,6 +102,11 @@ POLICIES: list[Policy] = [
         description="S3 buckets block public access.",
         validate=stack.s3_public_access_blocked,
     ),
+    StackValidationPolicy(
+        name="kms-customer-key-everywhere",
+        description="With a customer-managed key, all that keeps data is encrypted with one.",
+        validate=stack.customer_key_everywhere,
+    ),
     ResourceValidationPolicy(
         name="scheduler-retries-and-dead-letters",
         description="EventBridge Scheduler targets retry and keep what they could not deliver.",

@@ -1,5 +1,5 @@
 """Rules that span resources, run once over the whole stack: a Lambda function and the config of
-its async invocations; a bucket and its public access block.
+its async invocations; a bucket and its public access block; one customer-managed key for all.
 
 During `pulumi up` they run after the resources are created and fail the update; run in preview
 (the pull-request check), they stop it first. A resource's `property_dependencies` tell which
@@ -12,8 +12,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from pulumi_policy import PolicyResource, ReportViolation, StackValidationArgs
+from pulumi_policy.proxy import UnknownValueError
 
-from .props import get, has
+from .props import as_list, get, has
 
 FUNCTION = "aws:lambda/function:Function"
 EVENT_INVOKE_CONFIG = "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig"
@@ -117,3 +118,60 @@ def _blocks(block: PolicyResource, bucket: PolicyResource) -> bool:
 
 def _open_flags(block: PolicyResource) -> list[str]:
     return [f for f in PUBLIC_ACCESS_FLAGS if get(block.props, f) is not True]
+
+
+# Where each kind of resource that keeps data names its KMS key, as a path of property names
+# (an int: that item of a list).
+KEY_PROPERTIES: dict[str, tuple[str | int, ...]] = {
+    "aws:cloudwatch/logGroup:LogGroup": ("kmsKeyId",),
+    "aws:sqs/queue:Queue": ("kmsMasterKeyId",),
+    "aws:sns/topic:Topic": ("kmsMasterKeyId",),
+    "aws:dynamodb/table:Table": ("serverSideEncryption", "kmsKeyArn"),
+    "aws:ecr/repository:Repository": ("encryptionConfigurations", 0, "kmsKey"),
+    "aws:scheduler/schedule:Schedule": ("kmsKeyArn",),
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": (
+        "rules", 0, "applyServerSideEncryptionByDefault", "kmsMasterKeyId",
+    ),  # fmt: skip
+    "aws:ecs/cluster:Cluster": (
+        "configuration", "managedStorageConfiguration", "fargateEphemeralStorageKmsKeyId",
+    ),  # fmt: skip
+}
+AWS_MANAGED_ALIAS = "alias/aws/"
+
+
+def customer_key_everywhere(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+    """Once the stack encrypts anything with a customer-managed key (`kms`), everything that
+    keeps data does: a log group, queue, topic, table, repository, bucket, schedule or cluster
+    left to its service's own key is the one an audit finds."""
+    kept = [r for r in args.resources if r.resource_type in KEY_PROPERTIES]
+    keyed = {r.urn: _customer_key(r) for r in kept}
+    if not any(keyed.values()):
+        return
+    for resource in kept:
+        if not keyed[resource.urn]:
+            path = ".".join(str(p) for p in KEY_PROPERTIES[resource.resource_type])
+            report_violation(
+                f"{resource.resource_type.rsplit(':', 1)[-1]} '{resource.name}' is not encrypted "
+                f"with a customer-managed key while the stack's other resources are: set {path} "
+                "to the stack's key (the components do when the stack config sets kms).",
+                resource.urn,
+            )
+
+
+def _customer_key(resource: PolicyResource) -> bool:
+    """Whether the resource names a customer-managed key (a value unknown in preview does)."""
+    value: Any = resource.props
+    for part in KEY_PROPERTIES[resource.resource_type]:
+        if isinstance(part, int):
+            items = as_list(value)
+            if len(items) <= part:
+                return False
+            value = items[part]
+        elif not has(value, part):
+            return False
+        else:
+            try:
+                value = value[part]
+            except UnknownValueError:
+                return True
+    return isinstance(value, str) and value != "" and not value.startswith(AWS_MANAGED_ALIAS)

@@ -619,3 +619,71 @@ def test_the_config_keeps_reads_and_escalation_actions_on_named_identities():
         statement("iam:PutRolePolicy", "*", effect="Deny"),
     ]
     assert len(parse(values).jobs["report"].policy_statements) == 3
+
+
+# One customer-managed key
+
+
+KEY = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+
+def test_customer_key_passes_a_stack_with_none_and_one_with_it_everywhere():
+    without = [
+        stack_resource("aws:cloudwatch/logGroup:LogGroup", "logs", {"name": "/a/b"}),
+        stack_resource("aws:sns/topic:Topic", "topic", {"kmsMasterKeyId": "alias/aws/sns"}),
+        stack_resource("aws:sqs/queue:Queue", "queue", {"sqsManagedSseEnabled": True}),
+    ]
+    assert stack_violations(stack.customer_key_everywhere, without) == []
+    everywhere = [
+        stack_resource("aws:cloudwatch/logGroup:LogGroup", "logs", {"kmsKeyId": KEY}),
+        stack_resource("aws:sns/topic:Topic", "topic", {"kmsMasterKeyId": KEY}),
+        stack_resource(
+            "aws:ecr/repository:Repository",
+            "repository",
+            {"encryptionConfigurations": [{"encryptionType": "KMS", "kmsKey": KEY}]},
+        ),
+        stack_resource(
+            "aws:ecs/cluster:Cluster",
+            "cluster",
+            {
+                "configuration": {
+                    "managedStorageConfiguration": {"fargateEphemeralStorageKmsKeyId": KEY}
+                }
+            },
+        ),
+        # A key the stack creates is unknown in preview: it is named all the same.
+        stack_resource("aws:sqs/queue:Queue", "queue", {"kmsMasterKeyId": UNKNOWN_STRING_VALUE}),
+    ]
+    assert stack_violations(stack.customer_key_everywhere, everywhere) == []
+
+
+def test_customer_key_refuses_what_is_left_to_its_services_own_key():
+    keyed = stack_resource("aws:dynamodb/table:Table", "runs", {"serverSideEncryption": {"enabled": True, "kmsKeyArn": KEY}})  # fmt: skip
+    topic = stack_resource("aws:sns/topic:Topic", "topic", {"kmsMasterKeyId": "alias/aws/sns"})
+    repository = stack_resource(
+        "aws:ecr/repository:Repository",
+        "repository",
+        {"encryptionConfigurations": [{"encryptionType": "AES256"}]},
+    )
+    assert stack_violations(stack.customer_key_everywhere, [keyed, topic, repository]) == [
+        (
+            "Topic 'topic' is not encrypted with a customer-managed key while the stack's other "
+            "resources are: set kmsMasterKeyId to the stack's key (the components do when the "
+            "stack config sets kms).",
+            topic.urn,
+        ),
+        (
+            "Repository 'repository' is not encrypted with a customer-managed key while the "
+            "stack's other resources are: set encryptionConfigurations.0.kmsKey to the stack's "
+            "key (the components do when the stack config sets kms).",
+            repository.urn,
+        ),
+    ]
+
+
+def test_a_stack_with_kms_passes_every_rule():
+    config = dev_config()
+    config["longjobs:kms"] = "create"
+    report = check(run_program(config=config))
+    assert report.violations == []
+    assert report.rules == len(POLICIES)
