@@ -7,6 +7,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components.alarms import StackAlarms
 from components.checkpoints import CheckpointBucket
 from components.cluster import JobCluster
 from components.config import ConfigError, StackConfig
@@ -47,6 +48,8 @@ class JobPlatform(pulumi.ComponentResource):
     """The Lambda that moves runs along as their tasks change state."""
     schedules: JobSchedules | None
     """The schedules, when any job has one."""
+    alarms: StackAlarms
+    """Refused requests and failure queues, told on the notifications topic."""
 
     def __init__(
         self,
@@ -114,6 +117,15 @@ class JobPlatform(pulumi.ComponentResource):
             self.schedules = JobSchedules(
                 "schedules", context, list(self.jobs.values()), self.trigger, opts=child
             )
+        self.alarms = StackAlarms(
+            "alarms",
+            context,
+            self.trigger,
+            self.supervisor,
+            self.schedules,
+            self.notifications.arn,
+            opts=child,
+        )
         self.outputs = self._outputs()
         self.register_outputs(self.outputs)
 

@@ -17,7 +17,7 @@ from components.runs import RunRecords
 from longjobs_contract import lifecycle
 from longjobs_contract.runs import BY_STATUS_INDEX, TO_NOTIFY_INDEX
 
-FUNCTION_FILES = ("supervisor.py", "notices.py")
+FUNCTION_FILES = ("supervisor.py", "notices.py", "alarms.py")
 """The function's own files (functions/supervisor/)."""
 TIMEOUT_SECONDS = 300
 """Room for an event's calls with their retries (three usually, up to ten when writers race and

@@ -60,6 +60,7 @@ def print_costs(run: ProgramRun, config: StackConfig) -> None:
     print_run_costs(config, prices, public_ip)
     print_container_insights(run)
     print_key_costs(config)
+    print_alarm_costs(run)
 
 
 # AWS KMS pricing page (us-east-1, checked 2026-11): a customer managed key is 1 USD a month,
@@ -67,6 +68,23 @@ def print_costs(run: ProgramRun, config: StackConfig) -> None:
 # are 0.03 USD per 10,000.
 KMS_KEY_MONTH = 1.00
 KMS_REQUESTS_PER_10K = 0.03
+
+
+# CloudWatch pricing page (us-east-1, checked 2026-11): a standard-resolution metric alarm is
+# 0.10 USD a month; a custom metric (what a metric filter publishes) 0.30 USD a month for the
+# account's first 10,000.
+ALARM_MONTH = 0.10
+CUSTOM_METRIC_MONTH = 0.30
+
+
+def print_alarm_costs(run: ProgramRun) -> None:
+    alarms = run.by_type("aws:cloudwatch/metricAlarm:MetricAlarm")
+    metrics = run.by_type("aws:cloudwatch/logMetricFilter:LogMetricFilter")
+    total = len(alarms) * ALARM_MONTH + len(metrics) * CUSTOM_METRIC_MONTH
+    print(
+        f"\n  Alarms: {len(alarms)} at {ALARM_MONTH:.2f} a month each, {len(metrics)} metric "
+        f"from log lines at {CUSTOM_METRIC_MONTH:.2f} a month: {total:.2f} a month"
+    )
 
 
 def print_key_costs(config: StackConfig) -> None:

@@ -32,6 +32,8 @@ KEY_SETTINGS: dict[str, tuple[str, ...]] = {
     "aws:ecs/cluster:Cluster": ("name", "settings", "configuration"),
     "aws:kms/key:Key": ("enableKeyRotation", "deletionWindowInDays"),
     "aws:kms/alias:Alias": ("name",),
+    "aws:cloudwatch/metricAlarm:MetricAlarm": ("name", "metricName", "alarmActions"),
+    "aws:cloudwatch/logMetricFilter:LogMetricFilter": ("logGroupName", "pattern"),
     "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": (
         "rules",
     ),

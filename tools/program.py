@@ -187,6 +187,8 @@ class AwsMocks(pulumi.runtime.Mocks):
         elif t == "aws:scheduler/schedule:Schedule":
             group = inputs.get("groupName", "default")
             computed = {"arn": self.arn("scheduler", f"schedule/{group}/{name}")}
+        elif t == "aws:cloudwatch/metricAlarm:MetricAlarm":
+            computed = {"arn": self.arn("cloudwatch", f"alarm:{name}")}
         elif t == "aws:kms/key:Key":
             resource_id = str(uuid.UUID(hashlib.sha256(args.name.encode()).hexdigest()[:32]))
             computed = {"keyId": resource_id, "arn": self.arn("kms", f"key/{resource_id}")}

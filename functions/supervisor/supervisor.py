@@ -17,6 +17,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+import alarms
 import boto3
 import notices
 
@@ -57,7 +58,12 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     log: dict[str, Any] = {"requestId": request_id}
     try:
         config = load_config()
-        answer = reconcile(config, log) if event == RECONCILE else supervise(event, config, log)
+        if event == RECONCILE:
+            answer = reconcile(config, log)
+        elif alarms.is_alarm(event):
+            answer = alarms.forward(event, config, sns)
+        else:
+            answer = supervise(event, config, log)
         log.update(answer)
         return answer
     except Exception as error:

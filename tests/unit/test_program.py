@@ -400,8 +400,10 @@ TAGGABLE = {
     "aws:cloudwatch/eventRule:EventRule",
     "aws:s3/bucket:Bucket",
     "aws:sns/topic:Topic",
+    "aws:cloudwatch/metricAlarm:MetricAlarm",
 }
 UNTAGGABLE = {
+    "aws:cloudwatch/logMetricFilter:LogMetricFilter",
     "aws:iam/rolePolicy:RolePolicy",
     "aws:ecr/lifecyclePolicy:LifecyclePolicy",
     "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders",

@@ -48,6 +48,7 @@ def test_there_are_components():
         "JobTrigger",
         "RunNotifications",
         "RunRecords",
+        "StackAlarms",
         "StackKey",
     ]
 

@@ -70,6 +70,7 @@ def test_the_package_is_the_supervisor_the_shared_files_and_the_config(dev):
         [
             "supervisor.py",
             "notices.py",
+            "alarms.py",
             "attempts.py",
             "records.py",
             "runtime.py",

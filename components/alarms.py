@@ -1,0 +1,167 @@
+"""StackAlarms: what the stack did not do, told on the notifications topic: requests the trigger
+refused (an async caller or a schedule gets no answer to read), and anything left in a queue of
+what failed (the functions' failure queues, the schedules' dead letters)."""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_aws as aws
+
+from components.context import StackContext
+from components.schedules import JobSchedules
+from components.supervisor import JobSupervisor
+from components.trigger import JobTrigger
+
+REFUSED_PATTERN = '{ $.outcome = "validation-error" }'
+"""The trigger's log line of a refused request (handler.py logs one JSON line per request)."""
+REFUSED_METRIC = "RefusedRequests"
+PERIOD_SECONDS = 300
+ALARM_ACTIONS_PRINCIPAL = "lambda.alarms.cloudwatch.amazonaws.com"
+
+
+class StackAlarms(pulumi.ComponentResource):
+    """`<prefix>-refused-requests` and one `<prefix>-<queue>` alarm per queue of what failed;
+    each goes into ALARM on the first one in five minutes and tells the notifications topic:
+    itself when the topic is encrypted with the stack's key, through the supervisor otherwise."""
+
+    refused_requests: aws.cloudwatch.LogMetricFilter
+    """Counts the trigger's refused requests as `longjobs/<prefix>` `RefusedRequests`."""
+    alarms: dict[str, aws.cloudwatch.MetricAlarm]
+    """Alarm name → the alarm."""
+    permissions: list[aws.lambda_.Permission]
+    """Without the stack's key: each alarm may invoke the supervisor, which publishes for it
+    (CloudWatch cannot use the AWS managed key `alias/aws/sns`)."""
+
+    def __init__(
+        self,
+        name: str,
+        context: StackContext,
+        trigger: JobTrigger,
+        supervisor: JobSupervisor,
+        schedules: JobSchedules | None,
+        topic_arn: pulumi.Input[str],
+        opts: pulumi.ResourceOptions | None = None,
+    ):
+        super().__init__("longjobs:index:StackAlarms", name, None, opts)
+        self._context = context
+        self.refused_requests = self._create_refused_requests_filter(name, trigger)
+        queues = {"trigger-failures": trigger.failure_queue}
+        queues["supervisor-failures"] = supervisor.failure_queue
+        if schedules is not None:
+            queues["schedules-dead-letters"] = schedules.dead_letter_queue
+        names = [context.name("refused-requests"), *(context.name(q) for q in queues)]
+        self.permissions = (
+            [] if context.key_arn else self._create_permissions(name, names, supervisor)
+        )
+        action = topic_arn if context.key_arn else supervisor.function.arn
+        self.alarms = {
+            names[0]: self._create_refused_requests_alarm(names[0], action),
+            **{
+                alarm: self._create_queue_alarm(alarm, queue, action)
+                for alarm, queue in zip(names[1:], queues.values(), strict=True)
+            },
+        }
+        self.register_outputs({"alarmNames": list(self.alarms)})
+
+    def _create_refused_requests_filter(
+        self, name: str, trigger: JobTrigger
+    ) -> aws.cloudwatch.LogMetricFilter:
+        return aws.cloudwatch.LogMetricFilter(
+            f"{name}-refused-requests",
+            name=self._context.name("refused-requests"),
+            log_group_name=trigger.log_group.name,
+            pattern=REFUSED_PATTERN,
+            metric_transformation=aws.cloudwatch.LogMetricFilterMetricTransformationArgs(
+                name=REFUSED_METRIC, namespace=self.namespace, value="1", unit="Count"
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    @property
+    def namespace(self) -> str:
+        return f"longjobs/{self._context.prefix}"
+
+    def _create_permissions(
+        self, name: str, alarm_names: list[str], supervisor: JobSupervisor
+    ) -> list[aws.lambda_.Permission]:
+        # One statement per alarm, on its exact ARN (CloudWatch User Guide, "Lambda alarm
+        # actions": the resource policy names the alarm as source ARN and the account).
+        return [
+            aws.lambda_.Permission(
+                f"{name}-{alarm.removeprefix(self._context.prefix + '-')}-invokes-supervisor",
+                statement_id=f"alarm-{alarm.removeprefix(self._context.prefix + '-')}",
+                action="lambda:InvokeFunction",
+                function=supervisor.function.name,
+                principal=ALARM_ACTIONS_PRINCIPAL,
+                source_account=self._context.account_id,
+                source_arn=self._alarm_arn(alarm),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            for alarm in alarm_names
+        ]
+
+    def _alarm_arn(self, alarm: str) -> str:
+        return self._context.arn("cloudwatch", f"alarm:{alarm}")
+
+    def _create_refused_requests_alarm(
+        self, alarm: str, action: pulumi.Input[str]
+    ) -> aws.cloudwatch.MetricAlarm:
+        return self._alarm(
+            alarm,
+            action,
+            description=(
+                "The trigger refused a request (bad input): an async caller or a schedule gets "
+                "no answer, so its run never started. The trigger's log group has the request's "
+                'line: filter on { $.outcome = "validation-error" }.'
+            ),
+            namespace=self.namespace,
+            metric_name=REFUSED_METRIC,
+            statistic="Sum",
+        )
+
+    def _create_queue_alarm(
+        self, alarm: str, queue: aws.sqs.Queue, action: pulumi.Input[str]
+    ) -> aws.cloudwatch.MetricAlarm:
+        return self._alarm(
+            alarm,
+            action,
+            description=(
+                f"A message waits in {alarm}: what a function or a schedule could not deliver "
+                "after its retries. Read it from the queue (its URL is a stack output), act, "
+                "then delete it."
+            ),
+            namespace="AWS/SQS",
+            metric_name="ApproximateNumberOfMessagesVisible",
+            statistic="Maximum",
+            dimensions={"QueueName": queue.name},
+        )
+
+    def _alarm(
+        self,
+        alarm: str,
+        action: pulumi.Input[str],
+        *,
+        description: str,
+        namespace: str,
+        metric_name: str,
+        statistic: str,
+        dimensions: dict[str, pulumi.Input[str]] | None = None,
+    ) -> aws.cloudwatch.MetricAlarm:
+        return aws.cloudwatch.MetricAlarm(
+            alarm.removeprefix(self._context.prefix + "-"),
+            name=alarm,
+            alarm_description=description,
+            namespace=namespace,
+            metric_name=metric_name,
+            dimensions=dimensions,
+            statistic=statistic,
+            period=PERIOD_SECONDS,
+            evaluation_periods=1,
+            threshold=1,
+            comparison_operator="GreaterThanOrEqualToThreshold",
+            # No data is nothing refused, nothing queued.
+            treat_missing_data="notBreaching",
+            alarm_actions=[action],
+            tags=self._context.tags_for(),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=self.permissions),
+        )
