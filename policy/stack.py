@@ -130,10 +130,15 @@ KEY_PROPERTIES: dict[str, tuple[str | int, ...]] = {
     "aws:ecr/repository:Repository": ("encryptionConfigurations", 0, "kmsKey"),
     "aws:scheduler/schedule:Schedule": ("kmsKeyArn",),
     "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": (
-        "rules", 0, "applyServerSideEncryptionByDefault", "kmsMasterKeyId",
+        "rules",
+        0,
+        "applyServerSideEncryptionByDefault",
+        "kmsMasterKeyId",
     ),  # fmt: skip
     "aws:ecs/cluster:Cluster": (
-        "configuration", "managedStorageConfiguration", "fargateEphemeralStorageKmsKeyId",
+        "configuration",
+        "managedStorageConfiguration",
+        "fargateEphemeralStorageKmsKeyId",
     ),  # fmt: skip
 }
 AWS_MANAGED_ALIAS = "alias/aws/"
