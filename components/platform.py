@@ -50,7 +50,9 @@ class JobPlatform(pulumi.ComponentResource):
         super().__init__("longjobs:index:JobPlatform", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         self.cluster = JobCluster("jobs", context, config.container_insights, opts=child)
-        self.network = JobNetwork("network", config.network, context, opts=child)
+        self.network = JobNetwork(
+            "network", config.network, context, config.secret_services, opts=child
+        )
         # One ECR registry per account and region: one set of push credentials for every build.
         registry = Registry.current() if any(job.build for job in config.jobs.values()) else None
         self.runs = RunRecords("runs", context, opts=child)
@@ -113,6 +115,7 @@ class JobPlatform(pulumi.ComponentResource):
                 "subnetIds": self.network.subnet_ids,
                 "securityGroupIds": self.network.security_group_ids,
                 "assignPublicIp": self.network.assign_public_ip,
+                "vpcId": self.network.vpc_id,
             },
             "jobs": {
                 name: {
