@@ -193,6 +193,7 @@ def test_interface_endpoints_are_in_the_tasks_subnets_behind_their_own_group(end
 def test_the_endpoints_group_lets_in_https_from_the_tasks_only(endpoints_only):
     run, _ = endpoints_only
     group = run.one(SECURITY_GROUP, "network-endpoints")
+    assert group.inputs["name"] == "longjobs-dev-endpoints"
     assert group.inputs["vpcId"] == vpc_state(run)["vpcId"]
     assert group.inputs["ingress"] == [
         {
