@@ -63,7 +63,9 @@ class JobPlatform(pulumi.ComponentResource):
         self.key, context = self._create_key(config, context)
         self.kms_key_arn = context.key_arn
         self.cluster = JobCluster("jobs", context, config.container_insights, opts=child)
-        self.network = JobNetwork("network", config.network, context, opts=child)
+        self.network = JobNetwork(
+            "network", config.network, context, config.secret_services, opts=child
+        )
         # One ECR registry per account and region: one set of push credentials for every build.
         registry = (
             Registry.current(_known_key_arn(config, context))
@@ -160,6 +162,7 @@ class JobPlatform(pulumi.ComponentResource):
                 "subnetIds": self.network.subnet_ids,
                 "securityGroupIds": self.network.security_group_ids,
                 "assignPublicIp": self.network.assign_public_ip,
+                "vpcId": self.network.vpc_id,
             },
             "jobs": {
                 name: {

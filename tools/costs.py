@@ -7,10 +7,13 @@ tasks run, how many metrics Container Insights publishes) are given as a price b
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from components import fargate
 from components.config import JobConfig, StackConfig
-from components.config.models import KMS_CREATE
-from tools.program import ProgramRun, Resource
+from components.config.models import KMS_CREATE, VpcConfig
+from components.network import endpoint_services
+from tools.program import VPC, ProgramRun, Resource
 
 HOURS_PER_MONTH = 730
 # Amazon VPC pricing: every public IPv4 address, in use or idle (REFERENCE.md; the eu-west-2 price
@@ -27,6 +30,71 @@ CLOUDWATCH_METRIC_MONTH = 0.30
 CLOUDWATCH_LOGS_INGESTION_GB = 0.50
 CLOUDWATCH_PRICING_PAGE = "https://aws.amazon.com/cloudwatch/pricing/"
 ARCHITECTURES = ("arm64", "x86_64")
+
+
+@dataclass(frozen=True)
+class NetworkPrices:
+    """One region's NAT gateway and interface endpoint prices, in USD, and where they were read."""
+
+    region: str
+    nat_gateway_hour: float
+    nat_gateway_gb: float
+    """Per GB the gateway processes, either way."""
+    endpoint_hour: float
+    """Per interface endpoint, per Availability Zone it is in."""
+    endpoint_gb: float
+    """Per GB through the region's interface endpoints, the first PB of a month."""
+    source: str
+    checked: str
+
+
+# Only figures read from a source are here; other regions are priced at us-east-1's, and the plan
+# says so. Usage types: <prefix>-NatGateway-Hours and -Bytes (AmazonEC2 offer),
+# <prefix>-VpcEndpoint-Hours and -Bytes (AmazonVPC offer). S3 gateway endpoints cost nothing
+# (Amazon VPC pricing page).
+NETWORK_PRICES: dict[str, NetworkPrices] = {
+    prices.region: prices
+    for prices in (
+        NetworkPrices(
+            region="us-east-1",
+            nat_gateway_hour=0.045,
+            nat_gateway_gb=0.045,
+            endpoint_hour=0.01,
+            endpoint_gb=0.01,
+            # NatGateway-Hours SKU M2YSHUBETB3JX4M4 as a public price-list test copies it; the
+            # VPC pricing page's example, $0.045 an hour and per GB; USE1-VpcEndpoint-Hours and
+            # -Bytes as public price-list extracts give them; the PrivateLink pricing page's
+            # $0.01 per GB for the first PB.
+            source="AmazonEC2 and AmazonVPC price lists (USE1); VPC and PrivateLink pricing pages",
+            checked="2026-10",
+        ),
+        NetworkPrices(
+            region="eu-west-2",
+            nat_gateway_hour=0.05,
+            nat_gateway_gb=0.05,
+            endpoint_hour=0.011,
+            endpoint_gb=0.01,
+            # EUW2-NatGateway-Hours and -Bytes from the AmazonEC2 price list published
+            # 2026-09-04; EUW2-VpcEndpoint-Hours and -Bytes as a public cost profile quotes them.
+            source="AmazonEC2 and AmazonVPC price lists (EUW2)",
+            checked="2026-09",
+        ),
+        NetworkPrices(
+            region="ap-northeast-1",
+            nat_gateway_hour=0.062,
+            nat_gateway_gb=0.062,
+            endpoint_hour=0.014,
+            endpoint_gb=0.01,
+            # APN1-NatGateway-Hours and -Bytes, APN1-VpcEndpoint-Hours, read from the Price List
+            # API on 2026-09-25 as a public cost estimate records them.
+            source="AmazonEC2 and AmazonVPC price lists (APN1)",
+            checked="2026-09",
+        ),
+    )
+}
+# The zones a stack without network.create is priced for: network.create's default.
+DEFAULT_AVAILABILITY_ZONES = VpcConfig.model_fields["availability_zones"].default
+VPC_ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
 
 CONTAINER_INSIGHTS_BASIS = {
     "enabled": [
@@ -58,6 +126,7 @@ def print_costs(run: ProgramRun, config: StackConfig) -> None:
     print_task_hour_costs(config, prices, public_ip)
     print_service_month_costs(run, config, prices)
     print_run_costs(config, prices, public_ip)
+    print_network_costs(run, config)
     print_container_insights(run)
     print_key_costs(config)
     print_alarm_costs(run)
@@ -218,6 +287,107 @@ def print_run_costs(config: StackConfig, prices: fargate.RegionPrices, public_ip
             f"  {name:<20} {_duration(job.timeout):>8}  {(on_demand + ipv4) * hours:>10.5f} "
             f"{(spot + ipv4) * hours:>10.5f}"
         )
+
+
+def network_prices(region: str) -> NetworkPrices:
+    """The table's network prices for `region`, or FALLBACK_REGION's."""
+    return NETWORK_PRICES.get(region, NETWORK_PRICES[fargate.FALLBACK_REGION])
+
+
+def print_network_costs(run: ProgramRun, config: StackConfig) -> None:
+    """How tasks reach ECR and the internet, and a month of each `network.create` egress choice:
+    NAT gateway hours (with each gateway's public IPv4) or interface endpoint hours per zone,
+    with the per-GB processing rates beside them (no volume is guessed)."""
+    create = config.network.create
+    print("\n  Network: how tasks reach ECR, CloudWatch Logs, their secrets and the internet")
+    print(f"    {egress(run, config)}")
+    for vpc in run.by_type(VPC):
+        # awsx's component: what it was asked for (what it makes is opaque under mocks).
+        inputs = vpc.inputs
+        subnets = ", ".join(spec["type"] for spec in inputs["subnetSpecs"])
+        print(
+            f"    new VPC (awsx ec2.Vpc {vpc.name}): {inputs['cidrBlock']} over "
+            f"{int(inputs['numberOfAvailabilityZones'])} zones, {subnets} subnets in each, "
+            f"NAT strategy {inputs['natGateways']['strategy']}"
+        )
+    prices = network_prices(run.region)
+    if run.region == prices.region:
+        whose = f"{run.region}, the stack's region"
+    else:
+        whose = f"{prices.region}'s: the table holds none for {run.region}, whose own may differ"
+    zones = create.availability_zones if create else DEFAULT_AVAILABILITY_ZONES
+    chosen = create.nat_gateways if create else None
+    endpoints = endpoint_services(config.secret_services)
+    print(f"\n  network.create's choices, per month of {HOURS_PER_MONTH} hours in {zones} zones")
+    print(f"  prices: {whose} ({prices.source}, checked {prices.checked})")
+    print(
+        f"  the price table holds {', '.join(NETWORK_PRICES)}; other regions are priced at "
+        f"{fargate.FALLBACK_REGION}'s"
+    )
+    print(f"  {'natGateways':<12} {'billed by the hour':<50} {'month':>7}  per GB processed")
+    nat_hour = prices.nat_gateway_hour + PUBLIC_IPV4_HOUR
+    for choice, count in (("single", 1), ("onePerAz", zones)):
+        gateways = f"{count} NAT gateway{'s' if count > 1 else ''} + public IPv4"
+        billed = f"{gateways}, {count} x ({prices.nat_gateway_hour} + {PUBLIC_IPV4_HOUR})"
+        print(
+            f"  {_marked(choice, chosen):<12} {billed:<50} "
+            f"{count * nat_hour * HOURS_PER_MONTH:>7.2f}  {prices.nat_gateway_gb} through NAT"
+        )
+    billed = f"{len(endpoints)} interface endpoints x {zones} zones x {prices.endpoint_hour}"
+    endpoint_month = len(endpoints) * zones * prices.endpoint_hour * HOURS_PER_MONTH
+    print(
+        f"  {_marked('none', chosen):<12} {billed:<50} {endpoint_month:>7.2f}  "
+        f"{prices.endpoint_gb} through endpoints (first PB); S3 gateway free"
+    )
+    print(f"    none's interface endpoints here: {', '.join(endpoints)}")
+    print(
+        f"    * this stack's choice, {chosen}"
+        if chosen
+        else "    this stack has no network.create: no NAT gateway or endpoint of its own"
+    )
+
+
+def _marked(choice: str, chosen: str | None) -> str:
+    return f"{choice} *" if choice == chosen else choice
+
+
+def egress(run: ProgramRun, config: StackConfig) -> str:
+    """How tasks reach ECR and the rest, in words, from the config and the endpoints declared."""
+    network = config.network
+    create = network.create
+    if create is None:
+        where = (
+            "the default VPC's default subnets"
+            if network.subnet_ids is None
+            else "the subnets of network.subnetIds"
+        )
+        if network.public_ip:
+            return f"{where}, a public IP per task: through the VPC's internet gateway"
+        return (
+            f"{where}, no public IP: only through a NAT gateway or VPC endpoints of those "
+            "subnets, which this stack does not make"
+        )
+    if create.nat_gateways == "none":
+        services = sorted(
+            str(e.inputs["serviceName"]).rsplit(".", 1)[-1]
+            if e.inputs.get("vpcEndpointType") == "Gateway"
+            else ".".join(str(e.inputs["serviceName"]).split(".")[3:])
+            for e in run.by_type(VPC_ENDPOINT)
+        )
+        return (
+            "natGateways none: a new VPC's isolated subnets, no public IP, no NAT gateway; "
+            f"only through VPC endpoints ({', '.join(services)}): ECR by ecr.api and ecr.dkr, "
+            "its image layers by the S3 gateway; no other destination"
+        )
+    gateways = (
+        "one NAT gateway"
+        if create.nat_gateways == "single"
+        else f"a NAT gateway in each of the {create.availability_zones} zones"
+    )
+    return (
+        f"natGateways {create.nat_gateways}: a new VPC's private subnets, no public IP; "
+        f"through {gateways}"
+    )
 
 
 def print_container_insights(run: ProgramRun) -> None:

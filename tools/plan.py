@@ -42,6 +42,9 @@ KEY_SETTINGS: dict[str, tuple[str, ...]] = {
         "defaultCapacityProviderStrategies",
     ),
     "aws:ec2/securityGroup:SecurityGroup": ("vpcId", "ingress", "egress"),
+    "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": ("vpcId", "ingress", "egress"),
+    "aws:ec2/vpcEndpoint:VpcEndpoint": ("serviceName", "vpcEndpointType", "privateDnsEnabled"),
+    "aws:ec2/flowLog:FlowLog": ("trafficType", "logDestinationType"),
     "aws:ecr/repository:Repository": (
         "name",
         "imageTagMutability",

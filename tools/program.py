@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import grpc
 import pulumi
 from pulumi.runtime import settings
+from pulumi.runtime.mocks import MockMonitor
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
@@ -30,6 +31,10 @@ if str(PROJECT_ROOT) not in sys.path:
 
 PROJECT = "longjobs"  # Pulumi.yaml's name
 MOCK_ACCOUNT = "123456789012"
+VPC = "awsx:ec2:Vpc"
+# How the engine marks a resource reference in a property value (pulumi.runtime.rpc).
+RESOURCE_SIGNATURE_KEY = "4dabf18193072939515e22adb298388d"
+RESOURCE_SIGNATURE = "5cf8f73096256a8f31e491e813e4eb8e"
 DEFAULT_VPC = "vpc-0d1e2f3a4b5c6d7e8"
 DEFAULT_SUBNETS = [
     "subnet-0a1b2c3d4e5f60718",
@@ -80,6 +85,11 @@ def _suffix(name: str) -> str:
     return hashlib.sha256(name.encode()).hexdigest()[:7]
 
 
+def _ec2_id(prefix: str, name: str) -> str:
+    """An EC2 id as AWS makes them (`subnet-` and 17 hex digits), the same for the same name."""
+    return f"{prefix}-{hashlib.sha256(name.encode()).hexdigest()[:17]}"
+
+
 class InvokeFailed(grpc.RpcError):
     """An invoke the provider rejects, delivered to the program as the engine delivers it."""
 
@@ -116,6 +126,8 @@ class AwsMocks(pulumi.runtime.Mocks):
         self.key_aliases = key_aliases or {}
         self.resources: list[Resource] = []
         self.invokes: list[str] = []
+        self.child_ids: dict[str, str] = {}
+        """URN → id of the children remote components answer with (awsx's route tables)."""
 
     def arn(self, service: str, resource: str, region: str | None = None) -> str:
         where = self.region if region is None else region
@@ -193,11 +205,60 @@ class AwsMocks(pulumi.runtime.Mocks):
             resource_id = str(uuid.UUID(hashlib.sha256(args.name.encode()).hexdigest()[:32]))
             computed = {"keyId": resource_id, "arn": self.arn("kms", f"key/{resource_id}")}
         elif t == "aws:ec2/securityGroup:SecurityGroup":
-            resource_id = f"sg-{hashlib.sha256(args.name.encode()).hexdigest()[:17]}"
+            resource_id = _ec2_id("sg", args.name)
             computed = {"arn": self.arn("ec2", f"security-group/{resource_id}")}
+        elif t == "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup":
+            resource_id = _ec2_id("sg", args.name)
+        elif t == "aws:ec2/vpcEndpoint:VpcEndpoint":
+            resource_id = _ec2_id("vpce", args.name)
+        elif t == "aws:ec2/flowLog:FlowLog":
+            resource_id = _ec2_id("fl", args.name)
+        elif t == VPC:
+            # A component's state is its outputs, some named like its inputs (natGateways).
+            state = self._vpc_outputs(args.name, inputs)
         state.update(computed)
         self.resources.append(Resource(t, args.name, inputs, state, bool(args.custom)))
         return [resource_id, state]
+
+    def _vpc_outputs(self, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+        """What awsx's Vpc answers, in its shapes: one subnet of each spec per zone (subnet ids
+        by type), a route table per subnet (as resource references, as the engine sends them),
+        and the VPC's id. Its children are not registered: under mocks the remote component is
+        one opaque resource, so only its inputs and these outputs can be tested."""
+        zones = int(inputs.get("numberOfAvailabilityZones", 3))
+        types = [spec["type"] for spec in inputs.get("subnetSpecs", [])]
+        subnets: dict[str, list[str]] = {"Private": [], "Public": [], "Isolated": []}
+        route_tables = []
+        for zone in range(1, zones + 1):
+            for kind in types:
+                subnet_name = f"{name}-{kind.lower()}-{zone}"
+                subnets[kind].append(_ec2_id("subnet", subnet_name))
+                route_tables.append(
+                    self._registered("aws:ec2/routeTable:RouteTable", subnet_name, "rtb")
+                )
+        return {
+            "vpcId": _ec2_id("vpc", name),
+            "privateSubnetIds": subnets["Private"],
+            "publicSubnetIds": subnets["Public"],
+            "isolatedSubnetIds": subnets["Isolated"],
+            "routeTables": route_tables,
+        }
+
+    def _registered(self, type_token: str, name: str, id_prefix: str) -> dict[str, str]:
+        """A resource registered with the mock monitor, as a resource reference to it.
+
+        The SDK turns a reference into a resource by asking the monitor for it by URN; the
+        monitor answers from its registrations, which only it makes, so the component's child
+        is registered here as the engine would have registered it.
+        """
+        monitor = settings.get_monitor()
+        if not isinstance(monitor, MockMonitor):
+            raise RuntimeError("resource references need the mock monitor")
+        urn = monitor.make_urn("", type_token, name)
+        resource_id = _ec2_id(id_prefix, name)
+        self.child_ids[urn] = resource_id
+        monitor.resources[urn] = MockMonitor.ResourceRegistration(urn, resource_id, {})
+        return {RESOURCE_SIGNATURE_KEY: RESOURCE_SIGNATURE, "urn": urn, "id": resource_id}
 
     def call(self, args: pulumi.runtime.MockCallArgs):
         self.invokes.append(args.token)

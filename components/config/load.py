@@ -8,6 +8,7 @@ the field problems instead of after them.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -46,14 +47,58 @@ def parse(
         config = StackConfig.model_validate({k: v for k, v in values.items() if k in KEYS})
     except ValidationError as error:
         problems += [describe_error(StackConfig, e) for e in error.errors()]
+    network = values.get("network")
+    create = network.get("create") if isinstance(network, dict) else None
+    if isinstance(network, dict) and create is not None:
+        problems += _created_network_problems(network)
     jobs = values.get("jobs")
     if isinstance(jobs, dict):
         for name, job in jobs.items():
             if isinstance(job, dict):
                 problems += _job_problems(str(name), job, problems)
+                if isinstance(create, dict) and create.get("natGateways") == "none":
+                    problems += _endpoint_only_image_problems(str(name), job)
     if problems or config is None:
         raise ConfigError(problems)
     return config
+
+
+def _created_network_problems(network: Mapping[str, Any]) -> list[str]:
+    """`network.create` makes the subnets and the tasks' group, and gives tasks no public IP."""
+    problems = [
+        f"{key_path('network', key)}: not with network.create, which makes the {what}; "
+        f"allowed: create or {key}, not both"
+        for key, what in (
+            ("subnetIds", "subnets"),
+            ("securityGroupIds", "tasks' security group"),
+        )
+        if network.get(key) is not None
+    ]
+    if network.get("assignPublicIp") is True:
+        problems.append(
+            f"{key_path('network', 'assignPublicIp')}: true is not allowed with network.create, "
+            "whose tasks run in private subnets with no public IP; allowed: false, or leave it out"
+        )
+    return problems
+
+
+# A private ECR repository's URI: what the VPC endpoints of `natGateways: none` can reach.
+ECR_IMAGE = re.compile(r"\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/.+")
+
+
+def _endpoint_only_image_problems(name: str, job: Mapping[str, Any]) -> list[str]:
+    """With no NAT gateway tasks reach ECR and nothing else outside the VPC: an image elsewhere
+    (Docker Hub, ECR Public, another registry) could never be pulled."""
+    image = job.get("image")
+    if not isinstance(image, str) or ECR_IMAGE.match(image):
+        return []
+    return [
+        f"{key_path('jobs', name, 'image')}: {image!r} cannot be pulled with "
+        "network.create.natGateways none, whose tasks reach only ECR (through VPC endpoints); "
+        "allowed: an image in a private ECR repository of the stack's region "
+        "(<account>.dkr.ecr.<region>.amazonaws.com/<name>), build, or natGateways single or "
+        "onePerAz"
+    ]
 
 
 def _job_problems(name: str, job: Mapping[str, Any], found: list[str]) -> list[str]:

@@ -7,6 +7,8 @@ every problem is reported at once.
 
 from __future__ import annotations
 
+import ipaddress
+import math
 import posixpath
 import re
 from pathlib import PurePosixPath
@@ -98,19 +100,104 @@ class NotificationsConfig(_Model):
         return emails
 
 
+# The most Availability Zones a region has (us-east-1's six): more cannot be spread over.
+MAX_AVAILABILITY_ZONES = 6
+# The sizes AWS allows for a VPC's and a subnet's IPv4 block (Amazon VPC User Guide, "VPC CIDR
+# blocks"): /16 to /28.
+LARGEST_PREFIX, SMALLEST_PREFIX = 16, 28
+# The private ranges of RFC 1918, which the Amazon VPC User Guide recommends for a VPC.
+PRIVATE_RANGES = tuple(
+    ipaddress.IPv4Network(r) for r in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
+)
+CIDR_ALLOWED = (
+    f"allowed: an IPv4 network in 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16 (RFC 1918) of "
+    f"/{LARGEST_PREFIX} to /{SMALLEST_PREFIX}, like 10.0.0.0/16"
+)
+NatGateways = Literal["single", "onePerAz", "none"]
+
+
+def _cidr_block(value: str) -> str:
+    if "/" not in value:
+        raise ValueError(f"{value!r} has no prefix length; {CIDR_ALLOWED}")
+    try:
+        network = ipaddress.IPv4Network(value, strict=True)
+    except ValueError as error:
+        try:
+            loose = ipaddress.IPv4Network(value, strict=False)
+        except ValueError:
+            problem = f"{value!r} is not an IPv4 network ({error})"
+            raise ValueError(f"{problem}; {CIDR_ALLOWED}") from None
+        raise ValueError(
+            f"{value!r} has host bits set (the network is {loose}); {CIDR_ALLOWED}"
+        ) from None
+    if not any(network.subnet_of(r) for r in PRIVATE_RANGES):
+        raise ValueError(f"{value!r} is not a private range; {CIDR_ALLOWED}")
+    if not LARGEST_PREFIX <= network.prefixlen <= SMALLEST_PREFIX:
+        raise ValueError(f"{value!r} is a /{network.prefixlen}; {CIDR_ALLOWED}")
+    return value
+
+
+def subnet_prefix(cidr_block: str, availability_zones: int, nat_gateways: str) -> int:
+    """The prefix length of each subnet awsx's `Auto` strategy cuts from the VPC's block.
+
+    Each Availability Zone gets an equal power-of-two share of the block; with NAT its share is
+    halved between its private subnet (the tasks') and its public one (the NAT gateway's), and
+    without NAT its one isolated subnet takes it whole (awsx `allocateSubnetCidrBlocks`).
+    """
+    prefix = ipaddress.IPv4Network(cidr_block).prefixlen
+    per_zone = math.ceil(math.log2(availability_zones)) if availability_zones > 1 else 0
+    return prefix + per_zone + (0 if nat_gateways == "none" else 1)
+
+
+class VpcConfig(_Model):
+    """`network.create`: a new VPC (awsx `ec2.Vpc`) whose private subnets tasks run in."""
+
+    availability_zones: Annotated[int, Field(ge=1, le=MAX_AVAILABILITY_ZONES)] = 2
+    """How many Availability Zones the subnets are spread over, one subnet of tasks in each."""
+    nat_gateways: NatGateways = "single"
+    """How tasks reach out: one NAT gateway, one per zone, or none (VPC endpoints only)."""
+    # After the two fields its check reads.
+    cidr_block: Annotated[str, AfterValidator(_cidr_block)] = "10.0.0.0/16"
+    """The VPC's IPv4 block."""
+
+    @field_validator("cidr_block")
+    @classmethod
+    def _subnets_fit(cls, cidr_block: str, info: ValidationInfo) -> str:
+        zones = info.data.get("availability_zones")
+        nat = info.data.get("nat_gateways")
+        if zones is None or nat is None:
+            return cidr_block  # their own problems are reported
+        prefix = subnet_prefix(cidr_block, zones, nat)
+        if prefix > SMALLEST_PREFIX:
+            largest = SMALLEST_PREFIX - (prefix - ipaddress.IPv4Network(cidr_block).prefixlen)
+            layout = "its private and public subnet" if nat != "none" else "its subnet"
+            raise ValueError(
+                f"{cidr_block!r} leaves /{prefix} subnets for {zones} Availability Zones "
+                f"({layout} in each), smaller than AWS's smallest, /{SMALLEST_PREFIX}; allowed "
+                f"with these settings: a block of /{largest} or larger, like 10.0.0.0/16"
+            )
+        return cidr_block
+
+
 class NetworkConfig(_Model):
-    """Where tasks run. Both lists absent: the default VPC's subnets and an egress-only group."""
+    """Where tasks run. Both lists absent: the default VPC's subnets and an egress-only group;
+    `create`: a new VPC of the stack's own."""
 
     subnet_ids: Annotated[list[SubnetId], Field(min_length=1, max_length=MAX_SUBNETS)] | None = None
     security_group_ids: (
         Annotated[list[SecurityGroupId], Field(min_length=1, max_length=MAX_SECURITY_GROUPS)] | None
     ) = None
     # None: public IP in the default VPC (its subnets have no NAT, and ECR must be reachable),
-    # none in subnets the stack names (private subnets with a NAT gateway or VPC endpoints).
+    # none in subnets the stack names (private subnets with a NAT gateway or VPC endpoints),
+    # never in a VPC the stack creates (load.py refuses true with `create`).
     assign_public_ip: bool | None = None
+    create: VpcConfig | None = None
+    """A new VPC for the tasks; exclusive with the three keys above (but assignPublicIp false)."""
 
     @property
     def public_ip(self) -> bool:
+        if self.create is not None:
+            return False
         if self.assign_public_ip is not None:
             return self.assign_public_ip
         return self.subnet_ids is None
@@ -558,6 +645,14 @@ class StackConfig(_Model):
     """`create` or a key ARN: the customer-managed key that every log group, repository,
     queue, topic, table, bucket, schedule and task's ephemeral storage is encrypted with. None:
     each service's own encryption (AWS owned or AWS managed keys)."""
+
+    @property
+    def secret_services(self) -> frozenset[str]:
+        """Where the jobs' secrets are kept: `secretsmanager`, `ssm`, both or neither (the
+        service field of each secret's ARN)."""
+        return frozenset(
+            arn.split(":")[2] for job in self.jobs.values() for arn in job.secrets.values()
+        )
 
     @field_validator("allowed_callers")
     @classmethod

@@ -19,6 +19,10 @@ from tools.program import AwsMocks, run_program
 SCHEDULE = "aws:scheduler/schedule:Schedule"
 ROLE_ARN = "arn:aws:iam::123456789012:role/report-helper"
 POLICY_ARNS = [f"arn:aws:iam::123456789012:policy/p{n}" for n in range(21)]
+CIDR_ALLOWED = (
+    "allowed: an IPv4 network in 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16 (RFC 1918) of /16 "
+    "to /28, like 10.0.0.0/16"
+)
 SCRATCH_ALLOWED = (
     "allowed: an absolute, normalized path of letters, digits, '.', '_' and '-' between single "
     "slashes, not / and not under /proc, /sys, /dev, like /var/cache/app"
@@ -373,6 +377,121 @@ BAD = [
         id="empty-security-groups",
     ),
     pytest.param(
+        {**dev_values(), "network": {"create": {"zones": 2}}},
+        "longjobs:network.create.zones: unknown key; allowed: availabilityZones, natGateways, cidrBlock",
+        id="create-unknown-key",
+    ),
+    pytest.param(
+        {**dev_values(), "network": {"create": {"availabilityZones": 0}}},
+        "longjobs:network.create.availabilityZones: 0: Input should be greater than or equal to 1",
+        id="create-no-zones",
+    ),
+    pytest.param(
+        {**dev_values(), "network": {"create": {"availabilityZones": 7}}},
+        "longjobs:network.create.availabilityZones: 7: Input should be less than or equal to 6",
+        id="create-more-zones-than-a-region-has",
+    ),
+    pytest.param(
+        {**dev_values(), "network": {"create": {"natGateways": "perAz"}}},
+        "longjobs:network.create.natGateways: 'perAz' is not allowed; allowed: 'single', 'onePerAz' or 'none'",
+        id="create-nat-gateways",
+    ),
+    pytest.param(
+        {**dev_values(), "network": {"create": {"cidrBlock": "10.0.0.0"}}},
+        "longjobs:network.create.cidrBlock: '10.0.0.0' has no prefix length; " + CIDR_ALLOWED,
+        id="cidr-without-prefix",
+    ),
+    pytest.param(
+        {**dev_values(), "network": {"create": {"cidrBlock": "10.0.0.1/16"}}},
+        "longjobs:network.create.cidrBlock: '10.0.0.1/16' has host bits set (the network is 10.0.0.0/16); "
+        + CIDR_ALLOWED,
+        id="cidr-host-bits",
+    ),
+    pytest.param(
+        {**dev_values(), "network": {"create": {"cidrBlock": "10.0.300.0/24"}}},
+        "longjobs:network.create.cidrBlock: '10.0.300.0/24' is not an IPv4 network (Octet 300 (> 255) not permitted in '10.0.300.0'); "
+        + CIDR_ALLOWED,
+        id="cidr-not-an-address",
+    ),
+    pytest.param(
+        {**dev_values(), "network": {"create": {"cidrBlock": "100.64.0.0/16"}}},
+        "longjobs:network.create.cidrBlock: '100.64.0.0/16' is not a private range; "
+        + CIDR_ALLOWED,
+        id="cidr-not-private",
+    ),
+    pytest.param(
+        {**dev_values(), "network": {"create": {"cidrBlock": "10.0.0.0/15"}}},
+        "longjobs:network.create.cidrBlock: '10.0.0.0/15' is a /15; " + CIDR_ALLOWED,
+        id="cidr-too-large",
+    ),
+    pytest.param(
+        {**dev_values(), "network": {"create": {"cidrBlock": "192.168.0.0/29"}}},
+        "longjobs:network.create.cidrBlock: '192.168.0.0/29' is a /29; " + CIDR_ALLOWED,
+        id="cidr-too-small",
+    ),
+    pytest.param(
+        {
+            **dev_values(),
+            "network": {"create": {"cidrBlock": "10.0.0.0/26", "availabilityZones": 3}},
+        },
+        "longjobs:network.create.cidrBlock: '10.0.0.0/26' leaves /29 subnets for 3 Availability "
+        "Zones (its private and public subnet in each), smaller than AWS's smallest, /28; allowed "
+        "with these settings: a block of /25 or larger, like 10.0.0.0/16",
+        id="cidr-subnets-too-small-with-nat",
+    ),
+    pytest.param(
+        {
+            **dev_values(),
+            "network": {
+                "create": {
+                    "cidrBlock": "10.0.0.0/28",
+                    "availabilityZones": 2,
+                    "natGateways": "none",
+                }
+            },
+        },
+        "longjobs:network.create.cidrBlock: '10.0.0.0/28' leaves /29 subnets for 2 Availability "
+        "Zones (its subnet in each), smaller than AWS's smallest, /28; allowed with these "
+        "settings: a block of /27 or larger, like 10.0.0.0/16",
+        id="cidr-subnets-too-small-without-nat",
+    ),
+    pytest.param(
+        {
+            **dev_values(),
+            "network": {"create": {}, "subnetIds": ["subnet-0123456789abcdef0"]},
+        },
+        "longjobs:network.subnetIds: not with network.create, which makes the subnets; allowed: "
+        "create or subnetIds, not both",
+        id="create-and-subnets",
+    ),
+    pytest.param(
+        {
+            **dev_values(),
+            "network": {"create": {}, "securityGroupIds": ["sg-0123456789abcdef0"]},
+        },
+        "longjobs:network.securityGroupIds: not with network.create, which makes the tasks' "
+        "security group; allowed: create or securityGroupIds, not both",
+        id="create-and-security-groups",
+    ),
+    pytest.param(
+        {**dev_values(), "network": {"create": {}, "assignPublicIp": True}},
+        "longjobs:network.assignPublicIp: true is not allowed with network.create, whose tasks "
+        "run in private subnets with no public IP; allowed: false, or leave it out",
+        id="create-and-public-ip",
+    ),
+    pytest.param(
+        {
+            **with_job(image="public.ecr.aws/docker/library/python:3.13"),
+            "network": {"create": {"natGateways": "none"}},
+        },
+        "longjobs:jobs.report.image: 'public.ecr.aws/docker/library/python:3.13' cannot be "
+        "pulled with network.create.natGateways none, whose tasks reach only ECR (through VPC "
+        "endpoints); allowed: an image in a private ECR repository of the stack's region "
+        "(<account>.dkr.ecr.<region>.amazonaws.com/<name>), build, or natGateways single or "
+        "onePerAz",
+        id="create-without-nat-and-a-public-image",
+    ),
+    pytest.param(
         {**dev_values(), "tags": {"aws:owner": "me"}},
         "longjobs:tags.aws:owner: the name 'aws:owner' is not allowed; expected 1-128 letters, digits, spaces and _.:/=+-@, not starting with 'aws:'",
         id="tag-key",
@@ -472,6 +591,72 @@ BAD = [
 def test_bad_config_names_the_key_and_what_is_allowed(values, expected):
     found = problems(copy.deepcopy(values))
     assert expected in found, found
+
+
+def test_create_defaults_to_two_zones_one_nat_gateway_and_10_0_0_0_16():
+    config = parse({**dev_values(), "network": {"create": {}}})
+    assert config.network.create is not None
+    create = config.network.create
+    assert (create.availability_zones, create.nat_gateways, create.cidr_block) == (
+        2,
+        "single",
+        "10.0.0.0/16",
+    )
+    assert config.network.public_ip is False
+
+
+@pytest.mark.parametrize(
+    ("create", "network"),
+    [
+        ({"cidrBlock": "10.0.0.0/28", "availabilityZones": 1, "natGateways": "none"}, {}),
+        ({"cidrBlock": "192.168.0.0/25", "availabilityZones": 3}, {"assignPublicIp": False}),
+        ({"cidrBlock": "172.31.0.0/16", "availabilityZones": 6, "natGateways": "onePerAz"}, {}),
+    ],
+)
+def test_the_smallest_blocks_awsx_can_cut_are_accepted(create, network):
+    config = parse({**dev_values(), "network": {"create": create, **network}})
+    assert config.network.create is not None
+    assert config.network.create.cidr_block == create["cidrBlock"]
+
+
+def test_an_ecr_image_or_a_build_may_run_without_nat():
+    image = "123456789012.dkr.ecr.eu-west-2.amazonaws.com/shared/tools:1.2"
+    values = with_job(image=image)
+    values["network"] = {"create": {"natGateways": "none"}}
+    assert parse(values).jobs["report"].image == image
+
+
+def test_a_public_image_may_run_behind_nat():
+    values = with_job(image="public.ecr.aws/docker/library/python:3.13")
+    values["network"] = {"create": {"natGateways": "single"}}
+    assert parse(values).jobs["report"].image == "public.ecr.aws/docker/library/python:3.13"
+
+
+def test_every_network_conflict_is_reported_at_once():
+    values = dev_values()
+    values["network"] = {
+        "create": {"natGateways": "two"},
+        "subnetIds": ["subnet-0123456789abcdef0"],
+        "securityGroupIds": ["sg-0123456789abcdef0"],
+        "assignPublicIp": True,
+    }
+    assert [p.split(": ", 1)[0] for p in problems(values)] == [
+        "longjobs:network.create.natGateways",
+        "longjobs:network.subnetIds",
+        "longjobs:network.securityGroupIds",
+        "longjobs:network.assignPublicIp",
+    ]
+
+
+def test_secret_services_are_read_from_the_arns():
+    values = with_job(
+        secrets={
+            "DB": "arn:aws:ssm:us-east-1:123456789012:parameter/db",
+            "API": "arn:aws:secretsmanager:us-east-1:123456789012:secret:api",
+        }
+    )
+    assert parse(values).secret_services == {"ssm", "secretsmanager"}
+    assert parse(dev_values()).secret_services == frozenset()
 
 
 def test_unknown_keys_deep_down_list_what_is_allowed():

@@ -366,3 +366,16 @@ def test_a_repository_is_deleted_before_its_replacement_is_created(monkeypatch):
     monkeypatch.setattr(components.image.aws.ecr, "Repository", recording)
     with_kms("create")
     assert seen == [("hello-world-repository", True), ("report-repository", True)]
+
+
+def test_a_new_vpcs_flow_logs_are_encrypted_with_the_key_too():
+    from tools.policy_check import check
+
+    config = dev_config()
+    config["longjobs:kms"] = "create"
+    config["longjobs:network"] = {"create": {"natGateways": "none"}}
+    run = run_program(config=config)
+    flow_logs = run.one(LOG_GROUP, "network-flow-logs")
+    assert flow_logs.inputs["kmsKeyId"] == key_arn(run)
+    assert flow_logs.inputs["name"].startswith("/longjobs/dev/")
+    assert check(run).violations == []

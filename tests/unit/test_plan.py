@@ -469,3 +469,93 @@ def test_plan_prices_the_alarms(dev_plan):
     assert (
         "  Alarms: 4 at 0.10 a month each, 1 metric from log lines at 0.30 a month: 0.70 a month"
     ) in dev_plan.splitlines()
+
+
+NETWORK = "  Network: how tasks reach ECR, CloudWatch Logs, their secrets and the internet"
+CHOICES = "  network.create's choices, per month of 730 hours in {} zones"
+
+
+def test_plan_says_how_tasks_reach_ecr_and_prices_each_network_choice(dev_plan):
+    assert section(dev_plan, NETWORK) == [
+        NETWORK,
+        "    the default VPC's default subnets, a public IP per task: through the VPC's internet "
+        "gateway",
+    ]
+    # One NAT gateway: (0.045 + 0.005 for its public IPv4) x 730 = 36.50; two: 73.00; without
+    # NAT, 3 interface endpoints (ecr.api, ecr.dkr, logs) in 2 zones: 3 x 2 x 0.01 x 730 = 43.80.
+    assert section(dev_plan, CHOICES.format(2)) == [
+        CHOICES.format(2),
+        "  prices: us-east-1, the stack's region (AmazonEC2 and AmazonVPC price lists (USE1); VPC "
+        "and PrivateLink pricing pages, checked 2026-10)",
+        "  the price table holds us-east-1, eu-west-2, ap-northeast-1; other regions are priced "
+        "at us-east-1's",
+        "  natGateways  billed by the hour                                   month  per GB "
+        "processed",
+        "  single       1 NAT gateway + public IPv4, 1 x (0.045 + 0.005)     36.50  0.045 "
+        "through NAT",
+        "  onePerAz     2 NAT gateways + public IPv4, 2 x (0.045 + 0.005)    73.00  0.045 "
+        "through NAT",
+        "  none         3 interface endpoints x 2 zones x 0.01               43.80  0.01 through "
+        "endpoints (first PB); S3 gateway free",
+        "    none's interface endpoints here: ecr.api, ecr.dkr, logs",
+        "    this stack has no network.create: no NAT gateway or endpoint of its own",
+    ]
+
+
+def test_plan_of_a_vpc_without_nat_prices_its_endpoints_in_its_region(tmp_path):
+    config = dev_config()
+    config["aws:region"] = "eu-west-2"
+    config["longjobs:network"] = {"create": {"natGateways": "none", "availabilityZones": 3}}
+    config["longjobs:jobs"]["report"]["secrets"] = {
+        "DB": "arn:aws:ssm:eu-west-2:123456789012:parameter/report/db"
+    }
+    code, out, _ = plan_config(tmp_path, "hardened", config)
+    assert code == 0
+    assert section(out, NETWORK)[1:] == [
+        "    natGateways none: a new VPC's isolated subnets, no public IP, no NAT gateway; only "
+        "through VPC endpoints (ecr.api, ecr.dkr, logs, s3, ssm): ECR by ecr.api and ecr.dkr, "
+        "its image layers by the S3 gateway; no other destination",
+        "    new VPC (awsx ec2.Vpc network-vpc): 10.0.0.0/16 over 3 zones, Isolated subnets in "
+        "each, NAT strategy None",
+    ]
+    # London: NAT (0.05 + 0.005) x 730 = 40.15, three 120.45; 4 endpoints (ssm for the secret)
+    # x 3 zones x 0.011 x 730 = 96.36.
+    assert section(out, CHOICES.format(3))[1:] + [""] == [
+        "  prices: eu-west-2, the stack's region (AmazonEC2 and AmazonVPC price lists (EUW2), "
+        "checked 2026-09)",
+        "  the price table holds us-east-1, eu-west-2, ap-northeast-1; other regions are priced "
+        "at us-east-1's",
+        "  natGateways  billed by the hour                                   month  per GB "
+        "processed",
+        "  single       1 NAT gateway + public IPv4, 1 x (0.05 + 0.005)      40.15  0.05 through "
+        "NAT",
+        "  onePerAz     3 NAT gateways + public IPv4, 3 x (0.05 + 0.005)    120.45  0.05 through "
+        "NAT",
+        "  none *       4 interface endpoints x 3 zones x 0.011              96.36  0.01 through "
+        "endpoints (first PB); S3 gateway free",
+        "    none's interface endpoints here: ecr.api, ecr.dkr, logs, ssm",
+        "    * this stack's choice, none",
+        "",
+    ]
+    assert "  public IPv4: none (network assignPublicIp false)" in out.splitlines()
+    assert stack_outputs(out)["network"]["assignPublicIp"] is False
+
+
+def test_plan_of_a_vpc_with_a_nat_gateway_per_zone_in_another_region(tmp_path):
+    config = dev_config()
+    config["aws:region"] = "ca-central-1"
+    config["longjobs:network"] = {"create": {"natGateways": "onePerAz"}}
+    code, out, _ = plan_config(tmp_path, "montreal", config)
+    assert code == 0
+    lines = section(out, CHOICES.format(2))
+    assert lines[1] == (
+        "  prices: us-east-1's: the table holds none for ca-central-1, whose own may differ "
+        "(AmazonEC2 and AmazonVPC price lists (USE1); VPC and PrivateLink pricing pages, checked "
+        "2026-10)"
+    )
+    assert lines[5].startswith("  onePerAz *   2 NAT gateways")
+    assert section(out, NETWORK)[1] == (
+        "    natGateways onePerAz: a new VPC's private subnets, no public IP; through a NAT "
+        "gateway in each of the 2 zones"
+    )
+    assert stack_outputs(out)["network"]["vpcId"].startswith("vpc-")

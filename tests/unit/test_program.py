@@ -303,7 +303,13 @@ def test_stack_outputs_are_the_documented_contract(dev):
         f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/longjobs-dev-schedules-dead-letters"
     )
     assert dev.outputs["clusterArn"] == f"arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/longjobs-dev"
-    assert set(dev.outputs["network"]) == {"subnetIds", "securityGroupIds", "assignPublicIp"}
+    assert set(dev.outputs["network"]) == {
+        "subnetIds",
+        "securityGroupIds",
+        "assignPublicIp",
+        "vpcId",
+    }
+    assert dev.outputs["network"]["vpcId"] is None  # the default VPC: none made
     assert set(dev.outputs["jobs"]) == {"hello-world", "report"}
     for job, values in dev.outputs["jobs"].items():
         assert set(values) == JOB_OUTPUT_KEYS, job

@@ -103,7 +103,7 @@ def test_components_never_create_resources_inside_apply():
     assert checked == {
         "image.py": 2,
         "job.py": 2,
-        "network.py": 1,
+        "network.py": 4,
         "policies.py": 1,
         "supervisor.py": 2,
         "trigger.py": 2,

@@ -1,0 +1,336 @@
+"""`network.create`: a new VPC from awsx, its flow logs and default group, and, without NAT, the
+VPC endpoints tasks need.
+
+awsx's `ec2.Vpc` is a remote (multi-language) component: under mocks it is one opaque resource
+with no children, so these tests check what it is asked for (its inputs) and that what it
+answers (`vpcId`, its subnet ids by type, its route tables) reaches the resources made here
+and the tasks. The subnets, route tables and NAT gateways it makes are its own.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+import attempts
+import records
+from components.context import StackContext
+from components.network import (
+    UnknownPartitionError,
+    endpoint_service_name,
+    endpoint_services,
+)
+from longjobs_contract import run_event, runs, trigger_config
+from tests.unit.helpers import dev_config, statements, trust
+from tools.program import MOCK_ACCOUNT, VPC, AwsMocks, ProgramRun, run_program
+
+ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
+SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
+SSM_SECRET = f"arn:aws:ssm:eu-west-2:{MOCK_ACCOUNT}:parameter/report/db"
+SECRETS_MANAGER_SECRET = f"arn:aws:secretsmanager:eu-west-2:{MOCK_ACCOUNT}:secret:report/api"
+# A region other than the dev stack's: service names must follow the stack's region.
+REGION = "eu-west-2"
+
+
+def created(
+    create: dict[str, Any] | None = None,
+    secrets: dict[str, str] | None = None,
+    mocks: AwsMocks | None = None,
+) -> ProgramRun:
+    """The dev stack in REGION with `network.create` (and the report job's secrets)."""
+    config = dev_config()
+    config["aws:region"] = REGION
+    config["longjobs:network"] = {"create": create or {}}
+    if secrets:
+        config["longjobs:jobs"]["report"]["secrets"] = secrets
+    return run_program(config=config, mocks=mocks)
+
+
+@pytest.fixture(scope="module")
+def endpoints_only() -> tuple[ProgramRun, AwsMocks]:
+    mocks = AwsMocks(REGION)
+    return created({"natGateways": "none"}, mocks=mocks), mocks
+
+
+@pytest.fixture(scope="module")
+def single() -> ProgramRun:
+    return created()
+
+
+def vpc_state(run: ProgramRun) -> dict[str, Any]:
+    return run.one(VPC, "network-vpc").state
+
+
+def group_id(run: ProgramRun, name: str) -> str:
+    """A security group's id, the tail of its ARN."""
+    return run.one(SECURITY_GROUP, name).state["arn"].rsplit("/", 1)[-1]
+
+
+def tasks_group_id(run: ProgramRun) -> str:
+    return group_id(run, "network-egress-only")
+
+
+@pytest.mark.parametrize(
+    ("create", "strategy", "subnets"),
+    [
+        ({}, "Single", [{"type": "Private"}, {"type": "Public"}]),
+        ({"natGateways": "single"}, "Single", [{"type": "Private"}, {"type": "Public"}]),
+        ({"natGateways": "onePerAz"}, "OnePerAz", [{"type": "Private"}, {"type": "Public"}]),
+        ({"natGateways": "none"}, "None", [{"type": "Isolated"}]),
+    ],
+)
+def test_the_vpc_is_asked_for_the_nat_choice_and_its_subnets(create, strategy, subnets):
+    vpc = created(create).one(VPC, "network-vpc")
+    assert vpc.inputs == {
+        "cidrBlock": "10.0.0.0/16",
+        "numberOfAvailabilityZones": 2,
+        "subnetStrategy": "Auto",
+        "subnetSpecs": subnets,
+        "natGateways": {"strategy": strategy},
+        "enableDnsHostnames": True,
+        "enableDnsSupport": True,
+        "tags": {"team": "platform", "longjobs:stack": "dev", "Name": "longjobs-dev"},
+    }
+    assert not vpc.custom  # a component, opaque under mocks
+
+
+def test_zones_and_block_reach_the_vpc():
+    vpc = created({"availabilityZones": 3, "cidrBlock": "172.20.0.0/20"}).one(VPC, "network-vpc")
+    assert (vpc.inputs["numberOfAvailabilityZones"], vpc.inputs["cidrBlock"]) == (
+        3,
+        "172.20.0.0/20",
+    )
+
+
+def test_with_nat_tasks_run_in_the_private_subnets_without_a_public_ip(single):
+    vpc = vpc_state(single)
+    assert len(vpc["privateSubnetIds"]) == 2
+    network = single.one("aws:ecs/service:Service", "report-service").inputs["networkConfiguration"]
+    assert network == {
+        "subnets": vpc["privateSubnetIds"],
+        "securityGroups": [tasks_group_id(single)],
+        "assignPublicIp": False,
+    }
+    assert single.outputs["network"] == {
+        "subnetIds": vpc["privateSubnetIds"],
+        "securityGroupIds": [tasks_group_id(single)],
+        "assignPublicIp": False,
+        "vpcId": vpc["vpcId"],
+    }
+    assert "aws:ec2/getVpc:getVpc" not in single.invokes  # no default VPC needed
+
+
+def test_the_tasks_group_is_in_the_new_vpc_and_egress_only(single):
+    group = single.one(SECURITY_GROUP, "network-egress-only")
+    assert group.inputs["vpcId"] == vpc_state(single)["vpcId"]
+    assert group.inputs["name"] == "longjobs-dev-tasks"
+    assert not group.inputs.get("ingress")
+
+
+def test_runs_the_trigger_starts_get_the_vpcs_subnets_and_no_public_ip(endpoints_only):
+    run, _ = endpoints_only
+    config = trigger_config.loads(run.trigger_config)
+    request = run_event.parse_run({"job": "report", "idempotencyKey": "k"}, config.jobs, "r")
+    record = records.new_record(
+        runs.run_id("report", "k"), request, records.now(), config.run_retention_days
+    )
+    params = attempts.run_task_request(config, record, attempts.Attempt(1, "spot"))
+    assert params["networkConfiguration"] == {
+        "awsvpcConfiguration": {
+            "subnets": vpc_state(run)["isolatedSubnetIds"],
+            "assignPublicIp": "DISABLED",
+            "securityGroups": [tasks_group_id(run)],
+        }
+    }
+
+
+@pytest.mark.parametrize("nat", ["single", "onePerAz"])
+def test_with_nat_there_are_no_endpoints(nat):
+    run = created({"natGateways": nat}, secrets={"DB": SSM_SECRET})
+    assert not run.by_type(ENDPOINT)
+    assert [g.name for g in run.by_type(SECURITY_GROUP)] == ["network-egress-only"]
+
+
+@pytest.mark.parametrize(
+    ("secrets", "interfaces"),
+    [
+        ({}, ["ecr.api", "ecr.dkr", "logs"]),
+        ({"DB": SSM_SECRET}, ["ecr.api", "ecr.dkr", "logs", "ssm"]),
+        ({"API": SECRETS_MANAGER_SECRET}, ["ecr.api", "ecr.dkr", "logs", "secretsmanager"]),
+        (
+            {"DB": SSM_SECRET, "API": SECRETS_MANAGER_SECRET},
+            ["ecr.api", "ecr.dkr", "logs", "secretsmanager", "ssm"],
+        ),
+    ],
+)
+def test_without_nat_each_service_tasks_need_gets_an_endpoint(secrets, interfaces):
+    run = created({"natGateways": "none"}, secrets=secrets)
+    by_name = {e.name: e.inputs for e in run.by_type(ENDPOINT)}
+    assert sorted(by_name) == sorted(f"network-{s}" for s in [*interfaces, "s3"])
+    for service in interfaces:
+        assert by_name[f"network-{service}"]["serviceName"] == f"com.amazonaws.{REGION}.{service}"
+        assert by_name[f"network-{service}"]["vpcEndpointType"] == "Interface"
+    assert by_name["network-s3"]["serviceName"] == f"com.amazonaws.{REGION}.s3"
+    assert by_name["network-s3"]["vpcEndpointType"] == "Gateway"
+
+
+def test_interface_endpoints_are_in_the_tasks_subnets_behind_their_own_group(endpoints_only):
+    run, _ = endpoints_only
+    vpc = vpc_state(run)
+    group = group_id(run, "network-endpoints")
+    interfaces = [e for e in run.by_type(ENDPOINT) if e.inputs["vpcEndpointType"] == "Interface"]
+    assert len(interfaces) == 3
+    for endpoint in interfaces:
+        assert endpoint.inputs["vpcId"] == vpc["vpcId"]
+        assert endpoint.inputs["subnetIds"] == vpc["isolatedSubnetIds"]
+        assert endpoint.inputs["securityGroupIds"] == [group]
+        assert endpoint.inputs["privateDnsEnabled"] is True
+
+
+def test_the_endpoints_group_lets_in_https_from_the_tasks_only(endpoints_only):
+    run, _ = endpoints_only
+    group = run.one(SECURITY_GROUP, "network-endpoints")
+    assert group.inputs["name"] == "longjobs-dev-endpoints"
+    assert group.inputs["vpcId"] == vpc_state(run)["vpcId"]
+    assert group.inputs["ingress"] == [
+        {
+            "protocol": "tcp",
+            "fromPort": 443,
+            "toPort": 443,
+            "securityGroups": [tasks_group_id(run)],
+            "description": "HTTPS from the tasks",
+        }
+    ]
+    assert group.inputs["egress"] == []
+
+
+def test_the_s3_gateway_is_on_the_route_tables_the_vpc_answered(endpoints_only):
+    run, mocks = endpoints_only
+    gateway = run.one(ENDPOINT, "network-s3")
+    assert len(mocks.child_ids) == 2  # one isolated subnet, so one route table, per zone
+    assert gateway.inputs["routeTableIds"] == list(mocks.child_ids.values())
+    assert gateway.inputs["vpcId"] == vpc_state(run)["vpcId"]
+    assert "subnetIds" not in gateway.inputs and "securityGroupIds" not in gateway.inputs
+
+
+@pytest.mark.parametrize("nat", ["single", "none"])
+def test_the_default_group_of_the_vpc_holds_no_rules(nat):
+    run = created({"natGateways": nat})
+    group = run.one("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup", "network-default-group")
+    assert group.inputs["vpcId"] == vpc_state(run)["vpcId"]
+    assert (group.inputs["ingress"], group.inputs["egress"]) == ([], [])
+
+
+def test_every_packet_of_the_vpc_is_logged_to_a_group_kept_a_year(single):
+    flow_log = single.one("aws:ec2/flowLog:FlowLog", "network-flow-log")
+    group = single.one("aws:cloudwatch/logGroup:LogGroup", "network-flow-logs")
+    role = single.one("aws:iam/role:Role", "network-flow-logs-role")
+    assert group.inputs["name"] == "/longjobs/dev/vpc-flow-logs"
+    assert group.inputs["retentionInDays"] == 365
+    assert flow_log.inputs["vpcId"] == vpc_state(single)["vpcId"]
+    assert flow_log.inputs["trafficType"] == "ALL"
+    assert flow_log.inputs["logDestinationType"] == "cloud-watch-logs"
+    assert flow_log.inputs["logDestination"] == group.state["arn"]
+    assert flow_log.inputs["iamRoleArn"] == role.state["arn"]
+    assert role.inputs["path"] == "/longjobs-dev/"
+
+
+def test_only_this_accounts_flow_logs_may_assume_the_role(single):
+    assert trust(single, "network-flow-logs-role") == {
+        "Effect": "Allow",
+        "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
+        "Action": "sts:AssumeRole",
+        "Condition": {
+            "StringEquals": {"aws:SourceAccount": MOCK_ACCOUNT},
+            "ArnLike": {"aws:SourceArn": f"arn:aws:ec2:{REGION}:{MOCK_ACCOUNT}:vpc-flow-log/*"},
+        },
+    }
+
+
+def test_the_flow_log_role_may_write_its_group_only(single):
+    group = f"arn:aws:logs:{REGION}:{MOCK_ACCOUNT}:log-group:/longjobs/dev/vpc-flow-logs"
+    found = statements(single, "network-flow-logs-policy")
+    assert found == [
+        {
+            "Sid": "FlowLogStreams",
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": f"{group}:log-stream:*",
+        },
+        {
+            "Sid": "FlowLogStreamsList",
+            "Effect": "Allow",
+            "Action": "logs:DescribeLogStreams",
+            "Resource": f"{group}:*",
+        },
+        {
+            "Sid": "FlowLogGroupsList",
+            "Effect": "Allow",
+            "Action": "logs:DescribeLogGroups",
+            "Resource": f"arn:aws:logs:{REGION}:{MOCK_ACCOUNT}:log-group:*",
+        },
+    ]
+    for statement in found:
+        actions = (
+            statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        )
+        assert all("*" not in action for action in actions)
+        assert statement["Resource"] != "*"
+
+
+def test_without_create_nothing_of_it_is_made(dev):
+    assert not dev.by_type(VPC)
+    assert not dev.by_type(ENDPOINT)
+    assert not dev.by_type("aws:ec2/flowLog:FlowLog")
+    assert not dev.by_type("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup")
+
+
+def test_a_stack_file_with_create_is_planned(tmp_path: Path):
+    config = dev_config()
+    config["longjobs:network"] = {"create": {"availabilityZones": 3, "natGateways": "onePerAz"}}
+    stack_file = tmp_path / "Pulumi.hardened.yaml"
+    stack_file.write_text(yaml.safe_dump({"config": config}))
+    run = run_program(stack_file)
+    assert run.stack == "hardened"
+    assert run.one(VPC, "network-vpc").inputs["natGateways"] == {"strategy": "OnePerAz"}
+    assert len(run.outputs["network"]["subnetIds"]) == 3
+    assert run.outputs["network"]["vpcId"] == vpc_state(run)["vpcId"]
+    assert run.config is not None and run.config.network.create is not None
+
+
+def context(partition: str, region: str) -> StackContext:
+    return StackContext("longjobs", "dev", MOCK_ACCOUNT, region, partition)
+
+
+@pytest.mark.parametrize(
+    ("partition", "region", "service", "name"),
+    [
+        ("aws", "us-east-1", "ecr.dkr", "com.amazonaws.us-east-1.ecr.dkr"),
+        ("aws-us-gov", "us-gov-west-1", "ecr.api", "com.amazonaws.us-gov-west-1.ecr.api"),
+        ("aws-cn", "cn-north-1", "ecr.api", "cn.com.amazonaws.cn-north-1.ecr.api"),
+        ("aws-cn", "cn-northwest-1", "ecr.dkr", "cn.com.amazonaws.cn-northwest-1.ecr.dkr"),
+        ("aws-cn", "cn-north-1", "logs", "com.amazonaws.cn-north-1.logs"),
+        ("aws-cn", "cn-north-1", "secretsmanager", "com.amazonaws.cn-north-1.secretsmanager"),
+        ("aws-cn", "cn-north-1", "s3", "com.amazonaws.cn-north-1.s3"),
+    ],
+)
+def test_service_names_follow_the_partition(partition, region, service, name):
+    assert endpoint_service_name(context(partition, region), service) == name
+
+
+def test_a_partition_whose_names_are_not_known_is_refused():
+    with pytest.raises(UnknownPartitionError, match="partition aws-iso.*single or onePerAz"):
+        endpoint_service_name(context("aws-iso", "us-iso-east-1"), "ecr.api")
+
+
+def test_secret_services_add_their_endpoints_in_a_fixed_order():
+    assert endpoint_services(frozenset({"ssm", "secretsmanager"})) == (
+        "ecr.api",
+        "ecr.dkr",
+        "logs",
+        "secretsmanager",
+        "ssm",
+    )
