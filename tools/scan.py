@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import subprocess
 import sys
@@ -405,6 +406,8 @@ def run_checkov(plan_file: Path, checkov: Path = CHECKOV) -> dict[str, Any]:
         capture_output=True,
         text=True,
         check=False,
+        # Offline: no query to PyPI for a newer checkov (it asks at import otherwise).
+        env={**os.environ, "CKV_SKIP_PACKAGE_UPDATE_CHECK": "true"},
     )
     if completed.returncode not in (0, 1):
         raise RuntimeError(f"checkov exited {completed.returncode}: {completed.stderr}")
