@@ -3,8 +3,9 @@ STACK ?= dev
 PYTHON ?= python3
 VENV := venv
 PY := $(VENV)/bin/python
+SCAN_VENV := venv-scan
 
-.PHONY: plan test policy bench replay clean
+.PHONY: plan test policy scan bench replay clean
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,6 +28,14 @@ test: $(VENV)/.dev  ## Lint, type-check, then every test
 policy: $(VENV)/.dev  ## Every rule of the policy pack over every resource STACK declares, offline
 	$(PY) -m tools.policy_check --stack $(STACK)
 
+$(SCAN_VENV)/.installed: requirements-scan.txt
+	test -x $(SCAN_VENV)/bin/python || $(PYTHON) -m venv $(SCAN_VENV)
+	$(SCAN_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-scan.txt
+	touch $@
+
+scan: $(VENV)/.runtime $(SCAN_VENV)/.installed  ## checkov over every stack's resources, offline
+	$(PY) -m tools.scan
+
 bench: $(VENV)/.dev  ## Benchmarks: print figures, assert nothing
 	$(PY) -m benchmarks.program_bench
 	$(PY) -m benchmarks.trigger_bench
@@ -35,4 +44,4 @@ replay: $(VENV)/.dev  ## Many runs end to end, events dropped and reordered: los
 	$(PY) -m tools.replay
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis .mypy_cache
+	rm -rf $(VENV) $(SCAN_VENV) .pytest_cache .ruff_cache .hypothesis .mypy_cache
