@@ -23,6 +23,7 @@ _RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
 _RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
 _HASH_LENGTH = 8
 ABORT_INCOMPLETE_UPLOADS_DAYS = 1
+NONCURRENT_VERSION_DAYS = 1
 """A multipart upload not finished within a day is an attempt that died mid-save."""
 
 
@@ -109,8 +110,11 @@ class CheckpointBucket(pulumi.ComponentResource):
     """BucketOwnerEnforced: ACLs off, the bucket's account owns every object."""
     encryption: aws.s3.BucketServerSideEncryptionConfiguration
     """SSE-S3 by default."""
+    versioning: aws.s3.BucketVersioning
+    """On: a checkpoint overwritten or deleted is kept a day as a noncurrent version."""
     lifecycle: aws.s3.BucketLifecycleConfiguration
-    """Objects expire after `runRetentionDays`; unfinished multipart uploads are aborted."""
+    """Objects expire after `runRetentionDays`, noncurrent versions after a day; unfinished
+    multipart uploads are aborted."""
     policy: aws.s3.BucketPolicy
     """Denies every request not made over TLS."""
 
@@ -137,6 +141,7 @@ class CheckpointBucket(pulumi.ComponentResource):
         self.public_access_block = self._create_public_access_block(name)
         self.ownership_controls = self._create_ownership_controls(name)
         self.encryption = self._create_encryption(name)
+        self.versioning = self._create_versioning(name)
         self.lifecycle = self._create_lifecycle(name, retention_days)
         self.policy = self._create_policy(name)
         self.bucket_name = self.bucket.bucket
@@ -197,13 +202,40 @@ class CheckpointBucket(pulumi.ComponentResource):
                     expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(
                         days=retention_days
                     ),
+                    # A checkpoint a later save replaced, or the expiration above removed, is
+                    # kept a day: long enough to take back a save that went wrong.
+                    noncurrent_version_expiration=(
+                        aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
+                            noncurrent_days=NONCURRENT_VERSION_DAYS
+                        )
+                    ),
                     abort_incomplete_multipart_upload=(
                         aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
                             days_after_initiation=ABORT_INCOMPLETE_UPLOADS_DAYS
                         )
                     ),
-                )
+                ),
+                aws.s3.BucketLifecycleConfigurationRuleArgs(
+                    # What versioning leaves of an expired checkpoint: its delete marker alone.
+                    id="remove-expired-delete-markers",
+                    status="Enabled",
+                    filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(),
+                    expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(
+                        expired_object_delete_marker=True
+                    ),
+                ),
             ],
+            # S3 applies the noncurrent rules of a bucket whose versioning is on.
+            opts=self._child(depends_on=[self.versioning]),
+        )
+
+    def _create_versioning(self, name: str) -> aws.s3.BucketVersioning:
+        return aws.s3.BucketVersioning(
+            f"{name}-versioning",
+            bucket=self.bucket.id,
+            versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(
+                status="Enabled"
+            ),
             opts=self._child(),
         )
 

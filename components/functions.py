@@ -10,6 +10,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components import encryption, policies
+from components.config.models import ALLOWED_LOG_RETENTION_DAYS
 from components.config.paths import PROJECT_ROOT
 from components.context import StackContext
 from longjobs_contract import MODULES as CONTRACT_MODULES
@@ -39,20 +40,35 @@ def package(files: dict[str, Path], config_json: str) -> pulumi.AssetArchive:
     return pulumi.AssetArchive(assets)
 
 
-# Every function of the stack logs here for a month, and keeps what failed for two weeks.
-LOG_RETENTION_DAYS = 30
+# Every function of the stack keeps what failed for two weeks.
 FAILURE_RETENTION_SECONDS = 14 * 24 * 3600
 MEMORY_MB = 256
 
 
+MIN_LOG_RETENTION_DAYS = 365
+"""A year at least: what an audit of who started and stopped what expects."""
+
+
+def log_retention_days(run_retention_days: int) -> int:
+    """How long the functions keep their logs: a year, or as long as the run records they
+    explain if longer, in the nearest retention CloudWatch Logs offers at or above it."""
+    wanted = max(MIN_LOG_RETENTION_DAYS, run_retention_days)
+    return min(days for days in ALLOWED_LOG_RETENTION_DAYS if days >= wanted)
+
+
 def create_log_group(
-    name: str, group_name: str, context: StackContext, parent: pulumi.Resource
+    name: str,
+    group_name: str,
+    context: StackContext,
+    run_retention_days: int,
+    parent: pulumi.Resource,
 ) -> aws.cloudwatch.LogGroup:
-    """A function's log group, `/<project>/<stack>/lambda/<function>`."""
+    """A function's log group, `/<project>/<stack>/lambda/<function>`, kept as long as the run
+    records (`runRetentionDays`)."""
     return aws.cloudwatch.LogGroup(
         f"{name}-logs",
         name=group_name,
-        retention_in_days=LOG_RETENTION_DAYS,
+        retention_in_days=log_retention_days(run_retention_days),
         kms_key_id=context.key_arn,
         tags=context.tags_for(),
         opts=pulumi.ResourceOptions(parent=parent),

@@ -82,9 +82,10 @@ def service_statements(context: StackContext) -> list[policies.Statement]:
             "Sid": "CloudWatchLogs",
             "Effect": "Allow",
             "Principal": {"Service": f"logs.{ctx.region}.amazonaws.com"},
+            # The CloudWatch Logs guide's statement grants kms:Describe* under the same
+            # condition too; DescribeKey carries no encryption context, so it never matched.
             "Action": [
                 "kms:Decrypt",
-                "kms:DescribeKey",
                 "kms:Encrypt",
                 "kms:GenerateDataKey",
                 "kms:GenerateDataKeyWithoutPlaintext",
@@ -92,8 +93,9 @@ def service_statements(context: StackContext) -> list[policies.Statement]:
                 "kms:ReEncryptTo",
             ],
             "Resource": "*",
+            # An encryption context key is a String condition key (AWS KMS condition keys).
             "Condition": {
-                "ArnLike": {
+                "StringLike": {
                     "kms:EncryptionContext:aws:logs:arn": ctx.arn(
                         "logs", f"log-group:{ctx.log_group_prefix}*"
                     )

@@ -273,7 +273,9 @@ class JobNetwork(pulumi.ComponentResource):
                 "Sid": "FlowLogGroupsList",
                 "Effect": "Allow",
                 "Action": "logs:DescribeLogGroups",
-                "Resource": context.arn("logs", "log-group:*"),
+                # A list of the account's groups: it takes no resource ARN (the VPC User Guide's
+                # flow log role policy gives "*").
+                "Resource": "*",
             },
         ]
         role, policy = policies.role_with_policy(

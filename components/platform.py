@@ -112,6 +112,7 @@ class JobPlatform(pulumi.ComponentResource):
             self.runs,
             self.trigger.config_json,
             self.notifications.arn,
+            config.run_retention_days,
             opts=child,
         )
         self.schedules = None

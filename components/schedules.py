@@ -123,7 +123,7 @@ class JobSchedules(pulumi.ComponentResource):
             ctx, "ScheduleInputKey", ["kms:Decrypt"], ["scheduler"]
         )
         for statement in statements:
-            statement["Condition"]["ArnLike"] = {
+            statement["Condition"]["StringLike"] = {
                 "kms:EncryptionContext:aws:scheduler:schedule:arn": ctx.arn(
                     "scheduler", f"schedule/{ctx.prefix}/*"
                 )

@@ -80,15 +80,19 @@ class JobSupervisor(pulumi.ComponentResource):
         runs: RunRecords,
         config_json: pulumi.Output[str],
         notifications_topic: str,
+        run_retention_days: int,
         opts: pulumi.ResourceOptions | None = None,
     ):
+        """`run_retention_days`: the records' retention, which the function's logs follow."""
         super().__init__("longjobs:index:JobSupervisor", name, None, opts)
         self._context = context
         self._notifications_topic = notifications_topic
         self.function_name = context.name(name)
         self.rule_name = context.name("task-state-changes")
         self.log_group_name = f"{context.log_group_prefix}lambda/{name}"
-        self.log_group = functions.create_log_group(name, self.log_group_name, context, self)
+        self.log_group = functions.create_log_group(
+            name, self.log_group_name, context, run_retention_days, self
+        )
         self.failure_queue = functions.create_failure_queue(name, context, self)
         self.role, self.policy = policies.role_with_policy(
             name,

@@ -68,7 +68,9 @@ class JobTrigger(pulumi.ComponentResource):
         self.function_name = context.name(name)
         self.package_files = functions.package_files("trigger", FUNCTION_FILES)
         self.log_group_name = f"{context.log_group_prefix}lambda/{name}"
-        self.log_group = functions.create_log_group(name, self.log_group_name, context, self)
+        self.log_group = functions.create_log_group(
+            name, self.log_group_name, context, run_retention_days, self
+        )
         self.failure_queue = functions.create_failure_queue(name, context, self)
         self.config_json = self._config_json(cluster, network, jobs, runs, run_retention_days)
         self.role, self.policy = policies.role_with_policy(

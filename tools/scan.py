@@ -42,7 +42,10 @@ TERRAFORM_TYPES = {
     "aws:cloudwatch/logMetricFilter:LogMetricFilter": "aws_cloudwatch_log_metric_filter",
     "aws:cloudwatch/metricAlarm:MetricAlarm": "aws_cloudwatch_metric_alarm",
     "aws:dynamodb/table:Table": "aws_dynamodb_table",
+    "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": "aws_default_security_group",
+    "aws:ec2/flowLog:FlowLog": "aws_flow_log",
     "aws:ec2/securityGroup:SecurityGroup": "aws_security_group",
+    "aws:ec2/vpcEndpoint:VpcEndpoint": "aws_vpc_endpoint",
     "aws:ecr/lifecyclePolicy:LifecyclePolicy": "aws_ecr_lifecycle_policy",
     "aws:ecr/repository:Repository": "aws_ecr_repository",
     "aws:ecs/cluster:Cluster": "aws_ecs_cluster",
@@ -72,10 +75,12 @@ TERRAFORM_TYPES = {
     "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": (
         "aws_s3_bucket_server_side_encryption_configuration"
     ),
+    "aws:s3/bucketVersioning:BucketVersioning": "aws_s3_bucket_versioning",
     "aws:scheduler/schedule:Schedule": "aws_scheduler_schedule",
     "aws:scheduler/scheduleGroup:ScheduleGroup": "aws_scheduler_schedule_group",
     "aws:sns/topic:Topic": "aws_sns_topic",
     "aws:sns/topicPolicy:TopicPolicy": "aws_sns_topic_policy",
+    "aws:sns/topicSubscription:TopicSubscription": "aws_sns_topic_subscription",
     "aws:sqs/queue:Queue": "aws_sqs_queue",
     "aws:sqs/queuePolicy:QueuePolicy": "aws_sqs_queue_policy",
 }
@@ -168,6 +173,49 @@ SKIPS = (
         "consumes checkpoint events (a task reads its own prefix on resume)",
         "https://docs.aws.amazon.com/AmazonS3/latest/userguide/EventNotifications.html",
     ),
+    Skip(
+        "CKV_AWS_115",
+        "aws_lambda_function",
+        "reserved concurrency takes that much from every other function of the account and caps "
+        "this one: a capped trigger throttles its callers, a capped supervisor delays events; "
+        "Lambda keeps 100 of the account's concurrency unreserved, so an account at a low quota "
+        "could not deploy the stack at all",
+        "https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html",
+    ),
+    Skip(
+        "CKV_AWS_272",
+        "aws_lambda_function",
+        "code signing checks that a package was signed by an AWS Signer profile in a release "
+        "pipeline; these packages are assembled by the program from the repository at "
+        "`pulumi up`, by the principal that deploys the stack, with no signing step to check",
+        "https://docs.aws.amazon.com/lambda/latest/dg/configuration-codesigning.html",
+    ),
+    Skip(
+        "CKV_AWS_50",
+        "aws_lambda_function",
+        "X-Ray traces each invocation's calls for performance analysis, billed per trace; it "
+        "guards nothing, and each function already logs one JSON line per request with its "
+        "request id",
+        "https://docs.aws.amazon.com/lambda/latest/dg/services-xray.html",
+    ),
+    Skip(
+        "CKV_AWS_18",
+        "aws_s3_bucket",
+        "only the jobs' task roles read and write checkpoints, and CloudTrail data events "
+        "record those calls by principal (the S3 guide's comparison of logging options); a "
+        "server access log bucket would hold SSE-S3 objects outside the stack's key and be a "
+        "bucket without access logging itself",
+        "https://docs.aws.amazon.com/AmazonS3/latest/userguide/logging-with-S3.html",
+    ),
+    Skip(
+        "CKV_AWS_382",
+        "aws_security_group",
+        "the tasks' group allows every egress, as a security group does by default, and no "
+        "ingress: jobs call their own APIs and databases on the ports those use; a stack that "
+        "must narrow egress names its own groups (network.securityGroupIds), and in a "
+        "network.create VPC without NAT nothing is routed beyond the VPC endpoints",
+        "https://docs.aws.amazon.com/vpc/latest/userguide/security-group-rules.html",
+    ),
 )
 
 # Checks that only ask for a customer managed KMS key where an AWS owned or AWS managed key
@@ -178,6 +226,18 @@ CMK_CHECKS = {
     "CKV_AWS_145": "S3 bucket encrypted with KMS by default (not SSE-S3)",
     "CKV_AWS_158": "CloudWatch log group encrypted with a KMS key",
     "CKV_AWS_297": "EventBridge Scheduler schedule encrypted with a customer managed key",
+}
+# A check other stacks leave to an option, as they leave the checks above to `kms`: the default
+# VPC has no NAT, so its tasks reach ECR by a public IP; `network.create` gives a private one.
+DEFAULT_VPC_CHECKS = {
+    "CKV_AWS_333": "ECS service without a public IP",
+}
+LEFT_TO = {
+    **{check: "customer managed key, left to kms" for check in CMK_CHECKS},
+    **{
+        check: "public IP in the default VPC, left to network.create"
+        for check in DEFAULT_VPC_CHECKS
+    },
 }
 STRICT_STACKS = frozenset({"prod"})
 """Stacks whose goal is no finding at all: the customer managed key checks count there too."""
@@ -384,7 +444,7 @@ class Report:
         """The failures that miss the stack's goal."""
         if self.stack in STRICT_STACKS:
             return list(self.failed)
-        return [f for f in self.failed if f.check not in CMK_CHECKS]
+        return [f for f in self.failed if f.check not in LEFT_TO]
 
     @property
     def unmapped(self) -> list[tuple[str, str, str]]:
@@ -478,7 +538,7 @@ def lines(report: Report) -> Iterable[str]:
         f"{len(report.skipped)} skipped"
     )
     for failure in report.failed:
-        mark = "missed" if failure in report.missed else "customer managed key, left to kms"
+        mark = "missed" if failure in report.missed else LEFT_TO[failure.check]
         yield f"  {mark}: {failure.check} {failure.address}: {failure.name}"
     for failure, skip in report.skipped:
         yield f"  skipped: {failure.check} {failure.address}: see {skip.source}"
@@ -518,7 +578,8 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         for line in lines(report):
             print(line)
-        if report.unmapped:
+        # A resource left unscanned, or a finding that misses the stack's goal, fails the scan.
+        if report.unmapped or report.missed:
             status = 1
     return status
 

@@ -429,7 +429,7 @@ class JobConfig(_Model):
     with exactly these, through Secrets Manager or SSM only."""
     policy_statements: list[PolicyStatement] = []
     managed_policy_arns: list[ManagedPolicyArn] = []
-    log_retention_days: int = 30
+    log_retention_days: int = 365
     # Accepted and validated now; the supervisor enforces them.
     timeout: Annotated[int, BeforeValidator(_duration_seconds)] | None = None
     max_wait_for_capacity: Annotated[

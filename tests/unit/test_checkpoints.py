@@ -55,8 +55,12 @@ def test_the_bucket_blocks_public_access_encrypts_and_owns_every_object(dev):
         "bucket": BUCKET,
         "rules": [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "AES256"}}],
     }
-    # No versioning: a checkpoint is replaced by the next one and expires anyway.
-    assert not dev.by_type(f"{S3}bucketVersioning:BucketVersioning")
+    # Versioning on: a checkpoint a bad save overwrote is kept a day (the lifecycle below).
+    versioning = one(dev, "bucketVersioning:BucketVersioning", "checkpoints-versioning")
+    assert versioning.inputs == {
+        "bucket": BUCKET,
+        "versioningConfiguration": {"status": "Enabled"},
+    }
 
 
 def test_the_bucket_refuses_requests_not_over_tls(dev):
@@ -91,12 +95,19 @@ def test_objects_expire_after_the_run_retention_and_unfinished_uploads_are_abort
             "status": "Enabled",
             "filter": {},
             "expiration": {"days": 90},
+            "noncurrentVersionExpiration": {"noncurrentDays": 1},
             "abortIncompleteMultipartUpload": {"daysAfterInitiation": 1},
-        }
+        },
+        {
+            "id": "remove-expired-delete-markers",
+            "status": "Enabled",
+            "filter": {},
+            "expiration": {"expiredObjectDeleteMarker": True},
+        },
     ]
     changed = dev_config()
     changed["longjobs:runRetentionDays"] = 400
-    [rule] = lifecycle_rules(run_program(config=changed))
+    [rule, _] = lifecycle_rules(run_program(config=changed))
     assert rule["expiration"] == {"days": 400}
 
 

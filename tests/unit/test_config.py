@@ -75,7 +75,8 @@ def test_dev_config_is_valid_and_defaults_are_documented_values():
     hello = config.jobs["hello-world"]
     assert hello.build == "containers/hello-world"
     assert (hello.architecture, hello.capacity) == ("arm64", "spot")
-    assert (hello.log_retention_days, hello.retries, hello.timeout) == (30, 0, None)
+    # A year of job logs by default (what an audit expects; storage is the cheap part of logs).
+    assert (hello.log_retention_days, hello.retries, hello.timeout) == (365, 0, None)
     assert hello.service.desired_count == 0
     assert config.jobs["report"].timeout == 7200
     assert config.network.public_ip is True

@@ -166,7 +166,6 @@ def test_each_service_uses_the_key_for_this_stack_only(created):
             f"logs.{REGION}.amazonaws.com",
             [
                 "kms:Decrypt",
-                "kms:DescribeKey",
                 "kms:Encrypt",
                 "kms:GenerateDataKey",
                 "kms:GenerateDataKeyWithoutPlaintext",
@@ -174,7 +173,7 @@ def test_each_service_uses_the_key_for_this_stack_only(created):
                 "kms:ReEncryptTo",
             ],
             {
-                "ArnLike": {
+                "StringLike": {
                     "kms:EncryptionContext:aws:logs:arn": (
                         f"arn:aws:logs:{REGION}:{MOCK_ACCOUNT}:log-group:/longjobs/dev/*"
                     )
@@ -259,7 +258,7 @@ def test_each_role_uses_the_key_only_through_the_services_it_calls(stack, reques
             ["kms:Decrypt"],
             {
                 **via("scheduler"),
-                "ArnLike": {"kms:EncryptionContext:aws:scheduler:schedule:arn": schedule_arns},
+                "StringLike": {"kms:EncryptionContext:aws:scheduler:schedule:arn": schedule_arns},
             },
         ),
         **allow("DeadLettersKey", producer, via("sqs")),

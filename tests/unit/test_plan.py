@@ -436,7 +436,7 @@ def test_plan_prints_the_created_keys_policy_and_price(tmp_path):
         "FargateEphemeralStorageGrant", "EventBridgeDeadLetters", "CloudWatchAlarms",
     ]  # fmt: skip
     assert (
-        "      if ArnLike kms:EncryptionContext:aws:logs:arn="
+        "      if StringLike kms:EncryptionContext:aws:logs:arn="
         "arn:aws:logs:us-east-1:123456789012:log-group:/longjobs/keyed/*"
     ) in policy
     assert (

@@ -122,7 +122,7 @@ def test_log_groups_keep_the_configured_retention(dev):
     for job in ("hello-world", "report"):
         group = dev.one("aws:cloudwatch/logGroup:LogGroup", f"{job}-logs")
         assert group.inputs["name"] == f"/longjobs/dev/{job}"
-        assert group.inputs["retentionInDays"] == 30
+        assert group.inputs["retentionInDays"] == 365
 
 
 def test_execution_role_may_only_pull_its_image_and_write_its_logs(dev):
@@ -424,6 +424,7 @@ UNTAGGABLE = {
     "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
     "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
     "aws:s3/bucketPolicy:BucketPolicy",
+    "aws:s3/bucketVersioning:BucketVersioning",
 }
 
 

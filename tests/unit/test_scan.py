@@ -19,7 +19,12 @@ from tools.program import PROJECT_ROOT, Resource, run_program
 
 STACK_FILES = sorted(PROJECT_ROOT.glob("Pulumi.*.yaml"))
 # Where the Terraform name is not aws_<module>_<snake name> (bridge-metadata.json's renames).
-NAMED_OTHERWISE = {"aws:ec2/securityGroup:SecurityGroup": "aws_security_group"}
+NAMED_OTHERWISE = {
+    "aws:ec2/securityGroup:SecurityGroup": "aws_security_group",
+    "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": "aws_default_security_group",
+    "aws:ec2/flowLog:FlowLog": "aws_flow_log",
+    "aws:ec2/vpcEndpoint:VpcEndpoint": "aws_vpc_endpoint",
+}
 
 
 def exported(stack_file: Path | str = "Pulumi.dev.yaml", **kwargs: Any) -> scan.Export:
@@ -168,9 +173,9 @@ CHECKOV_REPORT = {
                 "resource": "aws_cloudwatch_log_group.report-logs",
             },
             {
-                "check_id": "CKV_AWS_50",
-                "check_name": "X-Ray tracing is enabled for Lambda",
-                "resource": "aws_lambda_function.trigger-function",
+                "check_id": "CKV_AWS_338",
+                "check_name": "Ensure CloudWatch log groups retains logs for at least 1 year",
+                "resource": "aws_cloudwatch_log_group.trigger-logs",
             },
             {
                 "check_id": "CKV_AWS_116",
@@ -189,12 +194,12 @@ def report(stack: str) -> scan.Report:
 def test_the_report_lists_failures_skips_and_resources_no_check_evaluated():
     lines = list(scan.lines(report("dev")))
     assert lines[:4] == [
-        "scan dev: 62 resources exported, 1 checks passed, 2 failed (1 missing the goal), "
+        "scan dev: 63 resources exported, 1 checks passed, 2 failed (1 missing the goal), "
         "1 skipped",
         "  customer managed key, left to kms: CKV_AWS_158 aws_cloudwatch_log_group.report-logs: "
         "Ensure that CloudWatch Log Group is encrypted by KMS",
-        "  missed: CKV_AWS_50 aws_lambda_function.trigger-function: X-Ray tracing is enabled for "
-        "Lambda",
+        "  missed: CKV_AWS_338 aws_cloudwatch_log_group.trigger-logs: Ensure CloudWatch log groups "
+        "retains logs for at least 1 year",
         "  skipped: CKV_AWS_116 aws_lambda_function.trigger-function: see "
         "https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html",
     ]
@@ -207,8 +212,8 @@ def test_the_report_lists_failures_skips_and_resources_no_check_evaluated():
 
 
 def test_on_prod_a_customer_managed_key_check_misses_the_goal():
-    assert [f.check for f in report("prod").missed] == ["CKV_AWS_158", "CKV_AWS_50"]
-    assert [f.check for f in report("dev").missed] == ["CKV_AWS_50"]
+    assert [f.check for f in report("prod").missed] == ["CKV_AWS_158", "CKV_AWS_338"]
+    assert [f.check for f in report("dev").missed] == ["CKV_AWS_338"]
 
 
 def test_every_skip_and_key_check_names_its_source():
@@ -217,3 +222,23 @@ def test_every_skip_and_key_check_names_its_source():
         assert re.fullmatch(r"CKV2?_AWS_\d+", skip.check), skip
         assert skip.terraform_type in scan.TERRAFORM_TYPES.values(), skip
     assert not set(scan.CMK_CHECKS) & {s.check for s in scan.SKIPS}
+
+
+def test_the_default_vpcs_public_ip_is_left_to_network_create_except_on_prod():
+    public_ip = {
+        "check_id": "CKV_AWS_333",
+        "check_name": "Ensure ECS services do not have public IP addresses assigned to them "
+        "automatically",
+        "resource": "aws_ecs_service.report-service",
+    }
+    checkov = {"results": {"passed_checks": [], "failed_checks": [public_ip]}}
+    dev = scan.read_report("dev", exported(), checkov)
+    assert dev.missed == []
+    assert list(scan.lines(dev))[1] == (
+        "  public IP in the default VPC, left to network.create: CKV_AWS_333 "
+        "aws_ecs_service.report-service: Ensure ECS services do not have public IP addresses "
+        "assigned to them automatically"
+    )
+    assert [f.check for f in scan.read_report("prod", exported(), checkov).missed] == [
+        "CKV_AWS_333"
+    ]

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 
-from tests.unit.helpers import statements, trust
-from tools.program import MOCK_ACCOUNT
+import pytest
+
+from tests.unit.helpers import dev_config, statements, trust
+from tools.program import MOCK_ACCOUNT, run_program
 
 ACCOUNT = MOCK_ACCOUNT
 REGION = "us-east-1"
@@ -184,3 +186,17 @@ def test_the_reconciliation_pass_runs_every_minute(dev):
     assert permission.inputs["sourceArn"] == (
         f"arn:aws:events:{REGION}:{ACCOUNT}:rule/longjobs-dev-reconcile"
     )
+
+
+@pytest.mark.parametrize(
+    ("run_retention_days", "log_retention_days"), [(90, 365), (365, 365), (366, 400), (3000, 3288)]
+)
+def test_the_functions_keep_their_logs_a_year_or_as_long_as_the_run_records(
+    run_retention_days, log_retention_days
+):
+    config = dev_config()
+    config["longjobs:runRetentionDays"] = run_retention_days
+    run = run_program(config=config)
+    for group in ("trigger-logs", "supervisor-logs"):
+        logs = run.one("aws:cloudwatch/logGroup:LogGroup", group)
+        assert logs.inputs["retentionInDays"] == log_retention_days

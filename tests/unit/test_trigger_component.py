@@ -25,7 +25,8 @@ def test_function_settings(dev):
     assert function.inputs["handler"] == "handler.handler"
     log_group = dev.one("aws:cloudwatch/logGroup:LogGroup", "trigger-logs")
     assert function.inputs["loggingConfig"]["logGroup"] == log_group.inputs["name"]
-    assert log_group.inputs["retentionInDays"] == 30
+    # A year, or as long as the run records it explains if longer (runRetentionDays).
+    assert log_group.inputs["retentionInDays"] == 365
     assert trust(dev, "trigger-role")["Principal"] == {"Service": "lambda.amazonaws.com"}
 
 
