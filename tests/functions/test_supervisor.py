@@ -513,6 +513,8 @@ def test_a_throttled_describe_does_not_stop_the_pass(stack, context, monkeypatch
 
 def test_every_change_keeps_the_record_for_the_retention_from_then(stack, context, monkeypatch):
     ecs, store, _ = stack
+    fixed = records.now()  # one clock for both stamps, so no second passes between them
+    monkeypatch.setattr(records, "now", lambda: fixed)
     task = start(ecs, context)
     created = store.get(RUN)["expiresAt"]
     later(monkeypatch, 60 * 24 * 2)  # a run two days long
