@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
 
-from longjobs_contract import capacity, runs
+from longjobs_contract import capacity, runs, start_failures
 
 # How a stopped task is classified.
 SUCCEEDED: Final = "succeeded"
@@ -177,6 +177,32 @@ class Decision:
     """The final status the run reached with this observation."""
 
 
+def add_attempt(attempts: list[dict[str, Any]], entry: dict[str, Any]) -> None:
+    """Append an attempt's entry; one that found no capacity right after others that found
+    none is merged into theirs, so that a run's record stays small however long it waits:
+    `attempt` and `capacity` of the last, `firstAttempt`, `tries`, `requestedAt` of the first,
+    `lastRequestedAt` and the last `reason`."""
+    previous = attempts[-1] if attempts else None
+    if (
+        previous is None
+        or entry.get("classification") != start_failures.CAPACITY
+        or previous.get("classification") != start_failures.CAPACITY
+        or previous["attempt"] != entry["attempt"] - 1
+    ):
+        attempts.append(entry)
+        return
+    attempts[-1] = {
+        "attempt": entry["attempt"],
+        "firstAttempt": previous.get("firstAttempt", previous["attempt"]),
+        "tries": int(previous.get("tries", 1)) + int(entry.get("tries", 1)),
+        "capacity": entry["capacity"],
+        "requestedAt": previous["requestedAt"],
+        "lastRequestedAt": entry.get("lastRequestedAt", entry["requestedAt"]),
+        "reason": entry["reason"],
+        "classification": start_failures.CAPACITY,
+    }
+
+
 def _entry(record: Mapping[str, Any], attempt: int) -> dict[str, Any] | None:
     return next((dict(a) for a in record[runs.Record.ATTEMPTS] if a["attempt"] == attempt), None)
 
@@ -257,7 +283,10 @@ def _after_stop(
         or kind
     )
     retry: tuple[int, str] | None = None
-    if kind == JOB_FAILED:
+    if kind in (JOB_FAILED, INTERRUPTED, START_TRANSIENT) and entry["attempt"] >= runs.MAX_ATTEMPT:
+        final = runs.FAILED
+        reason = f"no attempt after attempt {runs.MAX_ATTEMPT}, the most a run makes; {reason}"
+    elif kind == JOB_FAILED:
         if _count(attempts, (JOB_FAILED,)) <= rules.retries:
             retry = (entry["attempt"] + 1, record[runs.Record.REQUEST]["capacity"])
         else:

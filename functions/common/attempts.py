@@ -181,7 +181,7 @@ def start_attempts(
             return Outcome(record, outcome.task_arn, attempt.number, attempt.capacity)
         tried.append((attempt, outcome))
         spot_full = outcome.kind == start_failures.CAPACITY and attempt.capacity == capacity.SPOT
-        if not (spot_full and len(tried) == 1):
+        if not (spot_full and len(tried) == 1) or attempt.number >= runs.MAX_ATTEMPT:
             break
         attempt = Attempt(attempt.number + 1, capacity.ON_DEMAND)
     rules = config.jobs[record[runs.Record.JOB]].lifecycle
@@ -215,14 +215,15 @@ def record_no_start(
     attempts = [a for a in record[runs.Record.ATTEMPTS] if a["attempt"] < first]
     sent = {a["attempt"]: a.get("requestedAt", when) for a in record[runs.Record.ATTEMPTS]}
     for attempt, outcome in tried:
-        attempts.append(
+        lifecycle.add_attempt(
+            attempts,
             {
                 "attempt": attempt.number,
                 "capacity": attempt.capacity,
                 "requestedAt": sent.get(attempt.number, when),
                 "reason": outcome.reason,
                 "classification": outcome.kind,
-            }
+            },
         )
     last, outcome = tried[-1]
     changes: dict[str, Any] = {runs.Record.ATTEMPTS: attempts, runs.Record.UPDATED_AT: when}
@@ -232,6 +233,12 @@ def record_no_start(
             start_failures.PERMANENT,
             f"no Fargate capacity for {waited // 60} minutes ({len(tried)} last tries: "
             f"{outcome.reason})",
+        )
+    if outcome.kind == start_failures.CAPACITY and last.number >= runs.MAX_ATTEMPT:
+        outcome = NotStarted(
+            start_failures.PERMANENT,
+            f"no attempt after attempt {runs.MAX_ATTEMPT}, the most a run makes "
+            f"(the last: {outcome.reason})",
         )
     if outcome.kind == start_failures.PERMANENT:
         changes.update(
