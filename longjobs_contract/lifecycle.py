@@ -187,7 +187,7 @@ def add_attempt(attempts: list[dict[str, Any]], entry: dict[str, Any]) -> None:
         previous is None
         or entry.get("classification") != start_failures.CAPACITY
         or previous.get("classification") != start_failures.CAPACITY
-        or previous["attempt"] != entry["attempt"] - 1
+        or previous["attempt"] != entry.get("firstAttempt", entry["attempt"]) - 1
     ):
         attempts.append(entry)
         return
@@ -201,6 +201,30 @@ def add_attempt(attempts: list[dict[str, Any]], entry: dict[str, Any]) -> None:
         "reason": entry["reason"],
         "classification": start_failures.CAPACITY,
     }
+
+
+FALLBACK_REASON: Final = (
+    "no Fargate Spot capacity; the on-demand attempt {attempt} was sent at once"
+)
+"""What a Spot attempt that the trigger followed with its on-demand fallback is recorded with."""
+
+
+def _sent_in_vain(attempts: list[dict[str, Any]], current: int, seen: int) -> list[dict[str, Any]]:
+    """The entries, with those of attempts before `seen` (from `current`) that are recorded as
+    sent but neither started a task nor failed marked as having found no capacity: a task of
+    a later attempt is seen, and a later attempt is sent unrecorded only as the on-demand
+    fallback of a Spot attempt that Fargate Spot could not place (`attempts.start_attempts`)."""
+    fixed: list[dict[str, Any]] = []
+    for entry in attempts:
+        unanswered = not ({"taskArn", "reason", "classification"} & set(entry))
+        if current <= entry["attempt"] < seen and unanswered:
+            entry = {
+                **entry,
+                "reason": FALLBACK_REASON.format(attempt=entry["attempt"] + 1),
+                "classification": start_failures.CAPACITY,
+            }
+        add_attempt(fixed, entry)
+    return fixed
 
 
 def _entry(record: Mapping[str, Any], attempt: int) -> dict[str, Any] | None:
@@ -248,6 +272,8 @@ def decide(
         entry["classification"] = classify(observation)
         entry.pop("reason", None)
     attempts = [a for a in record[runs.Record.ATTEMPTS] if a["attempt"] != attempt]
+    if attempt > current:
+        attempts = _sent_in_vain(attempts, current, attempt)
     attempts = sorted([*attempts, entry], key=lambda a: a["attempt"])
     changes: dict[str, Any] = {runs.Record.ATTEMPTS: attempts, runs.Record.UPDATED_AT: now}
     if attempt < current:

@@ -277,3 +277,23 @@ def test_only_consecutive_capacity_failures_share_an_entry():
          "classification": "interrupted"},
         capacity(5, "t5"),
     ]  # fmt: skip
+
+
+def test_a_fallback_seen_after_earlier_tries_without_capacity_joins_their_entry():
+    """Attempts 1 and 2 found no capacity (one entry), Spot attempt 3 was sent, and a task of
+    the on-demand attempt 4 is seen: 3 found no Spot capacity, and joins 1 and 2."""
+    merged = {"attempt": 2, "firstAttempt": 1, "tries": 2, "capacity": "on-demand",
+              "requestedAt": "t1", "lastRequestedAt": "t2", "reason": "none",
+              "classification": "capacity"}  # fmt: skip
+    waiting = record(attempt=3, attempts=[merged, {"attempt": 3, "capacity": "spot",
+                                                   "requestedAt": "t3"}])  # fmt: skip
+    current, _ = apply(waiting, event(4, lastStatus="RUNNING", capacityProviderName="FARGATE"))
+    assert current["attempts"][0] == {
+        **merged,
+        "attempt": 3,
+        "tries": 3,
+        "capacity": "spot",
+        "lastRequestedAt": "t3",
+        "reason": lifecycle.FALLBACK_REASON.format(attempt=4),
+    }
+    assert [a["attempt"] for a in current["attempts"]] == [3, 4]

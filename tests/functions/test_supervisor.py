@@ -520,3 +520,55 @@ def test_every_change_keeps_the_record_for_the_retention_from_then(stack, contex
     later(monkeypatch, 60 * 24 * 2)  # a run two days long
     supervisor.handler(running(task), context)
     assert store.get(RUN)["expiresAt"] - created == 2 * 24 * 3600
+
+
+# --- the record after an on-demand fallback -----------------------------------------------------
+
+
+def test_the_first_event_of_a_fallback_records_that_spot_started_nothing(stack, context):
+    """The trigger answers the on-demand attempt 2 after Spot found no capacity, in three calls
+    and with no write after RunTask: until a task of attempt 2 is seen, status shows attempt 1
+    as sent. The first event of attempt 2 (only a no-task answer makes the trigger send it) then
+    records attempt 1 as having found no Spot capacity."""
+    ecs, store, calls = stack
+    ecs.capacity["FARGATE_SPOT"] = False
+    answer = handler.handler(NIGHTLY, context)
+    assert (answer["attempt"], answer["capacity"]) == (2, "on-demand")
+    meanwhile = handler.handler({"action": "status", "runId": RUN}, context)
+    assert (meanwhile["status"], meanwhile["attempt"]) == ("PENDING", 1)
+    assert meanwhile["attempts"] == [
+        {"attempt": 1, "capacity": "spot", "requestedAt": meanwhile["createdAt"]}
+    ]
+    task = ecs.tasks[answer["taskArn"]]
+    calls.clear()
+    supervisor.handler(running(task), context)
+    assert calls == ["GetItem", "UpdateItem"]
+    record = store.get(RUN)
+    assert (record["status"], record["attempt"]) == ("RUNNING", 2)
+    first, second = record["attempts"]
+    assert first == {
+        "attempt": 1,
+        "capacity": "spot",
+        "requestedAt": record["createdAt"],
+        "reason": supervisor.lifecycle.FALLBACK_REASON.format(attempt=2),
+        "classification": "capacity",
+    }
+    assert (second["attempt"], second["capacity"], second["taskArn"]) == (
+        2,
+        "on-demand",
+        task["taskArn"],
+    )
+
+
+def test_a_fallback_whose_every_event_was_lost_is_recorded_by_the_pass(stack, context, monkeypatch):
+    ecs, store, _ = stack
+    ecs.capacity["FARGATE_SPOT"] = False
+    task = ecs.tasks[handler.handler(NIGHTLY, context)["taskArn"]]
+    advance(ecs, task, lastStatus="RUNNING")
+    ecs.capacity["FARGATE_SPOT"] = True  # the Spot token still answers its first no
+    later(monkeypatch, 3)
+    supervisor.handler(supervisor.RECONCILE, context)
+    record = store.get(RUN)
+    assert (record["status"], record["attempt"]) == ("RUNNING", 2)
+    assert [a.get("classification") for a in record["attempts"]] == ["capacity", None]
+    assert len(ecs.started()) == 1
