@@ -30,6 +30,7 @@ policy: $(VENV)/.dev  ## Every rule of the policy pack over every resource STACK
 bench: $(VENV)/.dev  ## Benchmarks: print figures, assert nothing
 	$(PY) -m benchmarks.program_bench
 	$(PY) -m benchmarks.trigger_bench
+	$(PY) -m benchmarks.supervisor_bench
 
 replay: $(VENV)/.dev  ## Many runs end to end, events dropped and reordered: lost, duplicate, wrong, not once
 	$(PY) -m tools.replay
