@@ -188,6 +188,33 @@ def start_attempts(
     return record_no_start(store, record, tried, rules=rules, log=log)
 
 
+def task_sent(
+    ecs: Any, config: trigger_config.TriggerConfig, record: dict[str, Any], when: datetime
+) -> str | None:
+    """The task the run's current attempt started, when it is sent right after it was recorded
+    (the first attempt by the trigger, a re-run by the supervisor) and no event named its task
+    yet: sent again, as its sender sends it (Spot, then the on-demand fallback), ECS answers with
+    the task its token started. An attempt recorded after one that found no capacity is sent
+    only by a retry, so it is left alone: sending it could start what would never run."""
+    if not resendable(record, when):
+        return None
+    number = record[runs.Record.ATTEMPT]
+    before = [a for a in record[runs.Record.ATTEMPTS] if a["attempt"] < number]
+    if before and before[-1].get("classification") == start_failures.CAPACITY:
+        return None
+    current = records.current_attempt(record)
+    attempt = Attempt(number, current["capacity"])
+    outcome = send(ecs, config, record, attempt)
+    if (
+        isinstance(outcome, NotStarted)
+        and outcome.kind == start_failures.CAPACITY
+        and attempt.capacity == capacity.SPOT
+        and attempt.number < runs.MAX_ATTEMPT
+    ):
+        outcome = send(ecs, config, record, Attempt(number + 1, capacity.ON_DEMAND))
+    return outcome.task_arn if isinstance(outcome, Started) else None
+
+
 def _waiting_for_capacity(attempts: list[dict[str, Any]], now: str) -> int:
     """Seconds since the first of the run's latest attempts that all found no capacity."""
     since = now

@@ -234,7 +234,8 @@ def test_stop_by_run_ends_it_stopped_and_stops_its_task(stack, context):
 def test_a_task_first_seen_after_its_run_was_stopped_is_stopped(stack, context):
     ecs, store, _ = stack
     task = start(ecs, context)  # started, but no event recorded its task yet
-    handler.handler({"action": "stop", "runId": RUN}, context)
+    # Stopped by a writer that did not find the task (its attempt past ECS's token window, say).
+    store.update(store.get(RUN), {"status": "STOPPED", "reason": "stopped"})
     assert ecs.tasks[task["taskArn"]]["desiredStatus"] == "RUNNING"
     answer = supervisor.handler(running(task), context)
     assert answer == {"outcome": "stopped-stray", "status": "STOPPED"}
@@ -572,3 +573,35 @@ def test_a_fallback_whose_every_event_was_lost_is_recorded_by_the_pass(stack, co
     assert (record["status"], record["attempt"]) == ("RUNNING", 2)
     assert [a.get("classification") for a in record["attempts"]] == ["capacity", None]
     assert len(ecs.started()) == 1
+
+
+def test_a_rerun_starting_as_its_run_is_stopped_is_stopped_even_if_its_events_are_lost(
+    stack, context
+):
+    """The supervisor records attempt 2 and starts its task; the stop reads the run before any
+    event names that task. The stop asks ECS by attempt 2's token, and stops what it started."""
+    ecs, store, calls = stack
+    task = start(ecs, context)
+    supervisor.handler(stopped(task, stopCode="SpotInterruption"), context)
+    rerun = ecs.started()[-1]
+    assert "taskArn" not in records.current_attempt(store.get(RUN))
+    calls.clear()
+    answer = handler.handler({"action": "stop", "runId": RUN, "reason": "superseded"}, context)
+    assert answer["status"] == "STOPPED"
+    assert ecs.tasks[rerun]["desiredStatus"] == "STOPPED"
+    assert calls == ["GetItem", "RunTask", "StopTask", "UpdateItem"]
+    assert ecs.started() == [task["taskArn"], rerun]  # the token answered; nothing new started
+
+
+def test_a_stop_leaves_alone_an_attempt_only_a_retry_would_send(stack, context):
+    """Attempt 3 is recorded after attempts 1 and 2 found no capacity: only a retry of the
+    invocation sends it, and a stop must not start it."""
+    ecs, store, calls = stack
+    ecs.capacity.update(FARGATE=False, FARGATE_SPOT=False)
+    with pytest.raises(attempts.CapacityUnavailable):
+        handler.handler(NIGHTLY, context)
+    ecs.capacity.update(FARGATE=True, FARGATE_SPOT=True)
+    calls.clear()
+    assert handler.handler({"action": "stop", "runId": RUN}, context)["status"] == "STOPPED"
+    assert calls == ["GetItem", "UpdateItem"]
+    assert ecs.started() == []
