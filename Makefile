@@ -39,6 +39,7 @@ scan: $(VENV)/.runtime $(SCAN_VENV)/.installed  ## checkov over every stack's re
 bench: $(VENV)/.dev  ## Benchmarks: print figures, assert nothing
 	$(PY) -m benchmarks.program_bench
 	$(PY) -m benchmarks.trigger_bench
+	$(PY) -m benchmarks.supervisor_bench
 
 replay: $(VENV)/.dev  ## Many runs end to end, events dropped and reordered: lost, duplicate, wrong, not once
 	$(PY) -m tools.replay

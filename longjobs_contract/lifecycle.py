@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
 
-from longjobs_contract import capacity, runs
+from longjobs_contract import capacity, runs, start_failures
 
 # How a stopped task is classified.
 SUCCEEDED: Final = "succeeded"
@@ -177,6 +177,56 @@ class Decision:
     """The final status the run reached with this observation."""
 
 
+def add_attempt(attempts: list[dict[str, Any]], entry: dict[str, Any]) -> None:
+    """Append an attempt's entry; one that found no capacity right after others that found
+    none is merged into theirs, so that a run's record stays small however long it waits:
+    `attempt` and `capacity` of the last, `firstAttempt`, `tries`, `requestedAt` of the first,
+    `lastRequestedAt` and the last `reason`."""
+    previous = attempts[-1] if attempts else None
+    if (
+        previous is None
+        or entry.get("classification") != start_failures.CAPACITY
+        or previous.get("classification") != start_failures.CAPACITY
+        or previous["attempt"] != entry.get("firstAttempt", entry["attempt"]) - 1
+    ):
+        attempts.append(entry)
+        return
+    attempts[-1] = {
+        "attempt": entry["attempt"],
+        "firstAttempt": previous.get("firstAttempt", previous["attempt"]),
+        "tries": int(previous.get("tries", 1)) + int(entry.get("tries", 1)),
+        "capacity": entry["capacity"],
+        "requestedAt": previous["requestedAt"],
+        "lastRequestedAt": entry.get("lastRequestedAt", entry["requestedAt"]),
+        "reason": entry["reason"],
+        "classification": start_failures.CAPACITY,
+    }
+
+
+FALLBACK_REASON: Final = (
+    "no Fargate Spot capacity; the on-demand attempt {attempt} was sent at once"
+)
+"""What a Spot attempt that the trigger followed with its on-demand fallback is recorded with."""
+
+
+def _sent_in_vain(attempts: list[dict[str, Any]], current: int, seen: int) -> list[dict[str, Any]]:
+    """The entries, with those of attempts before `seen` (from `current`) that are recorded as
+    sent but neither started a task nor failed marked as having found no capacity: a task of
+    a later attempt is seen, and a later attempt is sent unrecorded only as the on-demand
+    fallback of a Spot attempt that Fargate Spot could not place (`attempts.start_attempts`)."""
+    fixed: list[dict[str, Any]] = []
+    for entry in attempts:
+        unanswered = not ({"taskArn", "reason", "classification"} & set(entry))
+        if current <= entry["attempt"] < seen and unanswered:
+            entry = {
+                **entry,
+                "reason": FALLBACK_REASON.format(attempt=entry["attempt"] + 1),
+                "classification": start_failures.CAPACITY,
+            }
+        add_attempt(fixed, entry)
+    return fixed
+
+
 def _entry(record: Mapping[str, Any], attempt: int) -> dict[str, Any] | None:
     return next((dict(a) for a in record[runs.Record.ATTEMPTS] if a["attempt"] == attempt), None)
 
@@ -222,6 +272,8 @@ def decide(
         entry["classification"] = classify(observation)
         entry.pop("reason", None)
     attempts = [a for a in record[runs.Record.ATTEMPTS] if a["attempt"] != attempt]
+    if attempt > current:
+        attempts = _sent_in_vain(attempts, current, attempt)
     attempts = sorted([*attempts, entry], key=lambda a: a["attempt"])
     changes: dict[str, Any] = {runs.Record.ATTEMPTS: attempts, runs.Record.UPDATED_AT: now}
     if attempt < current:
@@ -257,7 +309,10 @@ def _after_stop(
         or kind
     )
     retry: tuple[int, str] | None = None
-    if kind == JOB_FAILED:
+    if kind in (JOB_FAILED, INTERRUPTED, START_TRANSIENT) and entry["attempt"] >= runs.MAX_ATTEMPT:
+        final = runs.FAILED
+        reason = f"no attempt after attempt {runs.MAX_ATTEMPT}, the most a run makes; {reason}"
+    elif kind == JOB_FAILED:
         if _count(attempts, (JOB_FAILED,)) <= rules.retries:
             retry = (entry["attempt"] + 1, record[runs.Record.REQUEST]["capacity"])
         else:

@@ -36,7 +36,7 @@ _IDEMPOTENCY_KEY = re.compile(rf"[A-Za-z0-9_+\-=.:/@ ]{{1,{MAX_IDEMPOTENCY_KEY}}
 # with a bucket name of S3's 63 characters at most and a job name of 32.
 LONGEST_PLATFORM_ENVIRONMENT = {
     runs.RUN_ID_VARIABLE: "0" * runs.RUN_ID_LENGTH,
-    runs.ATTEMPT_VARIABLE: "99",
+    runs.ATTEMPT_VARIABLE: str(runs.MAX_ATTEMPT),
     runs.CHECKPOINT_URI_VARIABLE: f"s3://{'b' * 63}/{'j' * 32}/{'0' * runs.RUN_ID_LENGTH}/",
 }
 

@@ -31,6 +31,10 @@ RESERVED_PREFIX: Final = "LONGJOBS_"
 LOG_STREAM_PREFIX: Final = "job"
 """The awslogs stream prefix of every job's container: streams are job/<container>/<task id>."""
 
+MAX_ATTEMPT: Final = 9999
+"""The last attempt a run makes: a run that would need one more ends FAILED. LONGJOBS_ATTEMPT
+is counted at this length when a request's overrides are checked."""
+
 RUN_ID_LENGTH = 32
 """Hex characters: fits RunTask's `startedBy` (36), which carries it to every task event."""
 
@@ -65,7 +69,9 @@ class Record:
     """The number of the current (or last) attempt, from 1."""
     ATTEMPTS: Final = "attempts"
     """One map per attempt: taskArn, capacity, startedAt, stoppedAt, exitCode, stopCode,
-    reason, classification, retryReason."""
+    reason, classification, retryReason. Consecutive attempts that found no capacity are one
+    map (`longjobs_contract.lifecycle.add_attempt`): attempt and capacity of the last,
+    firstAttempt, tries, requestedAt of the first, lastRequestedAt, the last reason."""
     REASON: Final = "reason"
     CREATED_AT: Final = "createdAt"
     UPDATED_AT: Final = "updatedAt"

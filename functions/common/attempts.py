@@ -181,11 +181,38 @@ def start_attempts(
             return Outcome(record, outcome.task_arn, attempt.number, attempt.capacity)
         tried.append((attempt, outcome))
         spot_full = outcome.kind == start_failures.CAPACITY and attempt.capacity == capacity.SPOT
-        if not (spot_full and len(tried) == 1):
+        if not (spot_full and len(tried) == 1) or attempt.number >= runs.MAX_ATTEMPT:
             break
         attempt = Attempt(attempt.number + 1, capacity.ON_DEMAND)
     rules = config.jobs[record[runs.Record.JOB]].lifecycle
     return record_no_start(store, record, tried, rules=rules, log=log)
+
+
+def task_sent(
+    ecs: Any, config: trigger_config.TriggerConfig, record: dict[str, Any], when: datetime
+) -> str | None:
+    """The task the run's current attempt started, when it is sent right after it was recorded
+    (the first attempt by the trigger, a re-run by the supervisor) and no event named its task
+    yet: sent again, as its sender sends it (Spot, then the on-demand fallback), ECS answers with
+    the task its token started. An attempt recorded after one that found no capacity is sent
+    only by a retry, so it is left alone: sending it could start what would never run."""
+    if not resendable(record, when):
+        return None
+    number = record[runs.Record.ATTEMPT]
+    before = [a for a in record[runs.Record.ATTEMPTS] if a["attempt"] < number]
+    if before and before[-1].get("classification") == start_failures.CAPACITY:
+        return None
+    current = records.current_attempt(record)
+    attempt = Attempt(number, current["capacity"])
+    outcome = send(ecs, config, record, attempt)
+    if (
+        isinstance(outcome, NotStarted)
+        and outcome.kind == start_failures.CAPACITY
+        and attempt.capacity == capacity.SPOT
+        and attempt.number < runs.MAX_ATTEMPT
+    ):
+        outcome = send(ecs, config, record, Attempt(number + 1, capacity.ON_DEMAND))
+    return outcome.task_arn if isinstance(outcome, Started) else None
 
 
 def _waiting_for_capacity(attempts: list[dict[str, Any]], now: str) -> int:
@@ -215,14 +242,15 @@ def record_no_start(
     attempts = [a for a in record[runs.Record.ATTEMPTS] if a["attempt"] < first]
     sent = {a["attempt"]: a.get("requestedAt", when) for a in record[runs.Record.ATTEMPTS]}
     for attempt, outcome in tried:
-        attempts.append(
+        lifecycle.add_attempt(
+            attempts,
             {
                 "attempt": attempt.number,
                 "capacity": attempt.capacity,
                 "requestedAt": sent.get(attempt.number, when),
                 "reason": outcome.reason,
                 "classification": outcome.kind,
-            }
+            },
         )
     last, outcome = tried[-1]
     changes: dict[str, Any] = {runs.Record.ATTEMPTS: attempts, runs.Record.UPDATED_AT: when}
@@ -232,6 +260,12 @@ def record_no_start(
             start_failures.PERMANENT,
             f"no Fargate capacity for {waited // 60} minutes ({len(tried)} last tries: "
             f"{outcome.reason})",
+        )
+    if outcome.kind == start_failures.CAPACITY and last.number >= runs.MAX_ATTEMPT:
+        outcome = NotStarted(
+            start_failures.PERMANENT,
+            f"no attempt after attempt {runs.MAX_ATTEMPT}, the most a run makes "
+            f"(the last: {outcome.reason})",
         )
     if outcome.kind == start_failures.PERMANENT:
         changes.update(

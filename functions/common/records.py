@@ -25,6 +25,11 @@ _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 CONDITION_FAILED = "ConditionalCheckFailedException"
 MAX_LIST_LIMIT = 100
+PASS_CURSOR_ID = "reconciliation-pass"
+"""The key of the table's one item that is not a run: where the supervisor's reconciliation
+pass stopped in each status. Not a run id (so `status` never finds it), and without `createdAt`
+(so no index lists it)."""
+PASS_CURSORS = "cursors"
 
 
 def now() -> datetime:
@@ -210,6 +215,49 @@ class RunStore:
         last = answer.get("LastEvaluatedKey")
         return [from_item(i) for i in answer.get("Items", [])], encode_token(last) if last else None
 
+    def oldest_in(
+        self, status: str, limit: int, after: Mapping[str, Any] | None
+    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        """Runs in `status`, oldest first, one page from after `after` (an index position)."""
+        query: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": runs.BY_STATUS_INDEX,
+            "KeyConditionExpression": "#status = :status",
+            "ExpressionAttributeNames": {"#status": Record.STATUS},
+            "ExpressionAttributeValues": {":status": {"S": status}},
+            "ScanIndexForward": True,
+            "Limit": limit,
+        }
+        if after is not None:
+            query["ExclusiveStartKey"] = dict(after)
+        answer = self.client.query(**query)
+        return [from_item(i) for i in answer.get("Items", [])], answer.get("LastEvaluatedKey")
+
+    def pass_cursors(self) -> dict[str, dict[str, Any]]:
+        """Status → the index position the last reconciliation pass stopped at."""
+        item = self.client.get_item(
+            TableName=self.table, Key={Record.RUN_ID: {"S": PASS_CURSOR_ID}}, ConsistentRead=True
+        ).get("Item")
+        kept = from_item(item).get(PASS_CURSORS, {}) if item else {}
+        cursors: dict[str, dict[str, Any]] = {}
+        for status, token in kept.items():
+            try:
+                cursors[status] = decode_token(token)
+            except ValueError:
+                continue  # unreadable: that status starts from its oldest run again
+        return cursors
+
+    def save_pass_cursors(self, cursors: Mapping[str, Mapping[str, Any] | None]) -> None:
+        """Keep where the pass stopped; a status without a position starts from its oldest run."""
+        kept = {status: encode_token(key) for status, key in cursors.items() if key}
+        self.client.update_item(
+            TableName=self.table,
+            Key={Record.RUN_ID: {"S": PASS_CURSOR_ID}},
+            UpdateExpression="SET #cursors = :cursors",
+            ExpressionAttributeNames={"#cursors": PASS_CURSORS},
+            ExpressionAttributeValues={":cursors": _serializer.serialize(kept)},
+        )
+
     def due_notices(self, limit: int) -> list[dict[str, Any]]:
         """Runs whose final state is still to be published, oldest first (the sparse index)."""
         answer = self.client.query(
@@ -221,6 +269,13 @@ class RunStore:
             Limit=limit,
         )
         return [from_item(item) for item in answer.get("Items", [])]
+
+
+def status_position(record: Mapping[str, Any]) -> dict[str, Any]:
+    """A run's position in the by-status index, as DynamoDB's ExclusiveStartKey takes it."""
+    return {
+        key: {"S": str(record[key])} for key in (Record.RUN_ID, Record.STATUS, Record.CREATED_AT)
+    }
 
 
 def encode_token(key: Mapping[str, Any]) -> str:

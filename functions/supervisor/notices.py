@@ -59,7 +59,7 @@ def compose(record: dict[str, Any], lines: list[str], link: str | None) -> tuple
         "job": job,
         "status": status,
         "reason": record.get(runs.Record.REASON),
-        "attempts": len(record[runs.Record.ATTEMPTS]),
+        "attempts": record[runs.Record.ATTEMPT],
         "exitCode": last.get("exitCode"),
         "stopCode": last.get("stopCode"),
         "classification": last.get("classification"),

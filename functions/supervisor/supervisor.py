@@ -13,6 +13,7 @@ and the invocation fails, so that Lambda's retry sends it.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -40,12 +41,18 @@ STRAY = "longjobs: the run was stopped"
 RECONCILE = lifecycle.RECONCILE_EVENT
 RECONCILE_AFTER = timedelta(minutes=2)
 """How long a run waits on its events before the reconciliation pass asks ECS."""
-DESCRIBE_BATCH = 100  # DescribeTasks takes at most 100 tasks
+PAGE = 100
+"""Runs read a page, and described a call (DescribeTasks takes at most 100 tasks)."""
 MAX_NOTICES = 25
 """Notices published per pass; more wait for the next minute's pass."""
 NOTICE_TAKEOVER = timedelta(minutes=5)
 MAX_RECONCILED = 1000
-"""Runs looked at per status and pass; more wait for the next minute's pass."""
+"""Runs read per status and pass, oldest first from where the last pass stopped."""
+PASS_SECONDS = {runs.RUNNING: 20.0, runs.PENDING: 40.0}
+"""When, from its start, a pass stops reading each status (RUNNING first; PENDING gets what
+RUNNING leaves of 40 s, at least 20): far inside the function's timeout, and before the next
+minute's pass."""
+clock = time.monotonic
 MAX_WRITES = 3
 """Reads and writes of one event's run before the invocation fails and is retried."""
 
@@ -163,17 +170,21 @@ def reconcile(config: trigger_config.TriggerConfig, log: dict[str, Any]) -> dict
     """Every minute: stop attempts past their job's timeout, and bring every run still waiting
     on ECS up to date from DescribeTasks, as if its events had come.
 
-    A run is looked at once nothing was written to it for RECONCILE_AFTER: its events, if they
-    come, have had their time. An attempt whose task is not known yet is sent again while ECS
-    answers it by its token (the answer names the task); one older than that with no task seen
-    ends the run FAILED, visibly.
+    Each status is read oldest first from where the last pass stopped (kept in one item of the
+    runs table), at most MAX_RECONCILED runs and PASS_SECONDS of it, and from its oldest run
+    again once its newest was read: with N runs open in a status, each is looked at once every
+    ceil(N / MAX_RECONCILED) passes, and every pass when there are fewer.
+
+    A run is brought up to date once nothing was written to it for RECONCILE_AFTER: its events,
+    if they come, have had their time. An attempt whose task is not known yet is sent again
+    while ECS answers it by its token (the answer names the task); one older than that with no
+    task seen ends the run FAILED, visibly.
     """
     store = records.RunStore(dynamodb, config.runs_table)
     now = records.now()
-    waiting = [
-        record for status in (runs.PENDING, runs.RUNNING) for record in _all_in(store, status)
-    ]
+    began = clock()
     counts = {
+        "read": 0,
         "looked": 0,
         "timedOut": 0,
         "resent": 0,
@@ -189,66 +200,162 @@ def reconcile(config: trigger_config.TriggerConfig, log: dict[str, Any]) -> dict
         counts["errors"] += 1
         log.setdefault("errors", []).append(f"{what}: {type(error).__name__}: {error}")
 
-    for record in waiting:
-        if _past_timeout(record, config, now):
-            task_arn = records.current_attempt(record).get("taskArn")
-            try:
-                ecs.stop_task(
-                    cluster=config.cluster_arn, task=task_arn, reason=lifecycle.TIMEOUT_REASON
-                )
-            except Exception as error:
-                failed(record[runs.Record.RUN_ID], error)
-                continue
-            counts["timedOut"] += 1
-    due = [r for r in waiting if now - _time(r[runs.Record.UPDATED_AT]) >= RECONCILE_AFTER]
-    known: dict[str, str] = {}
-    for record in due:
-        counts["looked"] += 1
-        run_id = record[runs.Record.RUN_ID]
-        current = records.current_attempt(record)
-        if current.get("taskArn"):
-            known[current["taskArn"]] = run_id
-        elif "reason" in current:
-            continue  # recorded as not started; the invocation that will send the next retries
-        elif attempts.resendable(record, now):
-            try:
-                outcome = attempts.start_attempts(ecs, config, store, record, log)
-            except Exception as error:
-                failed(run_id, error)
-                continue
-            counts["resent"] += 1
-            counts["final"] += outcome.final is not None
-            if outcome.task_arn:
-                known[outcome.task_arn] = run_id
-        else:
-            target = config.jobs.get(record[runs.Record.JOB])
-            try:
-                _lost(store, record, now, target.lifecycle if target else lifecycle.JobRules())
-            except Exception as error:
-                failed(run_id, error)
-                continue
-            counts["lost"] += 1
-    arns = sorted(known)
-    for start in range(0, len(arns), DESCRIBE_BATCH):
-        batch = arns[start : start + DESCRIBE_BATCH]
+    pass_ = _Pass(config, store, now, counts, failed, log)
+    try:
+        cursors: dict[str, Any] = dict(store.pass_cursors())
+    except Exception as error:  # read from the oldest runs, as a first pass does
+        failed("the pass's cursor", error)
+        cursors = {}
+    for status in (runs.RUNNING, runs.PENDING):
         try:
-            described = ecs.describe_tasks(cluster=config.cluster_arn, tasks=batch)
-        except Exception as error:
-            failed(f"DescribeTasks of {len(batch)} tasks", error)
-            continue
-        for task in described.get("tasks", []):
-            try:
-                answer = apply(config, store, known[task["taskArn"]], task, log)
-            except Exception as error:
-                failed(known[task["taskArn"]], error)
-                continue
-            counts["applied"] += answer["outcome"] in ("recorded", "rerun")
-            counts["final"] += "final" in answer
+            cursors[status] = pass_.sweep(status, cursors.get(status), began + PASS_SECONDS[status])
+        except Exception as error:  # the query: this status's next pass goes on from here
+            failed(f"runs {status}", error)
+    try:
+        store.save_pass_cursors(cursors)
+    except Exception as error:  # the next pass reads from the last position kept
+        failed("the pass's cursor", error)
     try:
         counts["notified"] = publish_notices(config, store, now, failed)
     except Exception as error:  # the query of due notices: the next pass publishes them
         failed("notices", error)
     return {"outcome": "reconciled", **counts}
+
+
+class _Pass:
+    """One reconciliation pass over the runs still waiting on ECS."""
+
+    def __init__(
+        self,
+        config: trigger_config.TriggerConfig,
+        store: records.RunStore,
+        now: datetime,
+        counts: dict[str, int],
+        failed: Callable[[str, Exception], None],
+        log: dict[str, Any],
+    ):
+        self.config, self.store, self.now = config, store, now
+        self.counts, self.failed, self.log = counts, failed, log
+
+    def sweep(
+        self, status: str, start: dict[str, Any] | None, deadline: float
+    ) -> dict[str, Any] | None:
+        """Look at the runs in `status` from after `start`, oldest first, going on from the
+        oldest once the newest is passed; the position to go on from next time (None: from the
+        oldest)."""
+        seen: set[str] = set()
+        position, wrapped, last = start, start is None, start
+        while len(seen) < MAX_RECONCILED:
+            page, following = self.store.oldest_in(
+                status, min(PAGE, MAX_RECONCILED - len(seen)), position
+            )
+            fresh = [r for r in page if r[runs.Record.RUN_ID] not in seen]
+            looked = self.look_at(fresh, deadline)
+            seen.update(r[runs.Record.RUN_ID] for r in looked)
+            if looked:
+                last = records.status_position(looked[-1])
+            if len(looked) < len(fresh):
+                return last  # out of time: the next pass goes on from here
+            if len(fresh) < len(page):
+                return None  # round the whole status: the next pass starts from the oldest
+            if following is None:
+                if wrapped:
+                    return None
+                position, wrapped = None, True  # past the newest: on from the oldest
+            else:
+                position = following
+        return last
+
+    def look_at(self, waiting: list[dict[str, Any]], deadline: float) -> list[dict[str, Any]]:
+        """Stop what is past its timeout, and bring what has been quiet up to date; the runs
+        looked at (those before the deadline)."""
+        looked: list[dict[str, Any]] = []
+        known: dict[str, dict[str, Any]] = {}
+        for record in waiting:
+            if clock() >= deadline:
+                break
+            looked.append(record)
+            self.counts["read"] += 1
+            self._stop_if_past_timeout(record)
+            if self.now - _time(record[runs.Record.UPDATED_AT]) >= RECONCILE_AFTER:
+                task_arn = self._task_of(record)
+                if task_arn:
+                    known[task_arn] = record
+        if known:
+            self._describe(known)
+        return looked
+
+    def _stop_if_past_timeout(self, record: dict[str, Any]) -> None:
+        if not _past_timeout(record, self.config, self.now):
+            return
+        task_arn = records.current_attempt(record).get("taskArn")
+        try:
+            ecs.stop_task(
+                cluster=self.config.cluster_arn, task=task_arn, reason=lifecycle.TIMEOUT_REASON
+            )
+        except Exception as error:
+            self.failed(record[runs.Record.RUN_ID], error)
+            return
+        self.counts["timedOut"] += 1
+
+    def _task_of(self, record: dict[str, Any]) -> str | None:
+        """The task to describe for a quiet run: its current attempt's, known or asked of ECS
+        by the attempt's token; None when there is none to describe."""
+        self.counts["looked"] += 1
+        run_id = record[runs.Record.RUN_ID]
+        current = records.current_attempt(record)
+        if current.get("taskArn"):
+            return str(current["taskArn"])
+        if "reason" in current:
+            return None  # recorded as not started; the invocation that will send the next retries
+        if attempts.resendable(record, self.now):
+            try:
+                outcome = attempts.start_attempts(ecs, self.config, self.store, record, self.log)
+            except Exception as error:
+                self.failed(run_id, error)
+                return None
+            self.counts["resent"] += 1
+            self.counts["final"] += outcome.final is not None
+            return outcome.task_arn
+        target = self.config.jobs.get(record[runs.Record.JOB])
+        rules = target.lifecycle if target else lifecycle.JobRules()
+        try:
+            _lost(self.store, record, self.now, rules)
+        except Exception as error:
+            self.failed(run_id, error)
+            return None
+        self.counts["lost"] += 1
+        return None
+
+    def _describe(self, known: dict[str, dict[str, Any]]) -> None:
+        arns = sorted(known)
+        try:
+            described = ecs.describe_tasks(cluster=self.config.cluster_arn, tasks=arns)
+        except Exception as error:
+            self.failed(f"DescribeTasks of {len(arns)} tasks", error)
+            return
+        for task in described.get("tasks", []):
+            record = known[task["taskArn"]]
+            if _already_recorded(record, task):
+                continue  # nothing new since the record was read: no read or write for it
+            run_id = record[runs.Record.RUN_ID]
+            try:
+                answer = apply(self.config, self.store, run_id, task, self.log)
+            except Exception as error:
+                self.failed(run_id, error)
+                continue
+            self.counts["applied"] += answer["outcome"] in ("recorded", "rerun")
+            self.counts["final"] += "final" in answer
+
+
+def _already_recorded(record: dict[str, Any], task: dict[str, Any]) -> bool:
+    """Whether the record (as the index holds it, maybe behind the table) already holds this
+    state of its current attempt's task: versions only grow, so a stale copy never says so
+    wrongly."""
+    current = records.current_attempt(record)
+    return current.get("taskArn") == task.get("taskArn") and int(current.get("version", 0)) >= int(
+        task.get("version") or 0
+    )
 
 
 def publish_notices(
@@ -309,17 +416,6 @@ def _publish(
         final_ok=True,
     )
     return 1
-
-
-def _all_in(store: records.RunStore, status: str) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
-    token: str | None = None
-    while len(found) < MAX_RECONCILED:
-        page, token = store.page(job=None, status=status, limit=100, next_token=token)
-        found += page
-        if token is None:
-            break
-    return found[:MAX_RECONCILED]
 
 
 def _time(text: str) -> datetime:

@@ -272,8 +272,12 @@ def run_stop(event: dict, config: trigger_config.TriggerConfig, log: dict[str, A
         if record[runs.Record.STATUS] in runs.FINAL:
             log["outcome"] = "already-final"
             return view(record)
-        # A task not seen yet is stopped by the supervisor when its first event comes.
-        task_arn = records.current_attempt(record).get("taskArn")
+        # A task not seen yet: asked of ECS by its attempt's token, as its sender asks, so that
+        # a re-run starting just now is stopped too (and the supervisor stops any task of a
+        # stopped run when its first event comes).
+        task_arn = records.current_attempt(record).get("taskArn") or attempts.task_sent(
+            ecs, config, record, records.now()
+        )
         if task_arn is not None:
             ecs.stop_task(cluster=config.cluster_arn, task=task_arn, reason=reason)
         changes = {

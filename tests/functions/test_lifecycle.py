@@ -245,3 +245,55 @@ def test_any_order_and_any_repeat_of_the_events_reaches_the_same_end(kind, order
     assert current["status"] == expected
     assert [d.final for d in decisions if d.final] == [expected]  # reported exactly once
     assert not any(d.retry for d in decisions)
+
+
+def test_no_rerun_past_the_last_attempt_a_run_makes():
+    last = runs.MAX_ATTEMPT
+    waiting = record(attempt=last, attempts=[{"attempt": last, "capacity": "spot",
+                                              "requestedAt": NOW}])  # fmt: skip
+    current, decision = apply(waiting, stopped(last, stopCode="SpotInterruption"))
+    assert (current["status"], decision.final, decision.retry) == ("FAILED", "FAILED", None)
+    assert current["reason"] == (
+        f"attempt {last}: interrupted: no attempt after attempt {last}, the most a run makes; "
+        "SpotInterruption"
+    )
+
+
+def test_only_consecutive_capacity_failures_share_an_entry():
+    def capacity(number: int, when: str) -> dict:
+        return {"attempt": number, "capacity": "spot", "requestedAt": when,
+                "reason": f"no capacity {number}", "classification": "capacity"}  # fmt: skip
+
+    entries: list[dict] = []
+    for entry in (capacity(1, "t1"), capacity(2, "t2"), capacity(3, "t3")):
+        lifecycle.add_attempt(entries, entry)
+    lifecycle.add_attempt(entries, {"attempt": 4, "capacity": "spot", "requestedAt": "t4",
+                                    "taskArn": "arn", "classification": "interrupted"})  # fmt: skip
+    lifecycle.add_attempt(entries, capacity(5, "t5"))
+    assert entries == [
+        {"attempt": 3, "firstAttempt": 1, "tries": 3, "capacity": "spot", "requestedAt": "t1",
+         "lastRequestedAt": "t3", "reason": "no capacity 3", "classification": "capacity"},
+        {"attempt": 4, "capacity": "spot", "requestedAt": "t4", "taskArn": "arn",
+         "classification": "interrupted"},
+        capacity(5, "t5"),
+    ]  # fmt: skip
+
+
+def test_a_fallback_seen_after_earlier_tries_without_capacity_joins_their_entry():
+    """Attempts 1 and 2 found no capacity (one entry), Spot attempt 3 was sent, and a task of
+    the on-demand attempt 4 is seen: 3 found no Spot capacity, and joins 1 and 2."""
+    merged = {"attempt": 2, "firstAttempt": 1, "tries": 2, "capacity": "on-demand",
+              "requestedAt": "t1", "lastRequestedAt": "t2", "reason": "none",
+              "classification": "capacity"}  # fmt: skip
+    waiting = record(attempt=3, attempts=[merged, {"attempt": 3, "capacity": "spot",
+                                                   "requestedAt": "t3"}])  # fmt: skip
+    current, _ = apply(waiting, event(4, lastStatus="RUNNING", capacityProviderName="FARGATE"))
+    assert current["attempts"][0] == {
+        **merged,
+        "attempt": 3,
+        "tries": 3,
+        "capacity": "spot",
+        "lastRequestedAt": "t3",
+        "reason": lifecycle.FALLBACK_REASON.format(attempt=4),
+    }
+    assert [a["attempt"] for a in current["attempts"]] == [3, 4]

@@ -234,7 +234,8 @@ def test_stop_by_run_ends_it_stopped_and_stops_its_task(stack, context):
 def test_a_task_first_seen_after_its_run_was_stopped_is_stopped(stack, context):
     ecs, store, _ = stack
     task = start(ecs, context)  # started, but no event recorded its task yet
-    handler.handler({"action": "stop", "runId": RUN}, context)
+    # Stopped by a writer that did not find the task (its attempt past ECS's token window, say).
+    store.update(store.get(RUN), {"status": "STOPPED", "reason": "stopped"})
     assert ecs.tasks[task["taskArn"]]["desiredStatus"] == "RUNNING"
     answer = supervisor.handler(running(task), context)
     assert answer == {"outcome": "stopped-stray", "status": "STOPPED"}
@@ -513,8 +514,94 @@ def test_a_throttled_describe_does_not_stop_the_pass(stack, context, monkeypatch
 
 def test_every_change_keeps_the_record_for_the_retention_from_then(stack, context, monkeypatch):
     ecs, store, _ = stack
+    fixed = records.now()  # one clock for both stamps, so no second passes between them
+    monkeypatch.setattr(records, "now", lambda: fixed)
     task = start(ecs, context)
     created = store.get(RUN)["expiresAt"]
     later(monkeypatch, 60 * 24 * 2)  # a run two days long
     supervisor.handler(running(task), context)
     assert store.get(RUN)["expiresAt"] - created == 2 * 24 * 3600
+
+
+# --- the record after an on-demand fallback -----------------------------------------------------
+
+
+def test_the_first_event_of_a_fallback_records_that_spot_started_nothing(stack, context):
+    """The trigger answers the on-demand attempt 2 after Spot found no capacity, in three calls
+    and with no write after RunTask: until a task of attempt 2 is seen, status shows attempt 1
+    as sent. The first event of attempt 2 (only a no-task answer makes the trigger send it) then
+    records attempt 1 as having found no Spot capacity."""
+    ecs, store, calls = stack
+    ecs.capacity["FARGATE_SPOT"] = False
+    answer = handler.handler(NIGHTLY, context)
+    assert (answer["attempt"], answer["capacity"]) == (2, "on-demand")
+    meanwhile = handler.handler({"action": "status", "runId": RUN}, context)
+    assert (meanwhile["status"], meanwhile["attempt"]) == ("PENDING", 1)
+    assert meanwhile["attempts"] == [
+        {"attempt": 1, "capacity": "spot", "requestedAt": meanwhile["createdAt"]}
+    ]
+    task = ecs.tasks[answer["taskArn"]]
+    calls.clear()
+    supervisor.handler(running(task), context)
+    assert calls == ["GetItem", "UpdateItem"]
+    record = store.get(RUN)
+    assert (record["status"], record["attempt"]) == ("RUNNING", 2)
+    first, second = record["attempts"]
+    assert first == {
+        "attempt": 1,
+        "capacity": "spot",
+        "requestedAt": record["createdAt"],
+        "reason": supervisor.lifecycle.FALLBACK_REASON.format(attempt=2),
+        "classification": "capacity",
+    }
+    assert (second["attempt"], second["capacity"], second["taskArn"]) == (
+        2,
+        "on-demand",
+        task["taskArn"],
+    )
+
+
+def test_a_fallback_whose_every_event_was_lost_is_recorded_by_the_pass(stack, context, monkeypatch):
+    ecs, store, _ = stack
+    ecs.capacity["FARGATE_SPOT"] = False
+    task = ecs.tasks[handler.handler(NIGHTLY, context)["taskArn"]]
+    advance(ecs, task, lastStatus="RUNNING")
+    ecs.capacity["FARGATE_SPOT"] = True  # the Spot token still answers its first no
+    later(monkeypatch, 3)
+    supervisor.handler(supervisor.RECONCILE, context)
+    record = store.get(RUN)
+    assert (record["status"], record["attempt"]) == ("RUNNING", 2)
+    assert [a.get("classification") for a in record["attempts"]] == ["capacity", None]
+    assert len(ecs.started()) == 1
+
+
+def test_a_rerun_starting_as_its_run_is_stopped_is_stopped_even_if_its_events_are_lost(
+    stack, context
+):
+    """The supervisor records attempt 2 and starts its task; the stop reads the run before any
+    event names that task. The stop asks ECS by attempt 2's token, and stops what it started."""
+    ecs, store, calls = stack
+    task = start(ecs, context)
+    supervisor.handler(stopped(task, stopCode="SpotInterruption"), context)
+    rerun = ecs.started()[-1]
+    assert "taskArn" not in records.current_attempt(store.get(RUN))
+    calls.clear()
+    answer = handler.handler({"action": "stop", "runId": RUN, "reason": "superseded"}, context)
+    assert answer["status"] == "STOPPED"
+    assert ecs.tasks[rerun]["desiredStatus"] == "STOPPED"
+    assert calls == ["GetItem", "RunTask", "StopTask", "UpdateItem"]
+    assert ecs.started() == [task["taskArn"], rerun]  # the token answered; nothing new started
+
+
+def test_a_stop_leaves_alone_an_attempt_only_a_retry_would_send(stack, context):
+    """Attempt 3 is recorded after attempts 1 and 2 found no capacity: only a retry of the
+    invocation sends it, and a stop must not start it."""
+    ecs, store, calls = stack
+    ecs.capacity.update(FARGATE=False, FARGATE_SPOT=False)
+    with pytest.raises(attempts.CapacityUnavailable):
+        handler.handler(NIGHTLY, context)
+    ecs.capacity.update(FARGATE=True, FARGATE_SPOT=True)
+    calls.clear()
+    assert handler.handler({"action": "stop", "runId": RUN}, context)["status"] == "STOPPED"
+    assert calls == ["GetItem", "UpdateItem"]
+    assert ecs.started() == []

@@ -287,7 +287,7 @@ def test_valid_runs_build_a_request_botocore_accepts(prod_config, run, capacity,
     run_id = runs.run_id(request.job, request.idempotency_key)
     record = records.new_record(run_id, request, records.now(), config.run_retention_days)
     # The longest attempt number the platform variables are counted with.
-    params = attempts.run_task_request(config, record, attempts.Attempt(99, capacity))
+    params = attempts.run_task_request(config, record, attempts.Attempt(runs.MAX_ATTEMPT, capacity))
     validate_parameters(params, RUN_TASK_MODEL)
     provider = {"spot": "FARGATE_SPOT", "on-demand": "FARGATE"}[capacity]
     assert params["capacityProviderStrategy"] == [{"capacityProvider": provider, "weight": 1}]
@@ -304,7 +304,7 @@ def test_valid_runs_build_a_request_botocore_accepts(prod_config, run, capacity,
     assert {e["name"]: e["value"] for e in override.get("environment", [])} == {
         **environment,
         "LONGJOBS_RUN_ID": run_id,
-        "LONGJOBS_ATTEMPT": "99",
+        "LONGJOBS_ATTEMPT": str(runs.MAX_ATTEMPT),
         "LONGJOBS_CHECKPOINT_URI": (
             f"s3://longjobs-prod-checkpoints-123456789012-eu-west-1/{job}/{run_id}/"
         ),

@@ -229,11 +229,12 @@ def test_no_capacity_anywhere_is_recorded_and_the_retry_is_a_new_attempt(stack, 
         handler.handler(NIGHTLY, context)
     record = store.get(NIGHTLY_RUN)
     assert (record["status"], record["attempt"]) == ("PENDING", 3)
-    assert [(a["attempt"], a["capacity"], a.get("classification")) for a in record["attempts"]] == [
-        (1, "spot", "capacity"),
-        (2, "on-demand", "capacity"),
-        (3, "spot", None),
-    ]
+    # Spot's and on-demand's no are one entry: the last try's number and capacity, both tries.
+    assert [(a["attempt"], a["capacity"], a.get("tries"), a.get("classification"))
+            for a in record["attempts"]] == [
+        (2, "on-demand", 2, "capacity"),
+        (3, "spot", None, None),
+    ]  # fmt: skip
     assert record["attempts"][0]["reason"] == CAPACITY_REASON
     # Capacity is back when Lambda retries: attempt 3 is a new request to ECS, and starts.
     ecs.capacity.update(FARGATE=True, FARGATE_SPOT=True)
@@ -431,3 +432,99 @@ def test_a_retry_after_a_deploy_of_a_run_that_fell_back_finds_its_task(stack, co
     again = handler.handler(NIGHTLY, context)
     assert (again["taskArn"], again["attempt"], again["status"]) == (first["taskArn"], 2, "PENDING")
     assert len(ecs.started()) == 1
+
+
+def test_tries_without_capacity_are_one_attempt_entry_and_the_record_stays_small(
+    stack, context, monkeypatch, config_file
+):
+    """A run that keeps finding no capacity for a day (maxWaitForCapacity at its maximum) is
+    tried on every retry: its record holds one entry for all those tries, not two a try, so it
+    stays far from DynamoDB's 400 KB an item."""
+    ecs, store, _ = stack
+    config = trigger_config.loads(config_file.read_text())
+    report = dataclasses.replace(
+        config.jobs["report"],
+        lifecycle=dataclasses.replace(
+            config.jobs["report"].lifecycle, max_wait_for_capacity_seconds=24 * 3600
+        ),
+    )
+    config_file.write_text(
+        trigger_config.dumps(dataclasses.replace(config, jobs={**config.jobs, "report": report}))
+    )
+    handler.load_config.cache_clear()
+    ecs.capacity.update(FARGATE=False, FARGATE_SPOT=False)
+    start = records.now()
+    sizes = []
+    for minute in range(0, 24 * 60, 3):  # a try every 3 minutes, as the pass makes them
+        monkeypatch.setattr(records, "now", lambda minute=minute: start + timedelta(minutes=minute))
+        with pytest.raises(attempts.CapacityUnavailable):
+            handler.handler(NIGHTLY, context)
+        sizes.append(len(json.dumps(store.get(NIGHTLY_RUN))))
+    record = store.get(NIGHTLY_RUN)
+    tries = 2 * 24 * 60 // 3
+    assert record["attempt"] == tries + 1
+    last = records.timestamp(start + timedelta(minutes=24 * 60 - 3))
+    assert record["attempts"] == [
+        {
+            "attempt": tries,
+            "firstAttempt": 1,
+            "tries": tries,
+            "capacity": "on-demand",
+            "requestedAt": records.timestamp(start),
+            "lastRequestedAt": last,
+            "reason": CAPACITY_REASON,
+            "classification": "capacity",
+        },
+        {"attempt": tries + 1, "capacity": "spot", "requestedAt": last},
+    ]
+    assert max(sizes) - sizes[1] < 20  # only the numbers grow
+    status = handler.handler({"action": "status", "runId": NIGHTLY_RUN}, context)
+    assert status["attempts"] == record["attempts"]
+
+
+def test_a_capacity_failure_after_an_attempt_that_ran_is_an_entry_of_its_own(stack, context):
+    ecs, store, _ = stack
+    handler.handler(NIGHTLY, context)
+    record = store.get(NIGHTLY_RUN)
+    when = record["createdAt"]
+    # Attempt 1 found no Spot capacity; attempt 2 ran and was interrupted; 3 is to be sent.
+    entries = [
+        {"attempt": 1, "capacity": "spot", "requestedAt": when, "reason": CAPACITY_REASON,
+         "classification": "capacity"},
+        {"attempt": 2, "capacity": "on-demand", "requestedAt": when,
+         "taskArn": ecs.started()[0], "classification": "interrupted"},
+        {"attempt": 3, "capacity": "spot", "requestedAt": when},
+    ]  # fmt: skip
+    store.update(record, {"attempt": 3, "attempts": entries})
+    ecs.capacity.update(FARGATE=False, FARGATE_SPOT=False)
+    with pytest.raises(attempts.CapacityUnavailable):
+        handler.handler(NIGHTLY, context)
+    record = store.get(NIGHTLY_RUN)
+    assert [
+        (a["attempt"], a.get("tries"), a.get("classification")) for a in record["attempts"]
+    ] == [
+        (1, None, "capacity"),
+        (2, None, "interrupted"),
+        (4, 2, "capacity"),
+        (5, None, None),
+    ]
+
+
+def test_attempt_numbers_stop_at_the_bound_the_overrides_are_counted_with(stack, context):
+    """LONGJOBS_ATTEMPT is counted at runs.MAX_ATTEMPT when a request's overrides are checked:
+    no attempt past it is ever sent; a run that gets there ends FAILED, saying so."""
+    ecs, store, _ = stack
+    ecs.capacity.update(FARGATE=False, FARGATE_SPOT=False)
+    with pytest.raises(attempts.CapacityUnavailable):
+        handler.handler(NIGHTLY, context)
+    record = store.get(NIGHTLY_RUN)
+    last = runs.MAX_ATTEMPT - 1
+    merged = {**record["attempts"][0], "attempt": last - 1, "tries": last - 1}
+    pending = {"attempt": last, "capacity": "spot", "requestedAt": record["createdAt"]}
+    store.update(record, {"attempt": last, "attempts": [merged, pending]})
+    response = handler.handler(NIGHTLY, context)
+    assert response["status"] == "FAILED"
+    assert response["reason"].startswith(f"no attempt after attempt {runs.MAX_ATTEMPT}")
+    tokens = [call["clientToken"] for call in ecs.run_task_calls()]
+    assert tokens[-2:] == [runs.client_token(NIGHTLY_RUN, n) for n in (last, runs.MAX_ATTEMPT)]
+    assert store.get(NIGHTLY_RUN)["attempts"][-1]["attempt"] == runs.MAX_ATTEMPT

@@ -843,7 +843,7 @@ def test_a_schedule_the_trigger_would_refuse_is_refused_by_the_same_code():
     nightly["environment"] = {"BIG": "x" * 8200}
     assert problems(values) == [
         "longjobs:jobs.report.schedules.nightly.environment: the trigger would refuse every run "
-        "of this schedule: environment and command: 8576 characters of overrides with the "
+        "of this schedule: environment and command: 8578 characters of overrides with the "
         "LONGJOBS_ variables every attempt gets; RunTask allows 8192"
     ]
     nightly["environment"] = {"ESC": "\x1b[0m"}

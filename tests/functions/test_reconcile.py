@@ -1,0 +1,171 @@
+"""The reconciliation pass over more open runs than it reads at once: each status read oldest
+first from where the last pass stopped, so every open run is looked at over a few passes.
+
+moto's DynamoDB with the program's runs table (its by-status index), the ECS stand-in; runs
+are written straight into the table and their tasks into the stand-in, as if every event of
+theirs had been lost.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+import handler
+import records
+import supervisor
+from longjobs_contract import runs
+from longjobs_contract.run_event import RunRequest
+from tests.functions import test_supervisor
+
+stack = test_supervisor.stack
+"""The supervisor's stack: PROD in moto, ECS as the stand-in."""
+
+CLUSTER = "arn:aws:ecs:eu-west-1:123456789012:cluster/longjobs-prod"
+
+
+def open_run(ecs, store, index: int, *, stopped: bool, created) -> str:
+    """A RUNNING run whose task ECS runs (or has stopped with exit code 0); no event came."""
+    config = handler.load_config()
+    key = f"open-{index:05}"
+    request = RunRequest(
+        job="report",
+        rules=config.jobs["report"],
+        environment={},
+        command=None,
+        capacity="spot",
+        idempotency_key=key,
+    )
+    run_id = runs.run_id("report", key)
+    record = records.new_record(run_id, request, created, 90)
+    arn = f"arn:aws:ecs:eu-west-1:123456789012:task/longjobs-prod/{run_id}"
+    record[runs.Record.STATUS] = runs.RUNNING
+    record[runs.Record.ATTEMPTS][0].update(taskArn=arn, version=3, lastStatus="RUNNING")
+    store.create(record)
+    task = {
+        "taskArn": arn,
+        "clusterArn": CLUSTER,
+        "startedBy": run_id,
+        "lastStatus": "RUNNING",
+        "desiredStatus": "RUNNING",
+        "capacityProviderName": "FARGATE_SPOT",
+        "overrides": {
+            "containerOverrides": [
+                {"name": "report", "environment": [{"name": "LONGJOBS_ATTEMPT", "value": "1"}]}
+            ]
+        },
+        "containers": [{"name": "report", "lastStatus": "RUNNING"}],
+        "version": 3,
+    }
+    if stopped:
+        task.update(
+            lastStatus="STOPPED",
+            desiredStatus="STOPPED",
+            stopCode="EssentialContainerExited",
+            stoppedReason="Essential container in task exited",
+            containers=[{"name": "report", "lastStatus": "STOPPED", "exitCode": 0}],
+            version=5,
+        )
+    ecs.tasks[arn] = task
+    return run_id
+
+
+def described(ecs) -> list[str]:
+    return [arn for operation, params in ecs.calls if operation == "DescribeTasks"
+            for arn in params["tasks"]]  # fmt: skip
+
+
+def test_more_open_runs_than_a_pass_reads_are_all_looked_at_within_two_passes(stack, context):
+    """1,070 RUNNING runs, more than the 1,000 a pass reads: the 50 oldest and the 20 newest
+    have stopped with their events lost, the 1,000 between run on. A pass that read only the
+    newest 1,000 would never see the oldest; one that read only the oldest, never the newest."""
+    ecs, store, _ = stack
+    assert supervisor.MAX_RECONCILED == 1000
+    base = records.now() - timedelta(hours=2)
+    ids = [
+        open_run(ecs, store, i, stopped=i < 50 or i >= 1050, created=base + timedelta(seconds=i))
+        for i in range(1070)
+    ]
+    first = supervisor.handler(supervisor.RECONCILE, context)
+    assert (first["read"], first["final"], first["errors"]) == (1000, 50, 0)
+    assert {store.get(run)["status"] for run in ids[:50]} == {"SUCCEEDED"}
+    assert {store.get(run)["status"] for run in ids[1050:]} == {"RUNNING"}
+    second = supervisor.handler(supervisor.RECONCILE, context)
+    # On from where the first stopped: the 20 left, then round to the oldest still open.
+    assert (second["read"], second["final"], second["errors"]) == (1000, 20, 0)
+    assert {store.get(run)["status"] for run in ids[1050:]} == {"SUCCEEDED"}
+    assert {store.get(run)["status"] for run in ids[50:1050]} == {"RUNNING"}
+    assert set(described(ecs)) == set(ecs.tasks)  # every open run was looked at
+    # Runs whose task is as recorded cost one DescribeTasks a hundred, no read or write each.
+    assert second["applied"] == 20
+
+
+def test_fewer_runs_than_a_share_are_each_looked_at_every_pass(stack, context, monkeypatch):
+    ecs, store, _ = stack
+    monkeypatch.setattr(supervisor, "MAX_RECONCILED", 2)
+    base = records.now() - timedelta(hours=1)
+    ids = [open_run(ecs, store, i, stopped=False, created=base + timedelta(minutes=i))
+           for i in range(3)]  # fmt: skip
+    arns = {run: store.get(run)["attempts"][0]["taskArn"] for run in ids}
+    looked = []
+    for _ in range(3):
+        ecs.calls.clear()
+        assert supervisor.handler(supervisor.RECONCILE, context)["read"] == 2
+        looked.append([run for run in ids if arns[run] in described(ecs)])
+    # Two a pass, oldest first, on from where the last stopped and round again.
+    assert looked == [ids[:2], [ids[0], ids[2]], ids[1:]]
+    monkeypatch.setattr(supervisor, "MAX_RECONCILED", 1000)
+    ecs.calls.clear()
+    assert supervisor.handler(supervisor.RECONCILE, context)["read"] == 3
+    assert sorted(described(ecs)) == sorted(arns.values())
+
+
+def test_a_pass_out_of_time_stops_and_the_next_goes_on_from_there(stack, context, monkeypatch):
+    ecs, store, _ = stack
+    base = records.now() - timedelta(hours=1)
+    ids = [open_run(ecs, store, i, stopped=False, created=base + timedelta(minutes=i))
+           for i in range(5)]  # fmt: skip
+    ticks = iter(range(1000))
+    # Every run looked at takes 7 s: RUNNING's 20 s see runs 0 and 1 (7 and 14 s in), not 2.
+    monkeypatch.setattr(supervisor, "clock", lambda: 7.0 * next(ticks))
+    assert supervisor.handler(supervisor.RECONCILE, context)["read"] == 2
+    position = store.pass_cursors()[runs.RUNNING]
+    assert position == records.status_position(store.get(ids[1]))
+    monkeypatch.setattr(supervisor, "clock", lambda: 0.0)
+    ecs.calls.clear()
+    assert supervisor.handler(supervisor.RECONCILE, context)["read"] == 5
+    arns = [store.get(run)["attempts"][0]["taskArn"] for run in ids]
+    # Runs 2 to 4 first, then round to 0 and 1 (one DescribeTasks a page).
+    assert [call["tasks"] for op, call in ecs.calls if op == "DescribeTasks"] == [
+        sorted(arns[2:]),
+        sorted(arns[:2]),
+    ]
+
+
+def test_the_pass_cursor_is_no_run(stack, context):
+    ecs, store, _ = stack
+    handler.handler({"job": "report", "idempotencyKey": "one"}, context)
+    supervisor.handler(supervisor.RECONCILE, context)
+    assert store.get(records.PASS_CURSOR_ID) is not None
+    listed = handler.handler({"action": "list"}, context)["runs"]
+    assert [run["request"]["idempotencyKey"] for run in listed] == ["one"]
+    for status in runs.STATUSES:
+        page = handler.handler({"action": "list", "status": status}, context)["runs"]
+        assert all(run["runId"] != records.PASS_CURSOR_ID for run in page)
+    answer = handler.handler({"action": "status", "runId": records.PASS_CURSOR_ID}, context)
+    assert answer["error"]["type"] == "ValidationError"
+
+
+@pytest.mark.parametrize("kept", ["not a token", None])
+def test_an_unreadable_cursor_starts_from_the_oldest(stack, context, kept):
+    ecs, store, _ = stack
+    base = records.now() - timedelta(hours=1)
+    open_run(ecs, store, 0, stopped=True, created=base)
+    cursors = {runs.RUNNING: kept} if kept else {}
+    store.client.put_item(
+        TableName=store.table,
+        Item=records.to_item({runs.Record.RUN_ID: records.PASS_CURSOR_ID, "cursors": cursors}),
+    )
+    answer = supervisor.handler(supervisor.RECONCILE, context)
+    assert (answer["read"], answer["final"], answer["errors"]) == (1, 1, 0)
