@@ -240,14 +240,7 @@ class CheckpointBucket(pulumi.ComponentResource):
         )
 
     def deny_insecure_transport(self) -> policies.Statement:
-        return {
-            "Sid": "DenyInsecureTransport",
-            "Effect": "Deny",
-            "Principal": "*",
-            "Action": "s3:*",
-            "Resource": [self.arn, f"{self.arn}/*"],
-            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-        }
+        return policies.deny_insecure_transport("s3", [self.arn, f"{self.arn}/*"])
 
     def _create_policy(self, name: str) -> aws.s3.BucketPolicy:
         return aws.s3.BucketPolicy(

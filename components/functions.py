@@ -89,6 +89,21 @@ def create_failure_queue(
     )
 
 
+def create_queue_policy(
+    name: str, queue: aws.sqs.Queue, statements: list[policies.Statement] | None = None
+) -> aws.sqs.QueuePolicy:
+    """A queue's one policy: requests over TLS only (what it holds are whole events, the
+    callers' values included), and `statements`."""
+    return aws.sqs.QueuePolicy(
+        f"{name}-policy",
+        queue_url=queue.url,
+        policy=policies.to_json(
+            [policies.deny_insecure_transport("sqs", queue.arn), *(statements or [])]
+        ),
+        opts=pulumi.ResourceOptions(parent=queue),
+    )
+
+
 def create_function(
     name: str,
     *,

@@ -76,6 +76,18 @@ def created(policy: aws.iam.RolePolicy | None) -> list[pulumi.Resource]:
     return [policy] if policy is not None else []
 
 
+def deny_insecure_transport(service: str, resources: pulumi.Input[str] | list[Any]) -> Statement:
+    """Refuse every request to `resources` not made over TLS (`aws:SecureTransport`)."""
+    return {
+        "Sid": "DenyInsecureTransport",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": f"{service}:*",
+        "Resource": resources,
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+
+
 def run_tasks_statement(context: StackContext) -> Statement:
     """Describe and stop only the tasks of runs: tasks of the stack's cluster that RunTask
     tagged with a run id, over this stack's tag (a job's service starts tasks with the stack's

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import pulumi
 import pulumi_aws as aws
 
-from components import encryption, policies
+from components import encryption, functions, policies
 from components.config.types import scheduler_name
 from components.context import StackContext
 from components.job import FargateJob
@@ -25,6 +25,8 @@ class JobSchedules(pulumi.ComponentResource):
     """The stack's schedule group, named `<prefix>`."""
     dead_letter_queue: aws.sqs.Queue
     """Firings the trigger could not take after Scheduler's retries."""
+    dead_letter_queue_policy: aws.sqs.QueuePolicy
+    """Requests to the queue over TLS only."""
     role: aws.iam.Role
     """What Scheduler assumes to invoke the trigger."""
     policy: aws.iam.RolePolicy | None
@@ -44,6 +46,9 @@ class JobSchedules(pulumi.ComponentResource):
         self._context = context
         self.group = self._create_group(name)
         self.dead_letter_queue = self._create_dead_letter_queue(name)
+        self.dead_letter_queue_policy = functions.create_queue_policy(
+            f"{name}-dead-letters", self.dead_letter_queue
+        )
         self.role, self.policy = policies.role_with_policy(
             name,
             description="longjobs schedules: invoke the trigger, park undeliverable runs",

@@ -156,12 +156,7 @@ class JobSupervisor(pulumi.ComponentResource):
             "Resource": self.failure_queue.arn,
             "Condition": {"ArnEquals": {"aws:SourceArn": self.rule.arn}},
         }
-        return aws.sqs.QueuePolicy(
-            f"{name}-failures-policy",
-            queue_url=self.failure_queue.url,
-            policy=policies.to_json([statement]),
-            opts=pulumi.ResourceOptions(parent=self.failure_queue),
-        )
+        return functions.create_queue_policy(f"{name}-failures", self.failure_queue, [statement])
 
     def _create_permission(self, name: str) -> aws.lambda_.Permission:
         return aws.lambda_.Permission(

@@ -32,6 +32,8 @@ class JobTrigger(pulumi.ComponentResource):
     """The function's logs: `/<project>/<stack>/lambda/trigger`."""
     failure_queue: aws.sqs.Queue
     """Async invocations that failed after Lambda's retries: `<prefix>-trigger-failures`."""
+    failure_queue_policy: aws.sqs.QueuePolicy
+    """Requests to the queue over TLS only."""
     role: aws.iam.Role
     """The function's least-privilege role."""
     policy: aws.iam.RolePolicy | None
@@ -72,6 +74,9 @@ class JobTrigger(pulumi.ComponentResource):
             name, self.log_group_name, context, run_retention_days, self
         )
         self.failure_queue = functions.create_failure_queue(name, context, self)
+        self.failure_queue_policy = functions.create_queue_policy(
+            f"{name}-failures", self.failure_queue
+        )
         self.config_json = self._config_json(cluster, network, jobs, runs, run_retention_days)
         self.role, self.policy = policies.role_with_policy(
             name,

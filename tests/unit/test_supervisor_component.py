@@ -52,6 +52,7 @@ def test_events_reach_the_function_with_retries_and_a_dead_letter_queue(dev):
         dev.one("aws:sqs/queuePolicy:QueuePolicy", "supervisor-failures-policy").inputs["policy"]
     )
     assert queue_policy["Statement"] == [
+        DENY_INSECURE_TRANSPORT,
         {
             "Sid": "TaskStateChangesDeadLetters",
             "Effect": "Allow",
@@ -59,8 +60,32 @@ def test_events_reach_the_function_with_retries_and_a_dead_letter_queue(dev):
             "Action": "sqs:SendMessage",
             "Resource": QUEUE,
             "Condition": {"ArnEquals": {"aws:SourceArn": RULE}},
-        }
+        },
     ]
+
+
+DENY_INSECURE_TRANSPORT = {
+    "Sid": "DenyInsecureTransport",
+    "Effect": "Deny",
+    "Principal": "*",
+    "Action": "sqs:*",
+    "Resource": QUEUE,
+    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+}
+
+
+@pytest.mark.parametrize(
+    "queue", ["trigger-failures", "supervisor-failures", "schedules-dead-letters"]
+)
+def test_every_queue_of_what_failed_takes_requests_over_tls_only(dev, queue):
+    # They hold whole events, callers' environment values included.
+    policy = json.loads(
+        dev.one("aws:sqs/queuePolicy:QueuePolicy", f"{queue}-policy").inputs["policy"]
+    )
+    assert policy["Statement"][0] == {
+        **DENY_INSECURE_TRANSPORT,
+        "Resource": f"arn:aws:sqs:{REGION}:{ACCOUNT}:longjobs-dev-{queue}",
+    }
 
 
 def test_the_package_is_the_supervisor_the_shared_files_and_the_config(dev):
