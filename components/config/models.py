@@ -387,13 +387,23 @@ def _kms(value: str) -> str:
     if value == KMS_CREATE:
         return value
     try:
-        return TypeAdapter(KmsKeyArn).validate_python(value)
+        arn = TypeAdapter(KmsKeyArn).validate_python(value)
     except ValidationError:
+        arn = None
+    if arn is not None and "/mrk-" in arn:
+        # ECS, "Customer managed keys for AWS Fargate ephemeral storage": multi-Region keys
+        # are not supported.
+        raise ValueError(
+            f"{value!r} is a multi-Region key, which Fargate cannot encrypt a task's ephemeral "
+            "storage with; name a single-Region key"
+        )
+    if arn is None:
         raise ValueError(
             f"{value!r} is not allowed; expected {KMS_CREATE!r} (the stack makes a key) or the ARN "
             "of a key in the stack's region, like arn:aws:kms:us-east-1:111122223333:key/"
             "1234abcd-12ab-34cd-56ef-1234567890ab (an alias is not taken)"
-        ) from None
+        )
+    return arn
 
 
 class JobConfig(_Model):

@@ -520,6 +520,16 @@ BAD = [
         id="kms-alias",
     ),
     pytest.param(
+        {
+            **dev_values(),
+            "kms": "arn:aws:kms:us-east-1:111122223333:key/mrk-1234abcd12ab34cd56ef1234567890ab",
+        },
+        "longjobs:kms: 'arn:aws:kms:us-east-1:111122223333:key/mrk-1234abcd12ab34cd56ef1234567890ab' "
+        "is a multi-Region key, which Fargate cannot encrypt a task's ephemeral storage with; "
+        "name a single-Region key",
+        id="kms-multi-region",
+    ),
+    pytest.param(
         {**dev_values(), "kms": True},
         "longjobs:kms: True: Input should be a valid string",
         id="kms-not-a-string",
