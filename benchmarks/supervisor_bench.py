@@ -27,6 +27,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from tools.moto_ecs import register_task_definitions
 from tools.program import PROJECT_ROOT, run_program
 
 for _folder in ("trigger", "supervisor", "common"):
@@ -130,19 +131,7 @@ def stack() -> Iterator[Stack]:
                 "provide-client-params.*", lambda model, **_: calls.append(model.name)
             )
         ecs.create_cluster(clusterName=config.cluster_arn.rsplit("/", 1)[-1])
-        for task in program.by_type("aws:ecs/taskDefinition:TaskDefinition"):
-            inputs = task.inputs
-            containers = json.loads(inputs["containerDefinitions"])
-            for container in containers:  # moto needs a container memory; AWS does not
-                container.setdefault("memory", int(inputs["memory"]))
-            ecs.register_task_definition(
-                family=inputs["family"],
-                containerDefinitions=containers,
-                cpu=inputs["cpu"],
-                memory=inputs["memory"],
-                networkMode=inputs["networkMode"],
-                requiresCompatibilities=inputs["requiresCompatibilities"],
-            )
+        register_task_definitions(ecs, program)
         create_runs_table(
             dynamodb,
             program.one("aws:dynamodb/table:Table", "runs-table").inputs,

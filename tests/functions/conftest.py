@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 
 import boto3
@@ -21,7 +20,7 @@ os.environ["MOTO_EC2_LOAD_DEFAULT_AMIS"] = "false"
 import handler  # noqa: E402
 from longjobs_contract import trigger_config  # noqa: E402
 from tests.functions.runs_table import create_runs_table  # noqa: E402
-from tools.program import ProgramRun  # noqa: E402
+from tools.moto_ecs import register_task_definitions  # noqa: E402
 
 REGION = "us-east-1"
 # moto replaces boto3's default session with None while it mocks, by default, so every
@@ -105,30 +104,6 @@ class Context:
 @pytest.fixture
 def context() -> Context:
     return Context()
-
-
-def register_task_definitions(ecs, program: ProgramRun) -> None:
-    """Register every task definition exactly as the program declares it.
-
-    moto's run_task needs a container-level memory (AWS accepts task-level memory alone), and
-    moto checks neither architecture nor tags: the container memory is the only addition.
-    """
-    for task in program.by_type("aws:ecs/taskDefinition:TaskDefinition"):
-        inputs = task.inputs
-        containers = json.loads(inputs["containerDefinitions"])
-        for container in containers:
-            container.setdefault("memory", int(inputs["memory"]))
-        ecs.register_task_definition(
-            family=inputs["family"],
-            containerDefinitions=containers,
-            cpu=inputs["cpu"],
-            memory=inputs["memory"],
-            networkMode=inputs["networkMode"],
-            requiresCompatibilities=inputs["requiresCompatibilities"],
-            executionRoleArn=inputs["executionRoleArn"],
-            taskRoleArn=inputs["taskRoleArn"],
-            runtimePlatform=inputs["runtimePlatform"],
-        )
 
 
 @pytest.fixture

@@ -22,6 +22,14 @@ from tests.functions import test_supervisor
 stack = test_supervisor.stack
 """The supervisor's stack: PROD in moto, ECS as the stand-in."""
 
+
+@pytest.fixture(autouse=True)
+def stopped_clock(monkeypatch):
+    """The pass's clock stands still: a pass over a thousand runs in moto on a busy machine
+    must not run out of its time budget; the one test of that budget moves the clock itself."""
+    monkeypatch.setattr(supervisor, "clock", lambda: 0.0)
+
+
 CLUSTER = "arn:aws:ecs:eu-west-1:123456789012:cluster/longjobs-prod"
 
 
