@@ -137,12 +137,17 @@ def stack() -> Iterator[Stack]:
             program.one("aws:dynamodb/table:Table", "runs-table").inputs,
             config.runs_table,
         )
-        for module in (handler, supervisor):
+        # The functions' own clients, put back afterwards: a process that goes on (pytest)
+        # must find them as they were.
+        clients = {module: (module.ecs, module.dynamodb) for module in (handler, supervisor)}
+        for module in clients:
             module.ecs, module.dynamodb = ecs, dynamodb
         job = sorted(config.jobs)[0]
         try:
             yield Stack(config, calls, job, config.jobs[job].container_name)
         finally:
+            for module, (own_ecs, own_dynamodb) in clients.items():
+                module.ecs, module.dynamodb = own_ecs, own_dynamodb
             if saved is None:
                 os.environ.pop(trigger_config.CONFIG_PATH_VARIABLE, None)
             else:

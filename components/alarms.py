@@ -11,6 +11,7 @@ from components.context import StackContext
 from components.schedules import JobSchedules
 from components.supervisor import JobSupervisor
 from components.trigger import JobTrigger
+from longjobs_contract import alarms as stack_alarms
 
 REFUSED_PATTERN = '{ $.outcome = "validation-error" }'
 """The trigger's log line of a refused request (handler.py logs one JSON line per request)."""
@@ -45,11 +46,12 @@ class StackAlarms(pulumi.ComponentResource):
         super().__init__("longjobs:index:StackAlarms", name, None, opts)
         self._context = context
         self.refused_requests = self._create_refused_requests_filter(name, trigger)
-        queues = {"trigger-failures": trigger.failure_queue}
-        queues["supervisor-failures"] = supervisor.failure_queue
+        trigger_failures, supervisor_failures, dead_letters = stack_alarms.QUEUES
+        queues = {trigger_failures: trigger.failure_queue}
+        queues[supervisor_failures] = supervisor.failure_queue
         if schedules is not None:
-            queues["schedules-dead-letters"] = schedules.dead_letter_queue
-        names = [context.name("refused-requests"), *(context.name(q) for q in queues)]
+            queues[dead_letters] = schedules.dead_letter_queue
+        names = [context.name(stack_alarms.REFUSED_REQUESTS), *(context.name(q) for q in queues)]
         self.permissions = (
             [] if context.key_arn else self._create_permissions(name, names, supervisor)
         )
@@ -68,7 +70,7 @@ class StackAlarms(pulumi.ComponentResource):
     ) -> aws.cloudwatch.LogMetricFilter:
         return aws.cloudwatch.LogMetricFilter(
             f"{name}-refused-requests",
-            name=self._context.name("refused-requests"),
+            name=self._context.name(stack_alarms.REFUSED_REQUESTS),
             log_group_name=trigger.log_group.name,
             pattern=REFUSED_PATTERN,
             metric_transformation=aws.cloudwatch.LogMetricFilterMetricTransformationArgs(
@@ -88,8 +90,8 @@ class StackAlarms(pulumi.ComponentResource):
         # actions": the resource policy names the alarm as source ARN and the account).
         return [
             aws.lambda_.Permission(
-                f"{name}-{alarm.removeprefix(self._context.prefix + '-')}-invokes-supervisor",
-                statement_id=f"alarm-{alarm.removeprefix(self._context.prefix + '-')}",
+                f"{name}-{self._short(alarm)}-invokes-supervisor",
+                statement_id=f"alarm-{self._short(alarm)}",
                 action="lambda:InvokeFunction",
                 function=supervisor.function.name,
                 principal=ALARM_ACTIONS_PRINCIPAL,
@@ -99,6 +101,10 @@ class StackAlarms(pulumi.ComponentResource):
             )
             for alarm in alarm_names
         ]
+
+    def _short(self, alarm: str) -> str:
+        """An alarm's name without the stack's prefix."""
+        return alarm.removeprefix(f"{self._context.prefix}-")
 
     def _alarm_arn(self, alarm: str) -> str:
         return self._context.arn("cloudwatch", f"alarm:{alarm}")
@@ -148,7 +154,7 @@ class StackAlarms(pulumi.ComponentResource):
         dimensions: dict[str, pulumi.Input[str]] | None = None,
     ) -> aws.cloudwatch.MetricAlarm:
         return aws.cloudwatch.MetricAlarm(
-            alarm.removeprefix(self._context.prefix + "-"),
+            self._short(alarm),
             name=alarm,
             alarm_description=description,
             namespace=namespace,

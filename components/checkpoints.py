@@ -77,10 +77,12 @@ def checkpoint_statements(context: StackContext, bucket: str, job: str) -> list[
     bucket only (with an S3 Bucket Key, the encryption context is the bucket's ARN)."""
     arn = bucket_arn(context.partition, bucket)
     key_use = encryption.key_use_statements(
-        context, PLATFORM_TASK_ROLE_SIDS[2], encryption.PRODUCER_KEY_ACTIONS, ["s3"]
+        context,
+        PLATFORM_TASK_ROLE_SIDS[2],
+        encryption.PRODUCER_KEY_ACTIONS,
+        ["s3"],
+        string_equals={"kms:EncryptionContext:aws:s3:arn": arn},
     )
-    for statement in key_use:
-        statement["Condition"]["StringEquals"]["kms:EncryptionContext:aws:s3:arn"] = arn
     return [
         {
             "Sid": PLATFORM_TASK_ROLE_SIDS[0],

@@ -75,7 +75,9 @@ class StackContext:
         return self.arn("logs", f"log-group:{log_group_name}:log-stream:*")
 
     def tags_for(self, job: str | None = None, extra: dict[str, str] | None = None) -> dict:
-        tags = dict(self.tags)
+        """The stack's tags, then `extra`, then the stack's and the job's own keys, which no
+        extra tag may change: IAM conditions and the functions read them."""
+        own = {tag_keys.STACK: self.tags[tag_keys.STACK]} if tag_keys.STACK in self.tags else {}
         if job:
-            tags[tag_keys.JOB] = job
-        return {**tags, **(extra or {})}
+            own[tag_keys.JOB] = job
+        return {**self.tags, **(extra or {}), **own}

@@ -57,28 +57,38 @@ TABLE_KEY_ACTIONS = ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:Gener
 PRODUCER_KEY_ACTIONS = ["kms:Decrypt", "kms:GenerateDataKey"]
 
 
-def via_service(context: StackContext, service: str) -> str:
-    """The `kms:ViaService` value of a service in the stack's region."""
-    return f"{service}.{context.region}.amazonaws.com"
+def via_service(service: str, region: str) -> str:
+    """The `kms:ViaService` value of a service in a region (AWS KMS condition keys)."""
+    return f"{service}.{region}.amazonaws.com"
 
 
 def key_use_statements(
-    context: StackContext, sid: str, actions: list[str], services: list[str]
+    context: StackContext,
+    sid: str,
+    actions: list[str],
+    services: list[str],
+    *,
+    string_equals: dict[str, Any] | None = None,
+    string_like: dict[str, Any] | None = None,
 ) -> list[policies.Statement]:
-    """A role's use of the stack's key, only through `services` (kms:ViaService); none without
-    a key."""
+    """A role's use of the stack's key, only through `services` (kms:ViaService) and on the
+    further conditions given; none without a key."""
     if not context.key_arn:
         return []
+    condition: dict[str, dict[str, Any]] = {
+        "StringEquals": {
+            "kms:ViaService": sorted(via_service(s, context.region) for s in services),
+            **(string_equals or {}),
+        }
+    }
+    if string_like:
+        condition["StringLike"] = string_like
     return [
         {
             "Sid": sid,
             "Effect": "Allow",
             "Action": sorted(actions),
             "Resource": context.key_arn,
-            "Condition": {
-                "StringEquals": {
-                    "kms:ViaService": sorted(via_service(context, s) for s in services)
-                }
-            },
+            "Condition": condition,
         }
     ]

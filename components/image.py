@@ -74,8 +74,8 @@ class Registry:
     repositories: frozenset[str]
     """The repositories that exist already."""
     key_arn: str | None = None
-    """The KMS key repositories are to be encrypted with (None: ECR's AES256), as far as it is
-    known before the stack is deployed: a key the stack has not created yet is `UNKNOWN_KEY`."""
+    """The KMS key repositories are to be encrypted with: None for ECR's AES256, `STACK_KEY`
+    for the stack's own (`kms: create`), whose ARN is not known before it exists."""
 
     @classmethod
     def current(cls, key_arn: str | None = None) -> Registry:
@@ -103,10 +103,14 @@ class Registry:
         kind = found[0].encryption_type if found else "AES256"
         if self.key_arn is None:
             return kind == "AES256"
+        if self.key_arn == STACK_KEY:
+            # The program gives its repositories no other KMS key than the stack's own, unless
+            # the config named another before: that switch is the one a rebuild is not seen for.
+            return kind == "KMS"
         return kind == "KMS" and found[0].kms_key == self.key_arn
 
 
-UNKNOWN_KEY = "(a key the stack has not created yet)"
+STACK_KEY = "(the stack's own key)"
 
 
 class JobImage(pulumi.ComponentResource):

@@ -282,9 +282,8 @@ class FargateJob(pulumi.ComponentResource):
         """Decrypt with the keys the job's secrets are encrypted with, only as Secrets Manager
         or SSM reads a secret of this job's (each in the secret's own region)."""
         services = sorted(
-            {f"{arn.split(':')[2]}.{arn.split(':')[3]}.amazonaws.com"
-             for arn in self.config.secrets.values()}
-        )  # fmt: skip
+            {encryption.via_service(*arn.split(":")[2:4]) for arn in self.config.secrets.values()}
+        )
         return {
             "Sid": "SecretsKeys",
             "Effect": "Allow",

@@ -11,6 +11,8 @@ import pulumi_aws as aws
 
 from components import policies
 from components.context import StackContext
+from components.supervisor import TASK_STATE_CHANGES
+from longjobs_contract import alarms as stack_alarms
 
 # Every KMS action that applies to a symmetric encryption key, by name: the account's IAM
 # policies decide who may use them (the default key policy's purpose), without a wildcard.
@@ -18,7 +20,11 @@ from components.context import StackContext
 # less the ones for asymmetric, HMAC and imported keys, which this key is not.
 ACCOUNT_ACTIONS = (
     "kms:CancelKeyDeletion",
+    # Alias operations are authorized on the key as well as the alias ("Controlling access to
+    # aliases"): without them the stack could not make, rename or remove its own alias.
+    "kms:CreateAlias",
     "kms:CreateGrant",
+    "kms:DeleteAlias",
     "kms:Decrypt",
     "kms:DescribeKey",
     "kms:DisableKey",
@@ -43,6 +49,7 @@ ACCOUNT_ACTIONS = (
     "kms:ScheduleKeyDeletion",
     "kms:TagResource",
     "kms:UntagResource",
+    "kms:UpdateAlias",
     "kms:UpdateKeyDescription",
 )
 DELETION_WINDOW_DAYS = 30  # the longest KMS allows: time to notice a mistaken destroy
@@ -130,7 +137,9 @@ def service_statements(context: StackContext) -> list[policies.Statement]:
             "Resource": "*",
             "Condition": {
                 "StringEquals": {"aws:SourceAccount": ctx.account_id},
-                "ArnLike": {"aws:SourceArn": ctx.arn("events", f"rule/{ctx.prefix}-*")},
+                "ArnEquals": {
+                    "aws:SourceArn": ctx.arn("events", f"rule/{ctx.name(TASK_STATE_CHANGES)}")
+                },
             },
         },
         {
@@ -142,7 +151,12 @@ def service_statements(context: StackContext) -> list[policies.Statement]:
             "Resource": "*",
             "Condition": {
                 "StringEquals": {"aws:SourceAccount": ctx.account_id},
-                "ArnLike": {"aws:SourceArn": ctx.arn("cloudwatch", f"alarm:{ctx.prefix}-*")},
+                "ArnEquals": {
+                    "aws:SourceArn": [
+                        ctx.arn("cloudwatch", f"alarm:{alarm}")
+                        for alarm in stack_alarms.names(ctx.prefix)
+                    ]
+                },
             },
         },
     ]
@@ -183,11 +197,7 @@ class StackKey(pulumi.ComponentResource):
     def _create_alias(self, name: str, context: StackContext) -> aws.kms.Alias:
         return aws.kms.Alias(
             f"{name}-alias",
-            name=alias_name(context),
+            name=f"alias/{context.prefix}",
             target_key_id=self.key.key_id,
             opts=pulumi.ResourceOptions(parent=self),
         )
-
-
-def alias_name(context: StackContext) -> str:
-    return f"alias/{context.prefix}"

@@ -235,7 +235,7 @@ class JobNetwork(pulumi.ComponentResource):
         self, name: str, context: StackContext
     ) -> tuple[aws.cloudwatch.LogGroup, aws.ec2.FlowLog]:
         """Every accepted and rejected packet of the VPC to CloudWatch Logs (AWS FSBP EC2.6)."""
-        group_name = f"/{context.project}/{context.stack}/vpc-flow-logs"
+        group_name = f"{context.log_group_prefix}vpc-flow-logs"
         group = aws.cloudwatch.LogGroup(
             f"{name}-flow-logs",
             name=group_name,

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pulumi
-import pulumi_aws as aws
 
 from components.alarms import StackAlarms
 from components.checkpoints import CheckpointBucket
@@ -14,9 +13,9 @@ from components.config import ConfigError, StackConfig
 from components.config.errors import key_path
 from components.config.models import KMS_CREATE
 from components.context import StackContext
-from components.image import UNKNOWN_KEY, Registry
+from components.image import STACK_KEY, Registry
 from components.job import FargateJob
-from components.keys import StackKey, alias_name
+from components.keys import StackKey
 from components.network import JobNetwork
 from components.notifications import RunNotifications
 from components.runs import RunRecords
@@ -68,7 +67,7 @@ class JobPlatform(pulumi.ComponentResource):
         )
         # One ECR registry per account and region: one set of push credentials for every build.
         registry = (
-            Registry.current(_known_key_arn(config, context))
+            Registry.current(STACK_KEY if config.kms == KMS_CREATE else config.kms)
             if any(job.build for job in config.jobs.values())
             else None
         )
@@ -195,14 +194,3 @@ class JobPlatform(pulumi.ComponentResource):
                 self.schedules.dead_letter_queue.url if self.schedules else None
             ),
         }
-
-
-def _known_key_arn(config: StackConfig, context: StackContext) -> str | None:
-    """The key repositories are to be encrypted with, as far as it is known before `pulumi up`:
-    the config's, or the one a previous `up` created, found by its alias."""
-    if config.kms is None or config.kms != KMS_CREATE:
-        return config.kms
-    try:
-        return aws.kms.get_alias(name=alias_name(context)).target_key_arn
-    except Exception:  # the provider reports a missing alias as a failed invoke
-        return UNKNOWN_KEY

@@ -124,16 +124,17 @@ class JobSchedules(pulumi.ComponentResource):
 
     def _input_key_statements(self) -> list[policies.Statement]:
         ctx = self._context
-        statements = encryption.key_use_statements(
-            ctx, "ScheduleInputKey", ["kms:Decrypt"], ["scheduler"]
-        )
-        for statement in statements:
-            statement["Condition"]["StringLike"] = {
+        return encryption.key_use_statements(
+            ctx,
+            "ScheduleInputKey",
+            ["kms:Decrypt"],
+            ["scheduler"],
+            string_like={
                 "kms:EncryptionContext:aws:scheduler:schedule:arn": ctx.arn(
                     "scheduler", f"schedule/{ctx.prefix}/*"
                 )
-            }
-        return statements
+            },
+        )
 
     def _create_schedule(
         self, job: FargateJob, schedule: str, trigger: JobTrigger

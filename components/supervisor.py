@@ -17,6 +17,8 @@ from components.runs import RunRecords
 from longjobs_contract import lifecycle
 from longjobs_contract.runs import BY_STATUS_INDEX, TO_NOTIFY_INDEX
 
+TASK_STATE_CHANGES = "task-state-changes"
+"""The rule feeding the supervisor: `<prefix>-task-state-changes`."""
 FUNCTION_FILES = ("supervisor.py", "notices.py", "alarms.py")
 """The function's own files (functions/supervisor/)."""
 TIMEOUT_SECONDS = 300
@@ -88,7 +90,7 @@ class JobSupervisor(pulumi.ComponentResource):
         self._context = context
         self._notifications_topic = notifications_topic
         self.function_name = context.name(name)
-        self.rule_name = context.name("task-state-changes")
+        self.rule_name = context.name(TASK_STATE_CHANGES)
         self.log_group_name = f"{context.log_group_prefix}lambda/{name}"
         self.log_group = functions.create_log_group(
             name, self.log_group_name, context, run_retention_days, self

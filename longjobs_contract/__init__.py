@@ -9,6 +9,7 @@ Nothing here may import pulumi, boto3 or project code.
 # checks this against the folder, so a new module cannot be left out of a deployment.
 MODULES = (
     "__init__.py",
+    "alarms.py",
     "capacity.py",
     "environment.py",
     "errors.py",

@@ -114,16 +114,14 @@ class AwsMocks(pulumi.runtime.Mocks):
         default_vpc: bool = True,
         pushed: dict[str, dict[str, str]] | None = None,
         repository_keys: dict[str, str] | None = None,
-        key_aliases: dict[str, str] | None = None,
     ):
         """`pushed`: the ECR repositories that exist, each with its images as {tag: digest};
         `repository_keys`: those encrypted with a KMS key (repository -> key ARN), the others
-        with AES256; `key_aliases`: the KMS aliases that exist (alias name -> key ARN)."""
+        with AES256."""
         self.region = region
         self.default_vpc = default_vpc
         self.pushed = pushed or {}
         self.repository_keys = repository_keys or {}
-        self.key_aliases = key_aliases or {}
         self.resources: list[Resource] = []
         self.invokes: list[str] = []
         self.child_ids: dict[str, str] = {}
@@ -318,18 +316,6 @@ class AwsMocks(pulumi.runtime.Mocks):
                 else {"encryptionType": "AES256", "kmsKey": ""}
             )
             return {"name": repository, "encryptionConfigurations": [encryption], "id": repository}
-        if token == "aws:kms/getAlias:getAlias":
-            alias = a["name"]
-            if alias not in self.key_aliases:
-                raise InvokeFailed(f"NotFoundException: Alias {alias} is not found.")
-            key = self.key_aliases[alias]
-            return {
-                "name": alias,
-                "arn": self.arn("kms", alias),
-                "targetKeyArn": key,
-                "targetKeyId": key.rsplit("/", 1)[-1],
-                "id": alias,
-            }
         raise LookupError(f"the offline mocks do not answer invoke {token}")
 
 

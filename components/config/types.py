@@ -151,8 +151,9 @@ ScheduleName = Annotated[
 TagKey = Annotated[
     str,
     matching(
-        r"(?!aws:)[\w .:/=+@-]{1,128}",
-        "1-128 letters, digits, spaces and _.:/=+-@, not starting with 'aws:'",
+        r"(?!aws:|longjobs:)[\w .:/=+@-]{1,128}",
+        "1-128 letters, digits, spaces and _.:/=+-@, not starting with 'aws:' (AWS's) or "
+        "'longjobs:' (the stack's own, which IAM conditions and the functions read)",
     ),
 ]
 TagValue = Annotated[

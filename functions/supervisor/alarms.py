@@ -12,11 +12,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import notices
+
+from longjobs_contract import alarms as stack_alarms
 from longjobs_contract import trigger_config
 
 ALARM_SOURCE = "aws.cloudwatch"
 ALARM = "ALARM"
-MAX_SUBJECT = 100  # SNS's limit for a subject
 
 
 def is_alarm(event: Any) -> bool:
@@ -37,7 +39,7 @@ def forward(
     name = data.get("alarmName")
     state = data.get("state") if isinstance(data.get("state"), dict) else {}
     prefix = config.cluster_arn.rsplit("/", 1)[-1]  # the cluster is named after the stack
-    if not isinstance(name, str) or not name.startswith(f"{prefix}-"):
+    if name not in stack_alarms.names(prefix):
         return {"outcome": "ignored", "why": "not an alarm of this stack"}
     if state.get("value") != ALARM:
         return {"outcome": "ignored", "why": f"alarm {name} is {state.get('value')}, not ALARM"}
@@ -52,7 +54,7 @@ def forward(
     }
     sns.publish(
         TopicArn=config.notifications_topic,
-        Subject=f"longjobs: alarm {name}"[:MAX_SUBJECT],
+        Subject=f"longjobs: alarm {name}"[: notices.MAX_SUBJECT],
         Message=json.dumps(message, indent=2),
     )
     return {"outcome": "alarm-published", "alarm": name}

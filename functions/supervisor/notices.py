@@ -12,7 +12,7 @@ from longjobs_contract import runs
 LOG_LINES = 20
 MAX_LINE = 1000
 """Characters of one log line in a notice (SNS takes 256 KB a message)."""
-MAX_SUBJECT = 100  # SNS's limit for a subject
+MAX_SUBJECT = 99  # SNS takes a subject "less than 100 characters long" (Publish)
 
 
 def log_stream(task_arn: str, container_name: str) -> str:

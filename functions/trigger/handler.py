@@ -368,7 +368,12 @@ def describe_job_task(
     except ClientError as error:
         if error.response.get("Error", {}).get("Code") != "AccessDeniedException":
             raise
-        raise ValidationError(_not_a_run(task_arn)) from None
+        # IAM lets the role see only tasks tagged as runs of this stack; a task ECS has
+        # forgotten has no tags left to show it either.
+        raise ValidationError(
+            f"taskArn: {task_arn} is not a task of a run (a task its job's service started), "
+            "or ECS no longer knows it"
+        ) from None
     if not response.get("tasks"):
         raise NotFound(
             f"taskArn: {task_arn} is not known to ECS (it forgets stopped tasks after about an "

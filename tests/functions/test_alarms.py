@@ -79,6 +79,8 @@ def test_an_alarm_of_the_stack_is_published_once_with_what_it_says(topic, contex
     ("event", "why"),
     [
         (alarm_event(name="someone-elses-alarm"), "not an alarm of this stack"),
+        # A stack whose prefix begins with this one's.
+        (alarm_event(name="longjobs-prod-eu-refused-requests"), "not an alarm of this stack"),
         (alarm_event(state="OK"), f"alarm {ALARM} is OK, not ALARM"),
     ],
 )

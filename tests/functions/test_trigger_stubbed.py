@@ -193,8 +193,11 @@ def test_a_task_iam_will_not_let_it_describe_is_refused_and_nothing_is_stopped(
         "describe_tasks", "AccessDeniedException", "not authorized to perform: ecs:DescribeTasks"
     )
     response = handler.handler({"action": action, "taskArn": TASK_ARN}, context)
-    assert response["error"]["type"] == "ValidationError"
-    assert "is not a task of a run" in response["error"]["message"]
+    assert response["error"] == {
+        "type": "ValidationError",
+        "message": f"taskArn: {TASK_ARN} is not a task of a run (a task its job's service "
+        "started), or ECS no longer knows it",
+    }
     assert stubbed.operations() == ["DescribeTasks"]
 
 
@@ -220,3 +223,34 @@ def test_stop_checks_the_task_before_stopping_it(stubbed, context):
         "desiredStatus": "STOPPED",
     }
     assert stubbed.operations() == ["DescribeTasks", "StopTask"]
+
+
+@pytest.mark.parametrize("job", ["hello-world", "report"])
+def test_a_runs_task_carries_the_tags_its_describe_and_stop_are_conditioned_on(
+    dev, dev_trigger_config, job
+):
+    """What `aws:ResourceTag` reads on a task: RunTask's `tags` and, with propagateTags
+    TASK_DEFINITION, the task definition's. A run's task must hold the stack's tag and a run id
+    (the trigger's and the supervisor's DescribeTasks and StopTask conditions); a task the job's
+    service starts gets the task definition's alone, and no run id."""
+    [statement] = [
+        s
+        for s in json.loads(dev.one("aws:iam/rolePolicy:RolePolicy", "trigger-policy").inputs["policy"])["Statement"]
+        if s["Sid"] == "InspectAndStopRuns"
+    ]  # fmt: skip
+    definition = dev.one("aws:ecs/taskDefinition:TaskDefinition", f"{job}-task").inputs["tags"]
+    record = record_of(dev_trigger_config, {"job": job, "idempotencyKey": "k"})
+    params = attempts.run_task_request(dev_trigger_config, record, attempts.Attempt(1, "spot"))
+    assert params["propagateTags"] == "TASK_DEFINITION"
+    run_task = {**definition, **{t["key"]: t["value"] for t in params["tags"]}}
+
+    def allowed(tags: dict[str, str]) -> bool:
+        ((key, value),) = statement["Condition"]["StringEquals"].items()
+        ((null_key, must_be_null),) = statement["Condition"]["Null"].items()
+        present = null_key.removeprefix("aws:ResourceTag/") in tags
+        return tags.get(key.removeprefix("aws:ResourceTag/")) == value and present == (
+            must_be_null == "false"
+        )
+
+    assert allowed(run_task)
+    assert not allowed(dict(definition))

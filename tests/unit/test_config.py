@@ -494,8 +494,13 @@ BAD = [
     ),
     pytest.param(
         {**dev_values(), "tags": {"aws:owner": "me"}},
-        "longjobs:tags.aws:owner: the name 'aws:owner' is not allowed; expected 1-128 letters, digits, spaces and _.:/=+-@, not starting with 'aws:'",
+        "longjobs:tags.aws:owner: the name 'aws:owner' is not allowed; expected 1-128 letters, digits, spaces and _.:/=+-@, not starting with 'aws:' (AWS's) or 'longjobs:' (the stack's own, which IAM conditions and the functions read)",
         id="tag-key",
+    ),
+    pytest.param(
+        with_job(tags={"longjobs:stack": "other"}),
+        "longjobs:jobs.report.tags.longjobs:stack: the name 'longjobs:stack' is not allowed; expected 1-128 letters, digits, spaces and _.:/=+-@, not starting with 'aws:' (AWS's) or 'longjobs:' (the stack's own, which IAM conditions and the functions read)",
+        id="job-tag-key-of-the-stack",
     ),
     pytest.param(
         with_job(

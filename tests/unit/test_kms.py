@@ -144,9 +144,17 @@ def test_the_key_policy_names_every_action_and_lets_the_account_manage_the_key(c
         assert all(a.startswith("kms:") and "*" not in a for a in actions), statement
     account = policy["AccountThroughIam"]
     assert account["Principal"] == {"AWS": f"arn:aws:iam::{MOCK_ACCOUNT}:root"}
-    # KMS refuses a policy that would keep the caller from changing it again (the lockout
-    # safety check of CreateKey and PutKeyPolicy): the account keeps PutKeyPolicy, through IAM.
-    assert "kms:PutKeyPolicy" in account["Action"]
+    # What the program and `pulumi destroy` do with the key and its alias, which KMS authorizes
+    # against the key too: PutKeyPolicy also because KMS refuses a policy that would keep the
+    # caller from changing it again (CreateKey's lockout safety check); the alias operations
+    # because they are authorized on the key as well ("Controlling access to aliases").
+    managed = {
+        "kms:CreateAlias", "kms:UpdateAlias", "kms:DeleteAlias", "kms:DescribeKey",
+        "kms:GetKeyPolicy", "kms:PutKeyPolicy", "kms:GetKeyRotationStatus",
+        "kms:EnableKeyRotation", "kms:ListResourceTags", "kms:TagResource",
+        "kms:UntagResource", "kms:UpdateKeyDescription", "kms:ScheduleKeyDeletion",
+    }  # fmt: skip
+    assert managed <= set(account["Action"]), managed - set(account["Action"])
     assert "Condition" not in account
 
 
@@ -198,9 +206,13 @@ def test_each_service_uses_the_key_for_this_stack_only(created):
             ["kms:Decrypt", "kms:GenerateDataKey"],
             {
                 "StringEquals": {"aws:SourceAccount": MOCK_ACCOUNT},
-                "ArnLike": {
-                    "aws:SourceArn": f"arn:aws:events:{REGION}:{MOCK_ACCOUNT}:rule/longjobs-dev-*"
-                },  # fmt: skip
+                # Exactly this stack's rule: a pattern on the prefix would reach a stack named
+                # dev-eu too.
+                "ArnEquals": {
+                    "aws:SourceArn": (
+                        f"arn:aws:events:{REGION}:{MOCK_ACCOUNT}:rule/longjobs-dev-task-state-changes"
+                    )
+                },
             },
         ),
         "CloudWatchAlarms": (
@@ -208,9 +220,17 @@ def test_each_service_uses_the_key_for_this_stack_only(created):
             ["kms:Decrypt", "kms:GenerateDataKey"],
             {
                 "StringEquals": {"aws:SourceAccount": MOCK_ACCOUNT},
-                "ArnLike": {
-                    "aws:SourceArn": f"arn:aws:cloudwatch:{REGION}:{MOCK_ACCOUNT}:alarm:longjobs-dev-*"
-                },  # fmt: skip
+                "ArnEquals": {
+                    "aws:SourceArn": [
+                        f"arn:aws:cloudwatch:{REGION}:{MOCK_ACCOUNT}:alarm:longjobs-dev-{name}"
+                        for name in (
+                            "refused-requests",
+                            "trigger-failures",
+                            "supervisor-failures",
+                            "schedules-dead-letters",
+                        )
+                    ]
+                },
             },
         ),
     }
@@ -334,15 +354,10 @@ def test_a_pushed_image_is_reused_only_from_a_repository_encrypted_as_wanted():
     assert not built(run_program(mocks=AwsMocks(REGION, pushed=pushed)))
     # The stack is about to create its key: the repository is replaced, so the image is built.
     assert built(with_kms("create", pushed=pushed))
-    # A key the stack made earlier, found by its alias, already encrypts the repository.
+    # The key the stack made in an earlier `pulumi up` already encrypts the repository.
     earlier = EXISTING_KEY
     assert not built(
-        with_kms(
-            "create",
-            pushed=pushed,
-            repository_keys={"longjobs-dev/hello-world": earlier},
-            key_aliases={"alias/longjobs-dev": earlier},
-        )
+        with_kms("create", pushed=pushed, repository_keys={"longjobs-dev/hello-world": earlier})
     )
     # The repository is encrypted with another key than the config names.
     assert built(

@@ -80,7 +80,6 @@ def test_scratch_paths_get_a_volume_each_and_an_opt_out_keeps_them_without_tmp()
     jobs = config["longjobs:jobs"]
     jobs["report"]["scratchPaths"] = ["/var/cache/report", "/data"]
     jobs["hello-world"].update(readonlyRootFilesystem=False, scratchPaths=["/data"])
-    jobs["hello-world"]["tags"] = {"longjobs:readonly-root": "mine"}  # the job's opt-out wins
     run = run_program(config=config)
     report = run.one(TASK_DEFINITION, "report-task")
     assert report.inputs["volumes"] == [
