@@ -31,9 +31,10 @@ def run_check(argv: list[str]) -> tuple[int, list[str], str]:
     return code, out.getvalue().splitlines(), err.getvalue()
 
 
-def test_the_dev_stack_passes_with_no_violation():
-    code, lines, err = run_check(["--stack", "dev"])
-    resources = len(run_program("Pulumi.dev.yaml").resources)
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_each_example_stack_passes_with_no_violation(stack):
+    code, lines, err = run_check(["--stack", stack])
+    resources = len(run_program(f"Pulumi.{stack}.yaml").resources)
     assert (code, err) == (0, "")
     assert lines == [
         f"policy: {resources} resources checked, {len(POLICIES)} rules run, 0 violations"
