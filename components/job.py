@@ -400,5 +400,11 @@ class FargateJob(pulumi.ComponentResource):
             propagate_tags="TASK_DEFINITION",
             wait_for_steady_state=False,
             tags=self._context.tags_for(self.job_name, self.config.tags),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[cluster.capacity_providers]),
+            # Without NAT, a task reaches ECR and CloudWatch Logs only once the VPC endpoints
+            # exist: a service started before them fails its first tasks, which trips its
+            # deployment circuit breaker.
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=[cluster.capacity_providers, *network.endpoints.values()],
+            ),
         )

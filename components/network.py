@@ -82,7 +82,8 @@ class JobNetwork(pulumi.ComponentResource):
     flow_log: aws.ec2.FlowLog | None
     """The new VPC's flow log, every packet accepted or rejected, to `flow_log_group`."""
     flow_log_group: aws.cloudwatch.LogGroup | None
-    """`/<project>/<stack>/vpc-flow-logs`."""
+    """`/<project>/<stack>/vpc/flow-logs` (no job's log group can be named so: a job name holds
+    no '/')."""
     endpoint_security_group: aws.ec2.SecurityGroup | None
     """`<prefix>-endpoints`: HTTPS in from the tasks' group only (`natGateways: none`)."""
     endpoints: dict[str, aws.ec2.VpcEndpoint]
@@ -176,8 +177,12 @@ class JobNetwork(pulumi.ComponentResource):
                 awsx.ec2.SubnetSpecArgs(type=awsx.ec2.SubnetType.PRIVATE),
                 awsx.ec2.SubnetSpecArgs(type=awsx.ec2.SubnetType.PUBLIC),
             ]
+        # The subnet layout is in the name: awsx replaces subnets create-before-delete, and a
+        # new layout in the same VPC overlaps the old one's CIDR blocks (InvalidSubnet.Conflict),
+        # so a new layout is a new VPC, made before the old one is deleted.
+        layout = "isolated" if create.nat_gateways == "none" else "nat"
         return awsx.ec2.Vpc(
-            f"{name}-vpc",
+            f"{name}-vpc-{layout}-{create.availability_zones}az",
             cidr_block=create.cidr_block,
             number_of_availability_zones=create.availability_zones,
             subnet_strategy=awsx.ec2.SubnetAllocationStrategy.AUTO,
@@ -235,7 +240,7 @@ class JobNetwork(pulumi.ComponentResource):
         self, name: str, context: StackContext
     ) -> tuple[aws.cloudwatch.LogGroup, aws.ec2.FlowLog]:
         """Every accepted and rejected packet of the VPC to CloudWatch Logs (AWS FSBP EC2.6)."""
-        group_name = f"{context.log_group_prefix}vpc-flow-logs"
+        group_name = f"{context.log_group_prefix}vpc/flow-logs"
         group = aws.cloudwatch.LogGroup(
             f"{name}-flow-logs",
             name=group_name,

@@ -16,6 +16,8 @@ PREFIX_LIMITS = {
     "the Lambda function names, <prefix>-supervisor (at most 64)": 64 - len("-supervisor"),
     "the SQS queue names, <prefix>-schedules-dead-letters (at most 80)": 80
     - len("-schedules-dead-letters"),
+    "the EventBridge rule names, <prefix>-task-state-changes (at most 64)": 64
+    - len("-task-state-changes"),
 }
 MAX_PREFIX = min(PREFIX_LIMITS.values())
 

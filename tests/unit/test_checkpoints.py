@@ -140,7 +140,7 @@ def test_a_long_prefix_keeps_account_and_region_whole_and_stays_distinct():
     prefix = "longjobs-" + "a" * (MAX_PREFIX - 9)  # the longest prefix the config allows
     name = bucket_name(prefix, MOCK_ACCOUNT, "ap-southeast-5")
     assert len(name) == 63
-    assert name == f"longjobs-aaaaaaaaaaaaaaaaa-3786bd16-{MOCK_ACCOUNT}-ap-southeast-5"
+    assert name == f"longjobs-aaaaaaaaaaaaaaaaa-7a3a39b1-{MOCK_ACCOUNT}-ap-southeast-5"
     assert bucket_name(prefix, MOCK_ACCOUNT, "ap-southeast-5") == name  # the same every deploy
     other = bucket_name(prefix[:-1] + "b", MOCK_ACCOUNT, "ap-southeast-5")
     assert other != name and len(other) == 63

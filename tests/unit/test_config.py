@@ -770,6 +770,10 @@ def test_the_longest_stack_name_allowed_is_deployed():
     [group] = run.by_type("aws:scheduler/scheduleGroup:ScheduleGroup")
     assert group.inputs["name"] == f"longjobs-{stack}"
     assert_aws_accepts("scheduler", "ScheduleGroupName", group.inputs["name"])
+    for rule in run.by_type("aws:cloudwatch/eventRule:EventRule"):
+        assert_aws_accepts("events", "RuleName", rule.inputs["name"])
+    for function in run.by_type("aws:lambda/function:Function"):
+        assert_aws_accepts("lambda", "FunctionName", function.inputs["name"])
 
 
 def test_a_stack_name_too_long_for_aws_names_declares_nothing():
@@ -779,8 +783,8 @@ def test_a_stack_name_too_long_for_aws_names_declares_nothing():
         run_program(f"Pulumi.{stack}.yaml", config=dev_config(), mocks=mocks)
     assert caught.value.problems == [
         f"longjobs: stack '{stack}' of project 'longjobs': the name prefix 'longjobs-{stack}' is "
-        "54 characters; allowed: at most 53, because it names the Lambda function names, "
-        "<prefix>-supervisor (at most 64); use a shorter stack name"
+        "46 characters; allowed: at most 45, because it names the EventBridge rule names, "
+        "<prefix>-task-state-changes (at most 64); use a shorter stack name"
     ]
     assert mocks.resources == [] and mocks.invokes == []
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pulumi_aws as aws
 import pytest
 import yaml
 
@@ -33,6 +34,11 @@ SSM_SECRET = f"arn:aws:ssm:eu-west-2:{MOCK_ACCOUNT}:parameter/report/db"
 SECRETS_MANAGER_SECRET = f"arn:aws:secretsmanager:eu-west-2:{MOCK_ACCOUNT}:secret:report/api"
 # A region other than the dev stack's: service names must follow the stack's region.
 REGION = "eu-west-2"
+
+
+def only_vpc(run):
+    (vpc,) = run.by_type(VPC)
+    return vpc
 
 
 def created(
@@ -61,7 +67,7 @@ def single() -> ProgramRun:
 
 
 def vpc_state(run: ProgramRun) -> dict[str, Any]:
-    return run.one(VPC, "network-vpc").state
+    return only_vpc(run).state
 
 
 def group_id(run: ProgramRun, name: str) -> str:
@@ -83,7 +89,7 @@ def tasks_group_id(run: ProgramRun) -> str:
     ],
 )
 def test_the_vpc_is_asked_for_the_nat_choice_and_its_subnets(create, strategy, subnets):
-    vpc = created(create).one(VPC, "network-vpc")
+    vpc = only_vpc(created(create))
     assert vpc.inputs == {
         "cidrBlock": "10.0.0.0/16",
         "numberOfAvailabilityZones": 2,
@@ -98,7 +104,7 @@ def test_the_vpc_is_asked_for_the_nat_choice_and_its_subnets(create, strategy, s
 
 
 def test_zones_and_block_reach_the_vpc():
-    vpc = created({"availabilityZones": 3, "cidrBlock": "172.20.0.0/20"}).one(VPC, "network-vpc")
+    vpc = only_vpc(created({"availabilityZones": 3, "cidrBlock": "172.20.0.0/20"}))
     assert (vpc.inputs["numberOfAvailabilityZones"], vpc.inputs["cidrBlock"]) == (
         3,
         "172.20.0.0/20",
@@ -228,7 +234,7 @@ def test_every_packet_of_the_vpc_is_logged_to_a_group_kept_a_year(single):
     flow_log = single.one("aws:ec2/flowLog:FlowLog", "network-flow-log")
     group = single.one("aws:cloudwatch/logGroup:LogGroup", "network-flow-logs")
     role = single.one("aws:iam/role:Role", "network-flow-logs-role")
-    assert group.inputs["name"] == "/longjobs/dev/vpc-flow-logs"
+    assert group.inputs["name"] == "/longjobs/dev/vpc/flow-logs"
     assert group.inputs["retentionInDays"] == 365
     assert flow_log.inputs["vpcId"] == vpc_state(single)["vpcId"]
     assert flow_log.inputs["trafficType"] == "ALL"
@@ -251,7 +257,7 @@ def test_only_this_accounts_flow_logs_may_assume_the_role(single):
 
 
 def test_the_flow_log_role_may_write_its_group_only(single):
-    group = f"arn:aws:logs:{REGION}:{MOCK_ACCOUNT}:log-group:/longjobs/dev/vpc-flow-logs"
+    group = f"arn:aws:logs:{REGION}:{MOCK_ACCOUNT}:log-group:/longjobs/dev/vpc/flow-logs"
     found = statements(single, "network-flow-logs-policy")
     assert found == [
         {
@@ -297,7 +303,7 @@ def test_a_stack_file_with_create_is_planned(tmp_path: Path):
     stack_file.write_text(yaml.safe_dump({"config": config}))
     run = run_program(stack_file)
     assert run.stack == "hardened"
-    assert run.one(VPC, "network-vpc").inputs["natGateways"] == {"strategy": "OnePerAz"}
+    assert only_vpc(run).inputs["natGateways"] == {"strategy": "OnePerAz"}
     assert len(run.outputs["network"]["subnetIds"]) == 3
     assert run.outputs["network"]["vpcId"] == vpc_state(run)["vpcId"]
     assert run.config is not None and run.config.network.create is not None
@@ -336,3 +342,39 @@ def test_secret_services_add_their_endpoints_in_a_fixed_order():
         "secretsmanager",
         "ssm",
     )
+
+
+@pytest.mark.parametrize(
+    ("create", "name"),
+    [
+        ({"natGateways": "none"}, "network-vpc-isolated-2az"),
+        ({"natGateways": "single"}, "network-vpc-nat-2az"),
+        ({"natGateways": "onePerAz", "availabilityZones": 3}, "network-vpc-nat-3az"),
+    ],
+)
+def test_a_new_subnet_layout_is_a_new_vpc(create, name):
+    # awsx replaces subnets create-before-delete: a new layout inside the same VPC would
+    # overlap the old subnets' CIDR blocks (pulumi-awsx#910), so the layout names the VPC.
+    assert only_vpc(created(create)).name == name
+
+
+@pytest.mark.parametrize(("nat", "waits_for"), [("none", 4), ("single", 0)])
+def test_services_start_only_once_the_vpc_endpoints_exist(monkeypatch, nat, waits_for):
+    # Without NAT a task reaches ECR and CloudWatch Logs through the endpoints alone: a service
+    # declared before them would fail its first tasks and trip its deployment circuit breaker.
+    import components.job
+
+    seen: dict[str, list[str]] = {}
+    original = components.job.aws.ecs.Service
+
+    def recording(resource_name, *args, **kwargs):
+        seen[resource_name] = [
+            d._name for d in kwargs["opts"].depends_on if isinstance(d, aws.ec2.VpcEndpoint)
+        ]
+        return original(resource_name, *args, **kwargs)
+
+    monkeypatch.setattr(components.job.aws.ecs, "Service", recording)
+    created({"natGateways": nat})
+    assert sorted(seen) == ["hello-world-service", "report-service"]
+    for endpoints in seen.values():
+        assert len(endpoints) == waits_for

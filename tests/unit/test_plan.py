@@ -515,7 +515,7 @@ def test_plan_of_a_vpc_without_nat_prices_its_endpoints_in_its_region(tmp_path):
         "    natGateways none: a new VPC's isolated subnets, no public IP, no NAT gateway; only "
         "through VPC endpoints (ecr.api, ecr.dkr, logs, s3, ssm): ECR by ecr.api and ecr.dkr, "
         "its image layers by the S3 gateway; no other destination",
-        "    new VPC (awsx ec2.Vpc network-vpc): 10.0.0.0/16 over 3 zones, Isolated subnets in "
+        "    new VPC (awsx ec2.Vpc network-vpc-isolated-3az): 10.0.0.0/16 over 3 zones, Isolated subnets in "
         "each, NAT strategy None",
     ]
     # London: NAT (0.05 + 0.005) x 730 = 40.15, three 120.45; 4 endpoints (ssm for the secret)
