@@ -87,7 +87,8 @@ class JobNetwork(pulumi.ComponentResource):
     endpoint_security_group: aws.ec2.SecurityGroup | None
     """`<prefix>-endpoints`: HTTPS in from the tasks' group only (`natGateways: none`)."""
     endpoints: dict[str, aws.ec2.VpcEndpoint]
-    """Service (`ecr.api`, `s3`, ...) → its VPC endpoint, with `natGateways: none`; else empty."""
+    """Service (`ecr.api`, `s3`, ...) → its VPC endpoint: the S3 gateway in every new VPC, the
+    interface endpoints with `natGateways: none`; empty without `network.create`."""
 
     subnet_ids: pulumi.Output[list[str]]
     """The subnets tasks run in."""
@@ -167,6 +168,10 @@ class JobNetwork(pulumi.ComponentResource):
         if create.nat_gateways == "none":
             self.endpoint_security_group = self._create_endpoint_security_group(name, context)
             self.endpoints = self._create_endpoints(name, context, secret_services)
+        if context.partition in SERVICE_NAME_PREFIXES:
+            # Image layers and checkpoints go to S3: through a gateway endpoint they cost
+            # nothing, where a NAT gateway bills every GB.
+            self.endpoints[GATEWAY_SERVICE] = self._create_s3_gateway(name, context)
 
     def _create_vpc(self, name: str, create: VpcConfig, context: StackContext) -> awsx.ec2.Vpc:
         # Private (or isolated) subnets for the tasks; public ones only to hold NAT gateways.
@@ -348,10 +353,15 @@ class JobNetwork(pulumi.ComponentResource):
             )
             for service in endpoint_services(secret_services)
         }
-        # Image layers come from S3: a gateway endpoint on the route tables of the VPC's
-        # subnets (awsx makes one per subnet, and only isolated ones here).
+        return endpoints
+
+    def _create_s3_gateway(self, name: str, context: StackContext) -> aws.ec2.VpcEndpoint:
+        """S3's gateway endpoint, on the route tables of every subnet of the VPC (awsx makes one
+        a subnet)."""
+        if self.vpc is None:
+            raise ValueError("the VPC comes before its S3 gateway")
         route_table_ids: pulumi.Output[list[str]] = self.vpc.route_tables.apply(_ids)
-        endpoints[GATEWAY_SERVICE] = aws.ec2.VpcEndpoint(
+        return aws.ec2.VpcEndpoint(
             f"{name}-{GATEWAY_SERVICE}",
             vpc_id=self.vpc_id,
             service_name=endpoint_service_name(context, GATEWAY_SERVICE),
@@ -360,7 +370,6 @@ class JobNetwork(pulumi.ComponentResource):
             tags=context.tags_for(extra={"Name": context.name(GATEWAY_SERVICE)}),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        return endpoints
 
 
 def _ids(route_tables: Sequence[aws.ec2.RouteTable]) -> pulumi.Output[list[str]]:

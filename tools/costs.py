@@ -331,7 +331,8 @@ def print_network_costs(run: ProgramRun, config: StackConfig) -> None:
         billed = f"{gateways}, {count} x ({prices.nat_gateway_hour} + {PUBLIC_IPV4_HOUR})"
         print(
             f"  {_marked(choice, chosen):<12} {billed:<50} "
-            f"{count * nat_hour * HOURS_PER_MONTH:>7.2f}  {prices.nat_gateway_gb} through NAT"
+            f"{count * nat_hour * HOURS_PER_MONTH:>7.2f}  {prices.nat_gateway_gb} through NAT; "
+            "S3 gateway free"
         )
     billed = f"{len(endpoints)} interface endpoints x {zones} zones x {prices.endpoint_hour}"
     endpoint_month = len(endpoints) * zones * prices.endpoint_hour * HOURS_PER_MONTH
@@ -386,7 +387,7 @@ def egress(run: ProgramRun, config: StackConfig) -> str:
     )
     return (
         f"natGateways {create.nat_gateways}: a new VPC's private subnets, no public IP; "
-        f"through {gateways}"
+        f"through {gateways}, and to S3 (image layers, checkpoints) through its gateway endpoint"
     )
 
 

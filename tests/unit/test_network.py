@@ -154,9 +154,13 @@ def test_runs_the_trigger_starts_get_the_vpcs_subnets_and_no_public_ip(endpoints
 
 
 @pytest.mark.parametrize("nat", ["single", "onePerAz"])
-def test_with_nat_there_are_no_endpoints(nat):
+def test_with_nat_only_the_free_s3_gateway_endpoint_is_made(nat):
+    # Image layers and checkpoints through the gateway cost nothing; through NAT, each GB.
     run = created({"natGateways": nat}, secrets={"DB": SSM_SECRET})
-    assert not run.by_type(ENDPOINT)
+    [gateway] = run.by_type(ENDPOINT)
+    assert gateway.inputs["vpcEndpointType"] == "Gateway"
+    assert gateway.inputs["serviceName"] == f"com.amazonaws.{REGION}.s3"
+    assert gateway.inputs["routeTableIds"]
     assert [g.name for g in run.by_type(SECURITY_GROUP)] == ["network-egress-only"]
 
 
@@ -358,7 +362,7 @@ def test_a_new_subnet_layout_is_a_new_vpc(create, name):
     assert only_vpc(created(create)).name == name
 
 
-@pytest.mark.parametrize(("nat", "waits_for"), [("none", 4), ("single", 0)])
+@pytest.mark.parametrize(("nat", "waits_for"), [("none", 4), ("single", 1)])
 def test_services_start_only_once_the_vpc_endpoints_exist(monkeypatch, nat, waits_for):
     # Without NAT a task reaches ECR and CloudWatch Logs through the endpoints alone: a service
     # declared before them would fail its first tasks and trip its deployment circuit breaker.

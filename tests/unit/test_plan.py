@@ -492,9 +492,9 @@ def test_plan_says_how_tasks_reach_ecr_and_prices_each_network_choice(dev_plan):
         "  natGateways  billed by the hour                                   month  per GB "
         "processed",
         "  single       1 NAT gateway + public IPv4, 1 x (0.045 + 0.005)     36.50  0.045 "
-        "through NAT",
+        "through NAT; S3 gateway free",
         "  onePerAz     2 NAT gateways + public IPv4, 2 x (0.045 + 0.005)    73.00  0.045 "
-        "through NAT",
+        "through NAT; S3 gateway free",
         "  none         3 interface endpoints x 2 zones x 0.01               43.80  0.01 through "
         "endpoints (first PB); S3 gateway free",
         "    none's interface endpoints here: ecr.api, ecr.dkr, logs",
@@ -528,9 +528,9 @@ def test_plan_of_a_vpc_without_nat_prices_its_endpoints_in_its_region(tmp_path):
         "  natGateways  billed by the hour                                   month  per GB "
         "processed",
         "  single       1 NAT gateway + public IPv4, 1 x (0.05 + 0.005)      40.15  0.05 through "
-        "NAT",
+        "NAT; S3 gateway free",
         "  onePerAz     3 NAT gateways + public IPv4, 3 x (0.05 + 0.005)    120.45  0.05 through "
-        "NAT",
+        "NAT; S3 gateway free",
         "  none *       4 interface endpoints x 3 zones x 0.011              96.36  0.01 through "
         "endpoints (first PB); S3 gateway free",
         "    none's interface endpoints here: ecr.api, ecr.dkr, logs, ssm",
@@ -556,6 +556,7 @@ def test_plan_of_a_vpc_with_a_nat_gateway_per_zone_in_another_region(tmp_path):
     assert lines[5].startswith("  onePerAz *   2 NAT gateways")
     assert section(out, NETWORK)[1] == (
         "    natGateways onePerAz: a new VPC's private subnets, no public IP; through a NAT "
-        "gateway in each of the 2 zones"
+        "gateway in each of the 2 zones, and to S3 (image layers, checkpoints) through its "
+        "gateway endpoint"
     )
     assert stack_outputs(out)["network"]["vpcId"].startswith("vpc-")
