@@ -57,6 +57,9 @@ class JobPlatform(pulumi.ComponentResource):
         context: StackContext,
         opts: pulumi.ResourceOptions | None = None,
     ):
+        # What the config check cannot see without the stack's region: refused before anything,
+        # the platform itself included, is declared.
+        _refuse_what_other_regions_hold(config, context)
         super().__init__("longjobs:index:JobPlatform", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         self.key, context = self._create_key(config, context)
@@ -141,14 +144,6 @@ class JobPlatform(pulumi.ComponentResource):
         if config.kms == KMS_CREATE:
             key = StackKey("key", context, opts=pulumi.ResourceOptions(parent=self))
             return key, context.with_key(key.arn)
-        region = config.kms.split(":")[3]
-        if region != context.region:
-            raise ConfigError(
-                [
-                    f"{key_path('kms')}: {config.kms!r} is a key in {region}; the stack deploys "
-                    f"to {context.region}, and its services take keys of their own region only"
-                ]
-            )
         return None, context.with_key(config.kms)
 
     def _outputs(self) -> dict[str, Any]:
@@ -194,3 +189,36 @@ class JobPlatform(pulumi.ComponentResource):
                 self.schedules.dead_letter_queue.url if self.schedules else None
             ),
         }
+
+
+def _refuse_what_other_regions_hold(config: StackConfig, context: StackContext) -> None:
+    """A key of another region (the stack's services take keys of their own region only); and,
+    without NAT, an image or a secret of another region (the VPC's endpoints answer for the
+    stack's region only)."""
+    problems = []
+    if config.kms and config.kms != KMS_CREATE and config.kms.split(":")[3] != context.region:
+        problems.append(
+            f"{key_path('kms')}: {config.kms!r} is a key in {config.kms.split(':')[3]}; the "
+            f"stack deploys to {context.region}, and its services take keys of their own region "
+            "only"
+        )
+    create = config.network.create
+    endpoints_only = create is not None and create.nat_gateways == "none"
+    for name, job in config.jobs.items() if endpoints_only else ():
+        image_region = job.image.split(".")[3] if job.image and ".dkr.ecr." in job.image else None
+        if image_region and image_region != context.region:
+            problems.append(
+                f"{key_path('jobs', name, 'image')}: {job.image!r} is in {image_region}; with "
+                f"network.create.natGateways none tasks reach ECR in {context.region} only; "
+                "allowed: an image of the stack's region, build, or natGateways single or onePerAz"
+            )
+        problems += [
+            f"{key_path('jobs', name, 'secrets', variable)}: {arn!r} is in {arn.split(':')[3]}; "
+            f"with network.create.natGateways none tasks reach {arn.split(':')[2]} in "
+            f"{context.region} only; allowed: a secret of the stack's region, or natGateways "
+            "single or onePerAz"
+            for variable, arn in job.secrets.items()
+            if arn.split(":")[3] != context.region
+        ]
+    if problems:
+        raise ConfigError(problems)

@@ -295,14 +295,18 @@ def test_each_role_uses_the_key_only_through_the_services_it_calls(stack, reques
         }
 
 
-def test_a_key_in_another_region_is_refused_naming_the_field():
+def test_a_key_in_another_region_is_refused_naming_the_field_and_nothing_is_declared():
     other = EXISTING_KEY.replace(REGION, "eu-west-1")
+    config = dev_config()
+    config["longjobs:kms"] = other
+    mocks = AwsMocks(REGION)
     with pytest.raises(ConfigError) as error:
-        with_kms(other)
+        run_program(config=config, mocks=mocks)
     assert error.value.problems == [
         f"longjobs:kms: {other!r} is a key in eu-west-1; the stack deploys to us-east-1, and "
         "its services take keys of their own region only"
     ]
+    assert mocks.resources == []
 
 
 def with_secrets_keys(kms: str | None) -> ProgramRun:

@@ -382,3 +382,32 @@ def test_services_start_only_once_the_vpc_endpoints_exist(monkeypatch, nat, wait
     assert sorted(seen) == ["hello-world-service", "report-service"]
     for endpoints in seen.values():
         assert len(endpoints) == waits_for
+
+
+def test_an_image_or_a_secret_of_another_region_is_refused_without_nat():
+    # The endpoints answer for the stack's region only (here eu-west-2).
+    from components.config import ConfigError
+
+    config = dev_config()
+    config["aws:region"] = REGION
+    config["longjobs:network"] = {"create": {"natGateways": "none"}}
+    hello = config["longjobs:jobs"]["hello-world"]
+    hello.pop("build", None)
+    hello["image"] = "123456789012.dkr.ecr.us-east-1.amazonaws.com/hello:1"
+    secret = "arn:aws:ssm:us-east-1:123456789012:parameter/report/token"
+    config["longjobs:jobs"]["report"]["secrets"] = {"TOKEN": secret}
+    mocks = AwsMocks(REGION)
+    with pytest.raises(ConfigError) as error:
+        run_program(config=config, mocks=mocks)
+    assert error.value.problems == [
+        "longjobs:jobs.hello-world.image: '123456789012.dkr.ecr.us-east-1.amazonaws.com/hello:1' "
+        f"is in us-east-1; with network.create.natGateways none tasks reach ECR in {REGION} "
+        "only; allowed: an image of the stack's region, build, or natGateways single or onePerAz",
+        f"longjobs:jobs.report.secrets.TOKEN: {secret!r} is in us-east-1; with "
+        f"network.create.natGateways none tasks reach ssm in {REGION} only; allowed: a secret "
+        "of the stack's region, or natGateways single or onePerAz",
+    ]
+    assert mocks.resources == []
+    # With NAT, another region is reachable: nothing to refuse.
+    config["longjobs:network"] = {"create": {"natGateways": "single"}}
+    assert run_program(config=config).by_type(VPC)

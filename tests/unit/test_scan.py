@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tools import scan
-from tools.program import PROJECT_ROOT, Resource, run_program
+from tools.program import PROJECT_ROOT, Resource, run_program, stack_file_config
 
 STACK_FILES = sorted(PROJECT_ROOT.glob("Pulumi.*.yaml"))
 # Where the Terraform name is not aws_<module>_<snake name> (bridge-metadata.json's renames).
@@ -28,7 +28,10 @@ NAMED_OTHERWISE = {
 
 
 def exported(stack_file: Path | str = "Pulumi.dev.yaml", **kwargs: Any) -> scan.Export:
-    mocks = scan.RecordingMocks("us-east-1")
+    # In the stack's own region, as `make scan` runs it.
+    mocks = scan.RecordingMocks(
+        str(stack_file_config(PROJECT_ROOT / stack_file).get("aws:region", "us-east-1"))
+    )
     run = run_program(stack_file, mocks=mocks, **kwargs)
     return scan.export(run, mocks.ids)
 
