@@ -187,9 +187,13 @@ class JobNetwork(pulumi.ComponentResource):
         # so a new layout is a new VPC, made before the old one is deleted.
         layout = "isolated" if create.nat_gateways == "none" else "nat"
         return awsx.ec2.Vpc(
-            f"{name}-vpc-{layout}-{create.availability_zones}az",
+            f"{name}-vpc-{layout}-{create.zones}az",
             cidr_block=create.cidr_block,
-            number_of_availability_zones=create.availability_zones,
+            # Named zones, or awsx's first ones of the region (getAvailabilityZones).
+            availability_zone_names=create.availability_zone_names,
+            number_of_availability_zones=(
+                None if create.availability_zone_names else create.availability_zones
+            ),
             subnet_strategy=awsx.ec2.SubnetAllocationStrategy.AUTO,
             subnet_specs=specs,
             nat_gateways=awsx.ec2.NatGatewayConfigurationArgs(

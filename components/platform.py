@@ -203,6 +203,12 @@ def _refuse_what_other_regions_hold(config: StackConfig, context: StackContext) 
             "only"
         )
     create = config.network.create
+    problems += [
+        f"{key_path('network', 'create', 'availabilityZoneNames')}: {zone!r} is not a zone of "
+        f"{context.region}, where the stack deploys; allowed: {context.region} and a letter"
+        for zone in ((create.availability_zone_names if create else None) or [])
+        if zone[:-1] != context.region
+    ]
     endpoints_only = create is not None and create.nat_gateways == "none"
     for name, job in config.jobs.items() if endpoints_only else ():
         image_region = job.image.split(".")[3] if job.image and ".dkr.ecr." in job.image else None

@@ -315,7 +315,7 @@ def print_network_costs(run: ProgramRun, config: StackConfig) -> None:
         whose = f"{run.region}, the stack's region"
     else:
         whose = f"{prices.region}'s: the table holds none for {run.region}, whose own may differ"
-    zones = create.availability_zones if create else DEFAULT_AVAILABILITY_ZONES
+    zones = create.zones if create else DEFAULT_AVAILABILITY_ZONES
     chosen = create.nat_gateways if create else None
     endpoints = endpoint_services(config.secret_services)
     print(f"\n  network.create's choices, per month of {HOURS_PER_MONTH} hours in {zones} zones")
@@ -383,7 +383,7 @@ def egress(run: ProgramRun, config: StackConfig) -> str:
     gateways = (
         "one NAT gateway"
         if create.nat_gateways == "single"
-        else f"a NAT gateway in each of the {create.availability_zones} zones"
+        else f"a NAT gateway in each of the {create.zones} zones"
     )
     return (
         f"natGateways {create.nat_gateways}: a new VPC's private subnets, no public IP; "

@@ -223,7 +223,8 @@ class AwsMocks(pulumi.runtime.Mocks):
         by type), a route table per subnet (as resource references, as the engine sends them),
         and the VPC's id. Its children are not registered: under mocks the remote component is
         one opaque resource, so only its inputs and these outputs can be tested."""
-        zones = int(inputs.get("numberOfAvailabilityZones", 3))
+        named = inputs.get("availabilityZoneNames")
+        zones = len(named) if named else int(inputs.get("numberOfAvailabilityZones", 3))
         types = [spec["type"] for spec in inputs.get("subnetSpecs", [])]
         subnets: dict[str, list[str]] = {"Private": [], "Public": [], "Isolated": []}
         route_tables = []

@@ -32,6 +32,7 @@ from components import fargate
 from components.config.paths import CONTAINERS_DIR, PROJECT_ROOT
 from components.config.schedule_expressions import expression_problem, time_zone_problem
 from components.config.types import (
+    AvailabilityZoneName,
     EnvName,
     EnvValue,
     ImageUri,
@@ -149,11 +150,28 @@ def subnet_prefix(cidr_block: str, availability_zones: int, nat_gateways: str) -
     return prefix + per_zone + (0 if nat_gateways == "none" else 1)
 
 
+def _unique_zones(names: list[str]) -> list[str]:
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise ValueError(f"{', '.join(repeated)} listed more than once; list each zone once")
+    return names
+
+
 class VpcConfig(_Model):
     """`network.create`: a new VPC (awsx `ec2.Vpc`) whose private subnets tasks run in."""
 
     availability_zones: Annotated[int, Field(ge=1, le=MAX_AVAILABILITY_ZONES)] = 2
     """How many Availability Zones the subnets are spread over, one subnet of tasks in each."""
+    availability_zone_names: (
+        Annotated[
+            list[AvailabilityZoneName],
+            Field(min_length=1, max_length=MAX_AVAILABILITY_ZONES),
+            AfterValidator(_unique_zones),
+        ]
+        | None
+    ) = None
+    """Which zones, by name, instead of the region's first `availability_zones`: Fargate runs
+    tasks in some zones of a region only."""
     nat_gateways: NatGateways = "single"
     """How tasks reach out: one NAT gateway, one per zone, or none (VPC endpoints only)."""
     # After the two fields its check reads.
@@ -163,7 +181,8 @@ class VpcConfig(_Model):
     @field_validator("cidr_block")
     @classmethod
     def _subnets_fit(cls, cidr_block: str, info: ValidationInfo) -> str:
-        zones = info.data.get("availability_zones")
+        names = info.data.get("availability_zone_names")
+        zones = len(names) if names else info.data.get("availability_zones")
         nat = info.data.get("nat_gateways")
         if zones is None or nat is None:
             return cidr_block  # their own problems are reported
@@ -177,6 +196,22 @@ class VpcConfig(_Model):
                 f"with these settings: a block of /{largest} or larger, like 10.0.0.0/16"
             )
         return cidr_block
+
+    @model_validator(mode="after")
+    def _zones_agree(self) -> VpcConfig:
+        names = self.availability_zone_names
+        if names and "availability_zones" in self.model_fields_set:
+            if self.availability_zones != len(names):
+                raise ValueError(
+                    f"availabilityZones {self.availability_zones} and availabilityZoneNames "
+                    f"({len(names)} zones) disagree; set one of them"
+                )
+        return self
+
+    @property
+    def zones(self) -> int:
+        """How many zones the VPC spans."""
+        return len(self.availability_zone_names or ()) or self.availability_zones
 
 
 class NetworkConfig(_Model):

@@ -148,6 +148,17 @@ ScheduleName = Annotated[
         f"<job>{SCHEDULE_SEPARATOR}<schedule>)",
     ),
 ]
+# A zone of a region: the region's name and a letter (us-west-1a); no Local or Wavelength Zone,
+# where Fargate does not run.
+AvailabilityZoneName = Annotated[
+    str,
+    matching(
+        r"[a-z]{2}(-[a-z]+)+-\d[a-z]",
+        "an Availability Zone name: the region's name and a letter, like us-west-1a",
+    ),
+]
+
+
 TagKey = Annotated[
     str,
     matching(

@@ -379,8 +379,37 @@ BAD = [
     ),
     pytest.param(
         {**dev_values(), "network": {"create": {"zones": 2}}},
-        "longjobs:network.create.zones: unknown key; allowed: availabilityZones, natGateways, cidrBlock",
+        "longjobs:network.create.zones: unknown key; allowed: availabilityZones, availabilityZoneNames, natGateways, cidrBlock",
         id="create-unknown-key",
+    ),
+    pytest.param(
+        {**dev_values(), "network": {"create": {"availabilityZoneNames": ["us-west-1"]}}},
+        "longjobs:network.create.availabilityZoneNames.0: 'us-west-1' is not allowed; expected "
+        "an Availability Zone name: the region's name and a letter, like us-west-1a",
+        id="zone-name-without-its-letter",
+    ),
+    pytest.param(
+        {
+            **dev_values(),
+            "network": {"create": {"availabilityZoneNames": ["us-west-1a", "us-west-1a"]}},
+        },
+        "longjobs:network.create.availabilityZoneNames: us-west-1a listed more than once; list "
+        "each zone once",
+        id="zone-name-repeated",
+    ),
+    pytest.param(
+        {
+            **dev_values(),
+            "network": {
+                "create": {
+                    "availabilityZones": 3,
+                    "availabilityZoneNames": ["us-west-1a", "us-west-1c"],
+                }
+            },
+        },
+        "longjobs:network.create: availabilityZones 3 and availabilityZoneNames (2 zones) "
+        "disagree; set one of them",
+        id="zones-disagree",
     ),
     pytest.param(
         {**dev_values(), "network": {"create": {"availabilityZones": 0}}},

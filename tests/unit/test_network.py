@@ -411,3 +411,33 @@ def test_an_image_or_a_secret_of_another_region_is_refused_without_nat():
     # With NAT, another region is reachable: nothing to refuse.
     config["longjobs:network"] = {"create": {"natGateways": "single"}}
     assert run_program(config=config).by_type(VPC)
+
+
+def test_named_zones_go_to_awsx_instead_of_a_count():
+    # Fargate runs tasks in some zones of a region only (e.g. us-west-1, ap-northeast-1): the
+    # config may name them instead of taking the region's first ones.
+    vpc = only_vpc(created({"availabilityZoneNames": [f"{REGION}a", f"{REGION}c"]}))
+    assert vpc.inputs["availabilityZoneNames"] == [f"{REGION}a", f"{REGION}c"]
+    assert "numberOfAvailabilityZones" not in vpc.inputs
+    assert vpc.name == "network-vpc-nat-2az"
+    counted = only_vpc(created({"availabilityZones": 3}))
+    assert counted.inputs["numberOfAvailabilityZones"] == 3
+    assert "availabilityZoneNames" not in counted.inputs
+
+
+def test_a_zone_of_another_region_is_refused_before_anything_is_declared():
+    from components.config import ConfigError
+
+    mocks = AwsMocks(REGION)
+    with pytest.raises(ConfigError) as error:
+        created({"availabilityZoneNames": ["us-east-1a"]}, mocks=mocks)
+    assert error.value.problems == [
+        f"longjobs:network.create.availabilityZoneNames: 'us-east-1a' is not a zone of {REGION}, "
+        f"where the stack deploys; allowed: {REGION} and a letter"
+    ]
+    assert mocks.resources == []
+
+
+def test_tasks_run_in_one_subnet_of_each_named_zone():
+    run = created({"availabilityZoneNames": [f"{REGION}a", f"{REGION}b", f"{REGION}c"]})
+    assert len(run.outputs["network"]["subnetIds"]) == 3
