@@ -1,12 +1,8 @@
 """A simulated ECS for the replay: RunTask's documented rules, and tasks that live on a clock.
 
 What it keeps of the ECS API reference and developer guide (the same pages the function tests'
-stand-in, tests/functions/ecs_standin.py, cites):
-- ECS_Idempotency: a `clientToken` is scoped to the cluster; the same token with the same
-  parameters answers the original result (a no-task answer's `failures` too); the same token with
-  other parameters raises `ConflictException` carrying the `resourceIds` it started; a token is
-  kept for 24 hours or the task's lifetime plus one hour, whichever is shorter (after that the
-  same token is a new request).
+stand-in, tests/functions/ecs_standin.py, cites; both keep RunTask's tokens in `ClientTokens`):
+- ECS_Idempotency: see `ClientTokens`.
 - RunTask answers HTTP 200 with `failures` and no task when nothing is placed: Fargate without
   capacity answers "Capacity is unavailable at this time. ..." (AWS Knowledge Center,
   ecs-fargate-runtask-capacity); throttling raises `ThrottlingException`.
@@ -92,11 +88,61 @@ MAINTENANCE_REASON = (
 
 
 @dataclass
-class _Token:
+class _Kept:
     fingerprint: str
     answer: dict[str, Any]
-    sent: datetime
-    task_arn: str | None
+    until: datetime
+    """When ECS forgets the token and takes it as a new request."""
+
+
+class ClientTokens:
+    """RunTask's `clientToken`s, as "Ensuring idempotency" (ECS_Idempotency in the ECS API
+    reference) documents them.
+
+    A token is scoped to the cluster. The same token with the same parameters answers the
+    original result, a no-task answer's `failures` too (the page's example); the same token with
+    other parameters raises `ConflictException` carrying the `resourceIds` it started. A token is
+    kept for 24 hours or the task's lifetime plus one hour, whichever is shorter.
+    """
+
+    def __init__(self) -> None:
+        self._kept: dict[tuple[str, str], _Kept] = {}
+        self._by_task: dict[str, _Kept] = {}
+
+    def replay(self, params: dict[str, Any], now: datetime) -> dict[str, Any] | None:
+        """The first answer to this request's token, or None when ECS takes the request as new."""
+        token = params.get("clientToken")
+        kept = self._kept.get((params["cluster"], token)) if token is not None else None
+        if kept is None or now >= kept.until:
+            return None
+        if kept.fingerprint != _fingerprint(params):
+            raise client_error(
+                "ConflictException",
+                "The request uses the same client token as a previous, but non-identical request.",
+                "RunTask",
+                resourceIds=[task["taskArn"] for task in kept.answer["tasks"]],
+            )
+        return copy.deepcopy(kept.answer)
+
+    def record(self, params: dict[str, Any], answer: dict[str, Any], now: datetime) -> None:
+        """Keep a new request's answer, as it is now, under its token (if it has one)."""
+        token = params.get("clientToken")
+        if token is None:
+            return
+        kept = _Kept(_fingerprint(params), copy.deepcopy(answer), now + TOKEN_DAY)
+        self._kept[(params["cluster"], token)] = kept
+        for task in answer["tasks"]:
+            self._by_task[task["taskArn"]] = kept
+
+    def task_stopped(self, arn: str, when: datetime) -> None:
+        """The token that started the task is kept one hour more, if that is sooner."""
+        kept = self._by_task.get(arn)
+        if kept is not None:
+            kept.until = min(kept.until, when + TOKEN_AFTER_TASK)
+
+
+def _fingerprint(params: dict[str, Any]) -> str:
+    return json.dumps({k: v for k, v in params.items() if k != "clientToken"}, sort_keys=True)
 
 
 @dataclass
@@ -126,7 +172,7 @@ class EcsSim:
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     overlaps: dict[str, int] = field(default_factory=dict)
     """Run id → how many times one of its tasks started while another was not stopped."""
-    _tokens: dict[tuple[str, str], _Token] = field(default_factory=dict)
+    _tokens: ClientTokens = field(default_factory=ClientTokens)
     _plans: dict[str, int] = field(default_factory=dict)
     """Task ARN → generation of its scheduled changes (a stop cancels what was planned)."""
 
@@ -139,24 +185,15 @@ class EcsSim:
     def run_task(self, **params: Any) -> dict[str, Any]:
         self._record("RunTask", params)
         cluster = params["cluster"]
-        token = params.get("clientToken")
-        fingerprint = json.dumps(
-            {k: v for k, v in params.items() if k != "clientToken"}, sort_keys=True
-        )
         now = self.now()
-        kept = self._tokens.get((cluster, token)) if token is not None else None
-        if kept is not None and self._token_alive(kept, now):
-            if kept.fingerprint != fingerprint:
-                self.calls.append(("RunTask ConflictException", {}))
-                raise client_error(
-                    "ConflictException",
-                    "The request uses the same client token as a previous, but non-identical "
-                    "request.",
-                    "RunTask",
-                    resourceIds=[task["taskArn"] for task in kept.answer["tasks"]],
-                )
+        try:
+            replayed = self._tokens.replay(params, now)
+        except ClientError:
+            self.calls.append(("RunTask ConflictException", {}))
+            raise
+        if replayed is not None:
             self.calls.append(("RunTask token replayed", {}))
-            return self._answer(kept.answer)
+            return replayed
         if self.throttle_rate and self.rng.random() < self.throttle_rate:
             self.calls.append(("RunTask throttled", {}))
             raise client_error("ThrottlingException", "Rate exceeded", "RunTask")
@@ -173,21 +210,7 @@ class EcsSim:
             }
         else:
             answer = {"tasks": [self._start(params, provider)], "failures": []}
-        if token is not None:
-            started = answer["tasks"][0]["taskArn"] if answer["tasks"] else None
-            self._tokens[(cluster, token)] = _Token(fingerprint, answer, now, started)
-        return self._answer(answer)
-
-    def _token_alive(self, kept: _Token, now: datetime) -> bool:
-        if now - kept.sent >= TOKEN_DAY:
-            return False
-        if kept.task_arn is None:
-            return True
-        stopped = self.tasks[kept.task_arn].get("stoppedAt")
-        return stopped is None or now - stopped < TOKEN_AFTER_TASK
-
-    def _answer(self, answer: dict[str, Any]) -> dict[str, Any]:
-        """The answer as it was, its tasks as they were then (ECS replays the first answer)."""
+        self._tokens.record(params, answer, now)
         return copy.deepcopy(answer)
 
     def _start(self, params: dict[str, Any], provider: str) -> dict[str, Any]:
@@ -338,8 +361,13 @@ class EcsSim:
         self._later(
             arn,
             deprovision + self.rng.uniform(5, 40),
-            lambda: self._change(arn, lastStatus="STOPPED", stoppedAt=self.now()),
+            lambda: self._becomes_stopped(arn),
         )
+
+    def _becomes_stopped(self, arn: str) -> None:
+        now = self.now()
+        self._change(arn, lastStatus="STOPPED", stoppedAt=now)
+        self._tokens.task_stopped(arn, now)
 
     # --- DescribeTasks, StopTask -------------------------------------------------------------
 

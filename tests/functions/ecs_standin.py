@@ -2,10 +2,9 @@
 
 moto ignores `clientToken`, never reports `failures` and has no capacity. This stand-in does
 what the ECS API reference documents, and nothing more:
-- ECS_Idempotency ("Ensuring idempotency"): a `clientToken` is scoped to the cluster; the same
-  token with the same parameters returns the original answer (a no-task answer's `failures`
-  too); the same token with other parameters raises `ConflictException` carrying the
-  `resourceIds` the token started.
+- ECS_Idempotency ("Ensuring idempotency"): RunTask's tokens are kept by `ClientTokens` of the
+  replay's simulated ECS (tools/ecs_sim.py), the one model of that page. The stand-in asks it at
+  the wall clock, so no token expires within a test.
 - RunTask: HTTP 200 with `failures` and no task when nothing is placed; Fargate without capacity
   answers "Capacity is unavailable at this time. Please try again later or in a different
   availability zone" (AWS Knowledge Center, ecs-fargate-runtask-capacity).
@@ -18,14 +17,16 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
 from botocore.exceptions import ClientError
 from botocore.validate import validate_parameters
+
+from tools.ecs_sim import ClientTokens
 
 CAPACITY_REASON = (
     "Capacity is unavailable at this time. Please try again later or in a different "
@@ -50,7 +51,7 @@ class EcsStandIn:
     """`failures` the next RunTask calls answer with, in order."""
     tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
-    _tokens: dict[tuple[str, str], tuple[str, dict[str, Any]]] = field(default_factory=dict)
+    _tokens: ClientTokens = field(default_factory=ClientTokens)
     on_call: Callable[[str], None] | None = None
 
     def _record(self, operation: str, params: dict[str, Any]) -> None:
@@ -62,21 +63,10 @@ class EcsStandIn:
     def run_task(self, **params: Any) -> dict[str, Any]:
         self._record("RunTask", params)
         cluster = params["cluster"]
-        token = params.get("clientToken")
-        fingerprint = json.dumps({k: v for k, v in params.items() if k != "clientToken"},
-                                 sort_keys=True)  # fmt: skip
-        if token is not None and (cluster, token) in self._tokens:
-            seen, answer = self._tokens[(cluster, token)]
-            if seen != fingerprint:
-                started = [task["taskArn"] for task in answer["tasks"]]
-                raise client_error(
-                    "ConflictException",
-                    "The request uses the same client token as a previous, but non-identical "
-                    "request.",
-                    "RunTask",
-                    resourceIds=started,
-                )
-            return copy.deepcopy(answer)
+        now = datetime.now(UTC)
+        replayed = self._tokens.replay(params, now)
+        if replayed is not None:
+            return replayed
         if self.next_errors:
             raise self.next_errors.pop(0)
         provider = params["capacityProviderStrategy"][0]["capacityProvider"]
@@ -86,8 +76,7 @@ class EcsStandIn:
             answer = {"tasks": [], "failures": [{"arn": cluster, "reason": CAPACITY_REASON}]}
         else:
             answer = {"tasks": [self._start(params, provider)], "failures": []}
-        if token is not None:
-            self._tokens[(cluster, token)] = (fingerprint, copy.deepcopy(answer))
+        self._tokens.record(params, answer, now)
         return copy.deepcopy(answer)
 
     def _start(self, params: dict[str, Any], provider: str) -> dict[str, Any]:
