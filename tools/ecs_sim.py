@@ -52,6 +52,39 @@ def client_error(code: str, message: str, operation: str, **extra: Any) -> Clien
     return ClientError(response, operation)
 
 
+def check_request(operation: str, params: dict[str, Any]) -> None:
+    """Raise as botocore would on a request its model of the operation refuses."""
+    validate_parameters(params, _MODEL.operation_model(operation).input_shape)
+
+
+def new_task(params: dict[str, Any], provider: str, serial: int) -> dict[str, Any]:
+    """The task a RunTask request places, as the answer shows it: PROVISIONING, version 1.
+    `serial` (how many tasks the cluster started before) makes its id."""
+    cluster = params["cluster"]
+    head, name = cluster.split(":cluster/")
+    task_id = hashlib.sha256(f"{serial}:{cluster}".encode()).hexdigest()[:32]
+    family = params["taskDefinition"].rsplit("/", 1)[-1].rsplit(":", 1)[0]
+    overrides = params.get("overrides", {})
+    return {
+        "taskArn": f"{head}:task/{name}/{task_id}",
+        "clusterArn": cluster,
+        "taskDefinitionArn": params["taskDefinition"],
+        "startedBy": params.get("startedBy"),
+        "group": f"family:{family}",
+        "lastStatus": "PROVISIONING",
+        "desiredStatus": "RUNNING",
+        "capacityProviderName": provider,
+        "launchType": "FARGATE",
+        "overrides": copy.deepcopy(overrides),
+        "tags": copy.deepcopy(params.get("tags", [])),
+        "containers": [
+            {"name": c["name"], "lastStatus": "PENDING"}
+            for c in overrides.get("containerOverrides", [])
+        ],
+        "version": 1,
+    }
+
+
 @dataclass(frozen=True)
 class Fate:
     """What one task does once started."""
@@ -177,7 +210,7 @@ class EcsSim:
     """Task ARN → generation of its scheduled changes (a stop cancels what was planned)."""
 
     def _record(self, operation: str, params: dict[str, Any]) -> None:
-        validate_parameters(params, _MODEL.operation_model(operation).input_shape)
+        check_request(operation, params)
         self.calls.append((operation, {"cluster": params.get("cluster")}))
 
     # --- RunTask -----------------------------------------------------------------------------
@@ -214,31 +247,8 @@ class EcsSim:
         return copy.deepcopy(answer)
 
     def _start(self, params: dict[str, Any], provider: str) -> dict[str, Any]:
-        cluster = params["cluster"]
-        head, name = cluster.split(":cluster/")
-        task_id = hashlib.sha256(f"{len(self.tasks)}:{cluster}".encode()).hexdigest()[:32]
-        family = params["taskDefinition"].rsplit("/", 1)[-1].rsplit(":", 1)[0]
-        container_names = [
-            c["name"] for c in params.get("overrides", {}).get("containerOverrides", [])
-        ]
-        now = self.now()
+        task = {**new_task(params, provider, len(self.tasks)), "createdAt": self.now()}
         run_id = str(params.get("startedBy"))
-        task: dict[str, Any] = {
-            "taskArn": f"{head}:task/{name}/{task_id}",
-            "clusterArn": cluster,
-            "taskDefinitionArn": params["taskDefinition"],
-            "startedBy": params.get("startedBy"),
-            "group": f"family:{family}",
-            "lastStatus": "PROVISIONING",
-            "desiredStatus": "RUNNING",
-            "capacityProviderName": provider,
-            "launchType": "FARGATE",
-            "overrides": copy.deepcopy(params.get("overrides", {})),
-            "tags": copy.deepcopy(params.get("tags", [])),
-            "containers": [{"name": n, "lastStatus": "PENDING"} for n in container_names],
-            "createdAt": now,
-            "version": 1,
-        }
         arn = task["taskArn"]
         running = [a for a in self.by_run.get(run_id, []) if not self._stopped(a)]
         if running:

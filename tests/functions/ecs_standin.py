@@ -16,27 +16,14 @@ Every request is first checked against botocore's own model of the operation.
 from __future__ import annotations
 
 import copy
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import boto3
 from botocore.exceptions import ClientError
-from botocore.validate import validate_parameters
 
-from tools.ecs_sim import ClientTokens
-
-CAPACITY_REASON = (
-    "Capacity is unavailable at this time. Please try again later or in a different "
-    "availability zone"
-)
-_MODEL = boto3.client("ecs", region_name="us-east-1").meta.service_model
-
-
-def client_error(code: str, message: str, operation: str, **extra: Any) -> ClientError:
-    return ClientError({"Error": {"Code": code, "Message": message}, **extra}, operation)
+from tools.ecs_sim import CAPACITY_REASON, ClientTokens, check_request, new_task
 
 
 @dataclass
@@ -55,7 +42,7 @@ class EcsStandIn:
     on_call: Callable[[str], None] | None = None
 
     def _record(self, operation: str, params: dict[str, Any]) -> None:
-        validate_parameters(params, _MODEL.operation_model(operation).input_shape)
+        check_request(operation, params)
         self.calls.append((operation, copy.deepcopy(params)))
         if self.on_call is not None:
             self.on_call(operation)
@@ -80,28 +67,7 @@ class EcsStandIn:
         return copy.deepcopy(answer)
 
     def _start(self, params: dict[str, Any], provider: str) -> dict[str, Any]:
-        cluster = params["cluster"]
-        head, name = cluster.split(":cluster/")
-        task_id = hashlib.sha256(f"{len(self.tasks)}:{cluster}".encode()).hexdigest()[:32]
-        family = params["taskDefinition"].rsplit("/", 1)[-1].rsplit(":", 1)[0]
-        task = {
-            "taskArn": f"{head}:task/{name}/{task_id}",
-            "clusterArn": cluster,
-            "taskDefinitionArn": params["taskDefinition"],
-            "startedBy": params.get("startedBy"),
-            "group": f"family:{family}",
-            "lastStatus": "PROVISIONING",
-            "desiredStatus": "RUNNING",
-            "capacityProviderName": provider,
-            "launchType": "FARGATE",
-            "overrides": copy.deepcopy(params.get("overrides", {})),
-            "tags": copy.deepcopy(params.get("tags", [])),
-            "containers": [
-                {"name": c["name"], "lastStatus": "PENDING"}
-                for c in params.get("overrides", {}).get("containerOverrides", [])
-            ],
-            "version": 1,
-        }
+        task = new_task(params, provider, len(self.tasks))
         self.tasks[task["taskArn"]] = task
         return copy.deepcopy(task)
 

@@ -19,8 +19,9 @@ import handler
 import records
 from longjobs_contract import runs, trigger_config
 from tests.functions.conftest import PROD
-from tests.functions.ecs_standin import CAPACITY_REASON, EcsStandIn, client_error
+from tests.functions.ecs_standin import EcsStandIn
 from tests.functions.runs_table import create_runs_table
+from tools.ecs_sim import CAPACITY_REASON, client_error
 
 NIGHTLY = {
     "job": "report",
