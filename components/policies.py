@@ -88,15 +88,17 @@ def deny_insecure_transport(service: str, resources: pulumi.Input[str] | list[An
     }
 
 
-def run_tasks_statement(context: StackContext) -> Statement:
-    """Describe and stop only the tasks of runs: tasks of the stack's cluster that RunTask
-    tagged with a run id, over this stack's tag (a job's service starts tasks with the stack's
-    tag but no run id, and those are the service's to stop). `aws:ResourceTag` is a condition
-    key of both actions on the task resource (Service Authorization Reference for ECS)."""
+def run_tasks_statement(
+    context: StackContext, actions: tuple[str, ...] = ("ecs:DescribeTasks", "ecs:StopTask")
+) -> Statement:
+    """`actions` on the tasks of runs only: tasks of the stack's cluster that RunTask tagged with
+    a run id, over this stack's tag (a job's service starts tasks with the stack's tag but no run
+    id, and those are the service's to stop). `aws:ResourceTag` is a condition key of both
+    actions on the task resource (Service Authorization Reference for ECS)."""
     return {
-        "Sid": "InspectAndStopRuns",
+        "Sid": "InspectAndStopRuns" if "ecs:DescribeTasks" in actions else "StopRuns",
         "Effect": "Allow",
-        "Action": ["ecs:DescribeTasks", "ecs:StopTask"],
+        "Action": list(actions) if len(actions) > 1 else actions[0],
         "Resource": context.arn("ecs", f"task/{context.cluster_name}/*"),
         "Condition": {
             "ArnEquals": {"ecs:cluster": context.arn("ecs", f"cluster/{context.cluster_name}")},

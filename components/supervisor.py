@@ -261,7 +261,19 @@ class JobSupervisor(pulumi.ComponentResource):
                 "Action": "logs:GetLogEvents",
                 "Resource": [ctx.log_streams_arn(job.log_group_name) for job in jobs],
             },
-            policies.run_tasks_statement(ctx),
+            # The pass describes a hundred tasks a call: a task ECS has forgotten shows no tags,
+            # so a tag condition would deny the whole call and stall the pass on that page.
+            # Describing is read-only; it stays on the cluster's tasks, and stopping on runs'.
+            {
+                "Sid": "InspectTasks",
+                "Effect": "Allow",
+                "Action": "ecs:DescribeTasks",
+                "Resource": ctx.arn("ecs", f"task/{ctx.cluster_name}/*"),
+                "Condition": {
+                    "ArnEquals": {"ecs:cluster": ctx.arn("ecs", f"cluster/{ctx.cluster_name}")}
+                },
+            },
+            policies.run_tasks_statement(ctx, ("ecs:StopTask",)),
             *policies.run_jobs_statements(
                 ctx,
                 [job.family for job in jobs],

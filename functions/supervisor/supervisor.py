@@ -4,10 +4,12 @@ An EventBridge rule sends this stack's cluster's "ECS Task State Change" events 
 names the run in `startedBy` (the run id) and the attempt in the task's LONGJOBS_ATTEMPT; the
 record is read, `longjobs_contract.lifecycle.decide` says what the task's new state means, the
 record is written over the revision read (a concurrent writer makes this one read again), and a
-re-run is started when the decision says so: at most three AWS calls an event (GetItem,
-UpdateItem, RunTask). Events come at least once and in any order; `decide` makes a repeated or a
-late one change nothing. A run whose re-run found no capacity is recorded at its next attempt
-and the invocation fails, so that Lambda's retry sends it.
+re-run is started when the decision says so: two AWS calls an event on the usual path (GetItem,
+UpdateItem), three with a re-run (RunTask), more when a write must be read again, a Spot re-run
+falls back to on-demand, or a re-run finds no capacity. Events come at least once and in any
+order; `decide` makes a repeated or a late one change nothing. A run whose re-run found no
+capacity is recorded at its next attempt and the invocation fails, so that Lambda's retry sends
+it.
 """
 
 from __future__ import annotations
