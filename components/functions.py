@@ -89,6 +89,27 @@ def create_failure_queue(
     )
 
 
+def own_statements(
+    context: StackContext, log_group_name: str, failure_queue: aws.sqs.Queue
+) -> list[policies.Statement]:
+    """What every function's role needs for itself: write its log group, and send what it could
+    not take to its failure queue (Lambda's on-failure destination sends as the role)."""
+    return [
+        {
+            "Sid": "Logs",
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": context.log_streams_arn(log_group_name),
+        },
+        {
+            "Sid": "FailureQueue",
+            "Effect": "Allow",
+            "Action": "sqs:SendMessage",
+            "Resource": failure_queue.arn,
+        },
+    ]
+
+
 def create_queue_policy(
     name: str, queue: aws.sqs.Queue, statements: list[policies.Statement] | None = None
 ) -> aws.sqs.QueuePolicy:

@@ -222,18 +222,7 @@ class JobSupervisor(pulumi.ComponentResource):
     def statements(self, jobs: Sequence[FargateJob], runs: RunRecords) -> list[policies.Statement]:
         ctx = self._context
         return [
-            {
-                "Sid": "Logs",
-                "Effect": "Allow",
-                "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-                "Resource": ctx.log_streams_arn(self.log_group_name),
-            },
-            {
-                "Sid": "FailureQueue",
-                "Effect": "Allow",
-                "Action": "sqs:SendMessage",
-                "Resource": self.failure_queue.arn,
-            },
+            *functions.own_statements(ctx, self.log_group_name, self.failure_queue),
             {
                 "Sid": "RecordRuns",
                 "Effect": "Allow",

@@ -200,18 +200,7 @@ class JobTrigger(pulumi.ComponentResource):
             *run_jobs[:2],
             policies.run_tasks_statement(ctx),
             run_jobs[2],
-            {
-                "Sid": "Logs",
-                "Effect": "Allow",
-                "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-                "Resource": ctx.log_streams_arn(self.log_group_name),
-            },
-            {
-                "Sid": "FailureQueue",
-                "Effect": "Allow",
-                "Action": "sqs:SendMessage",
-                "Resource": self.failure_queue.arn,
-            },
+            *functions.own_statements(ctx, self.log_group_name, self.failure_queue),
             {
                 "Sid": "RecordRuns",
                 "Effect": "Allow",
