@@ -12,16 +12,16 @@ import pulumi_aws as aws
 from components import checkpoints, encryption, policies
 from components.cluster import JobCluster
 from components.config import JobConfig
+from components.config.contract import job_contract
 from components.config.models import TMP
 from components.config.paths import PROJECT_ROOT
 from components.context import StackContext
 from components.image import JobImage, Registry
 from components.network import JobNetwork
-from longjobs_contract import lifecycle
 from longjobs_contract.capacity import PROVIDERS
+from longjobs_contract.jobs import JobContract
 from longjobs_contract.runs import LOG_STREAM_PREFIX
 from longjobs_contract.tags import READONLY_ROOT, READONLY_ROOT_OPT_OUT
-from longjobs_contract.trigger_config import JobTarget
 
 # Spot gives two minutes' warning with SIGTERM; ECS allows a stopTimeout of at most 120 s.
 STOP_TIMEOUT_SECONDS = 120
@@ -121,7 +121,7 @@ class FargateJob(pulumi.ComponentResource):
 
     image_uri: pulumi.Output[str]
     """The image the task definition runs (by digest when built here)."""
-    target: pulumi.Output[JobTarget]
+    target: pulumi.Output[JobContract]
     """What the trigger needs to run this job."""
 
     def __init__(
@@ -161,24 +161,8 @@ class FargateJob(pulumi.ComponentResource):
             }
         )
 
-    def _target(self, task_definition_arn: str) -> JobTarget:
-        return JobTarget(
-            task_definition_arn=task_definition_arn,
-            container_name=self.container_name,
-            capacity=self.config.capacity,
-            reserved_environment=tuple(sorted(self.config.secrets)),
-            overridable_environment=self.config.overridable_environment,
-            allow_command_override=self.config.allow_command_override,
-            log_group=self.log_group_name,
-            lifecycle=lifecycle.JobRules(
-                notify=self.config.notify,
-                retries=self.config.retries,
-                interruption_retries=self.config.interruption_retries,
-                on_interruption=self.config.on_interruption,
-                timeout_seconds=self.config.timeout,
-                max_wait_for_capacity_seconds=self.config.max_wait_for_capacity,
-            ),
-        )
+    def _target(self, task_definition_arn: str) -> JobContract:
+        return job_contract(self.job_name, self.config, task_definition_arn, self.log_group_name)
 
     def _create_image(
         self, registry: Registry | None

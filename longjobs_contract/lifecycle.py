@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any, Final
 
 from longjobs_contract import capacity, runs, start_failures
+from longjobs_contract.jobs import LifecycleRules
 
 # How a stopped task is classified.
 SUCCEEDED: Final = "succeeded"
@@ -58,21 +59,7 @@ RECONCILE_EVENT: Final = {"action": "reconcile"}
 RECONCILE_EVERY: Final = "rate(1 minute)"
 
 
-@dataclass(frozen=True)
-class JobRules:
-    """What the lifecycle needs to know of a job."""
-
-    retries: int = 0
-    interruption_retries: int = 3
-    on_interruption: str = capacity.ON_DEMAND
-    timeout_seconds: int | None = None
-    notify: str = "failures"
-    """Which final states are published: "failures", "all" or "none"."""
-    max_wait_for_capacity_seconds: int = 15 * 60
-    """How long a run's attempts may keep finding no capacity before it ends FAILED."""
-
-
-def notice(rules: JobRules, final: str) -> dict[str, Any]:
+def notice(rules: LifecycleRules, final: str) -> dict[str, Any]:
     """The record fields that put a run's final state up for publishing, if its job wants it."""
     wanted = rules.notify == "all" or (rules.notify == "failures" and final != runs.SUCCEEDED)
     return {runs.Record.NOTIFY_DUE: runs.NOTIFY_DUE_VALUE} if wanted else {}
@@ -236,7 +223,7 @@ def _count(attempts: list[dict[str, Any]], kinds: tuple[str, ...]) -> int:
 
 
 def decide(
-    record: Mapping[str, Any], observation: Observation, rules: JobRules, now: str
+    record: Mapping[str, Any], observation: Observation, rules: LifecycleRules, now: str
 ) -> Decision:
     """Apply one observation of one of the run's tasks to the run's record."""
     if record[runs.Record.STATUS] in runs.FINAL or observation.attempt is None:
@@ -291,7 +278,7 @@ def _after_stop(
     entry: dict[str, Any],
     attempts: list[dict[str, Any]],
     changes: dict[str, Any],
-    rules: JobRules,
+    rules: LifecycleRules,
     now: str,
 ) -> Decision:
     kind = entry["classification"]

@@ -15,6 +15,7 @@ from typing import Any
 
 from longjobs_contract import capacity, environment, runs
 from longjobs_contract.errors import ValidationError, listed, shown
+from longjobs_contract.jobs import RunRules
 
 ACTION = "action"
 JOB = "job"
@@ -46,28 +47,12 @@ SAMPLE_SCHEDULED_TIME = "2026-01-01T00:00:00Z"
 """What Scheduler puts in its place (ISO 8601, UTC): how a schedule event is checked in advance."""
 
 
-@dataclass(frozen=True, kw_only=True)
-class JobRules:
-    """What the run event's validator needs to know of a job."""
-
-    container_name: str
-    capacity: str
-    """The job's default capacity: "spot" or "on-demand"."""
-    reserved_environment: tuple[str, ...] = ()
-    """Names a run may not set: the job's secrets."""
-    overridable_environment: tuple[str, ...] = ()
-    """The only names a run may set: the job's `environment` keys and `parameters`, sorted.
-    Loader and interpreter variables are refused even if listed here."""
-    allow_command_override: bool = False
-    """Whether a run may replace the job's command (the job's `allowCommandOverride`)."""
-
-
 @dataclass(frozen=True)
 class RunRequest:
     """A run event that passed every check."""
 
     job: str
-    rules: JobRules
+    rules: RunRules
     environment: dict[str, str]
     command: list[str] | None
     capacity: str
@@ -110,7 +95,7 @@ def schedule_event(
 
 
 def parse_run(
-    event: Mapping[str, Any], jobs: Mapping[str, JobRules], default_key: str
+    event: Mapping[str, Any], jobs: Mapping[str, RunRules], default_key: str
 ) -> RunRequest:
     """Check a run event whole; raise ValidationError naming the first bad field.
 
@@ -153,7 +138,7 @@ def parse_run(
     return request
 
 
-def _environment(variables: Any, rules: JobRules) -> dict[str, str]:
+def _environment(variables: Any, rules: RunRules) -> dict[str, str]:
     if not isinstance(variables, dict):
         raise ValidationError(f"{ENVIRONMENT}: must be an object of name to string value")
     for name, value in variables.items():
@@ -181,7 +166,7 @@ def _environment(variables: Any, rules: JobRules) -> dict[str, str]:
     return dict(variables)
 
 
-def _command(command: Any, rules: JobRules) -> list[str] | None:
+def _command(command: Any, rules: RunRules) -> list[str] | None:
     if command is None:
         return None
     if not rules.allow_command_override:

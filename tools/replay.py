@@ -70,6 +70,7 @@ import handler  # noqa: E402
 import records  # noqa: E402
 import supervisor  # noqa: E402
 from longjobs_contract import capacity, lifecycle, runs, trigger_config  # noqa: E402
+from longjobs_contract.jobs import JobContract, LifecycleRules  # noqa: E402
 from tools.ecs_sim import EcsSim, Fate, client_error  # noqa: E402
 from tools.runs_table import create_runs_table  # noqa: E402
 
@@ -94,8 +95,8 @@ TAIL = timedelta(minutes=15)
 HORIZON = timedelta(hours=6)
 """A wave ends this long after it began, final or not."""
 
-REPORT_RULES = lifecycle.JobRules(retries=1, interruption_retries=2, on_interruption="on-demand")
-IMPORT_RULES = lifecycle.JobRules(
+REPORT_RULES = LifecycleRules(retries=1, interruption_retries=2, on_interruption="on-demand")
+IMPORT_RULES = LifecycleRules(
     retries=1, interruption_retries=2, on_interruption="on-demand", timeout_seconds=600
 )
 RULES = {"report": REPORT_RULES, "import": IMPORT_RULES}
@@ -621,21 +622,16 @@ def make_config(table: str, revision: int) -> trigger_config.TriggerConfig:
     """A stack of two jobs with lifecycle rules: `report` on Spot, `import` on-demand with a
     timeout."""
     jobs = {
-        job: trigger_config.JobTarget(
+        job: JobContract(
             task_definition_arn=(
                 f"arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/longjobs-replay-{job}:{revision}"
             ),
             container_name=CONTAINER[job],
             capacity=CAPACITY[job],
-            lifecycle=RULES[job],
-            **_known(
-                trigger_config.JobTarget,
-                {
-                    "log_group": f"/longjobs/replay/{job}",
-                    # What each replayed run sends (a run may set only what its job declares).
-                    "overridable_environment": ("REPLAY_RUN",),
-                },
-            ),
+            log_group=f"/longjobs/replay/{job}",
+            # What each replayed run sends (a run may set only what its job declares).
+            overridable_environment=("REPLAY_RUN",),
+            **_lifecycle(RULES[job]),
         )
         for job in RULES
     }
@@ -656,6 +652,10 @@ def make_config(table: str, revision: int) -> trigger_config.TriggerConfig:
             },
         ),
     )
+
+
+def _lifecycle(rules: LifecycleRules) -> dict[str, Any]:
+    return {f.name: getattr(rules, f.name) for f in dataclasses.fields(LifecycleRules)}
 
 
 def _known(kind: type, candidates: dict[str, Any]) -> dict[str, Any]:

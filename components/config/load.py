@@ -15,13 +15,13 @@ from typing import Any
 from pydantic import ValidationError
 from pydantic.alias_generators import to_camel
 
+from components.config import contract
 from components.config.errors import NAMESPACE, ConfigError, describe_error, key_path
-from components.config.models import StackConfig
+from components.config.models import JobConfig, StackConfig
 from components.config.names import prefix_problem
-from longjobs_contract import environment as variables
 from longjobs_contract import run_event
-from longjobs_contract.capacity import CAPACITIES, ON_DEMAND
 from longjobs_contract.errors import ValidationError as RunEventError
+from longjobs_contract.jobs import RunRules
 
 KEYS = tuple(to_camel(name) for name in StackConfig.model_fields)
 
@@ -132,17 +132,8 @@ def _job_problems(name: str, job: Mapping[str, Any], found: list[str]) -> list[s
         if secret in parameter_names
     ]
     schedules = job.get("schedules")
-    if isinstance(schedules, dict):
-        capacity = job.get("capacity", ON_DEMAND)
-        declared = [str(n) for n in environment] if isinstance(environment, dict) else []
-        allow_command = job.get("allowCommandOverride", False)
-        rules = run_event.JobRules(
-            container_name=name,
-            capacity=capacity if capacity in CAPACITIES else ON_DEMAND,
-            reserved_environment=secret_names,
-            overridable_environment=variables.overridable(declared, parameter_names),
-            allow_command_override=allow_command is True,
-        )
+    rules = _run_rules(name, job) if isinstance(schedules, dict) and schedules else None
+    if rules is not None and isinstance(schedules, dict):
         for schedule, settings in schedules.items():
             if isinstance(settings, dict):
                 problem = _schedule_event_problem(name, str(schedule), settings, rules, found)
@@ -155,7 +146,7 @@ def _schedule_event_problem(
     job: str,
     schedule: str,
     settings: Mapping[str, Any],
-    rules: run_event.JobRules,
+    rules: RunRules,
     found: list[str],
 ) -> str | None:
     """Why the trigger would refuse every firing of this schedule, or None.
@@ -179,6 +170,15 @@ def _schedule_event_problem(
     except RunEventError as error:
         return f"{where}: the trigger would refuse every run of this schedule: {error}"
     return None
+
+
+def _run_rules(name: str, job: Mapping[str, Any]) -> RunRules | None:
+    """What the trigger will know of the job, if the job is valid on its own (when it is not,
+    its own problems are reported and its schedules' events are checked once it is)."""
+    try:
+        return contract.run_rules(name, JobConfig.model_validate(job))
+    except (ValidationError, ValueError):
+        return None
 
 
 def from_pulumi_config() -> StackConfig:

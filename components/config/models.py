@@ -17,7 +17,6 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     AfterValidator,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     TypeAdapter,
@@ -29,6 +28,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from components import fargate
+from components.config import contract
 from components.config.paths import CONTAINERS_DIR, PROJECT_ROOT
 from components.config.schedule_expressions import expression_problem, time_zone_problem
 from components.config.types import (
@@ -57,7 +57,6 @@ ALLOWED_LOG_RETENTION_DAYS = (
 )  # fmt: skip
 MAX_SUBNETS = 16  # awsvpcConfiguration limits
 MAX_SECURITY_GROUPS = 5
-MAX_TIMEOUT_SECONDS = 30 * 24 * 3600
 PLATFORM_TASK_ROLE_SIDS = ("Checkpoints", "CheckpointList", "CheckpointsKey")
 """Sids of the statements the platform puts in every task role (components/checkpoints.py)."""
 MAX_RUN_RETENTION_DAYS = 3653  # ten years, the longest CloudWatch Logs keeps a job's logs
@@ -382,32 +381,6 @@ def _parameter(name: str) -> str:
     return name
 
 
-def _at_most_a_day(seconds: int) -> int:
-    if seconds > 24 * 3600:
-        raise ValueError(f"{seconds} s is more than a day; allowed: 1 minute to 1 day")
-    return seconds
-
-
-def _duration_seconds(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | str):
-        raise ValueError(
-            f"{value!r} is not a duration; expected seconds or a string like 45m, 2h, 1h30m"
-        )
-    if isinstance(value, int):
-        seconds = value
-    else:
-        match = re.fullmatch(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?", value)
-        if not value or not match:
-            raise ValueError(
-                f"{value!r} is not a duration; expected seconds or a string like 45m, 2h, 1h30m"
-            )
-        days, hours, minutes, secs = (int(g or 0) for g in match.groups())
-        seconds = ((days * 24 + hours) * 60 + minutes) * 60 + secs
-    if not 60 <= seconds <= MAX_TIMEOUT_SECONDS:
-        raise ValueError(f"{value!r} must be between 1 minute and 30 days")
-    return seconds
-
-
 def _unique_keys(arns: list[str]) -> list[str]:
     repeated = [arn for arn in dict.fromkeys(arns) if arns.count(arn) > 1]
     if repeated:
@@ -460,13 +433,13 @@ class JobConfig(_Model):
         ]
         | None
     ) = Field(default=None, alias="ephemeralStorageGiB")
-    capacity: Literal["spot", "on-demand"]
+    capacity: Annotated[str, contract.one_of("capacity")]
     """Spot when absent (filled in below): interruptions are re-run and Spot falls back to
     on-demand; a job with a service kept running stays on-demand unless it asks."""
     environment: dict[EnvName, EnvValue] = {}
     parameters: list[Annotated[EnvName, AfterValidator(_parameter)]] = []
     """Variables a run may set besides the `environment` keys (which it may override)."""
-    allow_command_override: bool = False
+    allow_command_override: bool = contract.default("allow_command_override")
     """Whether a run may replace the job's command."""
     secrets: dict[EnvName, SecretArn] = {}
     secrets_kms_key_arns: Annotated[list[KmsKeyArn], AfterValidator(_unique_keys)] = []
@@ -475,20 +448,28 @@ class JobConfig(_Model):
     policy_statements: list[PolicyStatement] = []
     managed_policy_arns: list[ManagedPolicyArn] = []
     log_retention_days: int = 365
-    # Accepted and validated now; the supervisor enforces them.
-    timeout: Annotated[int, BeforeValidator(_duration_seconds)] | None = None
-    max_wait_for_capacity: Annotated[
-        int, BeforeValidator(_duration_seconds), AfterValidator(_at_most_a_day)
-    ] = 15 * 60
+    # The settings the functions enforce take their bounds and defaults from the per-job
+    # contract (longjobs_contract.jobs), where each is declared once.
+    timeout: Annotated[int, contract.duration("timeout_seconds")] | None = contract.default(
+        "timeout_seconds"
+    )
+    """How long one attempt may run before the supervisor stops it; none: no limit."""
+    max_wait_for_capacity: Annotated[int, contract.duration("max_wait_for_capacity_seconds")] = (
+        contract.default("max_wait_for_capacity_seconds")
+    )
     """How long a run's attempts may keep finding no Fargate capacity before it ends FAILED."""
-    retries: Annotated[int, Field(ge=0, le=10)] = 0
+    retries: Annotated[int, contract.bounds("retries")] = contract.default("retries")
     """Re-runs after the job itself fails (a non-zero exit, out of memory)."""
-    interruption_retries: Annotated[int, Field(ge=0, le=10)] = 3
+    interruption_retries: Annotated[int, contract.bounds("interruption_retries")] = (
+        contract.default("interruption_retries")
+    )
     """Re-runs after the platform stops it (Spot, maintenance) or it fails to start for a reason
     that passes; counted apart from `retries`."""
-    on_interruption: Literal["spot", "on-demand"] = ON_DEMAND
+    on_interruption: Annotated[str, contract.one_of("on_interruption")] = contract.default(
+        "on_interruption"
+    )
     """Where a run goes on after an interruption."""
-    notify: Literal["failures", "all", "none"] = "failures"
+    notify: Annotated[str, contract.one_of("notify")] = contract.default("notify")
     """Which final states publish a message to the notifications topic."""
     service: ServiceConfig = ServiceConfig()
     schedules: dict[ScheduleName, ScheduleConfig] = {}
@@ -537,6 +518,11 @@ class JobConfig(_Model):
                 + "; list each variable once"
             )
         return names
+
+    @property
+    def reserved_environment(self) -> tuple[str, ...]:
+        """The variables a run may not set: the job's secrets, sorted."""
+        return tuple(sorted(self.secrets))
 
     @property
     def overridable_environment(self) -> tuple[str, ...]:

@@ -15,6 +15,7 @@ from botocore.exceptions import ClientError
 
 import records
 from longjobs_contract import capacity, lifecycle, runs, start_failures, tags, trigger_config
+from longjobs_contract.jobs import LifecycleRules
 from longjobs_contract.run_event import RunRequest
 
 # ECS keeps a clientToken for the task's lifetime plus an hour, at most 24 hours
@@ -184,7 +185,7 @@ def start_attempts(
         if not (spot_full and len(tried) == 1) or attempt.number >= runs.MAX_ATTEMPT:
             break
         attempt = Attempt(attempt.number + 1, capacity.ON_DEMAND)
-    rules = config.jobs[record[runs.Record.JOB]].lifecycle
+    rules = config.jobs[record[runs.Record.JOB]]
     return record_no_start(store, record, tried, rules=rules, log=log)
 
 
@@ -231,7 +232,7 @@ def record_no_start(
     record: dict[str, Any],
     tried: list[tuple[Attempt, NotStarted]],
     *,
-    rules: lifecycle.JobRules,
+    rules: LifecycleRules,
     log: dict[str, Any],
 ) -> Outcome:
     """Record attempts that started nothing. A permanent reason ends the run FAILED (answered);

@@ -28,6 +28,7 @@ import attempts
 import records
 import runtime
 from longjobs_contract import lifecycle, runs, trigger_config
+from longjobs_contract.jobs import LifecycleRules
 
 FUNCTION_TIMEOUT_SECONDS = 300
 """The function's timeout, as the JobSupervisor component declares it (a test holds them equal)."""
@@ -125,9 +126,7 @@ def apply(
             # The run was stopped before this task was seen: it must not run on.
             ecs.stop_task(cluster=config.cluster_arn, task=observation.task_arn, reason=STRAY)
             return {"outcome": "stopped-stray", "status": runs.STOPPED}
-        decision = lifecycle.decide(
-            record, observation, target.lifecycle, records.timestamp(records.now())
-        )
+        decision = lifecycle.decide(record, observation, target, records.timestamp(records.now()))
         if not decision.changes:
             if record[runs.Record.ATTEMPT] > 1 and attempts.resendable(record, records.now()):
                 # A retried invocation whose re-run was recorded but maybe never sent.
@@ -320,7 +319,7 @@ class _Pass:
             self.counts["final"] += outcome.final is not None
             return outcome.task_arn
         target = self.config.jobs.get(record[runs.Record.JOB])
-        rules = target.lifecycle if target else lifecycle.JobRules()
+        rules = target if target else LifecycleRules()
         try:
             _lost(self.store, record, self.now, rules)
         except Exception as error:
@@ -428,7 +427,7 @@ def _past_timeout(
     record: dict[str, Any], config: trigger_config.TriggerConfig, now: datetime
 ) -> bool:
     target = config.jobs.get(record[runs.Record.JOB])
-    timeout = target.lifecycle.timeout_seconds if target else None
+    timeout = target.timeout_seconds if target else None
     current = records.current_attempt(record)
     if timeout is None or record[runs.Record.STATUS] != runs.RUNNING or "taskArn" not in current:
         return False
@@ -440,7 +439,7 @@ def _lost(
     store: records.RunStore,
     record: dict[str, Any],
     now: datetime,
-    rules: lifecycle.JobRules,
+    rules: LifecycleRules,
 ) -> None:
     attempt = record[runs.Record.ATTEMPT]
     reason = (

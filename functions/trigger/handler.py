@@ -26,7 +26,7 @@ from botocore.exceptions import ClientError
 import attempts
 import records
 import runtime
-from longjobs_contract import capacity, lifecycle, run_event, runs, trigger_config
+from longjobs_contract import capacity, jobs, lifecycle, run_event, runs, trigger_config
 from longjobs_contract.errors import ValidationError, listed, shown
 from longjobs_contract.run_event import RunRequest
 
@@ -287,7 +287,7 @@ def run_stop(event: dict, config: trigger_config.TriggerConfig, log: dict[str, A
         }
         target = config.jobs.get(record[runs.Record.JOB])
         if target is not None:
-            changes.update(lifecycle.notice(target.lifecycle, runs.STOPPED))
+            changes.update(lifecycle.notice(target, runs.STOPPED))
         if store.update(record, changes):
             log.update(outcome="stopped", taskArn=task_arn)
             return view({**record, **changes})
@@ -380,7 +380,7 @@ def describe_job_task(
             "hour)"
         )
     task = response["tasks"][0]
-    family = trigger_config.family_of(task.get("taskDefinitionArn", ""))
+    family = jobs.family_of(task.get("taskDefinitionArn", ""))
     job = next((job for job, target in config.jobs.items() if target.family == family), None)
     if job is None:
         raise ValidationError(f"taskArn: {task_arn} is not a task of this stack's jobs")

@@ -19,6 +19,7 @@ os.environ["MOTO_EC2_LOAD_DEFAULT_AMIS"] = "false"
 
 import handler  # noqa: E402
 from longjobs_contract import trigger_config  # noqa: E402
+from longjobs_contract.jobs import JobContract  # noqa: E402
 from tests.functions.runs_table import create_runs_table  # noqa: E402
 from tools.moto_ecs import register_task_definitions  # noqa: E402
 
@@ -62,7 +63,7 @@ PROD = trigger_config.TriggerConfig(
     checkpoint_bucket="longjobs-prod-checkpoints-123456789012-eu-west-1",
     notifications_topic="arn:aws:sns:eu-west-1:123456789012:longjobs-prod-notifications",
     jobs={
-        "report": trigger_config.JobTarget(
+        "report": JobContract(
             log_group="/longjobs/prod/jobs",
             task_definition_arn=(
                 "arn:aws:ecs:eu-west-1:123456789012:task-definition/longjobs-prod-report:7"
@@ -73,7 +74,7 @@ PROD = trigger_config.TriggerConfig(
             overridable_environment=tuple(sorted(REPORT_VARIABLES + SHARED_VARIABLES)),
             allow_command_override=True,
         ),
-        "import": trigger_config.JobTarget(
+        "import": JobContract(
             log_group="/longjobs/prod/jobs",
             task_definition_arn=(
                 "arn:aws:ecs:eu-west-1:123456789012:task-definition/longjobs-prod-import:2"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import dataclasses
 import json
 import os
 import subprocess
@@ -11,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from longjobs_contract import environment, trigger_config
+from longjobs_contract import environment, settings, trigger_config
+from longjobs_contract.jobs import JobContract
 
 CONFIG = trigger_config.TriggerConfig(
     cluster_arn="arn:aws:ecs:eu-west-1:123456789012:cluster/longjobs-prod",
@@ -23,7 +25,7 @@ CONFIG = trigger_config.TriggerConfig(
     checkpoint_bucket="longjobs-prod-checkpoints-123456789012-eu-west-1",
     notifications_topic="arn:aws:sns:eu-west-1:123456789012:longjobs-prod-notifications",
     jobs={
-        "report": trigger_config.JobTarget(
+        "report": JobContract(
             log_group="/longjobs/prod/jobs",
             task_definition_arn="arn:aws:ecs:eu-west-1:123456789012:task-definition/r:3",
             container_name="report",
@@ -35,14 +37,78 @@ CONFIG = trigger_config.TriggerConfig(
     },
 )
 
+# A value of each string setting that its pattern allows.
+SAMPLE_TEXT = {
+    "container_name": "importer",
+    "task_definition_arn": "arn:aws:ecs:eu-west-1:123456789012:task-definition/longjobs-imp:12",
+    "log_group": "/longjobs/prod/import",
+    "reserved_environment": ("API_TOKEN", "DB_PASSWORD"),
+    "overridable_environment": ("DAY", "ROWS"),
+}
 
-def test_round_trip():
-    assert trigger_config.loads(trigger_config.dumps(CONFIG)) == CONFIG
-    job = trigger_config.loads(trigger_config.dumps(CONFIG)).jobs["report"]
-    assert (job.overridable_environment, job.allow_command_override) == (
-        ("REPORT_DAY", "REPORT_ROWS"),
-        True,
+
+def other_than_default(name: str, declared: settings.Setting, default: object) -> object:
+    """A value the declaration allows that is not the field's default."""
+    if name in SAMPLE_TEXT:
+        return SAMPLE_TEXT[name]
+    if declared.choices:
+        return next(choice for choice in declared.choices if choice != default)
+    if declared.kind is bool:
+        return not default
+    if declared.kind is int:
+        return declared.maximum if declared.maximum != default else declared.minimum
+    raise AssertionError(f"{name}: add a sample value for a {declared.kind.__name__} setting")
+
+
+def every_field_changed() -> JobContract:
+    values = {
+        field.name: other_than_default(
+            field.name, settings.setting(JobContract, field.name), field.default
+        )
+        for field in dataclasses.fields(JobContract)
+    }
+    return JobContract(**values)
+
+
+def test_every_field_of_a_job_is_declared_and_round_trips_with_a_value_not_its_default():
+    job = every_field_changed()
+    for field in dataclasses.fields(JobContract):
+        assert getattr(job, field.name) != field.default, field.name
+    config = dataclasses.replace(CONFIG, jobs={"import": job})
+    assert trigger_config.loads(trigger_config.dumps(config)) == config
+    written = json.loads(trigger_config.dumps(config))["jobs"]["import"]
+    assert sorted(written) == sorted(
+        settings.json_key(field.name) for field in dataclasses.fields(JobContract)
     )
+
+
+def test_a_field_not_declared_is_an_error_not_skipped():
+    @dataclasses.dataclass(frozen=True)
+    class Forgotten(settings.Declared):
+        retries: int = settings.declare(int, "Declared.", default=0)
+        added: int = 0
+
+    with pytest.raises(TypeError, match="Forgotten.added is not declared with declare"):
+        settings.to_json(Forgotten())
+
+
+def test_a_file_missing_a_job_setting_or_holding_another_is_refused():
+    data = json.loads(trigger_config.dumps(CONFIG))
+    del data["jobs"]["report"]["retries"]
+    data["jobs"]["report"]["retryCount"] = 2
+    with pytest.raises(ValueError, match="^jobs.report: missing retries; unknown retryCount$"):
+        trigger_config.loads(json.dumps(data))
+
+
+def test_the_version_changes_with_the_declarations():
+    @dataclasses.dataclass(frozen=True, kw_only=True)
+    class Grown(JobContract):
+        max_concurrent: int = settings.declare(int, "Added.", default=0)
+
+    assert settings.schema_version(trigger_config.TriggerConfig, JobContract) == (
+        trigger_config.VERSION
+    )
+    assert settings.schema_version(trigger_config.TriggerConfig, Grown) != trigger_config.VERSION
 
 
 def test_the_file_is_compact_versioned_json():
@@ -51,17 +117,29 @@ def test_the_file_is_compact_versioned_json():
     assert " " not in text
 
 
+SUBNET = r"subnet-\(\?:\[0-9a-f\]\{8\}\|\[0-9a-f\]\{17\}\)"
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        (lambda d: d.update(version=2), "version must be 5, not 2"),
-        (lambda d: d.pop("clusterArn"), "clusterArn must be a non-empty str"),
-        (lambda d: d.update(subnetIds="subnet-1"), "subnetIds must be a list"),
-        (lambda d: d.update(assignPublicIp="yes"), "assignPublicIp must be a bool"),
-        (lambda d: d["jobs"]["report"].update(capacity="cheap"), "jobs.report.capacity must be"),
+        (lambda d: d.update(version=2), f"version must be {trigger_config.VERSION}, not 2"),
+        (lambda d: d.pop("clusterArn"), "the config: missing clusterArn"),
+        (
+            lambda d: d.update(subnetIds="subnet-1"),
+            f"subnetIds: must be a list of non-empty strings matching {SUBNET}, not 'subnet-1'",
+        ),
+        (
+            lambda d: d.update(assignPublicIp="yes"),
+            "assignPublicIp: must be true or false, not 'yes'",
+        ),
+        (
+            lambda d: d["jobs"]["report"].update(capacity="cheap"),
+            "jobs.report.capacity: must be spot or on-demand, not 'cheap'",
+        ),
         (
             lambda d: d["jobs"]["report"].pop("taskDefinitionArn"),
-            "jobs.report.taskDefinitionArn must be a non-empty str",
+            "jobs.report: missing taskDefinitionArn",
         ),
         (lambda d: d.update(clusterArn="longjobs-prod"), "clusterArn: 'longjobs-prod' does not"),
         (
@@ -78,16 +156,19 @@ def test_the_file_is_compact_versioned_json():
             ),
             "is not in the cluster's partition, region and account",
         ),
-        (lambda d: d.update(subnetIds=["subnet-123"]), "subnetIds: 'subnet-123' do not match"),
-        (lambda d: d.update(securityGroupIds=["sg-1234567890"]), "securityGroupIds: 'sg-12"),
-        (lambda d: d.pop("checkpointBucket"), "checkpointBucket must be a non-empty str"),
+        (lambda d: d.update(subnetIds=["subnet-123"]), "subnetIds: 'subnet-123' does not match"),
+        (
+            lambda d: d.update(securityGroupIds=["sg-1234567890"]),
+            "securityGroupIds: 'sg-1234567890' does not match",
+        ),
+        (lambda d: d.pop("checkpointBucket"), "the config: missing checkpointBucket"),
         (
             lambda d: d.update(checkpointBucket="Checkpoints_Bucket"),
             "checkpointBucket: 'Checkpoints_Bucket' does not match",
         ),
         (
             lambda d: d["jobs"]["report"].pop("overridableEnvironment"),
-            "jobs.report.overridableEnvironment must be a list",
+            "jobs.report: missing overridableEnvironment",
         ),
         (
             lambda d: d["jobs"]["report"].update(overridableEnvironment=["REPORT_DAY", "1X"]),
@@ -99,24 +180,35 @@ def test_the_file_is_compact_versioned_json():
         ),
         (
             lambda d: d["jobs"]["report"].update(overridableEnvironment=["DB_PASSWORD"]),
-            "jobs.report.overridableEnvironment: 'DB_PASSWORD' is also in reservedEnvironment",
+            "jobs.report.overridableEnvironment: DB_PASSWORD also in reservedEnvironment",
         ),
         (
             lambda d: d["jobs"]["report"].update(overridableEnvironment=["B", "A"]),
-            "jobs.report.overridableEnvironment must be sorted, each name once",
+            "jobs.report.overridableEnvironment: must be sorted, each name once",
         ),
         (
             lambda d: d["jobs"]["report"].update(overridableEnvironment=["A", "A"]),
-            "jobs.report.overridableEnvironment must be sorted, each name once",
+            "jobs.report.overridableEnvironment: must be sorted, each name once",
         ),
         (
             lambda d: d["jobs"]["report"].pop("allowCommandOverride"),
-            "jobs.report.allowCommandOverride must be a bool",
+            "jobs.report: missing allowCommandOverride",
         ),
         (
             lambda d: d["jobs"]["report"].update(allowCommandOverride="true"),
-            "jobs.report.allowCommandOverride must be a bool",
+            "jobs.report.allowCommandOverride: must be true or false, not 'true'",
         ),
+        (
+            lambda d: d["jobs"]["report"].update(retries=11),
+            "jobs.report.retries: must be a whole number from 0 to 10, not 11",
+        ),
+        (
+            lambda d: d["jobs"]["report"].update(timeoutSeconds=True),
+            "jobs.report.timeoutSeconds: must be a whole number from 60 to 2592000, or null, "
+            "not True",
+        ),
+        (lambda d: d.update(jobs=[]), "jobs must be an object"),
+        (lambda d: d["jobs"].update(report=[]), "jobs.report must be a JSON object"),
     ],
 )
 def test_loads_names_the_bad_field(change, message):
@@ -199,7 +291,7 @@ def test_text_a_task_can_be_given(value, problem):
 def test_a_boolean_is_not_a_version():
     data = json.loads(trigger_config.dumps(CONFIG))
     data["version"] = True
-    with pytest.raises(ValueError, match="version must be 5, not True"):
+    with pytest.raises(ValueError, match=f"version must be {trigger_config.VERSION}, not True"):
         trigger_config.loads(json.dumps(data))
 
 

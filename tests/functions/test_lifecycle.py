@@ -22,13 +22,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from longjobs_contract import lifecycle, runs
+from longjobs_contract.jobs import LifecycleRules
 
 SAMPLE = json.loads(
     (Path(__file__).parent / "fixtures" / "ecs_task_state_change_fargate_running.json").read_text()
 )
 RUN = runs.run_id("report", "nightly")
 NOW = "2026-11-25T03:00:00.000Z"
-RULES = lifecycle.JobRules(retries=1, interruption_retries=2, on_interruption="on-demand")
+RULES = LifecycleRules(retries=1, interruption_retries=2, on_interruption="on-demand")
 
 
 def event(attempt: int = 1, version: int = 3, **changes) -> dict:
@@ -76,7 +77,7 @@ def record(status: str = "PENDING", attempt: int = 1, attempts: list | None = No
     }
 
 
-def apply(current: dict, detail: dict, rules: lifecycle.JobRules = RULES):
+def apply(current: dict, detail: dict, rules: LifecycleRules = RULES):
     decision = lifecycle.decide(current, lifecycle.observe(detail, "report"), rules, NOW)
     return {**current, **decision.changes}, decision
 
@@ -158,7 +159,7 @@ def test_running_then_success():
 
 
 def test_a_spot_interruption_reruns_on_demand_regardless_of_retries():
-    rules = lifecycle.JobRules(retries=0, interruption_retries=1, on_interruption="on-demand")
+    rules = LifecycleRules(retries=0, interruption_retries=1, on_interruption="on-demand")
     current, decision = apply(record(), stopped(stopCode="SpotInterruption"), rules)
     assert decision.retry == (2, "on-demand")
     assert (current["status"], current["attempt"]) == ("PENDING", 2)
@@ -234,7 +235,7 @@ def events_of(kind: str) -> list[dict]:
     repeats=st.lists(st.integers(0, 4), max_size=5),
 )
 def test_any_order_and_any_repeat_of_the_events_reaches_the_same_end(kind, order, repeats):
-    rules = lifecycle.JobRules(retries=0)
+    rules = LifecycleRules(retries=0)
     events = events_of(kind)
     current = record()
     decisions = []

@@ -20,6 +20,7 @@ from moto import mock_aws
 import handler
 from components.config import ConfigError, parse
 from longjobs_contract import environment, run_event, trigger_config
+from longjobs_contract.jobs import JobContract
 from tests.functions.runs_table import create_runs_table
 
 IMAGE = "public.ecr.aws/docker/library/python:3.13"
@@ -125,7 +126,7 @@ def test_the_config_accepts_a_schedule_exactly_when_the_trigger_starts_its_runs(
     # fires it.
     text = json.dumps(run_event.schedule_event(job, schedule, variables))
     event = json.loads(text.replace(run_event.SCHEDULED_TIME, fired_at()))
-    target = trigger_config.JobTarget(
+    target = JobContract(
         log_group="/longjobs/prod/jobs",
         task_definition_arn=f"arn:aws:ecs:eu-west-1:123456789012:task-definition/p-{job}:1",
         container_name=job,

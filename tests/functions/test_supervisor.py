@@ -31,7 +31,7 @@ SAMPLE = json.loads(
 )
 NIGHTLY = {"job": "report", "idempotencyKey": "nightly-2026-11-01"}
 RUN = runs.run_id("report", "nightly-2026-11-01")
-RULES = lifecycle.JobRules(retries=1, interruption_retries=1, on_interruption="on-demand")
+RULES = {"retries": 1, "interruption_retries": 1, "on_interruption": "on-demand"}
 
 
 @pytest.fixture
@@ -41,7 +41,7 @@ def stack(dev, config_file, monkeypatch):
     with mock_aws():
         dynamodb = boto3.client("dynamodb", region_name="eu-west-1")
         table = create_runs_table(dynamodb, dev)
-        report = dataclasses.replace(PROD.jobs["report"], lifecycle=RULES)
+        report = dataclasses.replace(PROD.jobs["report"], **RULES)
         config = dataclasses.replace(PROD, runs_table=table, jobs={**PROD.jobs, "report": report})
         config_file.write_text(trigger_config.dumps(config))
         handler.load_config.cache_clear()
@@ -325,9 +325,7 @@ def test_an_attempt_past_its_timeout_is_stopped_and_the_run_times_out(
 ):
     ecs, store, _ = stack
     config = trigger_config.loads(config_file.read_text())
-    report = dataclasses.replace(
-        config.jobs["report"], lifecycle=dataclasses.replace(RULES, timeout_seconds=600)
-    )
+    report = dataclasses.replace(config.jobs["report"], **RULES, timeout_seconds=600)
     config_file.write_text(
         trigger_config.dumps(dataclasses.replace(config, jobs={**config.jobs, "report": report}))
     )
@@ -432,9 +430,7 @@ def test_a_success_is_published_only_when_the_job_asks_for_all(stack, context, c
     supervisor.handler(stopped(task, stopCode="EssentialContainerExited", exitCode=0), context)
     assert "notifyDue" not in store.get(RUN)
     assert supervisor.handler(supervisor.RECONCILE, context)["notified"] == 0
-    report = dataclasses.replace(
-        config.jobs["report"], lifecycle=dataclasses.replace(RULES, notify="all")
-    )
+    report = dataclasses.replace(config.jobs["report"], **RULES, notify="all")
     config_file.write_text(
         trigger_config.dumps(dataclasses.replace(config, jobs={**config.jobs, "report": report}))
     )

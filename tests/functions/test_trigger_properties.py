@@ -16,6 +16,7 @@ import attempts
 import handler
 import records
 from longjobs_contract import environment, run_event, runs
+from longjobs_contract.jobs import RunRules
 from tests.functions.conftest import PROD, SHARED_VARIABLES
 
 RUN_TASK_MODEL = (
@@ -417,7 +418,7 @@ def test_a_variable_the_job_does_not_declare_is_refused_naming_ten_it_allows(no_
 
 
 def test_a_job_that_declares_nothing_lets_a_run_set_nothing():
-    rules = {"quiet": run_event.JobRules(container_name="quiet", capacity="spot")}
+    rules = {"quiet": RunRules(container_name="quiet", capacity="spot")}
     with pytest.raises(run_event.ValidationError) as caught:
         run_event.parse_run({"job": "quiet", "environment": {"REPORT_DAY": "x"}}, rules, "r")
     assert str(caught.value) == (
@@ -428,12 +429,13 @@ def test_a_job_that_declares_nothing_lets_a_run_set_nothing():
 
 @pytest.mark.parametrize("name", ["LD_PRELOAD", "PATH", "PYTHONPATH", "NODE_OPTIONS", "ld_audit"])
 def test_loader_variables_are_refused_even_when_the_job_lists_them(no_aws, context, name):
-    # A config written by hand (the components never list them) still cannot let a run set them.
-    rules = {
-        "report": run_event.JobRules(
-            container_name="report", capacity="spot", overridable_environment=(name,)
-        )
-    }
+    # The contract refuses to list them, and a config that lists them anyway (written around
+    # the contract) still cannot let a run set them.
+    with pytest.raises(ValueError, match="is a loader or interpreter variable"):
+        RunRules(container_name="report", capacity="spot", overridable_environment=(name,))
+    listed = RunRules(container_name="report", capacity="spot")
+    object.__setattr__(listed, "overridable_environment", (name,))
+    rules = {"report": listed}
     with pytest.raises(run_event.ValidationError) as caught:
         run_event.parse_run({"job": "report", "environment": {name: "x"}}, rules, "r")
     message = (

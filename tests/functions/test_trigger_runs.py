@@ -443,12 +443,7 @@ def test_tries_without_capacity_are_one_attempt_entry_and_the_record_stays_small
     stays far from DynamoDB's 400 KB an item."""
     ecs, store, _ = stack
     config = trigger_config.loads(config_file.read_text())
-    report = dataclasses.replace(
-        config.jobs["report"],
-        lifecycle=dataclasses.replace(
-            config.jobs["report"].lifecycle, max_wait_for_capacity_seconds=24 * 3600
-        ),
-    )
+    report = dataclasses.replace(config.jobs["report"], max_wait_for_capacity_seconds=24 * 3600)
     config_file.write_text(
         trigger_config.dumps(dataclasses.replace(config, jobs={**config.jobs, "report": report}))
     )

@@ -1,0 +1,99 @@
+"""The per-job contract from the config side: the model's bounds come from its declarations,
+and every setting a job's config gives reaches the functions' config file."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from components.config import ConfigError, parse
+from longjobs_contract import settings, trigger_config
+from longjobs_contract.jobs import JobContract
+from tests.unit.helpers import dev_config
+from tools.program import run_program
+
+# For each contract setting a job's stack config gives: the keys written under the job and the
+# value the functions must get. Every value differs from the contract's default.
+FROM_CONFIG = {
+    "capacity": ({"capacity": "on-demand"}, "on-demand"),
+    "reserved_environment": (
+        {
+            "secrets": {
+                "DB_PASSWORD": "arn:aws:ssm:us-east-1:123456789012:parameter/db",
+                "API_TOKEN": "arn:aws:ssm:us-east-1:123456789012:parameter/api",
+            }
+        },
+        ("API_TOKEN", "DB_PASSWORD"),
+    ),
+    "overridable_environment": (
+        {"environment": {"ROWS": "10"}, "parameters": ["DAY"]},
+        ("DAY", "ROWS"),
+    ),
+    "allow_command_override": ({"allowCommandOverride": True}, True),
+    "retries": ({"retries": 10}, 10),
+    "interruption_retries": ({"interruptionRetries": 0}, 0),
+    "on_interruption": ({"onInterruption": "spot"}, "spot"),
+    "timeout_seconds": ({"timeout": "2h"}, 7200),
+    "notify": ({"notify": "all"}, "all"),
+    "max_wait_for_capacity_seconds": ({"maxWaitForCapacity": "1d"}, 86400),
+}
+
+
+def test_the_table_covers_every_setting_a_job_config_gives():
+    sourced = {name for name, declared in settings.settings(JobContract).items() if declared.source}
+    assert set(FROM_CONFIG) == sourced
+
+
+def test_every_setting_of_a_job_reaches_the_functions():
+    config = dev_config()
+    report = config["longjobs:jobs"]["report"]
+    for name in ("environment", "parameters", "secrets", "secretsKmsKeyArns", "schedules"):
+        report.pop(name, None)
+    for changes, _ in FROM_CONFIG.values():
+        report.update(changes)
+    job = trigger_config.loads(run_program(config=config).trigger_config).jobs["report"]
+    defaults = {field.name: field.default for field in dataclasses.fields(JobContract)}
+    for name, (_, expected) in FROM_CONFIG.items():
+        assert (name, getattr(job, name)) == (name, expected)
+        assert expected != defaults[name], name
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        (
+            "retries",
+            11,
+            "longjobs:jobs.report.retries: 11: Input should be less than or equal to 10",
+        ),
+        (
+            "timeout",
+            "31d",
+            "longjobs:jobs.report.timeout: '31d' is 31 days; allowed: 1 minute to 30 days, as "
+            "seconds or like 45m, 2h, 1h30m",
+        ),
+        (
+            "maxWaitForCapacity",
+            "25h",
+            "longjobs:jobs.report.maxWaitForCapacity: '25h' is 25 hours; allowed: 1 minute to 1 "
+            "day, as seconds or like 45m, 2h, 1h30m",
+        ),
+        (
+            "notify",
+            "sometimes",
+            "longjobs:jobs.report.notify: 'sometimes' is not allowed; allowed: 'failures', 'all' "
+            "or 'none'",
+        ),
+    ],
+)
+def test_the_config_takes_its_bounds_from_the_contract(key, value, message):
+    values = {
+        key.split(":", 1)[1]: value
+        for key, value in dev_config().items()
+        if key.startswith("longjobs:")
+    }
+    values["jobs"]["report"][key] = value
+    with pytest.raises(ConfigError) as caught:
+        parse(values)
+    assert caught.value.problems == [message]
