@@ -73,6 +73,12 @@ class RunRules(Declared):
         default=False,
         source="allow_command_override",
     )
+    allow_capacity_override: bool = declare(
+        bool,
+        "Whether a run may choose a capacity other than the job's.",
+        default=True,
+        source="allow_capacity_override",
+    )
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -122,6 +122,11 @@ def parse_run(
             f"{CAPACITY}: {shown(run_capacity)} is not allowed; "
             f"use {' or '.join(capacity.CAPACITIES)}"
         )
+    if run_capacity != rules.capacity and not rules.allow_capacity_override:
+        raise ValidationError(
+            f"{CAPACITY}: this job runs on {rules.capacity} only; a run may not choose "
+            f"{run_capacity} (allowCapacityOverride)"
+        )
     key = event.get(IDEMPOTENCY_KEY, default_key)
     if not isinstance(key, str) or not _IDEMPOTENCY_KEY.fullmatch(key):
         raise ValidationError(

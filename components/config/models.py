@@ -441,6 +441,9 @@ class JobConfig(_Model):
     """Variables a run may set besides the `environment` keys (which it may override)."""
     allow_command_override: bool = contract.default("allow_command_override")
     """Whether a run may replace the job's command."""
+    allow_capacity_override: bool = contract.default("allow_capacity_override")
+    """Whether a run may choose a capacity other than the job's (a job that must not be
+    interrupted keeps `on-demand`)."""
     secrets: dict[EnvName, SecretArn] = {}
     secrets_kms_key_arns: Annotated[list[KmsKeyArn], AfterValidator(_unique_keys)] = []
     """Customer-managed keys the `secrets` are encrypted with: the execution role may decrypt

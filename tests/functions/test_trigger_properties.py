@@ -448,6 +448,27 @@ def test_loader_variables_are_refused_even_when_the_job_lists_them(no_aws, conte
     assert no_aws == []
 
 
+@pytest.mark.parametrize("allowed", [True, False])
+def test_a_run_chooses_the_other_capacity_only_if_its_job_allows(allowed):
+    rules = {
+        "import": RunRules(
+            container_name="importer", capacity="on-demand", allow_capacity_override=allowed
+        )
+    }
+    same = run_event.parse_run({"job": "import", "capacity": "on-demand"}, rules, "r")
+    assert same.capacity == "on-demand"
+    event = {"job": "import", "capacity": "spot"}
+    if allowed:
+        assert run_event.parse_run(event, rules, "r").capacity == "spot"
+        return
+    with pytest.raises(run_event.ValidationError) as caught:
+        run_event.parse_run(event, rules, "r")
+    assert str(caught.value) == (
+        "capacity: this job runs on on-demand only; a run may not choose spot "
+        "(allowCapacityOverride)"
+    )
+
+
 def test_a_command_is_refused_by_a_job_that_does_not_allow_one(no_aws, context):
     response = handler.handler({"job": "import", "command": ["python", "import.py"]}, context)
     assert response["error"] == {

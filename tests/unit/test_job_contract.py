@@ -31,6 +31,7 @@ FROM_CONFIG = {
         ("DAY", "ROWS"),
     ),
     "allow_command_override": ({"allowCommandOverride": True}, True),
+    "allow_capacity_override": ({"allowCapacityOverride": False}, False),
     "retries": ({"retries": 10}, 10),
     "interruption_retries": ({"interruptionRetries": 0}, 0),
     "on_interruption": ({"onInterruption": "spot"}, "spot"),
