@@ -16,6 +16,7 @@ MODULES = (
     "iam_escalation.py",
     "jobs.py",
     "lifecycle.py",
+    "loader_variables.py",
     "run_event.py",
     "runs.py",
     "settings.py",

@@ -5,32 +5,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from longjobs_contract import loader_variables
 from longjobs_contract.errors import shown
 
 RESERVED_PREFIXES = ("AWS_", "ECS_", "LONGJOBS_")
 """Names AWS, ECS and longjobs set in every task; a job or a run may not set or shadow them."""
-LOADER_VARIABLES = (
-    "PATH",
-    "NODE_OPTIONS",
-    "NODE_PATH",
-    "BASH_ENV",
-    "ENV",
-    "JAVA_TOOL_OPTIONS",
-    "_JAVA_OPTIONS",
-    "JDK_JAVA_OPTIONS",
-    "PERL5OPT",
-    "PERL5LIB",
-    "RUBYOPT",
-    "RUBYLIB",
-)
-LOADER_PREFIXES = ("LD_", "DYLD_", "PYTHON")
-"""Loader and interpreter variables: each makes the process load or run other code than the
-image's (a shared library preloaded, a module path, a startup file, an interpreter option), so
-whoever sets them runs code of their choosing as the job's task role, with its secrets. A job's
-own `environment` may set them (its author chose the image); a run may never override them, and
-a job may not list them in `parameters`. Names are matched in any case, like RESERVED_PREFIXES."""
-LOADER_NAMES = (*(f"{prefix}*" for prefix in LOADER_PREFIXES), *LOADER_VARIABLES)
-"""The loader and interpreter variables as a message lists them."""
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # C0 controls but tab, newline and carriage return; DEL and the C1 controls; lone surrogates
 # (they cannot be encoded as UTF-8, so ECS could not pass them on).
@@ -50,20 +29,17 @@ def name_problem(name: object) -> str | None:
 
 
 def is_loader_variable(name: str) -> bool:
-    """Whether `name` is a loader or interpreter variable (LOADER_VARIABLES, LOADER_PREFIXES)."""
-    upper = name.upper()
-    return upper in LOADER_VARIABLES or upper.startswith(LOADER_PREFIXES)
+    """Whether `name` is in the catalogue of loader and interpreter variables, in any case."""
+    return loader_variables.find(name) is not None
 
 
 def loader_problem(name: str) -> str | None:
-    """None unless `name` is a loader or interpreter variable, else what it is (the caller says
-    who may not set it)."""
-    if not is_loader_variable(name):
+    """None unless `name` is a loader or interpreter variable, else what it does (the caller
+    says who may not set it)."""
+    entry = loader_variables.find(name)
+    if entry is None:
         return None
-    return (
-        f"{shown(name)} is a loader or interpreter variable, which makes the process load or run "
-        f"other code ({', '.join(LOADER_NAMES)})"
-    )
+    return f"{shown(name)} is a loader or interpreter variable ({entry.shown}: {entry.effect})"
 
 
 def overridable(declared: Iterable[str], parameters: Iterable[str]) -> tuple[str, ...]:

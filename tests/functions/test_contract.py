@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from longjobs_contract import environment, settings, trigger_config
+from longjobs_contract import environment, loader_variables, settings, trigger_config
 from longjobs_contract.jobs import JobContract
 
 CONFIG = trigger_config.TriggerConfig(
@@ -246,15 +246,30 @@ def test_invalid_environment_names(name, message):
         "PATH", "PYTHONPATH", "PYTHONSTARTUP", "PYTHONHOME", "PYTHONWARNINGS", "NODE_OPTIONS",
         "NODE_PATH", "BASH_ENV", "ENV", "JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS", "JDK_JAVA_OPTIONS",
         "PERL5OPT", "PERL5LIB", "RUBYOPT", "RUBYLIB",
+        # Found by a review: each makes a process load code or trust another server.
+        "GCONV_PATH", "GLIBC_TUNABLES", "OPENSSL_CONF", "OPENSSL_MODULES", "SHELLOPTS", "PS4",
+        "GIT_SSH_COMMAND", "GIT_CONFIG_GLOBAL", "LUA_INIT", "PERLLIB", "PERL5DB",
+        "DOTNET_STARTUP_HOOKS", "CORECLR_PROFILER_PATH", "CLASSPATH", "PHPRC", "R_PROFILE_USER",
+        "TCLLIBPATH", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "HTTPS_PROXY", "HOME",
+        "https_proxy", "Lua_Init_5_4",
     ],
 )  # fmt: skip
 def test_loader_and_interpreter_variables(name):
     assert environment.is_loader_variable(name)
+    entry = loader_variables.find(name)
     assert environment.loader_problem(name) == (
-        f"{name!r} is a loader or interpreter variable, which makes the process load or run "
-        "other code (LD_*, DYLD_*, PYTHON*, PATH, NODE_OPTIONS, NODE_PATH, BASH_ENV, ENV, "
-        "JAVA_TOOL_OPTIONS, _JAVA_OPTIONS, JDK_JAVA_OPTIONS, PERL5OPT, PERL5LIB, RUBYOPT, RUBYLIB)"
+        f"{name!r} is a loader or interpreter variable ({entry.shown}: {entry.effect})"
     )
+
+
+def test_every_loader_variable_says_what_it_does_and_where_that_is_documented():
+    patterns = [entry.pattern for entry in loader_variables.CATALOGUE]
+    assert len(patterns) == len(set(patterns))
+    for entry in loader_variables.CATALOGUE:
+        assert entry.pattern == entry.pattern.upper(), entry
+        assert entry.effect and "https://" in entry.source, entry
+        # A name entry that a prefix entry already covers would never be the one named.
+        assert loader_variables.find(entry.pattern) is entry, entry
 
 
 @pytest.mark.parametrize(

@@ -103,10 +103,8 @@ def test_run_starts_one_task_with_the_overrides_and_network(
         ),
         (
             {"job": "hello-world", "environment": {"LD_PRELOAD": "/tmp/x.so"}},
-            "environment: 'LD_PRELOAD' is a loader or interpreter variable, which makes the "
-            "process load or run other code (LD_*, DYLD_*, PYTHON*, PATH, NODE_OPTIONS, "
-            "NODE_PATH, BASH_ENV, ENV, JAVA_TOOL_OPTIONS, _JAVA_OPTIONS, JDK_JAVA_OPTIONS, "
-            "PERL5OPT, PERL5LIB, RUBYOPT, RUBYLIB); a run may never set it",
+            "environment: 'LD_PRELOAD' is a loader or interpreter variable (LD_*: the dynamic "
+            "loader preloads, audits or finds libraries); a run may never set it",
         ),
     ],
 )
