@@ -6,7 +6,7 @@ import pulumi
 
 from components.config import from_pulumi_config
 from components.context import StackContext
-from components.platform import JobPlatform
+from components.platform import JobPlatform, JobPlatformArgs
 
 # The cyclic garbage collector stays off for the rest of this process. Declaring a stack makes
 # hundreds of thousands of objects (resources, their Outputs, futures, asyncio tasks) that live
@@ -22,6 +22,8 @@ from components.platform import JobPlatform
 gc.disable()
 
 config = from_pulumi_config()
-platform = JobPlatform("longjobs", config, StackContext.current(config.tags))
+platform = JobPlatform(
+    "longjobs", JobPlatformArgs(config=config, context=StackContext.current(config.tags))
+)
 for key, value in platform.outputs.items():
     pulumi.export(key, value)

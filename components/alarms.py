@@ -4,6 +4,8 @@ what failed (the functions' failure queues, the schedules' dead letters)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pulumi
 import pulumi_aws as aws
 
@@ -18,6 +20,20 @@ REFUSED_PATTERN = '{ $.outcome = "validation-error" }'
 REFUSED_METRIC = "RefusedRequests"
 PERIOD_SECONDS = 300
 ALARM_ACTIONS_PRINCIPAL = "lambda.alarms.cloudwatch.amazonaws.com"
+
+
+@dataclass(frozen=True)
+class StackAlarmsArgs:
+    context: StackContext
+    """The stack the alarms are named and tagged for; with its key, they publish themselves."""
+    trigger: JobTrigger
+    """Whose refused requests and failure queue are watched."""
+    supervisor: JobSupervisor
+    """Whose failure queue is watched, and who publishes for the alarms without the key."""
+    schedules: JobSchedules | None
+    """Whose dead-letter queue is watched, when the stack has schedules."""
+    topic_arn: pulumi.Input[str]
+    """The notifications topic the alarms tell."""
 
 
 class StackAlarms(pulumi.ComponentResource):
@@ -36,26 +52,25 @@ class StackAlarms(pulumi.ComponentResource):
     def __init__(
         self,
         name: str,
-        context: StackContext,
-        trigger: JobTrigger,
-        supervisor: JobSupervisor,
-        schedules: JobSchedules | None,
-        topic_arn: pulumi.Input[str],
+        args: StackAlarmsArgs,
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("longjobs:index:StackAlarms", name, None, opts)
-        self._context = context
-        self.refused_requests = self._create_refused_requests_filter(name, trigger)
+        self._context = args.context
+        self.refused_requests = self._create_refused_requests_filter(name, args.trigger)
         trigger_failures, supervisor_failures, dead_letters = stack_alarms.QUEUES
-        queues = {trigger_failures: trigger.failure_queue}
-        queues[supervisor_failures] = supervisor.failure_queue
-        if schedules is not None:
-            queues[dead_letters] = schedules.dead_letter_queue
-        names = [context.name(stack_alarms.REFUSED_REQUESTS), *(context.name(q) for q in queues)]
+        queues = {trigger_failures: args.trigger.failure_queue}
+        queues[supervisor_failures] = args.supervisor.failure_queue
+        if args.schedules is not None:
+            queues[dead_letters] = args.schedules.dead_letter_queue
+        names = [
+            args.context.name(stack_alarms.REFUSED_REQUESTS),
+            *(args.context.name(q) for q in queues),
+        ]
         self.permissions = (
-            [] if context.key_arn else self._create_permissions(name, names, supervisor)
+            [] if args.context.key_arn else self._create_permissions(name, names, args.supervisor)
         )
-        action = topic_arn if context.key_arn else supervisor.function.arn
+        action = args.topic_arn if args.context.key_arn else args.supervisor.function.arn
         self.alarms = {
             names[0]: self._create_refused_requests_alarm(names[0], action),
             **{

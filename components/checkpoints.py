@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
@@ -101,6 +102,14 @@ def checkpoint_statements(context: StackContext, bucket: str, job: str) -> list[
     ]
 
 
+@dataclass(frozen=True)
+class CheckpointBucketArgs:
+    context: StackContext
+    """The stack the bucket is named, tagged and encrypted for."""
+    retention_days: int
+    """How long a checkpoint is kept: the stack's `runRetentionDays`."""
+
+
 class CheckpointBucket(pulumi.ComponentResource):
     """One bucket per stack; each job writes under `<job>/<run id>/`, kept `runRetentionDays`."""
 
@@ -131,20 +140,19 @@ class CheckpointBucket(pulumi.ComponentResource):
     def __init__(
         self,
         name: str,
-        context: StackContext,
-        retention_days: int,
+        args: CheckpointBucketArgs,
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("longjobs:index:CheckpointBucket", name, None, opts)
-        self._context = context
-        self.name = bucket_name(context.prefix, context.account_id, context.region)
-        self.arn = bucket_arn(context.partition, self.name)
+        self._context = args.context
+        self.name = bucket_name(args.context.prefix, args.context.account_id, args.context.region)
+        self.arn = bucket_arn(args.context.partition, self.name)
         self.bucket = self._create_bucket(name)
         self.public_access_block = self._create_public_access_block(name)
         self.ownership_controls = self._create_ownership_controls(name)
         self.encryption = self._create_encryption(name)
         self.versioning = self._create_versioning(name)
-        self.lifecycle = self._create_lifecycle(name, retention_days)
+        self.lifecycle = self._create_lifecycle(name, args.retention_days)
         self.policy = self._create_policy(name)
         self.bucket_name = self.bucket.bucket
         self.register_outputs({"bucketName": self.bucket_name, "bucketArn": self.bucket.arn})

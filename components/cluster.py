@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
 
 import pulumi
@@ -12,6 +13,15 @@ from longjobs_contract.capacity import ON_DEMAND, PROVIDERS
 
 ContainerInsights = Literal["enabled", "enhanced", "disabled"]
 """The values ECS takes for the cluster setting `containerInsights`."""
+
+
+@dataclass(frozen=True)
+class JobClusterArgs:
+    context: StackContext
+    """The stack the cluster is named and tagged for, and its key, if any."""
+    container_insights: ContainerInsights
+    """The cluster's `containerInsights` setting, which overrides the account's default (ECS API
+    reference, ClusterSetting)."""
 
 
 class JobCluster(pulumi.ComponentResource):
@@ -30,14 +40,11 @@ class JobCluster(pulumi.ComponentResource):
     def __init__(
         self,
         name: str,
-        context: StackContext,
-        container_insights: ContainerInsights,
+        args: JobClusterArgs,
         opts: pulumi.ResourceOptions | None = None,
     ):
-        """`container_insights`: the cluster's `containerInsights` setting, which overrides the
-        account's default (ECS API reference, ClusterSetting)."""
         super().__init__("longjobs:index:JobCluster", name, None, opts)
-        self.cluster = self._create_cluster(name, context, container_insights)
+        self.cluster = self._create_cluster(name, args.context, args.container_insights)
         self.capacity_providers = self._create_capacity_providers(name)
         self.arn = self.cluster.arn
         self.name = self.cluster.name

@@ -113,6 +113,20 @@ class Registry:
 STACK_KEY = "(the stack's own key)"
 
 
+@dataclass(frozen=True)
+class JobImageArgs:
+    job: str
+    """The job the image is for: the repository is `<prefix>/<job>`."""
+    folder: Path
+    """The build context: the job's folder under containers/."""
+    architecture: str
+    """The CPU architecture the image is built for: `arm64` or `x86_64`."""
+    context: StackContext
+    """The stack the repository is named, tagged and encrypted for."""
+    registry: Registry
+    """The account's registry: what is pushed already, and the credentials to push."""
+
+
 class JobImage(pulumi.ComponentResource):
     """A job's ECR repository `<prefix>/<job>` and its image, built from the job's folder."""
 
@@ -133,16 +147,12 @@ class JobImage(pulumi.ComponentResource):
     def __init__(
         self,
         name: str,
-        job: str,
-        folder: Path,
-        architecture: str,
-        context: StackContext,
-        registry: Registry,
+        args: JobImageArgs,
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("longjobs:index:JobImage", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        repository_name = f"{context.prefix}/{job}"
+        repository_name = f"{args.context.prefix}/{args.job}"
         self.repository = aws.ecr.Repository(
             f"{name}-repository",
             name=repository_name,
@@ -152,8 +162,8 @@ class JobImage(pulumi.ComponentResource):
             image_scanning_configuration=aws.ecr.RepositoryImageScanningConfigurationArgs(
                 scan_on_push=True
             ),
-            encryption_configurations=[encryption.repository(context)],
-            tags=context.tags_for(job),
+            encryption_configurations=[encryption.repository(args.context)],
+            tags=args.context.tags_for(args.job),
             # ECR cannot change a repository's encryption: a new key means a new repository,
             # and its name is taken until the old one is gone.
             opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
@@ -164,15 +174,17 @@ class JobImage(pulumi.ComponentResource):
             policy=lifecycle_policy(),
             opts=child,
         )
-        self.tag = context_tag(folder, architecture)
-        pushed = registry.pushed_digest(repository_name, self.tag)
+        self.tag = context_tag(args.folder, args.architecture)
+        pushed = args.registry.pushed_digest(repository_name, self.tag)
         self.repository_url = self.repository.repository_url
-        self.repository_arn = context.arn("ecr", f"repository/{repository_name}")
+        self.repository_arn = args.context.arn("ecr", f"repository/{repository_name}")
         if pushed:
             self.image = None
             self.image_uri = self.repository_url.apply(lambda url: f"{url}@{pushed}")
         else:
-            self.image = self._create_image(name, folder, architecture, registry.token)
+            self.image = self._create_image(
+                name, args.folder, args.architecture, args.registry.token
+            )
             self.image_uri = self.image.repo_digest
         self.register_outputs({"repositoryUrl": self.repository_url, "imageUri": self.image_uri})
 

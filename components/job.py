@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
@@ -16,7 +17,7 @@ from components.config.contract import job_contract
 from components.config.models import TMP
 from components.config.paths import PROJECT_ROOT
 from components.context import StackContext
-from components.image import JobImage, Registry
+from components.image import JobImage, JobImageArgs, Registry
 from components.network import JobNetwork
 from longjobs_contract.capacity import PROVIDERS
 from longjobs_contract.jobs import JobContract
@@ -102,6 +103,22 @@ def container_definitions(
     return [container]
 
 
+@dataclass(frozen=True)
+class FargateJobArgs:
+    config: JobConfig
+    """The job's entry of the stack's `jobs`."""
+    context: StackContext
+    """The stack the job's resources are named and tagged for, and its key, if any."""
+    cluster: JobCluster
+    """The cluster the job's service runs in."""
+    network: JobNetwork
+    """The subnets and security groups the job's tasks get."""
+    checkpoint_bucket: str
+    """The stack's checkpoint bucket, whose `<job>/` prefix the task role may use."""
+    registry: Registry | None = None
+    """Where the job's image is pushed: required for a job that builds its image."""
+
+
 class FargateJob(pulumi.ComponentResource):
     """One job: its image, roles, log group, task definition and service."""
 
@@ -127,31 +144,24 @@ class FargateJob(pulumi.ComponentResource):
     def __init__(
         self,
         name: str,
-        config: JobConfig,
-        context: StackContext,
-        cluster: JobCluster,
-        network: JobNetwork,
-        checkpoint_bucket: str,
-        registry: Registry | None = None,
+        args: FargateJobArgs,
         opts: pulumi.ResourceOptions | None = None,
     ):
-        """`checkpoint_bucket` is the stack's checkpoint bucket, whose `<job>/` prefix the task
-        role may use; `registry` is required for a job that builds its image."""
         super().__init__("longjobs:index:FargateJob", name, None, opts)
         self.job_name = name
-        self.config = config
+        self.config = args.config
         self.container_name = name
-        self.family = f"{context.prefix}-{name}"
-        self.log_group_name = f"{context.log_group_prefix}{name}"
-        self.checkpoint_bucket = checkpoint_bucket
-        self._context = context
-        self.image, self.image_uri = self._create_image(registry)
+        self.family = f"{args.context.prefix}-{name}"
+        self.log_group_name = f"{args.context.log_group_prefix}{name}"
+        self.checkpoint_bucket = args.checkpoint_bucket
+        self._context = args.context
+        self.image, self.image_uri = self._create_image(args.registry)
         self.log_group = self._create_log_group()
         self.execution_role, self.execution_policy = self._create_execution_role()
         self.task_role, self.task_policy = self._create_task_role()
         self.task_policy_attachments = self._attach_managed_policies()
         self.task_definition = self._create_task_definition()
-        self.service = self._create_service(cluster, network)
+        self.service = self._create_service(args.cluster, args.network)
         self.target = self.task_definition.arn.apply(self._target)
         self.register_outputs(
             {
@@ -173,11 +183,13 @@ class FargateJob(pulumi.ComponentResource):
             raise ValueError(f"job {self.job_name} builds its image: a registry is required")
         image = JobImage(
             self.job_name,
-            job=self.job_name,
-            folder=PROJECT_ROOT / self.config.build,
-            architecture=self.config.architecture,
-            context=self._context,
-            registry=registry,
+            JobImageArgs(
+                job=self.job_name,
+                folder=PROJECT_ROOT / self.config.build,
+                architecture=self.config.architecture,
+                context=self._context,
+                registry=registry,
+            ),
             opts=pulumi.ResourceOptions(parent=self),
         )
         return image, image.image_uri

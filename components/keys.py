@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
@@ -162,6 +163,12 @@ def service_statements(context: StackContext) -> list[policies.Statement]:
     ]
 
 
+@dataclass(frozen=True)
+class StackKeyArgs:
+    context: StackContext
+    """The stack the key is for: its policy names the stack's services and resources."""
+
+
 class StackKey(pulumi.ComponentResource):
     """`alias/<prefix>`: a symmetric key with yearly rotation, for everything the stack keeps."""
 
@@ -173,12 +180,10 @@ class StackKey(pulumi.ComponentResource):
     arn: pulumi.Output[str]
     """The key's ARN."""
 
-    def __init__(
-        self, name: str, context: StackContext, opts: pulumi.ResourceOptions | None = None
-    ):
+    def __init__(self, name: str, args: StackKeyArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("longjobs:index:StackKey", name, None, opts)
-        self.key = self._create_key(name, context)
-        self.alias = self._create_alias(name, context)
+        self.key = self._create_key(name, args.context)
+        self.alias = self._create_alias(name, args.context)
         self.arn = self.key.arn
         self.register_outputs({"arn": self.arn})
 

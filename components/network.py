@@ -4,6 +4,7 @@ new VPC of the stack's own (`network.create`)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
@@ -68,6 +69,17 @@ def endpoint_services(secret_services: frozenset[str]) -> tuple[str, ...]:
     return INTERFACE_SERVICES + tuple(s for s in SECRET_SERVICES if s in secret_services)
 
 
+@dataclass(frozen=True)
+class JobNetworkArgs:
+    config: NetworkConfig
+    """The stack's `network`: subnets and groups to use, or a VPC to create."""
+    context: StackContext
+    """The stack the network's resources are named and tagged for."""
+    secret_services: frozenset[str] = frozenset()
+    """The services the jobs' secrets are kept in (`secretsmanager`, `ssm`): each gets an
+    interface endpoint in a new VPC without NAT."""
+
+
 class JobNetwork(pulumi.ComponentResource):
     """Where tasks run: the subnets and security groups of the config, the default VPC's default
     subnets, or the private subnets of a VPC it creates; with a new egress-only group unless the
@@ -102,9 +114,7 @@ class JobNetwork(pulumi.ComponentResource):
     def __init__(
         self,
         name: str,
-        config: NetworkConfig,
-        context: StackContext,
-        secret_services: frozenset[str] = frozenset(),
+        args: JobNetworkArgs,
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("longjobs:index:JobNetwork", name, None, opts)
@@ -116,11 +126,11 @@ class JobNetwork(pulumi.ComponentResource):
         self.endpoint_security_group = None
         self.endpoints = {}
         self.security_group = None
-        self.assign_public_ip = config.public_ip
-        if config.create is not None:
-            self._create_network(name, config.create, context, secret_services)
+        self.assign_public_ip = args.config.public_ip
+        if args.config.create is not None:
+            self._create_network(name, args.config.create, args.context, args.secret_services)
         else:
-            self._use_existing_network(name, config, context)
+            self._use_existing_network(name, args.config, args.context)
         self.register_outputs(
             {
                 "subnetIds": self.subnet_ids,

@@ -3,6 +3,8 @@ email addresses the stack config subscribes to it."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pulumi
 import pulumi_aws as aws
 
@@ -12,6 +14,14 @@ from components.context import StackContext
 # SNS's own AWS managed key: encrypted at rest with no key to manage or pay for. Publishers in
 # the account may use it through SNS (its key policy).
 SNS_MANAGED_KEY = "alias/aws/sns"
+
+
+@dataclass(frozen=True)
+class RunNotificationsArgs:
+    config: NotificationsConfig
+    """The stack's `notifications`: the addresses to subscribe."""
+    context: StackContext
+    """The stack the topic is named, tagged and encrypted for."""
 
 
 class RunNotifications(pulumi.ComponentResource):
@@ -30,18 +40,17 @@ class RunNotifications(pulumi.ComponentResource):
     def __init__(
         self,
         name: str,
-        config: NotificationsConfig,
-        context: StackContext,
+        args: RunNotificationsArgs,
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("longjobs:index:RunNotifications", name, None, opts)
-        topic_name = context.name(name)
-        self.arn = context.arn("sns", topic_name)
+        topic_name = args.context.name(name)
+        self.arn = args.context.arn("sns", topic_name)
         self.topic = aws.sns.Topic(
             f"{name}-topic",
             name=topic_name,
-            kms_master_key_id=context.key_arn or SNS_MANAGED_KEY,
-            tags=context.tags_for(),
+            kms_master_key_id=args.context.key_arn or SNS_MANAGED_KEY,
+            tags=args.context.tags_for(),
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.subscriptions = [
@@ -52,7 +61,7 @@ class RunNotifications(pulumi.ComponentResource):
                 endpoint=address,
                 opts=pulumi.ResourceOptions(parent=self.topic),
             )
-            for index, address in enumerate(config.emails)
+            for index, address in enumerate(args.config.emails)
         ]
         self.topic_arn = self.topic.arn
         self.register_outputs({"topicArn": self.topic_arn})

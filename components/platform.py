@@ -2,26 +2,35 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 
-from components.alarms import StackAlarms
-from components.checkpoints import CheckpointBucket
-from components.cluster import JobCluster
+from components.alarms import StackAlarms, StackAlarmsArgs
+from components.checkpoints import CheckpointBucket, CheckpointBucketArgs
+from components.cluster import JobCluster, JobClusterArgs
 from components.config import ConfigError, StackConfig
 from components.config.errors import key_path
 from components.config.models import KMS_CREATE
 from components.context import StackContext
 from components.image import STACK_KEY, Registry
-from components.job import FargateJob
-from components.keys import StackKey
-from components.network import JobNetwork
-from components.notifications import RunNotifications
-from components.runs import RunRecords
-from components.schedules import JobSchedules
-from components.supervisor import JobSupervisor
-from components.trigger import JobTrigger
+from components.job import FargateJob, FargateJobArgs
+from components.keys import StackKey, StackKeyArgs
+from components.network import JobNetwork, JobNetworkArgs
+from components.notifications import RunNotifications, RunNotificationsArgs
+from components.runs import RunRecords, RunRecordsArgs
+from components.schedules import JobSchedules, JobSchedulesArgs
+from components.supervisor import JobSupervisor, JobSupervisorArgs
+from components.trigger import JobTrigger, JobTriggerArgs
+
+
+@dataclass(frozen=True)
+class JobPlatformArgs:
+    config: StackConfig
+    """The stack's config, validated."""
+    context: StackContext
+    """The account, region and stack the platform deploys to, and the tags of everything."""
 
 
 class JobPlatform(pulumi.ComponentResource):
@@ -53,20 +62,28 @@ class JobPlatform(pulumi.ComponentResource):
     def __init__(
         self,
         name: str,
-        config: StackConfig,
-        context: StackContext,
+        args: JobPlatformArgs,
         opts: pulumi.ResourceOptions | None = None,
     ):
+        config = args.config
         # What the config check cannot see without the stack's region: refused before anything,
         # the platform itself included, is declared.
-        _refuse_what_other_regions_hold(config, context)
+        _refuse_what_other_regions_hold(config, args.context)
         super().__init__("longjobs:index:JobPlatform", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        self.key, context = self._create_key(config, context)
+        self.key, context = self._create_key(config, args.context)
         self.kms_key_arn = context.key_arn
-        self.cluster = JobCluster("jobs", context, config.container_insights, opts=child)
+        self.cluster = JobCluster(
+            "jobs",
+            JobClusterArgs(context=context, container_insights=config.container_insights),
+            opts=child,
+        )
         self.network = JobNetwork(
-            "network", config.network, context, config.secret_services, opts=child
+            "network",
+            JobNetworkArgs(
+                config=config.network, context=context, secret_services=config.secret_services
+            ),
+            opts=child,
         )
         # One ECR registry per account and region: one set of push credentials for every build.
         registry = (
@@ -74,61 +91,77 @@ class JobPlatform(pulumi.ComponentResource):
             if any(job.build for job in config.jobs.values())
             else None
         )
-        self.runs = RunRecords("runs", context, opts=child)
+        self.runs = RunRecords("runs", RunRecordsArgs(context=context), opts=child)
         self.checkpoints = CheckpointBucket(
-            "checkpoints", context, config.run_retention_days, opts=child
+            "checkpoints",
+            CheckpointBucketArgs(context=context, retention_days=config.run_retention_days),
+            opts=child,
         )
         self.jobs = {
             job: FargateJob(
                 job,
-                job_config,
-                context,
-                self.cluster,
-                self.network,
-                self.checkpoints.name,
-                registry,
+                FargateJobArgs(
+                    config=job_config,
+                    context=context,
+                    cluster=self.cluster,
+                    network=self.network,
+                    checkpoint_bucket=self.checkpoints.name,
+                    registry=registry,
+                ),
                 opts=child,
             )
             for job, job_config in config.jobs.items()
         }
         self.notifications = RunNotifications(
-            "notifications", config.notifications, context, opts=child
+            "notifications",
+            RunNotificationsArgs(config=config.notifications, context=context),
+            opts=child,
         )
         self.trigger = JobTrigger(
             "trigger",
-            context,
-            self.cluster,
-            self.network,
-            list(self.jobs.values()),
-            self.runs,
-            config.run_retention_days,
-            self.notifications.arn,
-            allowed_callers=config.allowed_callers,
+            JobTriggerArgs(
+                context=context,
+                cluster=self.cluster,
+                network=self.network,
+                jobs=list(self.jobs.values()),
+                runs=self.runs,
+                run_retention_days=config.run_retention_days,
+                notifications_topic=self.notifications.arn,
+                allowed_callers=config.allowed_callers,
+            ),
             opts=child,
         )
         self.supervisor = JobSupervisor(
             "supervisor",
-            context,
-            self.cluster,
-            list(self.jobs.values()),
-            self.runs,
-            self.trigger.config_json,
-            self.notifications.arn,
-            config.run_retention_days,
+            JobSupervisorArgs(
+                context=context,
+                cluster=self.cluster,
+                jobs=list(self.jobs.values()),
+                runs=self.runs,
+                config_json=self.trigger.config_json,
+                notifications_topic=self.notifications.arn,
+                run_retention_days=config.run_retention_days,
+            ),
             opts=child,
         )
         self.schedules = None
         if any(job.schedules for job in config.jobs.values()):
             self.schedules = JobSchedules(
-                "schedules", context, list(self.jobs.values()), self.trigger, opts=child
+                "schedules",
+                JobSchedulesArgs(
+                    context=context, jobs=list(self.jobs.values()), trigger=self.trigger
+                ),
+                opts=child,
             )
         self.alarms = StackAlarms(
             "alarms",
-            context,
-            self.trigger,
-            self.supervisor,
-            self.schedules,
-            self.notifications.arn,
+            StackAlarmsArgs(
+                context=context,
+                trigger=self.trigger,
+                supervisor=self.supervisor,
+                schedules=self.schedules,
+                topic_arn=self.notifications.arn,
+            ),
             opts=child,
         )
         self.outputs = self._outputs()
@@ -142,7 +175,9 @@ class JobPlatform(pulumi.ComponentResource):
         if config.kms is None:
             return None, context
         if config.kms == KMS_CREATE:
-            key = StackKey("key", context, opts=pulumi.ResourceOptions(parent=self))
+            key = StackKey(
+                "key", StackKeyArgs(context=context), opts=pulumi.ResourceOptions(parent=self)
+            )
             return key, context.with_key(key.arn)
         return None, context.with_key(config.kms)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pulumi
 import pulumi_aws as aws
 
@@ -24,6 +26,12 @@ INDEXES = {
 }
 
 
+@dataclass(frozen=True)
+class RunRecordsArgs:
+    context: StackContext
+    """The stack the table is named, tagged and encrypted for."""
+
+
 class RunRecords(pulumi.ComponentResource):
     """One item per run, kept for `runRetentionDays`, listed by job, by status or all."""
 
@@ -42,15 +50,15 @@ class RunRecords(pulumi.ComponentResource):
     def __init__(
         self,
         name: str,
-        context: StackContext,
+        args: RunRecordsArgs,
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("longjobs:index:RunRecords", name, None, opts)
-        self.arn = context.arn("dynamodb", f"table/{context.name('runs')}")
+        self.arn = args.context.arn("dynamodb", f"table/{args.context.name('runs')}")
         self.index_arns = [
             f"{self.arn}/index/{index}" for index in INDEXES if index != TO_NOTIFY_INDEX
         ]
-        self.table = self._create_table(name, context)
+        self.table = self._create_table(name, args.context)
         self.table_name = self.table.name
         self.table_arn = self.table.arn
         self.register_outputs({"tableName": self.table_name, "tableArn": self.table_arn})

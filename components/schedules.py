@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
@@ -18,6 +19,16 @@ from longjobs_contract.run_event import schedule_event
 RETRY_ATTEMPTS = 3
 MAX_EVENT_AGE_SECONDS = 3600
 DEAD_LETTER_RETENTION_SECONDS = 14 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class JobSchedulesArgs:
+    context: StackContext
+    """The stack the schedules are named, tagged and encrypted for."""
+    jobs: Sequence[FargateJob]
+    """Every job of the stack: each of its `schedules` becomes one."""
+    trigger: JobTrigger
+    """The function each schedule invokes."""
 
 
 class JobSchedules(pulumi.ComponentResource):
@@ -37,13 +48,11 @@ class JobSchedules(pulumi.ComponentResource):
     def __init__(
         self,
         name: str,
-        context: StackContext,
-        jobs: Sequence[FargateJob],
-        trigger: JobTrigger,
+        args: JobSchedulesArgs,
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("longjobs:index:JobSchedules", name, None, opts)
-        self._context = context
+        self._context = args.context
         self.group = self._create_group(name)
         self.dead_letter_queue = self._create_dead_letter_queue(name)
         self.dead_letter_queue_policy = functions.create_queue_policy(
@@ -54,19 +63,19 @@ class JobSchedules(pulumi.ComponentResource):
             description="longjobs schedules: invoke the trigger, park undeliverable runs",
             trust=policies.assume_role(
                 "scheduler.amazonaws.com",
-                {"StringEquals": {"aws:SourceAccount": context.account_id}},
+                {"StringEquals": {"aws:SourceAccount": args.context.account_id}},
             ),
-            statements=self.statements(trigger),
-            path=context.iam_path,
-            tags=context.tags_for(),
+            statements=self.statements(args.trigger),
+            path=args.context.iam_path,
+            tags=args.context.tags_for(),
             parent=self,
         )
         self.schedules = {
             job.job_name: {
-                schedule: self._create_schedule(job, schedule, trigger)
+                schedule: self._create_schedule(job, schedule, args.trigger)
                 for schedule in job.config.schedules
             }
-            for job in jobs
+            for job in args.jobs
         }
         self.register_outputs(
             {

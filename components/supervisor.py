@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
@@ -42,6 +43,24 @@ def task_state_changes(cluster_arn: str) -> str:
     )
 
 
+@dataclass(frozen=True)
+class JobSupervisorArgs:
+    context: StackContext
+    """The stack the function and its rules are named, tagged and encrypted for."""
+    cluster: JobCluster
+    """The cluster whose task state changes the supervisor is fed."""
+    jobs: Sequence[FargateJob]
+    """Every job of the stack: the supervisor may re-run each, and no other task definition."""
+    runs: RunRecords
+    """The table of runs the supervisor moves along."""
+    config_json: pulumi.Output[str]
+    """The contract file the trigger ships, shipped with the supervisor too."""
+    notifications_topic: str
+    """The ARN of the topic each run's final state is published to."""
+    run_retention_days: int
+    """The records' retention, which the function's logs follow."""
+
+
 class JobSupervisor(pulumi.ComponentResource):
     """`<prefix>-supervisor`, fed by the rule `<prefix>-task-state-changes`."""
 
@@ -76,33 +95,26 @@ class JobSupervisor(pulumi.ComponentResource):
     def __init__(
         self,
         name: str,
-        context: StackContext,
-        cluster: JobCluster,
-        jobs: Sequence[FargateJob],
-        runs: RunRecords,
-        config_json: pulumi.Output[str],
-        notifications_topic: str,
-        run_retention_days: int,
+        args: JobSupervisorArgs,
         opts: pulumi.ResourceOptions | None = None,
     ):
-        """`run_retention_days`: the records' retention, which the function's logs follow."""
         super().__init__("longjobs:index:JobSupervisor", name, None, opts)
-        self._context = context
-        self._notifications_topic = notifications_topic
-        self.function_name = context.name(name)
-        self.rule_name = context.name(TASK_STATE_CHANGES)
-        self.log_group_name = f"{context.log_group_prefix}lambda/{name}"
+        self._context = args.context
+        self._notifications_topic = args.notifications_topic
+        self.function_name = args.context.name(name)
+        self.rule_name = args.context.name(TASK_STATE_CHANGES)
+        self.log_group_name = f"{args.context.log_group_prefix}lambda/{name}"
         self.log_group = functions.create_log_group(
-            name, self.log_group_name, context, run_retention_days, self
+            name, self.log_group_name, args.context, args.run_retention_days, self
         )
-        self.failure_queue = functions.create_failure_queue(name, context, self)
+        self.failure_queue = functions.create_failure_queue(name, args.context, self)
         self.role, self.policy = policies.role_with_policy(
             name,
             description="longjobs supervisor: record task state changes, re-run what failed",
             trust=policies.assume_role("lambda.amazonaws.com"),
-            statements=self.statements(jobs, runs),
-            path=context.iam_path,
-            tags=context.tags_for(),
+            statements=self.statements(args.jobs, args.runs),
+            path=args.context.iam_path,
+            tags=args.context.tags_for(),
             parent=self,
         )
         files = functions.package_files("supervisor", FUNCTION_FILES)
@@ -111,18 +123,18 @@ class JobSupervisor(pulumi.ComponentResource):
             function_name=self.function_name,
             description="longjobs: record task state changes of runs, re-run what failed",
             handler="supervisor.handler",
-            code=config_json.apply(lambda text: functions.package(files, text)),
+            code=args.config_json.apply(lambda text: functions.package(files, text)),
             role=self.role,
             policy=self.policy,
             timeout=TIMEOUT_SECONDS,
             log_group=self.log_group,
-            context=context,
+            context=args.context,
             parent=self,
         )
         self.invoke_config = functions.create_invoke_config(
             name, self.function, self.failure_queue, ASYNC_RETRIES, self
         )
-        self.rule = self._create_rule(cluster)
+        self.rule = self._create_rule(args.cluster)
         self.queue_policy = self._create_queue_policy(name)
         self.permission = self._create_permission(name)
         self.target = self._create_target(name)

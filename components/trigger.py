@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
@@ -25,6 +26,26 @@ budget: 20 s a call), and margin."""
 # Lambda retries a failed async invocation at most twice; then the event goes to the queue.
 ASYNC_RETRIES = 2
 ASYNC_MAX_EVENT_AGE_SECONDS = 6 * 3600
+
+
+@dataclass(frozen=True)
+class JobTriggerArgs:
+    context: StackContext
+    """The stack the function is named, tagged and encrypted for."""
+    cluster: JobCluster
+    """The cluster the trigger runs tasks in."""
+    network: JobNetwork
+    """The subnets and security groups of the tasks it runs."""
+    jobs: Sequence[FargateJob]
+    """Every job of the stack: the trigger may run each, and no other task definition."""
+    runs: RunRecords
+    """The table the trigger records runs in."""
+    run_retention_days: int
+    """How long a run's record, and the function's logs, are kept."""
+    notifications_topic: str
+    """The ARN of the topic each run's final state is published to."""
+    allowed_callers: Sequence[str]
+    """Accounts and roles of other accounts that may invoke the trigger (`allowedCallers`)."""
 
 
 class JobTrigger(pulumi.ComponentResource):
@@ -53,38 +74,32 @@ class JobTrigger(pulumi.ComponentResource):
     def __init__(
         self,
         name: str,
-        context: StackContext,
-        cluster: JobCluster,
-        network: JobNetwork,
-        jobs: Sequence[FargateJob],
-        runs: RunRecords,
-        run_retention_days: int,
-        notifications_topic: str,
-        *,
-        allowed_callers: Sequence[str],
+        args: JobTriggerArgs,
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("longjobs:index:JobTrigger", name, None, opts)
-        self._notifications_topic = notifications_topic
-        self._context = context
-        self.function_name = context.name(name)
+        self._notifications_topic = args.notifications_topic
+        self._context = args.context
+        self.function_name = args.context.name(name)
         self.package_files = functions.package_files("trigger", FUNCTION_FILES)
-        self.log_group_name = f"{context.log_group_prefix}lambda/{name}"
+        self.log_group_name = f"{args.context.log_group_prefix}lambda/{name}"
         self.log_group = functions.create_log_group(
-            name, self.log_group_name, context, run_retention_days, self
+            name, self.log_group_name, args.context, args.run_retention_days, self
         )
-        self.failure_queue = functions.create_failure_queue(name, context, self)
+        self.failure_queue = functions.create_failure_queue(name, args.context, self)
         self.failure_queue_policy = functions.create_queue_policy(
             f"{name}-failures", self.failure_queue
         )
-        self.config_json = self._config_json(cluster, network, jobs, runs, run_retention_days)
+        self.config_json = self._config_json(
+            args.cluster, args.network, args.jobs, args.runs, args.run_retention_days
+        )
         self.role, self.policy = policies.role_with_policy(
             name,
             description="longjobs trigger: start, inspect and stop this stack's jobs",
             trust=policies.assume_role("lambda.amazonaws.com"),
-            statements=self.statements(jobs, runs),
-            path=context.iam_path,
-            tags=context.tags_for(),
+            statements=self.statements(args.jobs, args.runs),
+            path=args.context.iam_path,
+            tags=args.context.tags_for(),
             parent=self,
         )
         self.function = functions.create_function(
@@ -97,7 +112,7 @@ class JobTrigger(pulumi.ComponentResource):
             policy=self.policy,
             timeout=TIMEOUT_SECONDS,
             log_group=self.log_group,
-            context=context,
+            context=args.context,
             parent=self,
         )
         self.invoke_config = functions.create_invoke_config(
@@ -108,7 +123,7 @@ class JobTrigger(pulumi.ComponentResource):
             self,
             max_event_age_seconds=ASYNC_MAX_EVENT_AGE_SECONDS,
         )
-        self.caller_permissions = self._create_caller_permissions(name, allowed_callers)
+        self.caller_permissions = self._create_caller_permissions(name, args.allowed_callers)
         self.caller_policy = self._caller_policy()
         self.register_outputs(
             {

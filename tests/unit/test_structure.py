@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 import ast
-import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
+from typing import Any
 
+import pulumi
+import pulumi_aws as aws
 import pytest
+
+import components.platform
+from components.image import context_tag
+from components.runs import RunRecords
+from tests.unit.helpers import dev_config
+from tools.program import DEFAULT_SUBNETS, MOCK_ACCOUNT, PROJECT_ROOT, AwsMocks, run_program
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPONENT_FILES = sorted((ROOT / "components").rglob("*.py"))
@@ -72,47 +83,147 @@ def test_component_type_token_is_in_the_project_namespace(path, cls):
     assert token == f"longjobs:index:{cls.name}"
 
 
-RESOURCE_CLASS = re.compile(r"(aws\.\w+|docker|pulumi)\.[A-Z]\w*")
+@pytest.mark.parametrize(("path", "cls"), list(component_classes()))
+def test_component_takes_a_name_its_args_dataclass_and_options(path, cls):
+    init = _init(cls)
+    assert [a.arg for a in init.args.args] == ["self", "name", "args", "opts"]
+    assert not (init.args.vararg or init.args.kwonlyargs or init.args.kwarg)
+    annotations = [ast.unparse(a.annotation) if a.annotation else None for a in init.args.args]
+    assert annotations[1:] == ["str", f"{cls.name}Args", "pulumi.ResourceOptions | None"]
+    assert [ast.unparse(d) for d in init.args.defaults] == ["None"]
 
 
-def _creates_resource(node: ast.AST) -> bool:
-    for call in ast.walk(node):
-        if isinstance(call, ast.Call):
-            name = ast.unparse(call.func)
-            if RESOURCE_CLASS.fullmatch(name) and not name.endswith(("Args", "Asset", "Archive")):
-                if name not in ("pulumi.Output", "pulumi.ResourceOptions"):
-                    return True
-    return False
+@pytest.mark.parametrize(("path", "cls"), list(component_classes()))
+def test_component_args_are_a_frozen_dataclass_with_a_docstring_per_field(path, cls):
+    tree = ast.parse(path.read_text())
+    [args] = [n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == f"{cls.name}Args"]
+    assert [ast.unparse(d) for d in args.decorator_list] == ["dataclass(frozen=True)"]
+    fields = [n for n in args.body if isinstance(n, ast.AnnAssign)]
+    assert fields and len(args.body) == 2 * len(fields)
+    for field, docstring in zip(args.body[::2], args.body[1::2], strict=True):
+        assert isinstance(field, ast.AnnAssign), ast.unparse(field)
+        assert (
+            isinstance(docstring, ast.Expr)
+            and isinstance(docstring.value, ast.Constant)
+            and isinstance(docstring.value.value, str)
+        ), f"{args.name}.{ast.unparse(field.target)} has no docstring"
 
 
-def test_components_never_create_resources_inside_apply():
-    """Preview must show what `up` will do: no resource may be declared in an apply callback."""
-    checked: dict[str, int] = {}
-    for path in COMPONENT_FILES:
-        tree = ast.parse(path.read_text())
-        functions = {n.name: n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)}
-        for call in _calls(tree, "apply"):
-            callback = call.args[0]
-            # A named callback: a local function or a method (`self._target`).
-            name = getattr(callback, "id", None) or getattr(callback, "attr", None)
-            if name in functions:
-                callback = functions[name]
-            assert not _creates_resource(callback), f"{path.name}: {ast.unparse(call)[:80]}"
-            checked[path.name] = checked.get(path.name, 0) + 1
-    # Every apply of the components was looked at; a new one shows up here.
-    assert checked == {
-        "image.py": 2,
-        "job.py": 2,
-        "network.py": 4,
-        "policies.py": 1,
-        "supervisor.py": 2,
-        "trigger.py": 2,
+@contextmanager
+def resources_declared_in_apply() -> Iterator[list[str]]:
+    """Every resource, custom or component, constructed while an `apply` callback runs, as
+    `<type> '<name>'`, for as long as the block runs.
+
+    Whatever declares it (a constructor, a helper, a component) passes through
+    `pulumi.Resource.__init__`. The flag is a context variable, not a global: a task started
+    from a callback inherits it, as what it declares is declared on the callback's behalf, and
+    no other task sees it.
+    """
+    declared: list[str] = []
+    in_callback: ContextVar[bool] = ContextVar("in_apply_callback", default=False)
+    apply = pulumi.Output.apply
+    init = pulumi.Resource.__init__
+
+    def flagged_apply(self, func, run_with_unknowns=False):
+        def callback(value):
+            token = in_callback.set(True)
+            try:
+                return func(value)
+            finally:
+                in_callback.reset(token)
+
+        return apply(self, callback, run_with_unknowns)
+
+    def recording_init(self, t, name, *args, **kwargs):
+        if in_callback.get():
+            declared.append(f"{t} {name!r}")
+        init(self, t, name, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(pulumi.Output, "apply", flagged_apply)
+        patch.setattr(pulumi.Resource, "__init__", recording_init)
+        yield declared
+
+
+def _nat_and_named_key() -> dict[str, Any]:
+    config = dev_config()
+    config["aws:region"] = "eu-west-2"
+    config["longjobs:network"] = {"create": {"natGateways": "single"}}
+    config["longjobs:kms"] = (
+        f"arn:aws:kms:eu-west-2:{MOCK_ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    )
+    return config
+
+
+def _given_network_and_image() -> dict[str, Any]:
+    config = dev_config()
+    config["longjobs:network"] = {"subnetIds": [DEFAULT_SUBNETS[0]]}
+    config["longjobs:jobs"]["hello-world"] = {
+        "image": "public.ecr.aws/docker/library/busybox:1.36",
+        "cpu": 256,
+        "memory": 512,
     }
+    config["longjobs:allowedCallers"] = ["111122223333"]
+    config["longjobs:notifications"] = {"emails": ["oncall@example.com"]}
+    return config
 
 
-def test_the_resource_detector_sees_a_resource():
-    assert _creates_resource(ast.parse("lambda x: aws.ecs.Cluster('c')"))
-    assert not _creates_resource(ast.parse("lambda x: aws.ecs.ClusterSettingArgs(name=x)"))
+def _report_pushed() -> AwsMocks:
+    tag = context_tag(PROJECT_ROOT / "containers" / "report", "arm64")
+    return AwsMocks("us-east-1", pushed={"longjobs-dev/report": {tag: f"sha256:{'b' * 64}"}})
+
+
+# Between them, every branch that declares resources: the default VPC (dev), a new VPC without
+# NAT and the stack's own key (prod), a new VPC with NAT and a named key, and given subnets with
+# a given image and one already pushed.
+PROGRAMS = {
+    "dev": lambda: run_program("Pulumi.dev.yaml"),
+    "prod": lambda: run_program("Pulumi.prod.yaml"),
+    "nat-and-named-key": lambda: run_program(config=_nat_and_named_key()),
+    "given-network-and-images": lambda: run_program(
+        config=_given_network_and_image(), mocks=_report_pushed()
+    ),
+}
+
+
+@pytest.mark.parametrize("program", list(PROGRAMS))
+def test_no_resource_is_declared_inside_an_apply_callback(program):
+    """Preview must show what `up` will do: a callback does not run on unknown values."""
+    with resources_declared_in_apply() as declared:
+        run = PROGRAMS[program]()
+    assert run.resources
+    assert declared == [], f"declared inside apply: {declared}"
+
+
+def _declare_late(table_name: str, parent: pulumi.Resource) -> aws.sqs.Queue:
+    """A helper that declares a component and a resource, as an apply callback might call."""
+    late = pulumi.ComponentResource(
+        "longjobs:test:Late", "late", None, pulumi.ResourceOptions(parent=parent)
+    )
+    return aws.sqs.Queue(
+        "late-queue", name=f"{table_name}-late", opts=pulumi.ResourceOptions(parent=late)
+    )
+
+
+class RecordsDeclaringInApply(RunRecords):
+    def __init__(self, name, args, opts=None):
+        super().__init__(name, args, opts)
+        self.late = self.table.name.apply(lambda table_name: _declare_late(table_name, self))
+
+
+def test_the_detector_sees_a_resource_declared_through_a_helper_in_a_callback(monkeypatch):
+    monkeypatch.setattr(components.platform, "RunRecords", RecordsDeclaringInApply)
+    with resources_declared_in_apply() as declared:
+        run = run_program("Pulumi.dev.yaml")
+    assert declared == ["longjobs:test:Late 'late'", "aws:sqs/queue:Queue 'late-queue'"]
+    assert run.one("aws:sqs/queue:Queue", "late-queue").inputs["name"] == "longjobs-dev-runs-late"
+
+
+def test_the_detector_leaves_pulumi_as_it_found_it():
+    apply, init = pulumi.Output.apply, pulumi.Resource.__init__
+    with resources_declared_in_apply():
+        assert (pulumi.Output.apply, pulumi.Resource.__init__) != (apply, init)
+    assert (pulumi.Output.apply, pulumi.Resource.__init__) == (apply, init)
 
 
 def test_lambda_functions_import_neither_pulumi_nor_components():
