@@ -3,6 +3,7 @@
 import gc
 
 import pulumi
+import pulumi_aws as aws
 
 from components.config import from_pulumi_config
 from components.context import StackContext
@@ -21,7 +22,9 @@ from components.platform import JobPlatform, JobPlatformArgs
 # A process that runs the program and goes on (pytest) turns it back on itself.
 gc.disable()
 
-config = from_pulumi_config()
+# Every check of the config runs before anything is declared; the provider is asked for its
+# region only when the config sets no aws:region.
+config = from_pulumi_config(lambda: aws.get_region().region)
 platform = JobPlatform(
     "longjobs", JobPlatformArgs(config=config, context=StackContext.current(config.tags))
 )

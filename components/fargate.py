@@ -20,28 +20,6 @@ EPHEMERAL_STORAGE_MIN_GIB = 21
 EPHEMERAL_STORAGE_MAX_GIB = 200
 
 
-def cpu_problem(cpu: int) -> str | None:
-    """Why `cpu` (in CPU units, 1024 per vCPU) is not a Fargate task size, or None."""
-    if cpu not in TASK_SIZES:
-        return f"{cpu} is not a Fargate CPU size; allowed: {', '.join(map(str, TASK_SIZES))}"
-    return None
-
-
-def memory_problem(cpu: int, memory: int) -> str | None:
-    """Why `memory` (MiB) does not go with a valid `cpu` on Fargate, or None."""
-    allowed = TASK_SIZES[cpu]
-    if memory not in allowed:
-        return f"{memory} MiB is not valid with cpu {cpu}; allowed: {_size_range(allowed)} MiB"
-    return None
-
-
-def _size_range(values: tuple[int, ...]) -> str:
-    if len(values) <= 3:
-        return ", ".join(map(str, values))
-    step = values[1] - values[0]
-    return f"{values[0]} to {values[-1]} in steps of {step}"
-
-
 @dataclass(frozen=True)
 class Prices:
     """Fargate Linux on-demand prices per hour for one CPU architecture, in USD."""

@@ -10,8 +10,7 @@ import pulumi
 from components.alarms import StackAlarms, StackAlarmsArgs
 from components.checkpoints import CheckpointBucket, CheckpointBucketArgs
 from components.cluster import JobCluster, JobClusterArgs
-from components.config import ConfigError, StackConfig
-from components.config.errors import key_path
+from components.config import StackConfig
 from components.config.models import KMS_CREATE
 from components.context import StackContext
 from components.image import STACK_KEY, Registry
@@ -66,9 +65,6 @@ class JobPlatform(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ):
         config = args.config
-        # What the config check cannot see without the stack's region: refused before anything,
-        # the platform itself included, is declared.
-        _refuse_what_other_regions_hold(config, args.context)
         super().__init__("longjobs:index:JobPlatform", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         self.key, context = self._create_key(config, args.context)
@@ -224,42 +220,3 @@ class JobPlatform(pulumi.ComponentResource):
                 self.schedules.dead_letter_queue.url if self.schedules else None
             ),
         }
-
-
-def _refuse_what_other_regions_hold(config: StackConfig, context: StackContext) -> None:
-    """A key of another region (the stack's services take keys of their own region only); and,
-    without NAT, an image or a secret of another region (the VPC's endpoints answer for the
-    stack's region only)."""
-    problems = []
-    if config.kms and config.kms != KMS_CREATE and config.kms.split(":")[3] != context.region:
-        problems.append(
-            f"{key_path('kms')}: {config.kms!r} is a key in {config.kms.split(':')[3]}; the "
-            f"stack deploys to {context.region}, and its services take keys of their own region "
-            "only"
-        )
-    create = config.network.create
-    problems += [
-        f"{key_path('network', 'create', 'availabilityZoneNames')}: {zone!r} is not a zone of "
-        f"{context.region}, where the stack deploys; allowed: {context.region} and a letter"
-        for zone in ((create.availability_zone_names if create else None) or [])
-        if zone[:-1] != context.region
-    ]
-    endpoints_only = create is not None and create.nat_gateways == "none"
-    for name, job in config.jobs.items() if endpoints_only else ():
-        image_region = job.image.split(".")[3] if job.image and ".dkr.ecr." in job.image else None
-        if image_region and image_region != context.region:
-            problems.append(
-                f"{key_path('jobs', name, 'image')}: {job.image!r} is in {image_region}; with "
-                f"network.create.natGateways none tasks reach ECR in {context.region} only; "
-                "allowed: an image of the stack's region, build, or natGateways single or onePerAz"
-            )
-        problems += [
-            f"{key_path('jobs', name, 'secrets', variable)}: {arn!r} is in {arn.split(':')[3]}; "
-            f"with network.create.natGateways none tasks reach {arn.split(':')[2]} in "
-            f"{context.region} only; allowed: a secret of the stack's region, or natGateways "
-            "single or onePerAz"
-            for variable, arn in job.secrets.items()
-            if arn.split(":")[3] != context.region
-        ]
-    if problems:
-        raise ConfigError(problems)

@@ -31,6 +31,8 @@ if str(PROJECT_ROOT) not in sys.path:
 
 PROJECT = "longjobs"  # Pulumi.yaml's name
 MOCK_ACCOUNT = "123456789012"
+DEFAULT_REGION = "us-east-1"
+"""The mocks' region for a stack whose config sets no aws:region."""
 VPC = "awsx:ec2:Vpc"
 # How the engine marks a resource reference in a property value (pulumi.runtime.rpc).
 RESOURCE_SIGNATURE_KEY = "4dabf18193072939515e22adb298388d"
@@ -326,16 +328,14 @@ def stack_file_config(stack_file: Path) -> dict[str, Any]:
     Raise StackFileError for a file the CLI's readers would read otherwise or not at all, and
     ConfigError, with every other problem of the config, for unquoted environment values.
     """
-    from components.config import ConfigError, parse
-    from tools.stack_file import read_config
+    from components.config import ConfigError, parse_stack_config
+    from components.config.stack_file import read_config
 
     values, problems = read_config(stack_file)
     if problems:
         stack = stack_file.name.removeprefix("Pulumi.").removesuffix(".yaml")
-        namespace = "longjobs:"
-        own = {k.removeprefix(namespace): v for k, v in values.items() if k.startswith(namespace)}
         try:
-            parse(own, project=PROJECT, stack=stack)
+            parse_stack_config(values, project=PROJECT, stack=stack, region=DEFAULT_REGION)
         except ConfigError as error:
             problems += error.problems
         raise ConfigError(problems)
@@ -353,7 +353,7 @@ def run_program(
     stack_path = PROJECT_ROOT / stack_file
     stack = stack_path.name.removeprefix("Pulumi.").removesuffix(".yaml")
     values = stack_file_config(stack_path) if config is None else config
-    region = str(values.get("aws:region", "us-east-1"))
+    region = str(values.get("aws:region", DEFAULT_REGION))
     # The CLI hands structured values to the program as JSON strings.
     pulumi.runtime.set_all_config(
         {k: v if isinstance(v, str) else json.dumps(v, default=str) for k, v in values.items()}

@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import AfterValidator, BeforeValidator, Field
 
+from components.config.errors import shown
 from longjobs_contract import settings
 from longjobs_contract.jobs import JobContract, RunRules
 
@@ -56,21 +57,28 @@ def one_of(name: str) -> AfterValidator:
     return AfterValidator(check)
 
 
+def duration_allowed(name: str) -> str:
+    """What a duration setting allows, in words."""
+    declared = settings.setting(JobContract, name)
+    low, high = declared.minimum or 0, declared.maximum or 0
+    return f"{_words(low)} to {_words(high)}, as seconds or like 45m, 2h, 1h30m"
+
+
 def duration(name: str) -> BeforeValidator:
     """A setting held in seconds, written as seconds or as a string like 45m, 2h or 1h30m,
     within the setting's bounds."""
     declared = settings.setting(JobContract, name)
     low, high = declared.minimum or 0, declared.maximum or 0
-    allowed = f"allowed: {_words(low)} to {_words(high)}, as seconds or like 45m, 2h, 1h30m"
+    allowed = f"allowed: {duration_allowed(name)}"
 
     def parse(value: object) -> int:
         if isinstance(value, bool) or not isinstance(value, int | str):
-            raise ValueError(f"{value!r} is not a duration; {allowed}")
+            raise ValueError(f"{shown(value)} is not a duration; {allowed}")
         seconds = value if isinstance(value, int) else _seconds(value)
         if seconds is None:
-            raise ValueError(f"{value!r} is not a duration; {allowed}")
+            raise ValueError(f"{shown(value)} is not a duration; {allowed}")
         if not low <= seconds <= high:
-            raise ValueError(f"{value!r} is {_words(seconds)}; {allowed}")
+            raise ValueError(f"{shown(value)} is {_words(seconds)}; {allowed}")
         return seconds
 
     return BeforeValidator(parse)

@@ -1,15 +1,73 @@
-"""How config problems are worded: one line per bad key, `longjobs:<path>: <what is allowed>`."""
+"""How config problems are worded: one line per bad key,
+`longjobs:<path>: <the value written> ...; allowed: <what is allowed>`.
+
+pydantic's own messages ("Input should be a valid integer") name neither what was written nor
+what would do, and some name the model's classes: every error type the model can produce is
+worded here instead, from the field's allowed text (components/config/allowed.py).
+"""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
-from types import UnionType
-from typing import Annotated, Any, Union, get_args, get_origin
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, get_origin
 
 from pydantic import BaseModel
 
+from components.config.allowed import (
+    Node,
+    allowed_metadata,
+    allowed_text,
+    branch,
+    child,
+    fields,
+    is_model,
+    is_union,
+)
+
 NAMESPACE = "longjobs"
+MAX_SHOWN = 80
+# Errors that say the value is of another kind than the field's (a string for a number): in a
+# value of several kinds they are reported once, for the field, unless the value is of one of
+# its kinds.
+TYPE_ERRORS = frozenset(
+    {
+        "int_type",
+        "int_parsing",
+        "int_from_float",
+        "float_type",
+        "float_parsing",
+        "bool_type",
+        "bool_parsing",
+        "string_type",
+        "dict_type",
+        "list_type",
+        "model_type",
+        "model_attributes_type",
+    }
+)
+WORDED = TYPE_ERRORS | {
+    "missing",
+    "extra_forbidden",
+    "literal_error",
+    "greater_than",
+    "greater_than_equal",
+    "less_than",
+    "less_than_equal",
+    "too_short",
+    "too_long",
+    "string_too_short",
+    "string_too_long",
+    "value_error",
+    "assertion_error",
+}
+"""The pydantic error types worded here; any other is worded as "not allowed" with the field's
+allowed text, never with pydantic's message."""
+# YAML 1.1's words for true and false (PyYAML and the CLI's yaml.v2 read them so).
+TRUE_WORDS = frozenset({"true", "yes", "y", "on"})
+FALSE_WORDS = frozenset({"false", "no", "n", "off"})
 
 
 class ConfigError(Exception):
@@ -28,69 +86,253 @@ def key_path(*parts: object) -> str:
     return f"{NAMESPACE}:{'.'.join(map(str, parts))}" if parts else NAMESPACE
 
 
-def _strip(annotation: Any) -> Any:
-    """The type under Annotated[...] and Optional[...]."""
-    while True:
-        if get_origin(annotation) is Annotated:
-            annotation = get_args(annotation)[0]
-        elif get_origin(annotation) in (Union, UnionType):
-            kinds = [a for a in get_args(annotation) if a is not type(None)]
-            if len(kinds) != 1:
-                return annotation
-            annotation = kinds[0]
-        else:
-            return annotation
+def shown(value: Any) -> str:
+    """A value as the user wrote it in YAML, cut short: strings quoted, true, false, null."""
+    if isinstance(value, str):
+        text = repr(value)
+    elif isinstance(value, bool | None | list | dict):
+        text = json.dumps(value, default=str, separators=(", ", ": "))
+    elif isinstance(value, date):
+        text = value.isoformat()
+    else:
+        text = str(value)
+    return text if len(text) <= MAX_SHOWN else f"{text[: MAX_SHOWN - 3]}..."
 
 
-def allowed_keys(root: type[BaseModel], loc: list[str]) -> list[str] | None:
-    """The keys the model at a config path accepts, spelled as in the config."""
-    annotation: Any = root
+def _what(value: Any) -> str:
+    """A value named in a sentence about its kind: containers by kind, the rest shown."""
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    if value is None:
+        return "null (an empty value)"
+    return shown(value)
+
+
+def _flow(value: Any) -> str:
+    """A value in YAML's one-line flow form."""
+    return json.dumps(value, default=str)
+
+
+@dataclass(frozen=True)
+class _Place:
+    """Where an error is, in the config's terms."""
+
+    loc: tuple[Any, ...]
+    nodes: tuple[Node | None, ...]
+    """The node at each step, the root's first."""
+    is_name: bool
+    branch: str | None
+    """The tag of the kind pydantic tried, for a value of several kinds."""
+
+    @property
+    def node(self) -> Node | None:
+        return self.nodes[-1]
+
+
+def _place(root: type[BaseModel], loc: Sequence[Any]) -> _Place:
+    node: Node | None = Node(root)
+    nodes: list[Node | None] = [node]
+    user: list[Any] = []
+    is_name, tag = False, None
     for part in loc:
-        annotation = _strip(annotation)
-        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            fields = {field.alias or name: field for name, field in annotation.model_fields.items()}
-            if part not in fields:
-                return None
-            annotation = fields[part].annotation
-        elif get_origin(annotation) in (dict, list):
-            annotation = get_args(annotation)[-1]
+        if node is not None and is_union(node):
+            # pydantic names the kind it tried ("str", "list[str]"): not the user's key.
+            tag = str(part)
+            node = branch(node, str(part))
+        elif part == "[key]":
+            is_name = True
+            node = child(node, "[key]") if node else None
+        else:
+            user.append(part)
+            node = child(node, str(part)) if node else None
+        nodes.append(node)
+    return _Place(tuple(user), tuple(nodes), is_name, tag)
+
+
+def _at(values: Any, loc: Sequence[Any]) -> Any:
+    """The raw value at `loc`, or None."""
+    for part in loc:
+        if isinstance(values, Mapping):
+            values = values.get(part)
+        elif isinstance(values, list) and isinstance(part, int) and part < len(values):
+            values = values[part]
         else:
             return None
-    annotation = _strip(annotation)
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return [field.alias or name for name, field in annotation.model_fields.items()]
+    return values
+
+
+def describe_errors(
+    root: type[BaseModel], errors: Sequence[Mapping[str, Any]], values: Mapping[str, Any]
+) -> list[str]:
+    """pydantic's errors as config problem lines, in order; a value of several kinds gets one."""
+    problems: list[str] = []
+    union_places: dict[tuple[Any, ...], list[Mapping[str, Any]]] = {}
+    for error in errors:
+        place = _place(root, error["loc"])
+        if place.branch is not None:
+            union_places.setdefault(_union_loc(root, error["loc"]), []).append(error)
+            continue
+        problems.append(describe_error(root, error, values))
+    for loc, group in union_places.items():
+        problems += _describe_union(root, loc, group, values)
+    return list(dict.fromkeys(problems))
+
+
+def _union_loc(root: type[BaseModel], loc: Sequence[Any]) -> tuple[Any, ...]:
+    """The raw location of the union a branch error is under."""
+    node: Node | None = Node(root)
+    for index, part in enumerate(loc):
+        if node is not None and is_union(node):
+            return tuple(loc[:index])
+        node = child(node, str(part)) if node else None
+    return tuple(loc)
+
+
+def _describe_union(
+    root: type[BaseModel],
+    loc: tuple[Any, ...],
+    group: list[Mapping[str, Any]],
+    values: Mapping[str, Any],
+) -> list[str]:
+    place = _place(root, loc)
+    value = _at(values, place.loc)
+    # The errors of the kind the value is (a list's items, say), if it is one of them.
+    kind = "list" if isinstance(value, list) else "str" if isinstance(value, str) else None
+    relevant = [
+        error
+        for error in group
+        if kind is not None
+        and (str(error["loc"][len(loc)]).startswith("list[") == (kind == "list"))
+        and not (error["type"] in TYPE_ERRORS and len(error["loc"]) == len(loc) + 1)
+    ]
+    allowed = allowed_text(place.node) if place.node else "another value"
+    if relevant:
+        # The value's own kind's problems; one at the value itself says what the field takes.
+        return [
+            describe_error(
+                root, error, values, allowed if len(error["loc"]) == len(loc) + 1 else None
+            )
+            for error in relevant
+        ]
+    return [f"{key_path(*place.loc)}: {_what(value)} is not allowed; allowed: {allowed}"]
+
+
+def describe_error(
+    root: type[BaseModel],
+    error: Mapping[str, Any],
+    values: Mapping[str, Any] | None = None,
+    allowed: str | None = None,
+) -> str:
+    """One pydantic error as a config problem line; `allowed` in place of the field's own."""
+    place = _place(root, error["loc"])
+    siblings = _at(values, place.loc[:-1]) if values is not None else None
+    node = place.node
+    if allowed is None:
+        allowed = (
+            allowed_text(node, siblings if isinstance(siblings, Mapping) else None)
+            if node
+            else "another value"
+        )
+    message = _message(error, place, allowed)
+    return f"{key_path(*place.loc)}: {'the name ' if place.is_name else ''}{message}"
+
+
+def _message(error: Mapping[str, Any], place: _Place, allowed: str) -> str:
+    kind, value = error["type"], error.get("input")
+    ctx = error.get("ctx") or {}
+    name = str(place.loc[-1]) if place.loc else NAMESPACE
+    if kind == "extra_forbidden":
+        parent = place.nodes[-2] if len(place.nodes) > 1 else None
+        keys = ", ".join(fields(parent.kind)) if parent and is_model(parent.kind) else None
+        return "unknown key" + (f"; allowed: {keys}" if keys else "")
+    if kind == "missing":
+        return f"required; allowed: {allowed}"
+    if kind in ("value_error", "assertion_error"):
+        return str(error["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    if kind in ("int_type", "int_parsing", "int_from_float", "float_type", "float_parsing"):
+        return f"{_not_a_number(value, name)}; allowed: {allowed}"
+    if kind in ("bool_type", "bool_parsing"):
+        return f"{_not_a_boolean(value, name)}; allowed: {allowed}"
+    if kind == "string_type":
+        return f"{_what(value)} is not a string; allowed: {allowed}"
+    if kind == "list_type":
+        return f"{_not_a_list(value, name, place)}; allowed: {allowed}"
+    if kind in ("dict_type", "model_type", "model_attributes_type"):
+        # A list where a mapping goes is a mapping's keys written as list items, with '-'.
+        hint = " (write its keys without '-')" if isinstance(value, list) else ""
+        misplaced = _misplaced_setting(value, name, place)
+        return misplaced or f"{_what(value)} is not a mapping{hint}; allowed: {allowed}"
+    bound = _out_of_bounds(kind, value, ctx)
+    if bound:
+        return f"{bound}; allowed: {allowed}"
+    return f"{shown(value)} is not allowed; allowed: {allowed}"
+
+
+def _out_of_bounds(kind: str, value: Any, ctx: Mapping[str, Any]) -> str | None:
+    if kind == "greater_than_equal":
+        return f"{shown(value)} is less than {ctx['ge']}"
+    if kind == "greater_than":
+        return f"{shown(value)} is not more than {ctx['gt']}"
+    if kind == "less_than_equal":
+        return f"{shown(value)} is more than {ctx['le']}"
+    if kind == "less_than":
+        return f"{shown(value)} is not less than {ctx['lt']}"
+    if kind in ("too_short", "string_too_short"):
+        if ctx.get("min_length") == 1:
+            return "must not be empty"
+        return f"{shown(value)} is shorter than {ctx['min_length']}"
+    if kind == "too_long":
+        return f"{ctx['actual_length']} items are more than {ctx['max_length']}"
+    if kind == "string_too_long":
+        return f"{len(value)} characters are more than {ctx['max_length']}"
     return None
 
 
-def _shown(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 80 else f"{text[:77]}..."
+def _not_a_number(value: Any, name: str) -> str:
+    if isinstance(value, str) and value.strip().lstrip("+-").isdigit():
+        return (
+            f"{shown(value)} is a string, not a number; write {name}: {int(value)} (without quotes)"
+        )
+    if isinstance(value, float) and value.is_integer():
+        return f"{shown(value)} is a decimal number; write {name}: {int(value)}"
+    if isinstance(value, float):
+        return f"{shown(value)} is not a whole number"
+    return f"{_what(value)} is not a number"
 
 
-def describe_error(root: type[BaseModel], error: Mapping[str, Any]) -> str:
-    """One pydantic error as a config problem line."""
-    loc = [str(part) for part in error["loc"] if not str(part).startswith("function-")]
-    # Unions name their branches in the location ("str", "constrained-str", "list[str]"):
-    # not the user's key.
-    loc = [
-        part
-        for part in loc
-        if not re.fullmatch(r"[a-z-]+\[.*\]|str|int|bool|constrained-\w+", part)
-    ]
-    is_name = loc[-1:] == ["[key]"]
-    if is_name:
-        loc = loc[:-1]
-    message = str(error["msg"]).removeprefix("Value error, ")
-    kind = error["type"]
-    if kind == "extra_forbidden":
-        allowed = allowed_keys(root, loc[:-1])
-        message = "unknown key" + (f"; allowed: {', '.join(allowed)}" if allowed else "")
-    elif kind == "missing":
-        message = "required"
-    elif kind == "literal_error":
-        message = f"{_shown(error['input'])} is not allowed; allowed: {error['ctx']['expected']}"
-    elif kind == "too_short" and error["ctx"].get("min_length") == 1:
-        message = "must not be empty"
-    elif "input" in error and kind not in ("value_error", "assertion_error"):
-        message = f"{_shown(error['input'])}: {message}"
-    return f"{key_path(*loc)}: {'the name ' if is_name else ''}{message}"
+def _not_a_boolean(value: Any, name: str) -> str:
+    word = value.strip().lower() if isinstance(value, str) else None
+    if word in TRUE_WORDS or word in FALSE_WORDS:
+        written = "true" if word in TRUE_WORDS else "false"
+        return (
+            f"{shown(value)} is a string, not true or false; write {name}: {written} "
+            "(without quotes)"
+        )
+    return f"{_what(value)} is not true or false"
+
+
+def _not_a_list(value: Any, name: str, place: _Place) -> str:
+    if not isinstance(value, str):
+        return f"{_what(value)} is not a list"
+    meta = allowed_metadata(place.node) if place.node else None
+    items = meta.written_as(value) if meta and meta.written_as else [value]
+    return f"{shown(value)} is a string, not a list; write {name}: {_flow(items)}"
+
+
+def _misplaced_setting(value: Any, name: str, place: _Place) -> str | None:
+    """A setting written one level too far left, where a name of the mapping above goes
+    (`schedules: {expression: ...}`): said so, with the indentation that was meant."""
+    node, parent = place.node, place.nodes[-2] if len(place.nodes) > 1 else None
+    if node is None or parent is None or not is_model(node.kind) or isinstance(value, dict):
+        return None
+    if get_origin(parent.kind) is not dict:
+        return None
+    if name not in fields(node.kind) or len(place.loc) < 2:
+        return None
+    holder = str(place.loc[-2])
+    return (
+        f"{shown(value)} is where a name goes, but {name} is a setting: indent it under a name, "
+        f"like {holder}: {{NAME: {{{name}: {_flow(value)}}}}}; allowed: {allowed_text(parent)}"
+    )

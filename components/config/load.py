@@ -1,24 +1,30 @@
-"""Reading `longjobs:` stack config and validating it whole: every problem at once.
+"""Reading the stack's config and validating it whole: every problem at once.
 
 pydantic checks each key; the checks that span keys (build and image, environment and secrets,
-a schedule's run event against the job) run here on the raw values, so they are reported with
-the field problems instead of after them.
+a schedule's run event against the job, what other regions hold) run here on the raw values,
+so they are reported with the field problems instead of after them. Keys outside `longjobs:`
+are checked too where they decide what is deployed: a namespace misspelt, and `aws:region`.
 """
 
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from pydantic import ValidationError
 from pydantic.alias_generators import to_camel
 
 from components.config import contract
-from components.config.errors import NAMESPACE, ConfigError, describe_error, key_path
+from components.config.errors import NAMESPACE, ConfigError, describe_errors, key_path
 from components.config.models import JobConfig, StackConfig
 from components.config.names import prefix_problem
+from components.config.regions import (
+    REGION_KEY,
+    endpoint_only_problems,
+    other_region_problems,
+    region_problem,
+)
 from longjobs_contract import run_event
 from longjobs_contract.errors import ValidationError as RunEventError
 from longjobs_contract.jobs import RunRules
@@ -27,11 +33,16 @@ KEYS = tuple(to_camel(name) for name in StackConfig.model_fields)
 
 
 def parse(
-    values: Mapping[str, Any], *, project: str | None = None, stack: str | None = None
+    values: Mapping[str, Any],
+    *,
+    project: str | None = None,
+    stack: str | None = None,
+    region: str | None = None,
 ) -> StackConfig:
     """Validate `longjobs:` config values (keys without the namespace); raise ConfigError.
 
-    With `project` and `stack`, the names built from them are checked too.
+    With `project` and `stack`, the names built from them are checked too; with the stack's
+    `region`, what the config names in other regions.
     """
     problems = [
         f"{key_path(key)}: unknown key; allowed: {', '.join(KEYS)}"
@@ -46,21 +57,84 @@ def parse(
     try:
         config = StackConfig.model_validate({k: v for k, v in values.items() if k in KEYS})
     except ValidationError as error:
-        problems += [describe_error(StackConfig, e) for e in error.errors()]
+        problems += describe_errors(StackConfig, error.errors(), values)
     network = values.get("network")
     create = network.get("create") if isinstance(network, dict) else None
     if isinstance(network, dict) and create is not None:
         problems += _created_network_problems(network)
+    if region is not None:
+        problems += other_region_problems(values, region)
     jobs = values.get("jobs")
     if isinstance(jobs, dict):
         for name, job in jobs.items():
             if isinstance(job, dict):
                 problems += _job_problems(str(name), job, problems)
                 if isinstance(create, dict) and create.get("natGateways") == "none":
-                    problems += _endpoint_only_image_problems(str(name), job)
+                    problems += endpoint_only_problems(str(name), job, region)
     if problems or config is None:
         raise ConfigError(problems)
     return config
+
+
+def parse_stack_config(
+    config: Mapping[str, Any], *, project: str, stack: str, region: str | None
+) -> StackConfig:
+    """Validate a stack's whole config (full keys, `namespace:key`, values as the program gets
+    them); raise ConfigError.
+
+    `aws:region`, when set, is the stack's region (the AWS provider takes it from there); else
+    `region`, the provider's own (from the environment or the profile), or None when unknown.
+    """
+    misspelt = {
+        key: name
+        for key in config
+        for namespace, _, name in [key.partition(":")]
+        if _almost_the_namespace(namespace)
+    }
+    problems = [
+        f"{key}: the namespace {key.partition(':')[0]!r} is not {NAMESPACE}; write "
+        f"{NAMESPACE}:{name}"
+        for key, name in misspelt.items()
+    ]
+    if REGION_KEY in config:
+        region = config[REGION_KEY]
+        problem = region_problem(region)
+        if problem:
+            problems.append(problem)
+            region = None
+    own = {
+        key.partition(":")[2]: value
+        for key, value in config.items()
+        if key.partition(":")[0] == NAMESPACE
+    }
+    # A key written under a misspelt namespace is named once, not also called missing.
+    missing = tuple(f"{key_path(name)}: required" for name in misspelt.values())
+    try:
+        parsed = parse(own, project=project, stack=stack, region=region)
+    except ConfigError as error:
+        problems += [p for p in error.problems if not p.startswith(missing)]
+        raise ConfigError(problems) from None
+    if problems:
+        raise ConfigError(problems)
+    return parsed
+
+
+def _almost_the_namespace(namespace: str) -> bool:
+    """A namespace meant to be ours: the same but for case, or two edits away."""
+    if namespace == NAMESPACE:
+        return False
+    return namespace.lower() == NAMESPACE or _edits(namespace.lower(), NAMESPACE) <= 2
+
+
+def _edits(a: str, b: str) -> int:
+    """Levenshtein distance: the fewest insertions, deletions and substitutions from a to b."""
+    previous = list(range(len(b) + 1))
+    for i, x in enumerate(a, 1):
+        current = [i]
+        for j, y in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (x != y)))
+        previous = current
+    return previous[-1]
 
 
 def _created_network_problems(network: Mapping[str, Any]) -> list[str]:
@@ -80,25 +154,6 @@ def _created_network_problems(network: Mapping[str, Any]) -> list[str]:
             "whose tasks run in private subnets with no public IP; allowed: false, or leave it out"
         )
     return problems
-
-
-# A private ECR repository's URI: what the VPC endpoints of `natGateways: none` can reach.
-ECR_IMAGE = re.compile(r"\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/.+")
-
-
-def _endpoint_only_image_problems(name: str, job: Mapping[str, Any]) -> list[str]:
-    """With no NAT gateway tasks reach ECR and nothing else outside the VPC: an image elsewhere
-    (Docker Hub, ECR Public, another registry) could never be pulled."""
-    image = job.get("image")
-    if not isinstance(image, str) or ECR_IMAGE.match(image):
-        return []
-    return [
-        f"{key_path('jobs', name, 'image')}: {image!r} cannot be pulled with "
-        "network.create.natGateways none, whose tasks reach only ECR (through VPC endpoints); "
-        "allowed: an image in a private ECR repository of the stack's region "
-        "(<account>.dkr.ecr.<region>.amazonaws.com/<name>), build, or natGateways single or "
-        "onePerAz"
-    ]
 
 
 def _job_problems(name: str, job: Mapping[str, Any], found: list[str]) -> list[str]:
@@ -181,32 +236,31 @@ def _run_rules(name: str, job: Mapping[str, Any]) -> RunRules | None:
         return None
 
 
-def from_pulumi_config() -> StackConfig:
-    """Read every `longjobs:` key of the running stack and validate it; raise ConfigError.
+def from_pulumi_config(provider_region: Callable[[], str]) -> StackConfig:
+    """Read every key of the running stack's config and validate it; raise ConfigError.
 
-    The Pulumi SDK has no public way to list a namespace's keys (unknown keys must be reported),
-    so its runtime config is read here, the one place that does; a test fails if it moves.
+    `provider_region` answers the region the AWS provider deploys to; it is asked only when the
+    config sets no `aws:region` (the provider then takes its region from the environment or
+    the profile), so that a misspelt `aws:region` is reported here, not by the provider.
+
+    The Pulumi SDK has no public way to list a namespace's keys (unknown and misspelt keys must
+    be reported), so its runtime config is read here, the one place that does.
     """
     import pulumi
     import pulumi.runtime.config as runtime_config
 
     raw = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
     values: dict[str, Any] = {}
-    problems: list[str] = []
-    for full_key, text in raw.items():
-        namespace, _, key = full_key.partition(":")
-        if namespace != NAMESPACE:
-            continue
+    for key, text in raw.items():
         try:
             values[key] = json.loads(text) if isinstance(text, str) else text
         except json.JSONDecodeError:
             # The CLI hands a plain string value (`longjobs:containerInsights: enhanced`) as
             # the text itself, not JSON: the model says whether it is allowed there.
             values[key] = text
-    try:
-        config = parse(values, project=pulumi.get_project(), stack=pulumi.get_stack())
-    except ConfigError as error:
-        raise ConfigError(problems + error.problems) from None
-    if problems:
-        raise ConfigError(problems)
-    return config
+    return parse_stack_config(
+        values,
+        project=pulumi.get_project(),
+        stack=pulumi.get_stack(),
+        region=None if REGION_KEY in values else provider_region(),
+    )

@@ -11,6 +11,7 @@ import ipaddress
 import math
 import posixpath
 import re
+from collections.abc import Mapping
 from pathlib import PurePosixPath
 from typing import Annotated, Any, Literal
 
@@ -29,12 +30,19 @@ from pydantic.alias_generators import to_camel
 
 from components import fargate
 from components.config import contract
+from components.config.allowed import Allowed, matching
+from components.config.names import MAX_JOB_NAME
 from components.config.paths import CONTAINERS_DIR, PROJECT_ROOT
-from components.config.schedule_expressions import expression_problem, time_zone_problem
+from components.config.schedule_expressions import ALLOWED as EXPRESSION_ALLOWED
+from components.config.schedule_expressions import (
+    TIME_ZONE_ALLOWED,
+    expression_problem,
+    time_zone_problem,
+)
 from components.config.types import (
     AvailabilityZoneName,
+    Environment,
     EnvName,
-    EnvValue,
     ImageUri,
     JobName,
     KmsKeyArn,
@@ -45,7 +53,6 @@ from components.config.types import (
     SubnetId,
     Tags,
     Words,
-    matching,
 )
 from longjobs_contract import environment as variables
 from longjobs_contract import iam_escalation
@@ -55,6 +62,7 @@ ALLOWED_LOG_RETENTION_DAYS = (
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,
     1096, 1827, 2192, 2557, 2922, 3288, 3653,
 )  # fmt: skip
+LOG_RETENTION_ALLOWED = ", ".join(map(str, ALLOWED_LOG_RETENTION_DAYS))
 MAX_SUBNETS = 16  # awsvpcConfiguration limits
 MAX_SECURITY_GROUPS = 5
 PLATFORM_TASK_ROLE_SIDS = ("Checkpoints", "CheckpointList", "CheckpointsKey")
@@ -75,6 +83,10 @@ class _Model(BaseModel):
         populate_by_name=False,
         # A default is checked like a written value: a wrong one fails every stack, at once.
         validate_default=True,
+        # A number or a boolean written as a string ("1024", "no") is refused, not converted:
+        # YAML readers differ on unquoted scalars, so what was meant must be written plainly.
+        # Mappings still validate into the nested models.
+        strict=True,
     )
 
 
@@ -110,7 +122,7 @@ PRIVATE_RANGES = tuple(
     ipaddress.IPv4Network(r) for r in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
 )
 CIDR_ALLOWED = (
-    f"allowed: an IPv4 network in 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16 (RFC 1918) of "
+    f"an IPv4 network in 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16 (RFC 1918) of "
     f"/{LARGEST_PREFIX} to /{SMALLEST_PREFIX}, like 10.0.0.0/16"
 )
 NatGateways = Literal["single", "onePerAz", "none"]
@@ -118,7 +130,7 @@ NatGateways = Literal["single", "onePerAz", "none"]
 
 def _cidr_block(value: str) -> str:
     if "/" not in value:
-        raise ValueError(f"{value!r} has no prefix length; {CIDR_ALLOWED}")
+        raise ValueError(f"{value!r} has no prefix length; allowed: {CIDR_ALLOWED}")
     try:
         network = ipaddress.IPv4Network(value, strict=True)
     except ValueError as error:
@@ -126,14 +138,14 @@ def _cidr_block(value: str) -> str:
             loose = ipaddress.IPv4Network(value, strict=False)
         except ValueError:
             problem = f"{value!r} is not an IPv4 network ({error})"
-            raise ValueError(f"{problem}; {CIDR_ALLOWED}") from None
+            raise ValueError(f"{problem}; allowed: {CIDR_ALLOWED}") from None
         raise ValueError(
-            f"{value!r} has host bits set (the network is {loose}); {CIDR_ALLOWED}"
+            f"{value!r} has host bits set (the network is {loose}); allowed: {CIDR_ALLOWED}"
         ) from None
     if not any(network.subnet_of(r) for r in PRIVATE_RANGES):
-        raise ValueError(f"{value!r} is not a private range; {CIDR_ALLOWED}")
+        raise ValueError(f"{value!r} is not a private range; allowed: {CIDR_ALLOWED}")
     if not LARGEST_PREFIX <= network.prefixlen <= SMALLEST_PREFIX:
-        raise ValueError(f"{value!r} is a /{network.prefixlen}; {CIDR_ALLOWED}")
+        raise ValueError(f"{value!r} is a /{network.prefixlen}; allowed: {CIDR_ALLOWED}")
     return value
 
 
@@ -174,7 +186,7 @@ class VpcConfig(_Model):
     nat_gateways: NatGateways = "single"
     """How tasks reach out: one NAT gateway, one per zone, or none (VPC endpoints only)."""
     # After the two fields its check reads.
-    cidr_block: Annotated[str, AfterValidator(_cidr_block)] = "10.0.0.0/16"
+    cidr_block: Annotated[str, AfterValidator(_cidr_block), Allowed(CIDR_ALLOWED)] = "10.0.0.0/16"
     """The VPC's IPv4 block."""
 
     @field_validator("cidr_block")
@@ -248,9 +260,9 @@ class ScheduleConfig(_Model):
     """One EventBridge Scheduler schedule that runs the job through the trigger."""
 
     # Before `expression`, whose check reads it: an at() is in the past in some zone.
-    timezone: Annotated[str, AfterValidator(_time_zone)] = "UTC"
-    expression: str
-    environment: dict[EnvName, EnvValue] = {}
+    timezone: Annotated[str, AfterValidator(_time_zone), Allowed(TIME_ZONE_ALLOWED)] = "UTC"
+    expression: Annotated[str, Allowed(EXPRESSION_ALLOWED)]
+    environment: Environment = {}
     enabled: bool = True
 
     @field_validator("expression")
@@ -267,16 +279,37 @@ class ServiceConfig(_Model):
     desired_count: Annotated[int, Field(ge=0, le=5000)] = 0
 
 
+IamAction = Annotated[str, Field(min_length=1), Allowed("an IAM action like s3:GetObject")]
+IamResource = Annotated[
+    str, Field(min_length=1), Allowed("a resource ARN like arn:aws:s3:::bucket/*, or '*'")
+]
+
+
 class PolicyStatement(BaseModel):
     """One IAM statement for a job's task role, keys spelled as in IAM policy JSON."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     Sid: Annotated[str, matching(r"[A-Za-z0-9]+", "letters and digits")] | None = None
     Effect: Literal["Allow", "Deny"]
-    Action: Annotated[str, Field(min_length=1)] | Annotated[list[str], Field(min_length=1)]
-    Resource: Annotated[str, Field(min_length=1)] | Annotated[list[str], Field(min_length=1)]
-    Condition: dict[str, dict[str, Any]] | None = None
+    Action: Annotated[
+        IamAction | Annotated[list[IamAction], Field(min_length=1)],
+        Allowed("an IAM action like s3:GetObject, or a list of them"),
+    ]
+    Resource: Annotated[
+        IamResource | Annotated[list[IamResource], Field(min_length=1)],
+        Allowed("a resource ARN like arn:aws:s3:::bucket/*, or '*', or a list of them"),
+    ]
+    Condition: (
+        Annotated[
+            dict[str, dict[str, Any]],
+            Allowed(
+                "an IAM condition block: operator to key to value, like "
+                "{StringEquals: {aws:SourceAccount: '111122223333'}}"
+            ),
+        ]
+        | None
+    ) = None
 
     @model_validator(mode="after")
     def _least_privilege(self) -> PolicyStatement:
@@ -345,28 +378,30 @@ MAX_SCRATCH_PATHS = 10
 # Kernel filesystems the container runtime mounts itself: a volume there breaks the container.
 KERNEL_FILESYSTEMS = ("/proc", "/sys", "/dev")
 SCRATCH_PATH_ALLOWED = (
-    "allowed: an absolute, normalized path of letters, digits, '.', '_' and '-' between single "
+    "an absolute, normalized path of letters, digits, '.', '_' and '-' between single "
     f"slashes, not / and not under {', '.join(KERNEL_FILESYSTEMS)}, like /var/cache/app"
 )
 
 
 def _scratch_path(path: str) -> str:
     if not path.startswith("/"):
-        raise ValueError(f"{path!r} is not an absolute path; {SCRATCH_PATH_ALLOWED}")
+        raise ValueError(f"{path!r} is not an absolute path; allowed: {SCRATCH_PATH_ALLOWED}")
     if ".." in path.split("/"):
-        raise ValueError(f"{path!r} holds '..'; {SCRATCH_PATH_ALLOWED}")
+        raise ValueError(f"{path!r} holds '..'; allowed: {SCRATCH_PATH_ALLOWED}")
     if posixpath.normpath(path) != path or path.startswith("//"):
         normal = posixpath.normpath(path).replace("//", "/")
-        raise ValueError(f"{path!r} is not normalized (write {normal!r}); {SCRATCH_PATH_ALLOWED}")
+        raise ValueError(
+            f"{path!r} is not normalized (write {normal!r}); allowed: {SCRATCH_PATH_ALLOWED}"
+        )
     if path == "/":
-        raise ValueError(f"'/' is the whole root filesystem; {SCRATCH_PATH_ALLOWED}")
+        raise ValueError(f"'/' is the whole root filesystem; allowed: {SCRATCH_PATH_ALLOWED}")
     if not re.fullmatch(r"(/[A-Za-z0-9._-]+)+", path):
-        raise ValueError(f"{path!r} holds other characters; {SCRATCH_PATH_ALLOWED}")
+        raise ValueError(f"{path!r} holds other characters; allowed: {SCRATCH_PATH_ALLOWED}")
     kernel = next((k for k in KERNEL_FILESYSTEMS if path == k or path.startswith(f"{k}/")), None)
     if kernel:
         raise ValueError(
             f"{path!r} is on {kernel}, which the container runtime mounts itself; "
-            f"{SCRATCH_PATH_ALLOWED}"
+            f"allowed: {SCRATCH_PATH_ALLOWED}"
         )
     return path
 
@@ -389,6 +424,11 @@ def _unique_keys(arns: list[str]) -> list[str]:
 
 
 KMS_CREATE = "create"
+KMS_ALLOWED = (
+    f"{KMS_CREATE!r} (the stack makes a key) or the ARN of a key in the stack's region, like "
+    "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab (an alias is "
+    "not taken)"
+)
 
 
 def _kms(value: str) -> str:
@@ -406,37 +446,68 @@ def _kms(value: str) -> str:
             "storage with; name a single-Region key"
         )
     if arn is None:
-        raise ValueError(
-            f"{value!r} is not allowed; expected {KMS_CREATE!r} (the stack makes a key) or the ARN "
-            "of a key in the stack's region, like arn:aws:kms:us-east-1:111122223333:key/"
-            "1234abcd-12ab-34cd-56ef-1234567890ab (an alias is not taken)"
-        )
+        raise ValueError(f"{value!r} is not allowed; allowed: {KMS_ALLOWED}")
     return arn
 
 
+def _size_range(sizes: tuple[int, ...]) -> str:
+    if len(sizes) <= 3:
+        return ", ".join(map(str, sizes))
+    return f"{sizes[0]} to {sizes[-1]} in steps of {sizes[1] - sizes[0]}"
+
+
+# The task sizes of the ECS task definition parameters page (components/fargate.py).
+CPU_ALLOWED = f"{', '.join(map(str, fargate.TASK_SIZES))} (CPU units; 1024 is 1 vCPU)"
+MEMORY_ALLOWED = (
+    "a size in MiB that Fargate allows with the cpu ("
+    + "; ".join(f"cpu {cpu}: {_size_range(sizes)}" for cpu, sizes in fargate.TASK_SIZES.items())
+    + ")"
+)
+
+
+def _memory_for(job: Mapping[str, Any]) -> str | None:
+    """The memory sizes of the job's cpu, when it is one Fargate has."""
+    cpu = job.get("cpu", 256)
+    sizes = fargate.TASK_SIZES.get(cpu) if type(cpu) is int else None
+    return f"{_size_range(sizes)} (MiB, with cpu {cpu})" if sizes else None
+
+
+BUILD_ALLOWED = f"a folder under {CONTAINERS_DIR}/ holding a Dockerfile"
+
+
+def _storage_beyond_the_free(gib: int) -> int | None:
+    # Fargate gives every task 20 GiB; a task definition may ask for 21 to 200 (ECS task
+    # definition parameters, "ephemeralStorage"), so 20 means none asked for, as when absent.
+    return gib if gib >= fargate.EPHEMERAL_STORAGE_MIN_GIB else None
+
+
 class JobConfig(_Model):
-    build: str | None = None
+    build: Annotated[str, Allowed(BUILD_ALLOWED)] | None = None
     image: ImageUri | None = None
     entry_point: Words | None = None
     command: Words | None = None
-    cpu: int = 256
-    memory: int
+    cpu: Annotated[int, Allowed(CPU_ALLOWED)] = 256
+    memory: Annotated[int, Allowed(MEMORY_ALLOWED, given=_memory_for)]
     """MiB; when absent, the smallest size Fargate allows with the cpu (filled in below)."""
     architecture: Literal["arm64", "x86_64"] = "arm64"
     ephemeral_storage_gib: (
         Annotated[
             int,
-            Field(
-                ge=fargate.EPHEMERAL_STORAGE_MIN_GIB,
-                le=fargate.EPHEMERAL_STORAGE_MAX_GIB,
+            Field(ge=fargate.EPHEMERAL_STORAGE_FREE_GIB, le=fargate.EPHEMERAL_STORAGE_MAX_GIB),
+            AfterValidator(_storage_beyond_the_free),
+            Allowed(
+                f"{fargate.EPHEMERAL_STORAGE_FREE_GIB} to {fargate.EPHEMERAL_STORAGE_MAX_GIB} "
+                f"(GiB; {fargate.EPHEMERAL_STORAGE_FREE_GIB}, the default, is what Fargate gives "
+                "free, and more is billed)"
             ),
         ]
         | None
     ) = Field(default=None, alias="ephemeralStorageGiB")
+    """GiB beyond Fargate's free 20, or None for the free 20 (written as 20 or left out)."""
     capacity: Annotated[str, contract.one_of("capacity")]
     """Spot when absent (filled in below): interruptions are re-run and Spot falls back to
     on-demand; a job with a service kept running stays on-demand unless it asks."""
-    environment: dict[EnvName, EnvValue] = {}
+    environment: Environment = {}
     parameters: list[Annotated[EnvName, AfterValidator(_parameter)]] = []
     """Variables a run may set besides the `environment` keys (which it may override)."""
     allow_command_override: bool = contract.default("allow_command_override")
@@ -444,22 +515,42 @@ class JobConfig(_Model):
     allow_capacity_override: bool = contract.default("allow_capacity_override")
     """Whether a run may choose a capacity other than the job's (a job that must not be
     interrupted keeps `on-demand`)."""
-    secrets: dict[EnvName, SecretArn] = {}
+    secrets: Annotated[
+        dict[EnvName, SecretArn],
+        Allowed(
+            "a mapping of variable names to secret ARNs, like DB_PASSWORD: "
+            "arn:aws:ssm:us-east-1:111122223333:parameter/db"
+        ),
+    ] = {}
     secrets_kms_key_arns: Annotated[list[KmsKeyArn], AfterValidator(_unique_keys)] = []
     """Customer-managed keys the `secrets` are encrypted with: the execution role may decrypt
     with exactly these, through Secrets Manager or SSM only."""
-    policy_statements: list[PolicyStatement] = []
+    policy_statements: Annotated[
+        list[PolicyStatement],
+        Allowed(
+            "a list of IAM statements, each a mapping of Sid, Effect, Action, Resource and "
+            "Condition, like {Effect: Allow, Action: [s3:GetObject], Resource: "
+            "arn:aws:s3:::bucket/*}"
+        ),
+    ] = []
     managed_policy_arns: list[ManagedPolicyArn] = []
-    log_retention_days: int = 365
+    log_retention_days: Annotated[int, Allowed(LOG_RETENTION_ALLOWED)] = 365
     # The settings the functions enforce take their bounds and defaults from the per-job
     # contract (longjobs_contract.jobs), where each is declared once.
-    timeout: Annotated[int, contract.duration("timeout_seconds")] | None = contract.default(
-        "timeout_seconds"
-    )
+    timeout: (
+        Annotated[
+            int,
+            contract.duration("timeout_seconds"),
+            Allowed(contract.duration_allowed("timeout_seconds")),
+        ]
+        | None
+    ) = contract.default("timeout_seconds")
     """How long one attempt may run before the supervisor stops it; none: no limit."""
-    max_wait_for_capacity: Annotated[int, contract.duration("max_wait_for_capacity_seconds")] = (
-        contract.default("max_wait_for_capacity_seconds")
-    )
+    max_wait_for_capacity: Annotated[
+        int,
+        contract.duration("max_wait_for_capacity_seconds"),
+        Allowed(contract.duration_allowed("max_wait_for_capacity_seconds")),
+    ] = contract.default("max_wait_for_capacity_seconds")
     """How long a run's attempts may keep finding no Fargate capacity before it ends FAILED."""
     retries: Annotated[int, contract.bounds("retries")] = contract.default("retries")
     """Re-runs after the job itself fails (a non-zero exit, out of memory)."""
@@ -475,11 +566,28 @@ class JobConfig(_Model):
     notify: Annotated[str, contract.one_of("notify")] = contract.default("notify")
     """Which final states publish a message to the notifications topic."""
     service: ServiceConfig = ServiceConfig()
-    schedules: dict[ScheduleName, ScheduleConfig] = {}
+    schedules: Annotated[
+        dict[
+            ScheduleName,
+            Annotated[
+                ScheduleConfig,
+                Allowed(
+                    "the schedule's settings, a mapping with expression, like "
+                    '{expression: "rate(1 hour)"}'
+                ),
+            ],
+        ],
+        Allowed(
+            'a mapping from schedule name to its settings, like nightly: {expression: "rate(1 '
+            'hour)"}'
+        ),
+    ] = {}
     tags: Tags = {}
     readonly_root_filesystem: bool = True
     """The container's root filesystem is read-only; /tmp and `scratch_paths` are writable."""
-    scratch_paths: list[Annotated[str, AfterValidator(_scratch_path)]] = []
+    scratch_paths: list[
+        Annotated[str, AfterValidator(_scratch_path), Allowed(SCRATCH_PATH_ALLOWED)]
+    ] = []
     """Container paths that get a writable volume of their own, on the task's ephemeral storage."""
 
     @field_validator("scratch_paths")
@@ -538,8 +646,7 @@ class JobConfig(_Model):
     def _retention(cls, days: int) -> int:
         if days not in ALLOWED_LOG_RETENTION_DAYS:
             raise ValueError(
-                f"{days} is not a CloudWatch Logs retention; allowed: "
-                f"{', '.join(map(str, ALLOWED_LOG_RETENTION_DAYS))}"
+                f"{days} is not a CloudWatch Logs retention; allowed: {LOG_RETENTION_ALLOWED}"
             )
         return days
 
@@ -624,18 +731,18 @@ class JobConfig(_Model):
     @field_validator("cpu")
     @classmethod
     def _cpu(cls, cpu: int) -> int:
-        problem = fargate.cpu_problem(cpu)
-        if problem:
-            raise ValueError(problem)
+        if cpu not in fargate.TASK_SIZES:
+            raise ValueError(f"{cpu} is not a Fargate CPU size; allowed: {CPU_ALLOWED}")
         return cpu
 
     @field_validator("memory")
     @classmethod
     def _memory(cls, memory: int, info: ValidationInfo) -> int:
         cpu = info.data.get("cpu")
-        problem = fargate.memory_problem(cpu, memory) if cpu is not None else None
-        if problem:
-            raise ValueError(problem)
+        if cpu is not None and memory not in fargate.TASK_SIZES[cpu]:
+            raise ValueError(
+                f"{memory} MiB is not valid with cpu {cpu}; allowed: {_memory_for({'cpu': cpu})}"
+            )
         return memory
 
 
@@ -643,7 +750,7 @@ def build_folder_problem(build: str) -> str | None:
     """Why `build` is not a folder under containers/ holding a Dockerfile, or None."""
     path = PurePosixPath(build)
     if path.is_absolute() or ".." in path.parts or path.parts[:1] != (CONTAINERS_DIR,):
-        return f"{build!r} must be a folder under {CONTAINERS_DIR}/"
+        return f"{build!r} is not a folder under {CONTAINERS_DIR}/; allowed: {BUILD_ALLOWED}"
     if not (PROJECT_ROOT / path / "Dockerfile").is_file():
         return (
             f"{build!r} has no Dockerfile; set build to a folder under {CONTAINERS_DIR}/ that "
@@ -654,7 +761,17 @@ def build_folder_problem(build: str) -> str | None:
 
 class StackConfig(_Model):
     network: NetworkConfig = NetworkConfig()
-    jobs: Annotated[dict[JobName, JobConfig], Field(min_length=1)]
+    jobs: Annotated[
+        dict[
+            JobName,
+            Annotated[JobConfig, Allowed("the job's settings, a mapping ({} for every default)")],
+        ],
+        Field(min_length=1),
+        Allowed(
+            f"a mapping from job name (1-{MAX_JOB_NAME} lowercase letters, digits and hyphens) "
+            "to the job's settings, like report: {cpu: 1024}"
+        ),
+    ]
     tags: Tags = {}
     run_retention_days: Annotated[int, Field(ge=1, le=MAX_RUN_RETENTION_DAYS)] = 90
     """How long a run's record is kept after it was created."""
@@ -675,7 +792,7 @@ class StackConfig(_Model):
     statement of the function's resource-based policy. Same-account callers need none."""
     container_insights: Literal["enabled", "enhanced", "disabled"] = "enabled"
     """The cluster's `containerInsights` setting (ECS ClusterSetting)."""
-    kms: Annotated[str, AfterValidator(_kms)] | None = None
+    kms: Annotated[str, AfterValidator(_kms), Allowed(KMS_ALLOWED)] | None = None
     """`create` or a key ARN: the customer-managed key that every log group, repository,
     queue, topic, table, bucket, schedule and task's ephemeral storage is encrypted with. None:
     each service's own encryption (AWS owned or AWS managed keys)."""

@@ -18,6 +18,7 @@ ALLOWED = (
     "rate(VALUE UNIT) with minute(s)/hour(s)/day(s), cron(MINUTES HOURS DAY-OF-MONTH MONTH "
     "DAY-OF-WEEK YEAR) or at(yyyy-mm-ddThh:mm:ss)"
 )
+TIME_ZONE_ALLOWED = "an IANA time zone, like UTC or Europe/Paris"
 _RATE = re.compile(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)")
 _AT = re.compile(r"at\((\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})\)")
 MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
@@ -124,7 +125,7 @@ def expression_problem(
     if expression.startswith("rate("):
         match = _RATE.fullmatch(expression)
         if not match:
-            return f"{expression!r} is not a rate expression; expected {ALLOWED}"
+            return f"{expression!r} is not a rate expression; allowed: {ALLOWED}"
         value, unit = int(match.group(1)), match.group(2)
         if value < 1:
             return f"{expression!r}: the rate must be at least 1"
@@ -143,7 +144,7 @@ def expression_problem(
         if when.replace(tzinfo=zone) <= (now or datetime.now(UTC)):
             return f"{expression!r} is in the past ({timezone}): the schedule would never run"
         return None
-    return f"{expression!r} is not allowed; expected {ALLOWED}"
+    return f"{expression!r} is not allowed; allowed: {ALLOWED}"
 
 
 @cache
@@ -154,5 +155,5 @@ def time_zones() -> frozenset[str]:
 
 def time_zone_problem(name: str) -> str | None:
     if name not in time_zones():
-        return f"{name!r} is not an IANA time zone, like UTC or Europe/Paris"
+        return f"{name!r} is not an IANA time zone; allowed: {TIME_ZONE_ALLOWED}"
     return None

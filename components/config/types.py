@@ -3,12 +3,13 @@ wording of what is allowed."""
 
 from __future__ import annotations
 
-import re
+import shlex
 from datetime import date, datetime
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, Field
 
+from components.config.allowed import Allowed, matching
 from components.config.names import MAX_JOB_NAME
 from longjobs_contract import environment
 
@@ -17,18 +18,6 @@ from longjobs_contract import environment
 SCHEDULER_NAME_MAX = 64
 SCHEDULE_SEPARATOR = "."
 MAX_SCHEDULE_NAME = SCHEDULER_NAME_MAX - MAX_JOB_NAME - len(SCHEDULE_SEPARATOR)
-
-
-def matching(pattern: str, allowed: str) -> AfterValidator:
-    """A check that the whole value matches `pattern`, saying what is `allowed` if not."""
-    compiled = re.compile(pattern)
-
-    def check(value: str) -> str:
-        if not compiled.fullmatch(value):
-            raise ValueError(f"{value!r} is not allowed; expected {allowed}")
-        return value
-
-    return AfterValidator(check)
 
 
 def _env_name(name: str) -> str:
@@ -73,8 +62,22 @@ JobName = Annotated[
         "a letter, not ending with a hyphen",
     ),
 ]
-EnvName = Annotated[str, AfterValidator(_env_name)]
-EnvValue = Annotated[str, BeforeValidator(_env_value)]
+EnvName = Annotated[
+    str,
+    AfterValidator(_env_name),
+    Allowed(
+        "a variable name: letters, digits and '_', not starting with a digit, nor with "
+        + ", ".join(environment.RESERVED_PREFIXES)
+    ),
+]
+EnvValue = Annotated[str, BeforeValidator(_env_value), Allowed("a string, quoted")]
+Environment = Annotated[
+    dict[EnvName, EnvValue],
+    Allowed(
+        'a mapping of variable names to string values, one KEY: "value" a line, like '
+        'REPORT_ROWS: "5000"'
+    ),
+]
 # Subnet and security group ids: 8 hex digits (older resources) or 17.
 SubnetId = Annotated[
     str,
@@ -170,8 +173,28 @@ TagKey = Annotated[
 TagValue = Annotated[
     str, matching(r"[\w .:/=+@-]{0,256}", "0-256 letters, digits, spaces and _.:/=+-@")
 ]
-Tags = dict[TagKey, TagValue]
-Words = Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)]
+Tags = Annotated[
+    dict[TagKey, TagValue], Allowed("a mapping of tag keys to values, like team: platform")
+]
+
+
+def _words(line: str) -> list[str]:
+    """A command written as one line: the words a shell would split it into."""
+    try:
+        return shlex.split(line)
+    except ValueError:  # an unclosed quote
+        return line.split()
+
+
+Words = Annotated[
+    list[Annotated[str, Field(min_length=1), Allowed("a word, not empty")]],
+    Field(min_length=1),
+    Allowed(
+        'a list of words, each one argument (the exec form, no shell), like ["python", '
+        '"report.py"]',
+        written_as=_words,
+    ),
+]
 
 
 def scheduler_name(job: str, schedule: str) -> str:

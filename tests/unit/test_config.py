@@ -18,6 +18,7 @@ from tests.unit.helpers import dev_config
 from tools.program import AwsMocks, run_program
 
 SCHEDULE = "aws:scheduler/schedule:Schedule"
+TASK = "aws:ecs/taskDefinition:TaskDefinition"
 ROLE_ARN = "arn:aws:iam::123456789012:role/report-helper"
 POLICY_ARNS = [f"arn:aws:iam::123456789012:policy/p{n}" for n in range(21)]
 CIDR_ALLOWED = (
@@ -65,9 +66,9 @@ def with_job(**changes) -> dict:
     return values
 
 
-def problems(values: dict) -> list[str]:
+def problems(values: dict, region: str | None = None) -> list[str]:
     with pytest.raises(ConfigError) as caught:
-        parse(values)
+        parse(values, region=region)
     return caught.value.problems
 
 
@@ -87,13 +88,13 @@ BAD = [
     pytest.param(
         with_job(cpu=300),
         "longjobs:jobs.report.cpu: 300 is not a Fargate CPU size; allowed: 256, 512, 1024, 2048, "
-        "4096, 8192, 16384",
+        "4096, 8192, 16384 (CPU units; 1024 is 1 vCPU)",
         id="cpu",
     ),
     pytest.param(
         with_job(cpu=1024, memory=1024),
         "longjobs:jobs.report.memory: 1024 MiB is not valid with cpu 1024; allowed: 2048 to 8192 "
-        "in steps of 1024 MiB",
+        "in steps of 1024 (MiB, with cpu 1024)",
         id="memory-for-cpu",
     ),
     pytest.param(
@@ -108,7 +109,8 @@ BAD = [
     ),
     pytest.param(
         with_job(ephemeralStorageGiB=500),
-        "longjobs:jobs.report.ephemeralStorageGiB: 500: Input should be less than or equal to 200",
+        "longjobs:jobs.report.ephemeralStorageGiB: 500 is more than 200; allowed: 20 to 200 (GiB; "
+        "20, the default, is what Fargate gives free, and more is billed)",
         id="ephemeral-storage",
     ),
     pytest.param(
@@ -133,7 +135,7 @@ BAD = [
     ),
     pytest.param(
         with_job(secrets={"DB": "my-password"}),
-        "longjobs:jobs.report.secrets.DB: 'my-password' is not allowed; expected the ARN of an SSM parameter (arn:aws:ssm:REGION:ACCOUNT:parameter/NAME) or of a Secrets Manager secret (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME, optionally followed by :JSON-KEY:VERSION-STAGE:VERSION-ID, each of the three possibly empty)",
+        "longjobs:jobs.report.secrets.DB: 'my-password' is not allowed; allowed: the ARN of an SSM parameter (arn:aws:ssm:REGION:ACCOUNT:parameter/NAME) or of a Secrets Manager secret (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME, optionally followed by :JSON-KEY:VERSION-STAGE:VERSION-ID, each of the three possibly empty)",
         id="secret-not-arn",
     ),
     pytest.param(
@@ -148,8 +150,14 @@ BAD = [
     ),
     pytest.param(
         with_job(policyStatements=[{"Effect": "Allow", "NotAction": "s3:GetObject"}]),
-        "longjobs:jobs.report.policyStatements.0.NotAction: unknown key; allowed: Sid, Effect, "
-        "Action, Resource, Condition",
+        [
+            "longjobs:jobs.report.policyStatements.0.Action: required; allowed: an IAM action "
+            "like s3:GetObject, or a list of them",
+            "longjobs:jobs.report.policyStatements.0.Resource: required; allowed: a resource ARN "
+            "like arn:aws:s3:::bucket/*, or '*', or a list of them",
+            "longjobs:jobs.report.policyStatements.0.NotAction: unknown key; allowed: Sid, "
+            "Effect, Action, Resource, Condition",
+        ],
         id="statement-unknown-key",
     ),
     pytest.param(
@@ -242,7 +250,7 @@ BAD = [
     ),
     pytest.param(
         with_job(readonlyRootFilesystem="maybe"),
-        "longjobs:jobs.report.readonlyRootFilesystem: 'maybe': Input should be a valid boolean, unable to interpret input",
+        "longjobs:jobs.report.readonlyRootFilesystem: 'maybe' is not true or false; allowed: true or false",
         id="readonly-root-not-boolean",
     ),
     pytest.param(
@@ -284,13 +292,13 @@ BAD = [
     ),
     pytest.param(
         with_job(schedules={"night.ly": {"expression": "rate(1 hour)"}}),
-        "longjobs:jobs.report.schedules.night.ly: the name 'night.ly' is not allowed; expected "
+        "longjobs:jobs.report.schedules.night.ly: the name 'night.ly' is not allowed; allowed: "
         "1-31 letters, digits, '-' or '_' (no '.': the Scheduler name is <job>.<schedule>)",
         id="schedule-name-dot",
     ),
     pytest.param(
         with_job(schedules={"n" * 32: {"expression": "rate(1 hour)"}}),
-        "longjobs:jobs.report.schedules.nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn: the name 'nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn' is not allowed; expected 1-31 letters, digits, '-' or '_' (no '.': the Scheduler name is <job>.<schedule>)",
+        "longjobs:jobs.report.schedules.nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn: the name 'nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn' is not allowed; allowed: 1-31 letters, digits, '-' or '_' (no '.': the Scheduler name is <job>.<schedule>)",
         id="schedule-name-too-long",
     ),
     pytest.param(
@@ -305,27 +313,27 @@ BAD = [
     ),
     pytest.param(
         with_job(retries=11),
-        "longjobs:jobs.report.retries: 11: Input should be less than or equal to 10",
+        "longjobs:jobs.report.retries: 11 is more than 10; allowed: a whole number from 0 to 10",
         id="retries",
     ),
     pytest.param(
         with_job(service={"desiredCount": -1}),
-        "longjobs:jobs.report.service.desiredCount: -1: Input should be greater than or equal to 0",
+        "longjobs:jobs.report.service.desiredCount: -1 is less than 0; allowed: a whole number from 0 to 5000",
         id="desired-count",
     ),
     pytest.param(
         with_job(schedules={"nightly": {"expression": "every day"}}),
-        "longjobs:jobs.report.schedules.nightly.expression: 'every day' is not allowed; expected rate(VALUE UNIT) with minute(s)/hour(s)/day(s), cron(MINUTES HOURS DAY-OF-MONTH MONTH DAY-OF-WEEK YEAR) or at(yyyy-mm-ddThh:mm:ss)",
+        "longjobs:jobs.report.schedules.nightly.expression: 'every day' is not allowed; allowed: rate(VALUE UNIT) with minute(s)/hour(s)/day(s), cron(MINUTES HOURS DAY-OF-MONTH MONTH DAY-OF-WEEK YEAR) or at(yyyy-mm-ddThh:mm:ss)",
         id="schedule-expression",
     ),
     pytest.param(
         with_job(schedules={"nightly": {"expression": "rate(1 hour)", "timezone": "Mars/Base"}}),
-        "longjobs:jobs.report.schedules.nightly.timezone: 'Mars/Base' is not an IANA time zone, like UTC or Europe/Paris",
+        "longjobs:jobs.report.schedules.nightly.timezone: 'Mars/Base' is not an IANA time zone; allowed: an IANA time zone, like UTC or Europe/Paris",
         id="schedule-timezone",
     ),
     pytest.param(
         with_job(build="../secrets"),
-        "longjobs:jobs.report.build: '../secrets' must be a folder under containers/",
+        "longjobs:jobs.report.build: '../secrets' is not a folder under containers/; allowed: a folder under containers/ holding a Dockerfile",
         id="build-outside",
     ),
     pytest.param(
@@ -335,7 +343,7 @@ BAD = [
     ),
     pytest.param(
         with_job(image="alpine"),
-        "longjobs:jobs.report.image: 'alpine' is not allowed; expected an image URI with a registry and a tag, a digest or both, like 123456789012.dkr.ecr.us-east-1.amazonaws.com/app:1.2.3 or <registry>/app:1.2.3@sha256:<64 hex>",
+        "longjobs:jobs.report.image: 'alpine' is not allowed; allowed: an image URI with a registry and a tag, a digest or both, like 123456789012.dkr.ecr.us-east-1.amazonaws.com/app:1.2.3 or <registry>/app:1.2.3@sha256:<64 hex>",
         id="image-uri",
     ),
     pytest.param(
@@ -345,7 +353,7 @@ BAD = [
     ),
     pytest.param(
         with_job(entryPoint="python report.py"),
-        "longjobs:jobs.report.entryPoint: 'python report.py': Input should be a valid list",
+        'longjobs:jobs.report.entryPoint: \'python report.py\' is a string, not a list; write entryPoint: ["python", "report.py"]; allowed: a list of words, each one argument (the exec form, no shell), like ["python", "report.py"]',
         id="entry-point-not-list",
     ),
     pytest.param(
@@ -355,7 +363,7 @@ BAD = [
     ),
     pytest.param(
         {**dev_values(), "jobs": {"Report_Job": {"image": "public.ecr.aws/x/y:1"}}},
-        "longjobs:jobs.Report_Job: the name 'Report_Job' is not allowed; expected a DNS-safe name: 1-32 lowercase letters, digits and hyphens, starting with a letter, not ending with a hyphen",
+        "longjobs:jobs.Report_Job: the name 'Report_Job' is not allowed; allowed: a DNS-safe name: 1-32 lowercase letters, digits and hyphens, starting with a letter, not ending with a hyphen",
         id="job-name",
     ),
     pytest.param(
@@ -365,17 +373,18 @@ BAD = [
     ),
     pytest.param(
         {**dev_values(), "jobs": {}},
-        "longjobs:jobs: must not be empty",
+        "longjobs:jobs: must not be empty; allowed: a mapping from job name (1-32 lowercase "
+        "letters, digits and hyphens) to the job's settings, like report: {cpu: 1024}",
         id="no-jobs",
     ),
     pytest.param(
         {**dev_values(), "network": {"subnetIds": ["subnet-xyz"]}},
-        "longjobs:network.subnetIds.0: 'subnet-xyz' is not allowed; expected subnet- and 8 or 17 hex digits, like subnet-0123456789abcdef0",
+        "longjobs:network.subnetIds.0: 'subnet-xyz' is not allowed; allowed: subnet- and 8 or 17 hex digits, like subnet-0123456789abcdef0",
         id="subnet-id",
     ),
     pytest.param(
         {**dev_values(), "network": {"securityGroupIds": []}},
-        "longjobs:network.securityGroupIds: must not be empty",
+        "longjobs:network.securityGroupIds: must not be empty; allowed: a list of 1 to 5, each sg- and 8 or 17 hex digits, like sg-0123456789abcdef0",
         id="empty-security-groups",
     ),
     pytest.param(
@@ -385,7 +394,7 @@ BAD = [
     ),
     pytest.param(
         {**dev_values(), "network": {"create": {"availabilityZoneNames": ["us-west-1"]}}},
-        "longjobs:network.create.availabilityZoneNames.0: 'us-west-1' is not allowed; expected "
+        "longjobs:network.create.availabilityZoneNames.0: 'us-west-1' is not allowed; allowed: "
         "an Availability Zone name: the region's name and a letter, like us-west-1a",
         id="zone-name-without-its-letter",
     ),
@@ -414,12 +423,12 @@ BAD = [
     ),
     pytest.param(
         {**dev_values(), "network": {"create": {"availabilityZones": 0}}},
-        "longjobs:network.create.availabilityZones: 0: Input should be greater than or equal to 1",
+        "longjobs:network.create.availabilityZones: 0 is less than 1; allowed: a whole number from 1 to 6",
         id="create-no-zones",
     ),
     pytest.param(
         {**dev_values(), "network": {"create": {"availabilityZones": 7}}},
-        "longjobs:network.create.availabilityZones: 7: Input should be less than or equal to 6",
+        "longjobs:network.create.availabilityZones: 7 is more than 6; allowed: a whole number from 1 to 6",
         id="create-more-zones-than-a-region-has",
     ),
     pytest.param(
@@ -515,21 +524,21 @@ BAD = [
             **with_job(image="public.ecr.aws/docker/library/python:3.13"),
             "network": {"create": {"natGateways": "none"}},
         },
-        "longjobs:jobs.report.image: 'public.ecr.aws/docker/library/python:3.13' cannot be "
-        "pulled with network.create.natGateways none, whose tasks reach only ECR (through VPC "
-        "endpoints); allowed: an image in a private ECR repository of the stack's region "
-        "(<account>.dkr.ecr.<region>.amazonaws.com/<name>), build, or natGateways single or "
-        "onePerAz",
+        "longjobs:jobs.report.image: 'public.ecr.aws/docker/library/python:3.13' is not in a "
+        "private ECR repository, and with network.create.natGateways none tasks reach only ECR "
+        "in the stack's region (through VPC endpoints); allowed: an image in a private ECR "
+        "repository of the stack's region (<account>.dkr.ecr.<region>.amazonaws.com/<name>), "
+        "build, or natGateways single or onePerAz",
         id="create-without-nat-and-a-public-image",
     ),
     pytest.param(
         {**dev_values(), "tags": {"aws:owner": "me"}},
-        "longjobs:tags.aws:owner: the name 'aws:owner' is not allowed; expected 1-128 letters, digits, spaces and _.:/=+-@, not starting with 'aws:' (AWS's) or 'longjobs:' (the stack's own, which IAM conditions and the functions read)",
+        "longjobs:tags.aws:owner: the name 'aws:owner' is not allowed; allowed: 1-128 letters, digits, spaces and _.:/=+-@, not starting with 'aws:' (AWS's) or 'longjobs:' (the stack's own, which IAM conditions and the functions read)",
         id="tag-key",
     ),
     pytest.param(
         with_job(tags={"longjobs:stack": "other"}),
-        "longjobs:jobs.report.tags.longjobs:stack: the name 'longjobs:stack' is not allowed; expected 1-128 letters, digits, spaces and _.:/=+-@, not starting with 'aws:' (AWS's) or 'longjobs:' (the stack's own, which IAM conditions and the functions read)",
+        "longjobs:jobs.report.tags.longjobs:stack: the name 'longjobs:stack' is not allowed; allowed: 1-128 letters, digits, spaces and _.:/=+-@, not starting with 'aws:' (AWS's) or 'longjobs:' (the stack's own, which IAM conditions and the functions read)",
         id="job-tag-key-of-the-stack",
     ),
     pytest.param(
@@ -549,7 +558,7 @@ BAD = [
     ),
     pytest.param(
         {**dev_values(), "kms": "alias/longjobs"},
-        "longjobs:kms: 'alias/longjobs' is not allowed; expected 'create' (the stack makes a "
+        "longjobs:kms: 'alias/longjobs' is not allowed; allowed: 'create' (the stack makes a "
         "key) or the ARN of a key in the stack's region, like arn:aws:kms:us-east-1:"
         "111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab (an alias is not taken)",
         id="kms-alias",
@@ -566,13 +575,18 @@ BAD = [
     ),
     pytest.param(
         {**dev_values(), "kms": True},
-        "longjobs:kms: True: Input should be a valid string",
+        "longjobs:kms: true is not a string; allowed: 'create' (the stack makes a key) or the ARN "
+        "of a key in the stack's region, like arn:aws:kms:us-east-1:111122223333:key/"
+        "1234abcd-12ab-34cd-56ef-1234567890ab (an alias is not taken)",
         id="kms-not-a-string",
     ),
     pytest.param(
-        with_job(secretsKmsKeyArns=["arn:aws:kms:us-east-1:111122223333:alias/db"]),
+        with_job(
+            secrets={"DB": "arn:aws:ssm:us-east-1:111122223333:parameter/db"},
+            secretsKmsKeyArns=["arn:aws:kms:us-east-1:111122223333:alias/db"],
+        ),
         "longjobs:jobs.report.secretsKmsKeyArns.0: 'arn:aws:kms:us-east-1:111122223333:alias/db' "
-        "is not allowed; expected a KMS key ARN like arn:aws:kms:us-east-1:111122223333:key/"
+        "is not allowed; allowed: a KMS key ARN like arn:aws:kms:us-east-1:111122223333:key/"
         "1234abcd-12ab-34cd-56ef-1234567890ab (an alias is not taken)",
         id="secrets-kms-key-alias",
     ),
@@ -592,7 +606,7 @@ BAD = [
     ),
     pytest.param(
         {**dev_values(), "runRetentionDays": 0},
-        "longjobs:runRetentionDays: 0: Input should be greater than or equal to 1",
+        "longjobs:runRetentionDays: 0 is less than 1; allowed: a whole number from 1 to 3653",
         id="run-retention-days",
     ),
     pytest.param(
@@ -602,17 +616,17 @@ BAD = [
     ),
     pytest.param(
         {**dev_values(), "allowedCallers": ["arn:aws:iam::111122223333:role/*"]},
-        "longjobs:allowedCallers.0: 'arn:aws:iam::111122223333:role/*' is not allowed; expected an AWS account id (12 digits, like 111122223333) or an IAM role ARN (arn:<partition>:iam::<account>:role/<path/name>, like arn:aws:iam::111122223333:role/api), without wildcards",
+        "longjobs:allowedCallers.0: 'arn:aws:iam::111122223333:role/*' is not allowed; allowed: an AWS account id (12 digits, like 111122223333) or an IAM role ARN (arn:<partition>:iam::<account>:role/<path/name>, like arn:aws:iam::111122223333:role/api), without wildcards",
         id="allowed-caller-wildcard",
     ),
     pytest.param(
         {**dev_values(), "allowedCallers": ["arn:aws:iam::111122223333:user/developer"]},
-        "longjobs:allowedCallers.0: 'arn:aws:iam::111122223333:user/developer' is not allowed; expected an AWS account id (12 digits, like 111122223333) or an IAM role ARN (arn:<partition>:iam::<account>:role/<path/name>, like arn:aws:iam::111122223333:role/api), without wildcards",
+        "longjobs:allowedCallers.0: 'arn:aws:iam::111122223333:user/developer' is not allowed; allowed: an AWS account id (12 digits, like 111122223333) or an IAM role ARN (arn:<partition>:iam::<account>:role/<path/name>, like arn:aws:iam::111122223333:role/api), without wildcards",
         id="allowed-caller-user",
     ),
     pytest.param(
         {**dev_values(), "allowedCallers": ["11112222333"]},
-        "longjobs:allowedCallers.0: '11112222333' is not allowed; expected an AWS account id (12 digits, like 111122223333) or an IAM role ARN (arn:<partition>:iam::<account>:role/<path/name>, like arn:aws:iam::111122223333:role/api), without wildcards",
+        "longjobs:allowedCallers.0: '11112222333' is not allowed; allowed: an AWS account id (12 digits, like 111122223333) or an IAM role ARN (arn:<partition>:iam::<account>:role/<path/name>, like arn:aws:iam::111122223333:role/api), without wildcards",
         id="allowed-caller-short-account",
     ),
     pytest.param(
@@ -622,7 +636,7 @@ BAD = [
     ),
     pytest.param(
         {**dev_values(), "allowedCallers": "111122223333"},
-        "longjobs:allowedCallers: '111122223333': Input should be a valid list",
+        "longjobs:allowedCallers: '111122223333' is a string, not a list; write allowedCallers: [\"111122223333\"]; allowed: a list, each an AWS account id (12 digits, like 111122223333) or an IAM role ARN (arn:<partition>:iam::<account>:role/<path/name>, like arn:aws:iam::111122223333:role/api), without wildcards",
         id="allowed-callers-not-list",
     ),
     pytest.param(
@@ -630,13 +644,99 @@ BAD = [
         "longjobs:containerInsights: 'on' is not allowed; allowed: 'enabled', 'enhanced' or 'disabled'",
         id="container-insights",
     ),
+    # What a newcomer writes, each named with what is allowed instead.
+    pytest.param(
+        with_job(cpu="1 vCPU"),
+        "longjobs:jobs.report.cpu: '1 vCPU' is not a number; allowed: 256, 512, 1024, 2048, 4096, 8192, 16384 (CPU units; 1024 is 1 vCPU)",
+        id="cpu-in-words",
+    ),
+    pytest.param(
+        with_job(cpu=0.5),
+        "longjobs:jobs.report.cpu: 0.5 is not a whole number; allowed: 256, 512, 1024, 2048, 4096, 8192, 16384 (CPU units; 1024 is 1 vCPU)",
+        id="cpu-fraction",
+    ),
+    pytest.param(
+        with_job(cpu=1024.0),
+        "longjobs:jobs.report.cpu: 1024.0 is a decimal number; write cpu: 1024; allowed: 256, 512, 1024, 2048, 4096, 8192, 16384 (CPU units; 1024 is 1 vCPU)",
+        id="cpu-decimal",
+    ),
+    pytest.param(
+        with_job(cpu="1024"),
+        "longjobs:jobs.report.cpu: '1024' is a string, not a number; write cpu: 1024 (without quotes); allowed: 256, 512, 1024, 2048, 4096, 8192, 16384 (CPU units; 1024 is 1 vCPU)",
+        id="cpu-quoted",
+    ),
+    pytest.param(
+        with_job(memory="2GB"),
+        "longjobs:jobs.report.memory: '2GB' is not a number; allowed: 2048 to 8192 in steps of 1024 (MiB, with cpu 1024)",
+        id="memory-with-a-unit",
+    ),
+    pytest.param(
+        with_job(cpu="2 vCPU", memory="4GB"),
+        [
+            "longjobs:jobs.report.cpu: '2 vCPU' is not a number; allowed: 256, 512, 1024, 2048, 4096, 8192, 16384 (CPU units; 1024 is 1 vCPU)",
+            "longjobs:jobs.report.memory: '4GB' is not a number; allowed: a size in MiB that Fargate allows with the cpu (cpu 256: 512, 1024, 2048; cpu 512: 1024 to 4096 in steps of 1024; cpu 1024: 2048 to 8192 in steps of 1024; cpu 2048: 4096 to 16384 in steps of 1024; cpu 4096: 8192 to 30720 in steps of 1024; cpu 8192: 16384 to 61440 in steps of 4096; cpu 16384: 32768 to 122880 in steps of 8192)",
+        ],
+        id="memory-with-a-unit-and-no-valid-cpu",
+    ),
+    pytest.param(
+        with_job(schedules={"nightly": {"expression": "rate(1 hour)", "enabled": "no"}}),
+        "longjobs:jobs.report.schedules.nightly.enabled: 'no' is a string, not true or false; write enabled: false (without quotes); allowed: true or false",
+        id="enabled-quoted",
+    ),
+    pytest.param(
+        {**dev_values(), "jobs": [{"report": {"cpu": 1024}}]},
+        "longjobs:jobs: a list is not a mapping (write its keys without '-'); allowed: a mapping from job name (1-32 lowercase letters, digits and hyphens) to the job's settings, like report: {cpu: 1024}",
+        id="jobs-as-a-list",
+    ),
+    pytest.param(
+        with_job(environment=["REPORT_ROWS=5000"]),
+        'longjobs:jobs.report.environment: a list is not a mapping (write its keys without \'-\'); allowed: a mapping of variable names to string values, one KEY: "value" a line, like REPORT_ROWS: "5000"',
+        id="environment-as-a-list",
+    ),
+    pytest.param(
+        with_job(schedules=[{"nightly": {"expression": "rate(1 hour)"}}]),
+        "longjobs:jobs.report.schedules: a list is not a mapping (write its keys without '-'); allowed: a mapping from schedule name to its settings, like nightly: {expression: \"rate(1 hour)\"}",
+        id="schedules-as-a-list",
+    ),
+    pytest.param(
+        with_job(command="python x.py"),
+        'longjobs:jobs.report.command: \'python x.py\' is a string, not a list; write command: ["python", "x.py"]; allowed: a list of words, each one argument (the exec form, no shell), like ["python", "report.py"]',
+        id="command-as-a-string",
+    ),
+    pytest.param(
+        {**dev_values(), "jobs": {**dev_values()["jobs"], "report": None}},
+        "longjobs:jobs.report: null (an empty value) is not a mapping; allowed: the job's settings, a mapping ({} for every default)",
+        id="job-without-settings",
+    ),
+    pytest.param(
+        with_job(schedules={"expression": "rate(1 hour)"}),
+        'longjobs:jobs.report.schedules.expression: \'rate(1 hour)\' is where a name goes, but expression is a setting: indent it under a name, like schedules: {NAME: {expression: "rate(1 hour)"}}; allowed: a mapping from schedule name to its settings, like nightly: {expression: "rate(1 hour)"}',
+        id="schedule-setting-not-indented",
+    ),
+    pytest.param(
+        with_job(schedules={"nightly": "rate(1 hour)"}),
+        "longjobs:jobs.report.schedules.nightly: 'rate(1 hour)' is not a mapping; allowed: the schedule's settings, a mapping with expression, like {expression: \"rate(1 hour)\"}",
+        id="schedule-without-settings",
+    ),
+    pytest.param(
+        with_job(ephemeralStorageGiB=10),
+        "longjobs:jobs.report.ephemeralStorageGiB: 10 is less than 20; allowed: 20 to 200 (GiB; "
+        "20, the default, is what Fargate gives free, and more is billed)",
+        id="ephemeral-storage-below-the-free-size",
+    ),
+    pytest.param(
+        with_job(policyStatements=[{"Effect": "Allow", "Action": 5, "Resource": "*"}]),
+        "longjobs:jobs.report.policyStatements.0.Action: 5 is not allowed; allowed: an IAM action like s3:GetObject, or a list of them",
+        id="statement-action-not-text",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("values", "expected"), BAD)
 def test_bad_config_names_the_key_and_what_is_allowed(values, expected):
     found = problems(copy.deepcopy(values))
-    assert expected in found, found
+    # The whole set: a spurious extra message fails the case.
+    assert found == (expected if isinstance(expected, list) else [expected])
 
 
 def test_create_defaults_to_two_zones_one_nat_gateway_and_10_0_0_0_16():
@@ -1172,8 +1272,8 @@ def test_a_secret_cannot_be_a_parameter():
 
 def test_allow_command_override_is_a_boolean():
     assert problems(with_job(allowCommandOverride="sometimes")) == [
-        "longjobs:jobs.report.allowCommandOverride: 'sometimes': Input should be a valid "
-        "boolean, unable to interpret input"
+        "longjobs:jobs.report.allowCommandOverride: 'sometimes' is not true or false; allowed: "
+        "true or false"
     ]
 
 
@@ -1196,3 +1296,48 @@ def test_a_schedule_sets_only_what_its_job_declares():
     values["jobs"]["report"]["parameters"] = ["REPORT_DAY", "REPORT_BATCH"]
     nightly["environment"] = {"REPORT_BATCH": "10", "REPORT_DAY": "2026-11-01"}
     assert parse(values).jobs["report"].schedules["nightly"].environment == nightly["environment"]
+
+
+def test_twenty_gib_of_storage_is_the_default_and_declares_none():
+    # Fargate gives 20 GiB free; a task definition may only ask for 21 to 200 (ECS task
+    # definition parameters, "ephemeralStorage").
+    assert parse(with_job(ephemeralStorageGiB=20)).jobs["report"].ephemeral_storage_gib is None
+    config = dev_config()
+    report = config["longjobs:jobs"]["report"]
+    report["ephemeralStorageGiB"] = 20
+    assert "ephemeralStorage" not in run_program(config=config).one(TASK, "report-task").inputs
+    report["ephemeralStorageGiB"] = 21
+    storage = run_program(config=config).one(TASK, "report-task").inputs["ephemeralStorage"]
+    assert storage == {"sizeInGib": 21}
+
+
+ECR_US_EAST_1 = "123456789012.dkr.ecr.us-east-1.amazonaws.com/report:1"
+TOKEN_US_EAST_1 = "arn:aws:ssm:us-east-1:123456789012:parameter/token"
+
+
+def test_what_other_regions_hold_is_refused_with_every_other_problem():
+    values = with_job(cpu=300, image=ECR_US_EAST_1, secrets={"TOKEN": TOKEN_US_EAST_1})
+    values["kms"] = _KEY
+    values["network"] = {
+        "create": {"natGateways": "none", "availabilityZoneNames": ["us-east-1a", "eu-west-2b"]}
+    }
+    assert problems(values, region="eu-west-2") == [
+        "longjobs:jobs.report.cpu: 300 is not a Fargate CPU size; allowed: 256, 512, 1024, 2048, 4096, 8192, 16384 (CPU units; 1024 is 1 vCPU)",
+        f"longjobs:kms: {_KEY!r} is a key in us-east-1; the stack deploys to eu-west-2, and its services take keys of their own region only; allowed: create, or a key in eu-west-2",
+        "longjobs:network.create.availabilityZoneNames: 'us-east-1a' is not a zone of eu-west-2, where the stack deploys; allowed: eu-west-2 and a letter",
+        f"longjobs:jobs.report.image: {ECR_US_EAST_1!r} is in us-east-1, and with network.create.natGateways none tasks reach only ECR in eu-west-2 (through VPC endpoints); allowed: an image in a private ECR repository of eu-west-2 (<account>.dkr.ecr.eu-west-2.amazonaws.com/<name>), build, or natGateways single or onePerAz",
+        f"longjobs:jobs.report.secrets.TOKEN: {TOKEN_US_EAST_1!r} is in us-east-1; with network.create.natGateways none tasks reach ssm in eu-west-2 only; allowed: a secret of the stack's region, or natGateways single or onePerAz",
+    ]
+    # In the stack's own region, or with a NAT gateway, nothing of it is refused.
+    assert problems(values, region="us-east-1") == [
+        "longjobs:jobs.report.cpu: 300 is not a Fargate CPU size; allowed: 256, 512, 1024, 2048, 4096, 8192, 16384 (CPU units; 1024 is 1 vCPU)",
+        "longjobs:network.create.availabilityZoneNames: 'eu-west-2b' is not a zone of us-east-1, where the stack deploys; allowed: us-east-1 and a letter",
+    ]
+
+
+def test_a_public_image_without_nat_is_one_problem_naming_the_stacks_region():
+    values = with_job(image="public.ecr.aws/docker/library/python:3.13")
+    values["network"] = {"create": {"natGateways": "none"}}
+    assert problems(values, region="eu-west-2") == [
+        "longjobs:jobs.report.image: 'public.ecr.aws/docker/library/python:3.13' is not in a private ECR repository, and with network.create.natGateways none tasks reach only ECR in eu-west-2 (through VPC endpoints); allowed: an image in a private ECR repository of eu-west-2 (<account>.dkr.ecr.eu-west-2.amazonaws.com/<name>), build, or natGateways single or onePerAz"
+    ]

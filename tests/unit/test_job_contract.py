@@ -66,7 +66,7 @@ def test_every_setting_of_a_job_reaches_the_functions():
         (
             "retries",
             11,
-            "longjobs:jobs.report.retries: 11: Input should be less than or equal to 10",
+            "longjobs:jobs.report.retries: 11 is more than 10; allowed: a whole number from 0 to 10",
         ),
         (
             "timeout",

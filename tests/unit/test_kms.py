@@ -304,7 +304,7 @@ def test_a_key_in_another_region_is_refused_naming_the_field_and_nothing_is_decl
         run_program(config=config, mocks=mocks)
     assert error.value.problems == [
         f"longjobs:kms: {other!r} is a key in eu-west-1; the stack deploys to us-east-1, and "
-        "its services take keys of their own region only"
+        "its services take keys of their own region only; allowed: create, or a key in us-east-1"
     ]
     assert mocks.resources == []
 

@@ -401,8 +401,10 @@ def test_an_image_or_a_secret_of_another_region_is_refused_without_nat():
         run_program(config=config, mocks=mocks)
     assert error.value.problems == [
         "longjobs:jobs.hello-world.image: '123456789012.dkr.ecr.us-east-1.amazonaws.com/hello:1' "
-        f"is in us-east-1; with network.create.natGateways none tasks reach ECR in {REGION} "
-        "only; allowed: an image of the stack's region, build, or natGateways single or onePerAz",
+        "is in us-east-1, and with network.create.natGateways none tasks reach only ECR in "
+        f"{REGION} (through VPC endpoints); allowed: an image in a private ECR repository of "
+        f"{REGION} (<account>.dkr.ecr.{REGION}.amazonaws.com/<name>), build, or natGateways "
+        "single or onePerAz",
         f"longjobs:jobs.report.secrets.TOKEN: {secret!r} is in us-east-1; with "
         f"network.create.natGateways none tasks reach ssm in {REGION} only; allowed: a secret "
         "of the stack's region, or natGateways single or onePerAz",

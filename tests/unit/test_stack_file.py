@@ -7,8 +7,8 @@ import textwrap
 import pytest
 
 from components.config import ConfigError
+from components.config.stack_file import StackFileError, read_config
 from tools.program import run_program
-from tools.stack_file import StackFileError, read_config
 
 STACK = """\
 config:
@@ -49,6 +49,57 @@ def test_unquoted_environment_values_are_refused_with_what_was_written(tmp_path)
     ]  # fmt: skip
     environment = values["longjobs:jobs"]["report"]["environment"]
     assert (environment["NAME"], environment["ROWS"]) == ("01234", "5000")
+
+
+OTHER_READERS = """\
+config:
+  longjobs:jobs:
+    report:
+      environment:
+        SCALE: 1e3
+        RATIO: 2.5e3
+        MODE: 0o17
+        MASK: 0x1F
+        LIMIT: .inf
+        EMPTY: ~
+        SHORT_YES: y
+        SHORT_NO: N
+        LOUD: Yes
+        SWITCH: off
+        WHEN: 12:30
+        DAY: 2026-1-5
+        TEXT: e3
+        WORD: yes-man
+        VERSION: "1e3"
+"""
+
+
+def test_what_any_yaml_reader_would_not_keep_as_text_is_refused(tmp_path):
+    values, problems = read_config(write(tmp_path, OTHER_READERS))
+    head = "longjobs:jobs.report.environment"
+    pyyaml = "(and the Pulumi CLI's readers may read it otherwise); environment values are strings"
+    tail = "; environment values are strings"
+    assert problems == [
+        f'{head}.SCALE: 1e3 is not quoted, so the Pulumi CLI\'s YAML readers (yaml.v2 and yaml.v3) read it as the number 1000.0, though PyYAML keeps it text{tail}: write SCALE: "1e3"',
+        f'{head}.RATIO: 2.5e3 is not quoted, so the Pulumi CLI\'s YAML readers (yaml.v2 and yaml.v3) read it as the number 2500.0, though PyYAML keeps it text{tail}: write RATIO: "2.5e3"',
+        f'{head}.MODE: 0o17 is not quoted, so the Pulumi CLI\'s YAML readers (yaml.v2 and yaml.v3) read it as the number 15, though PyYAML keeps it text{tail}: write MODE: "0o17"',
+        f'{head}.MASK: 0x1F is not quoted, so YAML reads it as 31 {pyyaml}: write MASK: "0x1F"',
+        f'{head}.LIMIT: .inf is not quoted, so YAML reads it as inf {pyyaml}: write LIMIT: ".inf"',
+        f'{head}.EMPTY: ~ is not quoted, so YAML reads it as null {pyyaml}: write EMPTY: "~"',
+        f'{head}.SHORT_YES: y is not quoted, so yaml.v2, one of the Pulumi CLI\'s YAML readers, reads it as true, though PyYAML keeps it text{tail}: write SHORT_YES: "y"',
+        f'{head}.SHORT_NO: N is not quoted, so yaml.v2, one of the Pulumi CLI\'s YAML readers, reads it as false, though PyYAML keeps it text{tail}: write SHORT_NO: "N"',
+        f'{head}.LOUD: Yes is not quoted, so YAML reads it as true {pyyaml}: write LOUD: "Yes"',
+        f'{head}.SWITCH: off is not quoted, so YAML reads it as false {pyyaml}: write SWITCH: "off"',
+        f'{head}.WHEN: 12:30 is not quoted, so YAML reads it as 750 {pyyaml}: write WHEN: "12:30"',
+        f'{head}.DAY: 2026-1-5 is not quoted, so yaml.v3, one of the Pulumi CLI\'s YAML readers, reads it as the date 2026-01-05, though PyYAML keeps it text{tail}: write DAY: "2026-1-5"',
+    ]  # fmt: skip
+    environment = values["longjobs:jobs"]["report"]["environment"]
+    assert (environment["TEXT"], environment["WORD"], environment["VERSION"]) == (
+        "e3",
+        "yes-man",
+        "1e3",
+    )
+    assert (environment["SCALE"], environment["EMPTY"]) == ("1e3", "~")
 
 
 def test_the_plan_reports_them_with_every_other_problem(tmp_path):

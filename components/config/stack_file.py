@@ -1,17 +1,21 @@
 """Read a Pulumi.<stack>.yaml as the Pulumi CLI would hand it to the program, refusing what its
-YAML readers disagree on.
+YAML readers disagree on. Used offline (the plan, the tests); under the CLI the program gets the
+values the CLI read.
 
 The CLI reads stack files with Go YAML libraries (yaml.v2 and yaml.v3) and passes structured
-values to the program as JSON; this plan reads them with PyYAML. They agree on quoted strings,
-and disagree on unquoted scalars such as `01234`, `1.10`, `yes` or `2026-11-01`. An environment
-value must reach a container as written, so an unquoted value there that is not plainly a string
-is refused with the quoted form to write. A key given twice in one mapping is refused too: one
-reader refuses it, another keeps the last. Syntax errors are one line: file, line, column.
+values to the program as JSON; this module reads them with PyYAML. They agree on quoted
+strings, and disagree on unquoted scalars such as `01234`, `1.10`, `yes`, `1e3`, `y` or
+`2026-11-01`. An environment value must reach a container as written, so an unquoted value
+there that any of these readers would not keep as a string is refused with the quoted form to
+write. A key given twice in one mapping is refused too: one reader refuses it, another keeps
+the last. Syntax errors are one line: file, line, column.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +30,72 @@ class StackFileError(yaml.YAMLError):
 
 @dataclass(frozen=True)
 class Unquoted:
-    """An unquoted scalar YAML read as something other than a string, with its source text."""
+    """An unquoted scalar some YAML reader reads as something other than a string, with its
+    source text; `reader` names the reader when PyYAML itself kept it a string."""
 
     value: Any
     text: str
+    reader: str | None = None
+
+
+# What the CLI's Go readers make of plain scalars that PyYAML, a YAML 1.1 reader, keeps as
+# strings (REFERENCE.md, "The Pulumi CLI's view of stack config": the CLI uses yaml.v2 and
+# yaml.v3; v3 reads `1_000` as 1000; v2 reads yes/on as true). Both resolve a scalar that starts
+# with a digit or a sign by dropping `_` and parsing it as Go's integer literals (0x, 0o, 0b,
+# a leading 0 for octal) or as YAML 1.2's float (`1e3`, which PyYAML wants as `1.0e+3`), and one
+# that starts with `.` as a float; v2 also reads y/Y/n/N as booleans, and v3 a date with
+# one-digit month or day (2026-1-5) as a timestamp (resolve.go of gopkg.in/yaml.v2 v2.4.0 and
+# of yaml.v3; v2 hands timestamps to a program as strings).
+_GO_NUMBER_START = re.compile(r"[-+0-9]")
+_GO_INTEGER = re.compile(r"[-+]?(0[xX][0-9a-fA-F]+|0[oO]?[0-7]+|0[bB][01]+|[1-9][0-9]*|0)")
+_YAML_12_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?")
+_GO_DOT_FLOAT = re.compile(r"\.[0-9]+([eE][-+]?[0-9]+)?")
+_V3_DATE = re.compile(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})")
+_V2_BOOLEANS = {"y": True, "Y": True, "n": False, "N": False}
+_BOTH_GO_READERS = "the Pulumi CLI's YAML readers (yaml.v2 and yaml.v3) read"
+
+
+def _go_reading(text: str) -> tuple[str, str] | None:
+    """(who reads it so, as what) for a plain scalar PyYAML kept a string, or None."""
+    if text in _V2_BOOLEANS:
+        return "yaml.v2, one of the Pulumi CLI's YAML readers, reads", _word(_V2_BOOLEANS[text])
+    date_match = _V3_DATE.fullmatch(text)
+    if date_match:
+        try:
+            day = date(*map(int, date_match.groups()))
+        except ValueError:
+            return None
+        return "yaml.v3, one of the Pulumi CLI's YAML readers, reads", f"the date {day}"
+    plain = text.replace("_", "")
+    if _GO_NUMBER_START.match(text) and _GO_INTEGER.fullmatch(plain):
+        return _BOTH_GO_READERS, f"the number {_go_integer(plain)}"
+    if (_GO_NUMBER_START.match(text) and _YAML_12_FLOAT.fullmatch(plain)) or (
+        _GO_DOT_FLOAT.fullmatch(text)
+    ):
+        return _BOTH_GO_READERS, f"the number {float(plain)}"
+    return None
+
+
+def _go_integer(plain: str) -> int:
+    """An integer literal as Go's strconv.ParseInt(plain, 0, 64) reads it: 0x, 0o and 0b
+    prefixes, and a leading 0 for octal."""
+    digits = plain.lstrip("+-")
+    sign = -1 if plain.startswith("-") else 1
+    if digits[:1] == "0" and digits[1:2].isdigit():
+        return sign * int(digits, 8)
+    return int(plain, 0)
+
+
+def _word(value: Any) -> str:
+    return (
+        "true"
+        if value is True
+        else "false"
+        if value is False
+        else "null"
+        if value is None
+        else str(value)
+    )
 
 
 def _mark(path: Path, mark: yaml.Mark | None) -> str:
@@ -56,8 +122,12 @@ def _build(node: yaml.Node, loader: yaml.SafeLoader, path: Path) -> Any:
     if isinstance(node, yaml.SequenceNode):
         return [_build(item, loader, path) for item in node.value]
     value = loader.construct_object(node, deep=True)
-    if isinstance(node, yaml.ScalarNode) and node.style is None and not isinstance(value, str):
-        return Unquoted(value, node.value)
+    if isinstance(node, yaml.ScalarNode) and node.style is None:
+        if not isinstance(value, str):
+            return Unquoted(value, node.value)
+        reading = _go_reading(node.value)
+        if reading is not None:
+            return Unquoted(value, node.value, f"{reading[0]} it as {reading[1]}")
     return value
 
 
@@ -90,19 +160,15 @@ def _environments(config: dict[str, Any]) -> list[tuple[tuple[str, ...], dict[st
 
 
 def _unquoted_problem(where: tuple[str, ...], name: str, scalar: Unquoted) -> str:
-    value = scalar.value
-    read_as = (
-        "true"
-        if value is True
-        else "false"
-        if value is False
-        else "null"
-        if value is None
-        else value
-    )
+    if scalar.reader is not None:
+        read = f"{scalar.reader}, though PyYAML keeps it text"
+    else:
+        read = (
+            f"YAML reads it as {_word(scalar.value)} (and the Pulumi CLI's readers may read it "
+            "otherwise)"
+        )
     return (
-        f"{key_path(*where, name)}: {scalar.text} is not quoted, so YAML reads it as "
-        f"{read_as!s} (and the Pulumi CLI's readers may read it otherwise); environment values "
+        f"{key_path(*where, name)}: {scalar.text} is not quoted, so {read}; environment values "
         f'are strings: write {name}: "{scalar.text}"'
     )
 

@@ -1,0 +1,140 @@
+"""The stack's keys outside `longjobs:` that decide what it deploys: a namespace misspelt, and
+`aws:region`, checked with every other problem before anything is declared."""
+
+from __future__ import annotations
+
+import botocore.loaders
+import pytest
+
+from components.config import ConfigError, parse_stack_config
+from components.config.regions import AWS_REGIONS
+from tests.unit.helpers import dev_config
+from tools.program import AwsMocks, run_program
+
+PARTITIONS = ("aws", "aws-cn", "aws-us-gov")
+
+
+def botocore_regions() -> list[str]:
+    """Every region of the three public partitions in botocore's endpoints data."""
+    endpoints = botocore.loaders.Loader().load_data("endpoints")
+    by_partition = {p["partition"]: sorted(p["regions"]) for p in endpoints["partitions"]}
+    return [region for partition in PARTITIONS for region in by_partition[partition]]
+
+
+def problems(config: dict, region: str | None = "us-east-1") -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        parse_stack_config(config, project="longjobs", stack="dev", region=region)
+    return caught.value.problems
+
+
+def test_the_dev_stack_is_valid_with_its_full_keys():
+    config = parse_stack_config(dev_config(), project="longjobs", stack="dev", region=None)
+    assert sorted(config.jobs) == ["hello-world", "report"]
+
+
+@pytest.mark.parametrize(
+    ("key", "message"),
+    [
+        (
+            "longjob:tags",
+            "longjob:tags: the namespace 'longjob' is not longjobs; write longjobs:tags",
+        ),
+        (
+            "longjbos:tags",
+            "longjbos:tags: the namespace 'longjbos' is not longjobs; write longjobs:tags",
+        ),
+        (
+            "LongJobs:tags",
+            "LongJobs:tags: the namespace 'LongJobs' is not longjobs; write longjobs:tags",
+        ),
+        (
+            "long-jobs:tags",
+            "long-jobs:tags: the namespace 'long-jobs' is not longjobs; write longjobs:tags",
+        ),
+    ],
+)
+def test_a_namespace_that_is_almost_longjobs_is_named(key, message):
+    config = dev_config()
+    config[key] = {"team": "data"}
+    assert problems(config) == [message]
+
+
+def test_jobs_under_a_misspelt_namespace_are_named_not_called_missing():
+    config = dev_config()
+    config["longjob:jobs"] = config.pop("longjobs:jobs")
+    assert problems(config) == [
+        "longjob:jobs: the namespace 'longjob' is not longjobs; write longjobs:jobs"
+    ]
+
+
+def test_other_namespaces_are_left_to_their_providers():
+    config = {**dev_config(), "aws:profile": "ops", "pulumi:tags": {"a": "b"}, "docker:host": "x"}
+    assert parse_stack_config(config, project="longjobs", stack="dev", region=None).jobs
+
+
+def test_an_unknown_key_in_the_namespace_is_still_named():
+    config = {**dev_config(), "longjobs:job": {}}
+    assert problems(config) == [
+        "longjobs:job: unknown key; allowed: network, jobs, tags, runRetentionDays, "
+        "notifications, allowedCallers, containerInsights, kms"
+    ]
+
+
+def test_aws_region_is_one_aws_has_with_the_nearest_suggested():
+    config = {**dev_config(), "aws:region": "us-east1"}
+    assert problems(config) == [
+        "aws:region: 'us-east1' is not an AWS region; did you mean us-east-1? allowed: "
+        + ", ".join(botocore_regions())
+    ]
+    config["aws:region"] = "local"
+    assert problems(config) == [
+        "aws:region: 'local' is not an AWS region; allowed: " + ", ".join(botocore_regions())
+    ]
+
+
+@pytest.mark.parametrize("region", ["eu-west-2", "cn-northwest-1", "us-gov-west-1", "mx-central-1"])
+def test_regions_of_every_public_partition_are_taken(region):
+    config = {**dev_config(), "aws:region": region}
+    assert parse_stack_config(config, project="longjobs", stack="dev", region=None).jobs
+
+
+def test_the_region_list_is_botocores_for_the_three_public_partitions():
+    assert list(AWS_REGIONS) == botocore_regions()
+
+
+def test_the_stacks_region_decides_what_other_regions_hold():
+    # aws:region is the provider's region when set; the provider is asked only without it.
+    config = dev_config()
+    config["longjobs:kms"] = (
+        "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    )
+    config["aws:region"] = "eu-west-1"
+    [problem] = problems(config, region="us-east-1")
+    assert problem.startswith("longjobs:kms: ") and "the stack deploys to eu-west-1" in problem
+    del config["aws:region"]
+    [problem] = problems(config, region="eu-west-2")
+    assert problem.startswith("longjobs:kms: ") and "the stack deploys to eu-west-2" in problem
+
+
+def test_the_program_reads_every_key_and_asks_the_provider_for_the_region_only_without_one():
+    config = dev_config()
+    config["longjob:tags"] = {"team": "data"}
+    config["aws:region"] = "eu-west1"
+    mocks = AwsMocks("eu-west-1")
+    with pytest.raises(ConfigError) as caught:
+        run_program(config=config, mocks=mocks)
+    assert caught.value.problems == [
+        "longjob:tags: the namespace 'longjob' is not longjobs; write longjobs:tags",
+        "aws:region: 'eu-west1' is not an AWS region; did you mean eu-west-1? allowed: "
+        + ", ".join(botocore_regions()),
+    ]
+    assert mocks.resources == [] and mocks.invokes == []
+    del config["longjob:tags"], config["aws:region"]
+    config["longjobs:kms"] = (
+        "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    )
+    mocks = AwsMocks("eu-west-2")
+    with pytest.raises(ConfigError) as caught:
+        run_program(config=config, mocks=mocks)
+    assert [p.split(": ", 1)[0] for p in caught.value.problems] == ["longjobs:kms"]
+    assert mocks.resources == [] and mocks.invokes == ["aws:index/getRegion:getRegion"]
