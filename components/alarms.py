@@ -18,6 +18,10 @@ from longjobs_contract import alarms as stack_alarms
 REFUSED_PATTERN = '{ $.outcome = "validation-error" }'
 """The trigger's log line of a refused request (handler.py logs one JSON line per request)."""
 REFUSED_METRIC = "RefusedRequests"
+REFUSED_RECORD_PATTERN = f'{{ $.outcome = "{stack_alarms.REFUSED_RECORD}" }}'
+"""The functions' log line of a run whose recorded request the job's rules refuse
+(functions/common/attempts.py prints one for each, whichever function sends)."""
+REFUSED_RECORDS_METRIC = "RefusedRecords"
 PERIOD_SECONDS = 300
 ALARM_ACTIONS_PRINCIPAL = "lambda.alarms.cloudwatch.amazonaws.com"
 
@@ -43,6 +47,9 @@ class StackAlarms(pulumi.ComponentResource):
 
     refused_requests: aws.cloudwatch.LogMetricFilter
     """Counts the trigger's refused requests as `longjobs/<prefix>` `RefusedRequests`."""
+    refused_records: list[aws.cloudwatch.LogMetricFilter]
+    """Count, in each function's log group, the runs whose recorded request the job's rules
+    refuse, as `longjobs/<prefix>` `RefusedRecords`."""
     alarms: dict[str, aws.cloudwatch.MetricAlarm]
     """Alarm name → the alarm."""
     permissions: list[aws.lambda_.Permission]
@@ -58,6 +65,13 @@ class StackAlarms(pulumi.ComponentResource):
         super().__init__("longjobs:index:StackAlarms", name, None, opts)
         self._context = args.context
         self.refused_requests = self._create_refused_requests_filter(name, args.trigger)
+        self.refused_records = [
+            self._create_refused_records_filter(name, function, log_group)
+            for function, log_group in (
+                ("trigger", args.trigger.log_group),
+                ("supervisor", args.supervisor.log_group),
+            )
+        ]
         trigger_failures, supervisor_failures, dead_letters = stack_alarms.QUEUES
         queues = {trigger_failures: args.trigger.failure_queue}
         queues[supervisor_failures] = args.supervisor.failure_queue
@@ -65,6 +79,7 @@ class StackAlarms(pulumi.ComponentResource):
             queues[dead_letters] = args.schedules.dead_letter_queue
         names = [
             args.context.name(stack_alarms.REFUSED_REQUESTS),
+            args.context.name(stack_alarms.REFUSED_RECORDS),
             *(args.context.name(q) for q in queues),
         ]
         self.permissions = (
@@ -73,9 +88,10 @@ class StackAlarms(pulumi.ComponentResource):
         action = args.topic_arn if args.context.key_arn else args.supervisor.function.arn
         self.alarms = {
             names[0]: self._create_refused_requests_alarm(names[0], action),
+            names[1]: self._create_refused_records_alarm(names[1], action),
             **{
                 alarm: self._create_queue_alarm(alarm, queue, action)
-                for alarm, queue in zip(names[1:], queues.values(), strict=True)
+                for alarm, queue in zip(names[2:], queues.values(), strict=True)
             },
         }
         self.register_outputs({"alarmNames": list(self.alarms)})
@@ -92,6 +108,38 @@ class StackAlarms(pulumi.ComponentResource):
                 name=REFUSED_METRIC, namespace=self.namespace, value="1", unit="Count"
             ),
             opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _create_refused_records_filter(
+        self, name: str, function: str, log_group: aws.cloudwatch.LogGroup
+    ) -> aws.cloudwatch.LogMetricFilter:
+        return aws.cloudwatch.LogMetricFilter(
+            f"{name}-{function}-refused-records",
+            name=self._context.name(f"{function}-{stack_alarms.REFUSED_RECORDS}"),
+            log_group_name=log_group.name,
+            pattern=REFUSED_RECORD_PATTERN,
+            metric_transformation=aws.cloudwatch.LogMetricFilterMetricTransformationArgs(
+                name=REFUSED_RECORDS_METRIC, namespace=self.namespace, value="1", unit="Count"
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _create_refused_records_alarm(
+        self, alarm: str, action: pulumi.Input[str]
+    ) -> aws.cloudwatch.MetricAlarm:
+        return self._alarm(
+            alarm,
+            action,
+            description=(
+                "A run's recorded request broke its job's rules, so the functions sent nothing "
+                "for it and ended it FAILED: its record was written around the trigger (who can "
+                "write the runs table?), or the job's rules were tightened since it began. The "
+                "functions' log groups have its line: filter on "
+                f"{REFUSED_RECORD_PATTERN}."
+            ),
+            namespace=self.namespace,
+            metric_name=REFUSED_RECORDS_METRIC,
+            statistic="Sum",
         )
 
     @property

@@ -148,11 +148,17 @@ CUSTOM_METRIC_MONTH = 0.30
 
 def print_alarm_costs(run: ProgramRun) -> None:
     alarms = run.by_type("aws:cloudwatch/metricAlarm:MetricAlarm")
-    metrics = run.by_type("aws:cloudwatch/logMetricFilter:LogMetricFilter")
+    # Filters that publish the same metric (one per function's log group) make one metric.
+    metrics = {
+        (transform["namespace"], transform["name"])
+        for metric_filter in run.by_type("aws:cloudwatch/logMetricFilter:LogMetricFilter")
+        for transform in (metric_filter.inputs["metricTransformation"],)
+    }
     total = len(alarms) * ALARM_MONTH + len(metrics) * CUSTOM_METRIC_MONTH
     print(
-        f"\n  Alarms: {len(alarms)} at {ALARM_MONTH:.2f} a month each, {len(metrics)} metric "
-        f"from log lines at {CUSTOM_METRIC_MONTH:.2f} a month: {total:.2f} a month"
+        f"\n  Alarms: {len(alarms)} at {ALARM_MONTH:.2f} a month each, {len(metrics)} "
+        f"metric{'' if len(metrics) == 1 else 's'} from log lines at {CUSTOM_METRIC_MONTH:.2f} "
+        f"a month each: {total:.2f} a month"
     )
 
 

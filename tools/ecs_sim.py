@@ -85,6 +85,15 @@ def new_task(params: dict[str, Any], provider: str, serial: int) -> dict[str, An
     }
 
 
+def described(task: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+    """A task as DescribeTasks shows it: its tags only when asked for with include=["TAGS"]
+    (ECS API reference, DescribeTasks: "If this field is omitted, tags aren't included")."""
+    shown = copy.deepcopy(task)
+    if "TAGS" not in (params.get("include") or []):
+        shown.pop("tags", None)
+    return shown
+
+
 @dataclass(frozen=True)
 class Fate:
     """What one task does once started."""
@@ -392,7 +401,7 @@ class EcsSim:
             ):
                 missing.append({"arn": arn, "reason": "MISSING"})
             else:
-                known.append(copy.deepcopy(task))
+                known.append(described(task, params))
         return {"tasks": known, "failures": missing}
 
     def stop_task(self, **params: Any) -> dict[str, Any]:

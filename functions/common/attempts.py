@@ -7,6 +7,7 @@ request to ECS, which answers it from its clientToken.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -14,7 +15,17 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 import records
-from longjobs_contract import capacity, lifecycle, runs, start_failures, tags, trigger_config
+from longjobs_contract import (
+    capacity,
+    lifecycle,
+    run_event,
+    runs,
+    start_failures,
+    tags,
+    trigger_config,
+)
+from longjobs_contract.alarms import REFUSED_RECORD
+from longjobs_contract.errors import ValidationError
 from longjobs_contract.jobs import LifecycleRules
 from longjobs_contract.run_event import RunRequest
 
@@ -74,17 +85,30 @@ class NotStarted:
     reason: str
 
 
+class RefusedRecord(Exception):
+    """A run's recorded request that the job's rules refuse: written around the trigger (the
+    table is writable by more than the functions), or made under rules since tightened."""
+
+
 def stored_request(record: dict[str, Any], config: trigger_config.TriggerConfig) -> RunRequest:
-    """The request as the run recorded it: every attempt sends the same one."""
-    kept, job = record[runs.Record.REQUEST], record[runs.Record.JOB]
-    return RunRequest(
-        job=job,
-        rules=config.jobs[job],
-        environment=dict(kept.get("environment", {})),
-        command=kept.get("command"),
-        capacity=kept["capacity"],
-        idempotency_key=kept["idempotencyKey"],
-    )
+    """The request as the run recorded it, held to the rules a caller's request is held to,
+    by the job's contract as the stack now declares it: every attempt sends the same one, and
+    none sends what a caller could not have asked for."""
+    kept = record.get(runs.Record.REQUEST)
+    if not isinstance(kept, dict):
+        raise RefusedRecord("the run's record holds no request")
+    event = {
+        run_event.JOB: record.get(runs.Record.JOB),
+        run_event.ENVIRONMENT: kept.get("environment", {}),
+        run_event.CAPACITY: kept.get("capacity"),
+        run_event.IDEMPOTENCY_KEY: kept.get("idempotencyKey"),
+    }
+    if kept.get("command") is not None:
+        event[run_event.COMMAND] = kept["command"]
+    try:
+        return run_event.parse_run(event, config.jobs, default_key="")
+    except ValidationError as error:
+        raise RefusedRecord(f"the job's rules refuse the run's recorded request: {error}") from None
 
 
 def run_task_request(
@@ -127,12 +151,39 @@ def run_task_request(
     }
 
 
+def owns(ecs: Any, config: trigger_config.TriggerConfig, task_arn: str, run_id: str) -> bool:
+    """Whether ECS shows the task as the run's own: started by the run (startedBy) and tagged
+    with its id. A record names its tasks, and a record can be written around the functions:
+    a task is stopped for a run only once ECS shows it is that run's."""
+    answer = ecs.describe_tasks(cluster=config.cluster_arn, tasks=[task_arn], include=["TAGS"])
+    for task in answer.get("tasks") or []:
+        tagged = {tag.get("key"): tag.get("value") for tag in task.get("tags") or []}
+        return bool(task.get("startedBy") == run_id and tagged.get(tags.RUN_ID) == run_id)
+    return False  # ECS no longer knows it: nothing of it left to stop
+
+
 def send(
     ecs: Any, config: trigger_config.TriggerConfig, record: dict[str, Any], attempt: Attempt
 ) -> Started | NotStarted:
-    """One RunTask. Errors worth sending the same attempt again are raised."""
+    """One RunTask. Errors worth sending the same attempt again are raised; a record the job's
+    rules refuse sends nothing and is not started, for good."""
     try:
-        response = ecs.run_task(**run_task_request(config, record, attempt))
+        request = run_task_request(config, record, attempt)
+    except RefusedRecord as refused:
+        # Its own line, whatever the invocation logs: the refused-records alarm counts these.
+        print(
+            json.dumps(
+                {
+                    "outcome": REFUSED_RECORD,
+                    "runId": str(record.get(runs.Record.RUN_ID))[:64],
+                    "reason": str(refused),
+                },
+                sort_keys=True,
+            )
+        )
+        return NotStarted(start_failures.PERMANENT, str(refused))
+    try:
+        response = ecs.run_task(**request)
     except ClientError as error:
         details: dict[str, Any] = dict(error.response)
         code = str(details.get("Error", {}).get("Code", ""))

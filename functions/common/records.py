@@ -286,7 +286,8 @@ def decode_token(token: str) -> dict[str, Any]:
     """The index position a `nextToken` names; ValueError for anything else."""
     try:
         key = json.loads(base64.urlsafe_b64decode(token.encode()))
-    except (ValueError, UnicodeDecodeError) as error:
+    except (ValueError, UnicodeDecodeError, RecursionError) as error:
+        # A forged token of deeply nested brackets makes json recurse past its limit.
         raise ValueError("not a token this trigger gave") from error
     if not isinstance(key, dict) or not all(
         isinstance(k, str) and isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str)

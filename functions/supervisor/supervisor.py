@@ -188,6 +188,7 @@ def reconcile(config: trigger_config.TriggerConfig, log: dict[str, Any]) -> dict
         "read": 0,
         "looked": 0,
         "timedOut": 0,
+        "notOwned": 0,
         "resent": 0,
         "lost": 0,
         "applied": 0,
@@ -291,6 +292,11 @@ class _Pass:
             return
         task_arn = records.current_attempt(record).get("taskArn")
         try:
+            if not task_arn or not attempts.owns(
+                ecs, self.config, task_arn, record[runs.Record.RUN_ID]
+            ):
+                self.counts["notOwned"] += 1
+                return
             ecs.stop_task(
                 cluster=self.config.cluster_arn, task=task_arn, reason=lifecycle.TIMEOUT_REASON
             )

@@ -275,9 +275,12 @@ def run_stop(event: dict, config: trigger_config.TriggerConfig, log: dict[str, A
         # A task not seen yet: asked of ECS by its attempt's token, as its sender asks, so that
         # a re-run starting just now is stopped too (and the supervisor stops any task of a
         # stopped run when its first event comes).
-        task_arn = records.current_attempt(record).get("taskArn") or attempts.task_sent(
-            ecs, config, record, records.now()
-        )
+        recorded = records.current_attempt(record).get("taskArn")
+        task_arn = (
+            recorded
+            if recorded is None or attempts.owns(ecs, config, recorded, run_id)
+            else None  # the record names a task that is not this run's: it is left alone
+        ) or attempts.task_sent(ecs, config, record, records.now())
         if task_arn is not None:
             ecs.stop_task(cluster=config.cluster_arn, task=task_arn, reason=reason)
         changes = {
@@ -340,15 +343,21 @@ def parse_task_arn(event: dict, config: trigger_config.TriggerConfig, allowed: s
         match[part] != cluster[part] for part in ("partition", "region", "account", "cluster")
     ):
         raise ValidationError(
-            f"taskArn: {task_arn} is not a task of this stack's cluster {config.cluster_arn}"
+            f"taskArn: {shown(task_arn)} is not a task of this stack's cluster {config.cluster_arn}"
         )
     return match.string
 
 
 def parse_reason(event: dict) -> str:
+    """The stop reason: ECS keeps it as the task's stoppedReason and the record shows it, so it
+    is one line of printable text."""
+    allowed = f"a reason is one line of printable text, 1-{MAX_STOP_REASON} characters"
     reason = event.get("reason", "stopped through the longjobs trigger")
     if not isinstance(reason, str) or not 0 < len(reason) <= MAX_STOP_REASON:
         raise ValidationError(f"reason: must be a string of 1-{MAX_STOP_REASON} characters")
+    bad = next((i for i, c in enumerate(reason) if not c.isprintable()), None)
+    if bad is not None:
+        raise ValidationError(f"reason: holds {reason[bad]!r} at position {bad}; {allowed}")
     return reason
 
 

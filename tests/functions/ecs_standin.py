@@ -23,7 +23,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from tools.ecs_sim import CAPACITY_REASON, ClientTokens, check_request, new_task
+from tools.ecs_sim import CAPACITY_REASON, ClientTokens, check_request, described, new_task
 
 
 @dataclass
@@ -73,7 +73,7 @@ class EcsStandIn:
 
     def describe_tasks(self, **params: Any) -> dict[str, Any]:
         self._record("DescribeTasks", params)
-        known = [copy.deepcopy(self.tasks[arn]) for arn in params["tasks"] if arn in self.tasks]
+        known = [described(self.tasks[arn], params) for arn in params["tasks"] if arn in self.tasks]
         missing = [
             {"arn": arn, "reason": "MISSING"} for arn in params["tasks"] if arn not in self.tasks
         ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import string
 
@@ -16,6 +17,7 @@ import attempts
 import handler
 import records
 from longjobs_contract import environment, loader_variables, run_event, runs
+from longjobs_contract.errors import shown
 from longjobs_contract.jobs import RunRules
 from tests.functions.conftest import PROD, SHARED_VARIABLES
 
@@ -469,3 +471,51 @@ def test_a_command_is_refused_by_a_job_that_does_not_allow_one(no_aws, context):
     assert no_aws == []
     allowed = run_event.parse_run({"job": "report", "command": ["python", "r.py"]}, PROD.jobs, "r")
     assert allowed.command == ["python", "r.py"]
+
+
+def test_a_deeply_nested_next_token_is_refused_as_any_other_forged_token(no_aws, context):
+    # Base64 of "[[[[…" a thousand deep: json.loads recurses once a bracket.
+    token = base64.urlsafe_b64encode(b"[" * 1500).decode()
+    response = handler.handler({"action": "list", "nextToken": token}, context)
+    assert response["error"] == {
+        "type": "ValidationError",
+        "message": f"nextToken: {shown(token)} is not a nextToken this trigger gave",
+    }
+    assert no_aws == []
+
+
+@pytest.mark.parametrize(
+    ("reason", "problem"),
+    [
+        ("bad\x00reason", "'\\x00' at position 3"),
+        ("\x1b[31mred", "'\\x1b' at position 0"),
+        ("line\nbreak", "'\\n' at position 4"),
+        ("lone \ud800", "'\\ud800' at position 5"),
+        ("\u2028", "'\\u2028' at position 0"),
+    ],
+)
+def test_a_stop_reason_with_control_characters_is_refused_before_anything_is_stopped(
+    no_aws, context, reason, problem
+):
+    task = "arn:aws:ecs:eu-west-1:123456789012:task/longjobs-prod/0123456789abcdef0123456789abcdef"
+    for event in (
+        {"action": "stop", "taskArn": task, "reason": reason},
+        {"action": "stop", "runId": "0" * 32, "reason": reason},
+    ):
+        response = handler.handler(event, context)
+        assert response["error"] == {
+            "type": "ValidationError",
+            "message": f"reason: holds {problem}; a reason is one line of printable text, "
+            f"1-{handler.MAX_STOP_REASON} characters",
+        }
+    assert no_aws == []
+
+
+def test_a_task_arn_of_another_cluster_is_quoted_short(no_aws, context, capsys):
+    task = f"arn:aws:ecs:eu-west-1:123456789012:task/{'c' * 255}/0123456789abcdef0123456789abcdef"
+    response = handler.handler({"action": "status", "taskArn": task}, context)
+    message = response["error"]["message"]
+    assert message == (
+        f"taskArn: {shown(task)} is not a task of this stack's cluster {PROD.cluster_arn}"
+    )
+    assert task not in capsys.readouterr().out

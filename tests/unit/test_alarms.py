@@ -14,6 +14,7 @@ SUPERVISOR = f"arn:aws:lambda:{REGION}:{MOCK_ACCOUNT}:function:longjobs-dev-supe
 TOPIC = f"arn:aws:sns:{REGION}:{MOCK_ACCOUNT}:longjobs-dev-notifications"
 ALARMS = [
     "longjobs-dev-refused-requests",
+    "longjobs-dev-refused-records",
     "longjobs-dev-trigger-failures",
     "longjobs-dev-supervisor-failures",
     "longjobs-dev-schedules-dead-letters",
@@ -32,7 +33,9 @@ def alarms(run: ProgramRun) -> dict[str, dict]:
 
 
 def test_refused_requests_are_counted_from_the_triggers_log_lines(dev):
-    (metric_filter,) = dev.by_type("aws:cloudwatch/logMetricFilter:LogMetricFilter")
+    metric_filter = dev.one(
+        "aws:cloudwatch/logMetricFilter:LogMetricFilter", "alarms-refused-requests"
+    )
     assert metric_filter.inputs == {
         "name": "longjobs-dev-refused-requests",
         "logGroupName": "/longjobs/dev/lambda/trigger",
@@ -53,10 +56,39 @@ def test_refused_requests_are_counted_from_the_triggers_log_lines(dev):
     )
 
 
+def test_refused_records_are_counted_from_both_functions_log_lines(dev):
+    filters = {
+        f.inputs["name"]: f.inputs
+        for f in dev.by_type("aws:cloudwatch/logMetricFilter:LogMetricFilter")
+        if f.name != "alarms-refused-requests"
+    }
+    assert filters == {
+        f"longjobs-dev-{function}-refused-records": {
+            "name": f"longjobs-dev-{function}-refused-records",
+            "logGroupName": f"/longjobs/dev/lambda/{function}",
+            # attempts.py prints one JSON line per run it refuses, in whichever function.
+            "pattern": '{ $.outcome = "refused-record" }',
+            "metricTransformation": {
+                "name": "RefusedRecords",
+                "namespace": "longjobs/longjobs-dev",
+                "value": "1",
+                "unit": "Count",
+            },
+        }
+        for function in ("trigger", "supervisor")
+    }
+    refused = alarms(dev)["longjobs-dev-refused-records"]
+    assert (refused["namespace"], refused["metricName"], refused["statistic"]) == (
+        "longjobs/longjobs-dev",
+        "RefusedRecords",
+        "Sum",
+    )
+
+
 def test_each_queue_of_what_failed_has_an_alarm_on_its_first_message(dev):
     found = alarms(dev)
     assert list(found) == ALARMS
-    for name in ALARMS[1:]:
+    for name in ALARMS[2:]:
         queue = name.removeprefix("longjobs-dev-")
         assert found[name]["namespace"] == "AWS/SQS"
         assert found[name]["metricName"] == "ApproximateNumberOfMessagesVisible"
@@ -104,4 +136,4 @@ def test_a_stack_without_schedules_has_no_dead_letters_alarm():
     for job in config["longjobs:jobs"].values():
         job.pop("schedules", None)
     run = run_program(config=config)
-    assert list(alarms(run)) == ALARMS[:3]
+    assert list(alarms(run)) == ALARMS[:4]

@@ -225,6 +225,7 @@ def test_each_service_uses_the_key_for_this_stack_only(created):
                         f"arn:aws:cloudwatch:{REGION}:{MOCK_ACCOUNT}:alarm:longjobs-dev-{name}"
                         for name in (
                             "refused-requests",
+                            "refused-records",
                             "trigger-failures",
                             "supervisor-failures",
                             "schedules-dead-letters",

