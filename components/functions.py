@@ -167,11 +167,15 @@ def create_invoke_config(
     retries: int,
     parent: pulumi.Resource,
     max_event_age_seconds: int | None = None,
+    alias: tuple[str, aws.lambda_.Alias] | None = None,
 ) -> aws.lambda_.FunctionEventInvokeConfig:
-    """Lambda's retries of a failed async invocation, then the failure queue."""
+    """Lambda's retries of a failed async invocation, then the failure queue: of the
+    unqualified function, or of an alias (each qualifier has its own, PutFunctionEventInvokeConfig
+    in the Lambda API reference)."""
     return aws.lambda_.FunctionEventInvokeConfig(
-        f"{name}-async",
+        f"{name}-async" if alias is None else f"{name}-{alias[0]}-async",
         function_name=function.name,
+        qualifier=alias[1].name if alias is not None else None,
         maximum_retry_attempts=retries,
         maximum_event_age_in_seconds=max_event_age_seconds,
         destination_config=aws.lambda_.FunctionEventInvokeConfigDestinationConfigArgs(

@@ -115,7 +115,8 @@ class JobSchedules(pulumi.ComponentResource):
                 "Sid": "InvokeTrigger",
                 "Effect": "Allow",
                 "Action": "lambda:InvokeFunction",
-                "Resource": trigger.function.arn,
+                # The alias only: the trigger takes a schedule's firing from it alone.
+                "Resource": trigger.schedules_alias.arn,
             },
             {
                 "Sid": "DeadLetters",
@@ -162,7 +163,7 @@ class JobSchedules(pulumi.ComponentResource):
             flexible_time_window=aws.scheduler.ScheduleFlexibleTimeWindowArgs(mode="OFF"),
             kms_key_arn=self._context.key_arn,
             target=aws.scheduler.ScheduleTargetArgs(
-                arn=trigger.function.arn,
+                arn=trigger.schedules_alias.arn,
                 role_arn=self.role.arn,
                 input=json.dumps(schedule_event(job.job_name, schedule, config.environment)),
                 retry_policy=aws.scheduler.ScheduleTargetRetryPolicyArgs(

@@ -15,7 +15,7 @@ from components.context import StackContext
 from components.job import FargateJob
 from components.network import JobNetwork
 from components.runs import RunRecords
-from longjobs_contract import trigger_config
+from longjobs_contract import run_event, trigger_config
 from longjobs_contract.trigger_config import TriggerConfig
 
 FUNCTION_FILES = ("handler.py",)
@@ -63,6 +63,12 @@ class JobTrigger(pulumi.ComponentResource):
     """The trigger: `<prefix>-trigger`."""
     invoke_config: aws.lambda_.FunctionEventInvokeConfig
     """Async retries and the failure queue."""
+    schedules_alias: aws.lambda_.Alias
+    """`schedules`, on $LATEST: what the stack's schedules invoke, and nothing else may (a
+    permission on the unqualified function does not reach an alias), so the trigger tells a
+    schedule's firing from a caller's request by the ARN it was invoked by."""
+    schedules_invoke_config: aws.lambda_.FunctionEventInvokeConfig
+    """The alias's own async retries and failure queue, the same as the function's."""
     caller_permissions: list[aws.lambda_.Permission]
     """One statement of the function's resource-based policy per `allowedCallers` entry."""
 
@@ -122,6 +128,23 @@ class JobTrigger(pulumi.ComponentResource):
             ASYNC_RETRIES,
             self,
             max_event_age_seconds=ASYNC_MAX_EVENT_AGE_SECONDS,
+        )
+        self.schedules_alias = aws.lambda_.Alias(
+            f"{name}-schedules",
+            name=run_event.SCHEDULES_ALIAS,
+            description="longjobs: what the stack's schedules invoke; callers invoke the function",
+            function_name=self.function.name,
+            function_version="$LATEST",
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.schedules_invoke_config = functions.create_invoke_config(
+            name,
+            self.function,
+            self.failure_queue,
+            ASYNC_RETRIES,
+            self,
+            max_event_age_seconds=ASYNC_MAX_EVENT_AGE_SECONDS,
+            alias=("schedules", self.schedules_alias),
         )
         self.caller_permissions = self._create_caller_permissions(name, args.allowed_callers)
         self.caller_policy = self._caller_policy()

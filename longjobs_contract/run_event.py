@@ -75,9 +75,38 @@ def overrides_size(overrides: Mapping[str, Any]) -> int:
     return len(json.dumps(overrides, separators=(",", ":")))
 
 
+SCHEDULE_KEY_PREFIX = "schedule:"
+"""How a schedule's firing keys begin; a caller's key may not."""
+SCHEDULES_ALIAS = "schedules"
+"""The trigger's alias that schedules, and only they, invoke: a permission on a function's
+unqualified ARN covers neither its aliases nor versions (Lambda developer guide, "Using Lambda
+aliases in event sources and permissions policies"), so a caller granted the trigger cannot
+invoke it as a schedule, and the invoked ARN tells the trigger a firing from a caller."""
+
+
 def schedule_key(job: str, schedule: str, scheduled_time: str = SCHEDULED_TIME) -> str:
     """A firing's idempotency key: a redelivered firing carries the same one."""
-    return f"schedule:{job}/{schedule}:{scheduled_time}"
+    return f"{SCHEDULE_KEY_PREFIX}{job}/{schedule}:{scheduled_time}"
+
+
+def invoked_as_schedule(invoked_function_arn: str | None) -> bool:
+    """Whether the trigger was invoked through the schedules' alias."""
+    return bool(invoked_function_arn) and str(invoked_function_arn).endswith(f":{SCHEDULES_ALIAS}")
+
+
+def check_key_source(request: RunRequest, scheduled: bool) -> None:
+    """A schedule's key form from a schedule only, and a schedule sends nothing else: a caller
+    who could send a future firing's key would take that firing's place."""
+    if request.idempotency_key.startswith(SCHEDULE_KEY_PREFIX) and not scheduled:
+        raise ValidationError(
+            f"{IDEMPOTENCY_KEY}: {shown(request.idempotency_key)} has the form of a schedule's "
+            f"firing; a caller's key may not start with {SCHEDULE_KEY_PREFIX!r}"
+        )
+    if scheduled and not request.idempotency_key.startswith(SCHEDULE_KEY_PREFIX):
+        raise ValidationError(
+            f"{IDEMPOTENCY_KEY}: {shown(request.idempotency_key)} is not a schedule's firing, "
+            f"and only schedules invoke the trigger's {SCHEDULES_ALIAS!r} alias"
+        )
 
 
 def schedule_event(

@@ -191,6 +191,11 @@ class AwsMocks(pulumi.runtime.Mocks):
         elif t == "aws:lambda/function:Function":
             computed = {"name": name, "arn": self.arn("lambda", f"function:{name}")}
             resource_id = name
+        elif t == "aws:lambda/alias:Alias":
+            # The alias ARN is the function's, qualified by the alias's name.
+            function = inputs["functionName"]
+            computed = {"arn": self.arn("lambda", f"function:{function}:{name}")}
+            resource_id = computed["arn"]
         elif t == "aws:scheduler/scheduleGroup:ScheduleGroup":
             computed = {
                 "name": name,

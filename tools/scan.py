@@ -61,6 +61,7 @@ TERRAFORM_TYPES = {
     "aws:kms/alias:Alias": "aws_kms_alias",
     "aws:kms/key:Key": "aws_kms_key",
     "aws:lambda/function:Function": "aws_lambda_function",
+    "aws:lambda/alias:Alias": "aws_lambda_alias",
     "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig": (
         "aws_lambda_function_event_invoke_config"
     ),

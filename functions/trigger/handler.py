@@ -18,6 +18,7 @@ ends the run FAILED, with ECS's reason, and is answered, not raised.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 import boto3
@@ -54,14 +55,27 @@ class NotFound(Exception):
 load_config = runtime.load_config
 
 
+@dataclass(frozen=True)
+class Invocation:
+    """What Lambda tells of one invocation."""
+
+    request_id: str
+    """Lambda keeps it across its own retries of an async invocation."""
+    scheduled: bool
+    """Invoked through the schedules' alias, which only the stack's schedules may invoke."""
+
+
 def handler(event: Any, context: Any) -> dict[str, Any]:
-    request_id = getattr(context, "aws_request_id", None) or "local"
-    log: dict[str, Any] = {"requestId": request_id}
+    invocation = Invocation(
+        request_id=getattr(context, "aws_request_id", None) or "local",
+        scheduled=run_event.invoked_as_schedule(getattr(context, "invoked_function_arn", None)),
+    )
+    log: dict[str, Any] = {"requestId": invocation.request_id}
     try:
         config = load_config()
         action = parse_action(event)
         log["action"] = action
-        return ACTIONS[action](event, config, request_id, log)
+        return ACTIONS[action](event, config, invocation, log)
     except ValidationError as error:
         log.update(outcome="validation-error", error=str(error))
         return {"error": {"type": "ValidationError", "message": str(error)}}
@@ -79,10 +93,11 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
 
 
 def run(
-    event: dict, config: trigger_config.TriggerConfig, request_id: str, log: dict[str, Any]
+    event: dict, config: trigger_config.TriggerConfig, invocation: Invocation, log: dict[str, Any]
 ) -> dict[str, Any]:
     """Record the run, then start its current attempt (and the on-demand fallback)."""
-    request = run_event.parse_run(event, config.jobs, default_key=request_id)
+    request = run_event.parse_run(event, config.jobs, default_key=invocation.request_id)
+    run_event.check_key_source(request, invocation.scheduled)
     run_id = runs.run_id(request.job, request.idempotency_key)
     log.update(job=request.job, runId=run_id, idempotencyKey=request.idempotency_key)
     store = records.RunStore(dynamodb, config.runs_table)
@@ -109,13 +124,15 @@ def run(
 
 def _same_request(record: dict[str, Any], request: RunRequest) -> None:
     kept = record[runs.Record.REQUEST]
-    if kept.get("environment", {}) != request.environment or kept.get("command") != (
-        request.command
+    if (
+        kept.get("environment", {}) != request.environment
+        or kept.get("command") != request.command
+        or kept.get("capacity") != request.capacity
     ):
         raise ValidationError(
             f"idempotencyKey: {shown(request.idempotency_key)} already names run "
-            f"{record[runs.Record.RUN_ID]} of {request.job} with another environment or "
-            "command; reuse a key only to repeat the same request"
+            f"{record[runs.Record.RUN_ID]} of {request.job} with another environment, command "
+            "or capacity; reuse a key only to repeat the same request"
         )
 
 
@@ -146,7 +163,7 @@ def answer(
 
 
 def any_status(
-    event: dict, config: trigger_config.TriggerConfig, request_id: str, log: dict[str, Any]
+    event: dict, config: trigger_config.TriggerConfig, invocation: Invocation, log: dict[str, Any]
 ) -> dict[str, Any]:
     """A run's status from its record, or a task's from ECS (while ECS remembers it)."""
     if "runId" in event:
@@ -205,7 +222,7 @@ def task_status(
 
 
 def list_runs(
-    event: dict, config: trigger_config.TriggerConfig, request_id: str, log: dict[str, Any]
+    event: dict, config: trigger_config.TriggerConfig, invocation: Invocation, log: dict[str, Any]
 ) -> dict[str, Any]:
     """Runs newest first, a page at a time, optionally of one job and in one status."""
     _unknown_keys(event, LIST_KEYS)
@@ -246,7 +263,7 @@ def list_runs(
 
 
 def any_stop(
-    event: dict, config: trigger_config.TriggerConfig, request_id: str, log: dict[str, Any]
+    event: dict, config: trigger_config.TriggerConfig, invocation: Invocation, log: dict[str, Any]
 ) -> dict[str, Any]:
     """Stop a run (its current attempt, and no attempt after it), or one task by its ARN."""
     if "runId" in event:

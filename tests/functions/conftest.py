@@ -18,7 +18,7 @@ for variable in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
 os.environ["MOTO_EC2_LOAD_DEFAULT_AMIS"] = "false"
 
 import handler  # noqa: E402
-from longjobs_contract import trigger_config  # noqa: E402
+from longjobs_contract import run_event, trigger_config  # noqa: E402
 from longjobs_contract.jobs import JobContract  # noqa: E402
 from tests.functions.runs_table import create_runs_table  # noqa: E402
 from tools.moto_ecs import register_task_definitions  # noqa: E402
@@ -97,9 +97,25 @@ def prod_config(config_file) -> trigger_config.TriggerConfig:
     return PROD
 
 
+TRIGGER_ARN = "arn:aws:lambda:eu-west-1:123456789012:function:longjobs-prod-trigger"
+
+
 class Context:
-    def __init__(self, request_id: str = "8f5b3c1e-7d2a-4e8b-9c3f-1a2b3c4d5e6f"):
+    """What Lambda passes a handler: the request id, and the ARN it was invoked by (a caller
+    invokes the unqualified function; a schedule, the schedules' alias)."""
+
+    def __init__(
+        self,
+        request_id: str = "8f5b3c1e-7d2a-4e8b-9c3f-1a2b3c4d5e6f",
+        invoked_function_arn: str = TRIGGER_ARN,
+    ):
         self.aws_request_id = request_id
+        self.invoked_function_arn = invoked_function_arn
+
+
+def scheduler_context(request_id: str = "5c1e8f5b-2a7d-4e8b-9c3f-6f1a2b3c4d5e") -> Context:
+    """How EventBridge Scheduler's firing reaches the trigger: through its alias."""
+    return Context(request_id, f"{TRIGGER_ARN}:{run_event.SCHEDULES_ALIAS}")
 
 
 @pytest.fixture

@@ -21,6 +21,7 @@ import handler
 from components.config import ConfigError, parse
 from longjobs_contract import environment, run_event, trigger_config
 from longjobs_contract.jobs import JobContract
+from tests.functions.conftest import scheduler_context
 from tests.functions.runs_table import create_runs_table
 
 IMAGE = "public.ecr.aws/docker/library/python:3.13"
@@ -152,7 +153,8 @@ def test_the_config_accepts_a_schedule_exactly_when_the_trigger_starts_its_runs(
     handler.load_config.cache_clear()
     if accepted:
         stubber.add_response("run_task", {"tasks": [{"taskArn": TASK}], "failures": []})
-    response = handler.handler(event, context)
+    # Scheduler invokes the trigger's schedules alias.
+    response = handler.handler(event, scheduler_context())
     if accepted:
         assert response["taskArn"] == TASK, response
         stubber.assert_no_pending_responses()

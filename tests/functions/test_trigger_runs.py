@@ -18,7 +18,7 @@ import attempts
 import handler
 import records
 from longjobs_contract import runs, trigger_config
-from tests.functions.conftest import PROD
+from tests.functions.conftest import PROD, scheduler_context
 from tests.functions.ecs_standin import EcsStandIn
 from tests.functions.runs_table import create_runs_table
 from tools.ecs_sim import CAPACITY_REASON, client_error
@@ -169,8 +169,11 @@ def test_a_key_reused_with_another_environment_is_refused_naming_the_run(stack, 
     assert response["error"] == {
         "type": "ValidationError",
         "message": f"idempotencyKey: 'nightly-2026-11-01' already names run {NIGHTLY_RUN} of "
-        "report with another environment or command; reuse a key only to repeat the same request",
+        "report with another environment, command or capacity; reuse a key only to repeat the "
+        "same request",
     }
+    on_demand = handler.handler({**NIGHTLY, "capacity": "on-demand"}, context)
+    assert on_demand["error"]["message"] == response["error"]["message"]
     assert len(ecs.started()) == 1
 
 
@@ -524,3 +527,36 @@ def test_attempt_numbers_stop_at_the_bound_the_overrides_are_counted_with(stack,
     tokens = [call["clientToken"] for call in ecs.run_task_calls()]
     assert tokens[-2:] == [runs.client_token(NIGHTLY_RUN, n) for n in (last, runs.MAX_ATTEMPT)]
     assert store.get(NIGHTLY_RUN)["attempts"][-1]["attempt"] == runs.MAX_ATTEMPT
+
+
+FIRING = {
+    "job": "report",
+    "environment": {},
+    "idempotencyKey": "schedule:report/nightly:2026-11-02T02:00:00Z",
+}
+
+
+def test_a_caller_cannot_send_a_schedules_key_and_take_its_firing(stack, context):
+    ecs, store, _ = stack
+    response = handler.handler(FIRING, context)
+    assert response["error"] == {
+        "type": "ValidationError",
+        "message": "idempotencyKey: 'schedule:report/nightly:2026-11-02T02:00:00Z' has the form "
+        "of a schedule's firing; a caller's key may not start with 'schedule:'",
+    }
+    assert ecs.started() == []
+    # The firing itself, through the schedules' alias, then starts its run as the schedule's.
+    fired = handler.handler(FIRING, scheduler_context())
+    assert fired["status"] == "PENDING" and not fired.get("duplicate")
+    assert store.get(fired["runId"])["request"]["source"] == "schedule report.nightly"
+
+
+def test_the_schedules_alias_takes_schedule_firings_only(stack, context):
+    ecs, _, _ = stack
+    response = handler.handler(NIGHTLY, scheduler_context())
+    assert response["error"] == {
+        "type": "ValidationError",
+        "message": "idempotencyKey: 'nightly-2026-11-01' is not a schedule's firing, and only "
+        "schedules invoke the trigger's 'schedules' alias",
+    }
+    assert ecs.started() == []

@@ -232,7 +232,23 @@ def test_schedule_runs_the_job_through_the_trigger(dev):
     assert schedule.inputs["state"] == "ENABLED"
     assert schedule.inputs["groupName"] == "longjobs-dev"
     target = schedule.inputs["target"]
-    assert target["arn"] == dev.outputs["triggerFunctionArn"]
+    # The schedules' alias, which only the schedules' role may invoke: the trigger knows a
+    # firing by it.
+    assert target["arn"] == f"{dev.outputs['triggerFunctionArn']}:schedules"
+    alias = dev.one("aws:lambda/alias:Alias", "trigger-schedules")
+    assert alias.inputs["functionVersion"] == "$LATEST"
+    async_config = dev.one(
+        "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig", "trigger-schedules-async"
+    )
+    unqualified = dev.one(
+        "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig", "trigger-async"
+    )
+    assert async_config.inputs == {**unqualified.inputs, "qualifier": "schedules"}
+    role = dev.one("aws:iam/rolePolicy:RolePolicy", "schedules-policy")
+    [invoke] = [
+        s for s in json.loads(role.inputs["policy"])["Statement"] if s["Sid"] == "InvokeTrigger"
+    ]
+    assert invoke["Resource"] == target["arn"]
     assert json.loads(target["input"]) == {
         "job": "report",
         "environment": {"REPORT_ROWS": "20000"},
@@ -247,7 +263,7 @@ def test_schedule_runs_the_job_through_the_trigger(dev):
             "Sid": "InvokeTrigger",
             "Effect": "Allow",
             "Action": "lambda:InvokeFunction",
-            "Resource": dev.outputs["triggerFunctionArn"],
+            "Resource": f"{dev.outputs['triggerFunctionArn']}:schedules",
         },
         {
             "Sid": "DeadLetters",
@@ -414,6 +430,7 @@ UNTAGGABLE = {
     "aws:ecr/lifecyclePolicy:LifecyclePolicy",
     "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders",
     "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig",
+    "aws:lambda/alias:Alias",
     "aws:scheduler/schedule:Schedule",
     "docker:index/image:Image",
     "aws:cloudwatch/eventTarget:EventTarget",
