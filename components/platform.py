@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -87,7 +88,15 @@ class JobPlatform(pulumi.ComponentResource):
             if any(job.build for job in config.jobs.values())
             else None
         )
-        self.runs = RunRecords("runs", RunRecordsArgs(context=context), opts=child)
+        # The table's and the topic's policies name the functions' roles, and the functions need
+        # the table and the topic first: the roles' ARNs are resolved once the roles exist.
+        function_roles, resolve_function_roles = _role_arns_to_come()
+        publisher_roles, resolve_publisher_roles = _role_arns_to_come()
+        self.runs = RunRecords(
+            "runs",
+            RunRecordsArgs(context=context, function_role_arns=function_roles),
+            opts=child,
+        )
         self.checkpoints = CheckpointBucket(
             "checkpoints",
             CheckpointBucketArgs(context=context, retention_days=config.run_retention_days),
@@ -110,7 +119,9 @@ class JobPlatform(pulumi.ComponentResource):
         }
         self.notifications = RunNotifications(
             "notifications",
-            RunNotificationsArgs(config=config.notifications, context=context),
+            RunNotificationsArgs(
+                config=config.notifications, context=context, publisher_role_arns=publisher_roles
+            ),
             opts=child,
         )
         self.trigger = JobTrigger(
@@ -140,6 +151,8 @@ class JobPlatform(pulumi.ComponentResource):
             ),
             opts=child,
         )
+        resolve_function_roles(pulumi.Output.all(self.trigger.role.arn, self.supervisor.role.arn))
+        resolve_publisher_roles(pulumi.Output.all(self.supervisor.role.arn))
         self.schedules = None
         if any(job.schedules for job in config.jobs.values()):
             self.schedules = JobSchedules(
@@ -220,3 +233,12 @@ class JobPlatform(pulumi.ComponentResource):
                 self.schedules.dead_letter_queue.url if self.schedules else None
             ),
         }
+
+
+def _role_arns_to_come() -> tuple[
+    pulumi.Output[list[str]], Callable[[pulumi.Output[list[str]]], None]
+]:
+    """Role ARNs a component's policy names before the roles are declared, and the function
+    that later gives them (`pulumi.deferred_output`): the policy depends on the roles as if
+    they had been passed in."""
+    return pulumi.deferred_output()

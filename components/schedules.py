@@ -61,10 +61,7 @@ class JobSchedules(pulumi.ComponentResource):
         self.role, self.policy = policies.role_with_policy(
             name,
             description="longjobs schedules: invoke the trigger, park undeliverable runs",
-            trust=policies.assume_role(
-                "scheduler.amazonaws.com",
-                {"StringEquals": {"aws:SourceAccount": args.context.account_id}},
-            ),
+            trust=policies.assume_role("scheduler.amazonaws.com", self.trust_conditions()),
             statements=self.statements(args.trigger),
             path=args.context.iam_path,
             tags=args.context.tags_for(),
@@ -102,6 +99,17 @@ class JobSchedules(pulumi.ComponentResource):
             tags=self._context.tags_for(),
             opts=pulumi.ResourceOptions(parent=self),
         )
+
+    def trust_conditions(self) -> dict[str, dict[str, str]]:
+        """Scheduler assumes the role for this stack's schedule group only, in this account: the
+        confused-deputy guard of the EventBridge Scheduler User Guide ("Confused deputy
+        prevention"), which names the group's whole ARN and warns against a schedule's ARN or a
+        name prefix."""
+        ctx = self._context
+        return {
+            "StringEquals": {"aws:SourceAccount": ctx.account_id},
+            "ArnEquals": {"aws:SourceArn": ctx.arn("scheduler", f"schedule-group/{ctx.prefix}")},
+        }
 
     def arns(self) -> dict[str, dict[str, pulumi.Output[str]]]:
         return {

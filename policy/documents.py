@@ -44,6 +44,9 @@ class Statement:
     resources: list[str] = field(default_factory=list)
     not_resources: list[str] = field(default_factory=list)
     conditions: Mapping[str, Any] = field(default_factory=dict)
+    principal: Any = None
+    """A resource policy's `Principal` as written (`*`, or `{"AWS": ...}`, `{"Service": ...}`);
+    None in an identity policy."""
 
     @property
     def allows(self) -> bool:
@@ -97,15 +100,16 @@ def names_one_role(resource: str) -> bool:
 def documents(args: ResourceValidationArgs) -> Iterator[Document | ValueError]:
     """Every identity policy document the resource declares; a ValueError for one unreadable."""
     if args.resource_type in POLICY_DOCUMENT_TYPES:
-        yield _read("policy", get(args.props, "policy"))
+        yield read_document("policy", get(args.props, "policy"))
     elif args.resource_type == ROLE:
         for inline in get(args.props, "inlinePolicies", []):
             if isinstance(inline, Mapping) and get(inline, "policy"):
                 where = f"inline policy '{get(inline, 'name', '')}'"
-                yield _read(where, get(inline, "policy"))
+                yield read_document(where, get(inline, "policy"))
 
 
-def _read(where: str, text: Any) -> Document | ValueError:
+def read_document(where: str, text: Any) -> Document | ValueError:
+    """A document's statements, or a ValueError saying why it cannot be read."""
     try:
         document = as_json(text)
         if not isinstance(document, Mapping):
@@ -133,6 +137,7 @@ def _statements(where: str, document: Mapping[str, Any]) -> list[Statement]:
                 resources=[str(r) for r in as_list(raw.get("Resource"))],
                 not_resources=[str(r) for r in as_list(raw.get("NotResource"))],
                 conditions=raw.get("Condition") or {},
+                principal=raw.get("Principal"),
             )
         )
     return statements

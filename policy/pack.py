@@ -15,7 +15,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from . import ecs, iam, resources, stack
+from . import access, ecs, iam, resources, stack
 
 PACK_NAME = "longjobs-guardrails"
 PACK_ENFORCEMENT_LEVEL = EnforcementLevel.MANDATORY
@@ -111,6 +111,26 @@ POLICIES: list[Policy] = [
         name="scheduler-retries-and-dead-letters",
         description="EventBridge Scheduler targets retry and keep what they could not deliver.",
         validate=resources.schedule_retries_and_dead_letters,
+    ),
+    StackValidationPolicy(
+        name="dynamodb-items-only-named-roles",
+        description="DynamoDB tables deny their items, read or written, to all but named roles.",
+        validate=access.dynamodb_items_only_named_roles,
+    ),
+    ResourceValidationPolicy(
+        name="dynamodb-policy-keeps-its-owner",
+        description="A DynamoDB resource policy never takes the deployer's right to change it.",
+        validate=access.dynamodb_policy_keeps_its_owner,
+    ),
+    StackValidationPolicy(
+        name="sns-publish-only-named-principals",
+        description="SNS topics deny Publish without TLS and to all but named publishers.",
+        validate=access.sns_publish_only_named_principals,
+    ),
+    ResourceValidationPolicy(
+        name="scheduler-role-trusts-its-group",
+        description="A role Scheduler assumes names its schedule group and account.",
+        validate=access.scheduler_role_trusts_its_group,
     ),
 ]
 

@@ -4,7 +4,9 @@
 
 Runs the real program with the stack's config file under Pulumi mocks: no Pulumi CLI, no AWS
 account. Prints every resource, each job's container as its task definition declares it, every
-IAM role with its trust and statements, the costs a user budgets by, and the stack outputs.
+IAM role with its trust and statements, every resource policy (the runs table's, the topic's,
+the queues' and the bucket's) statement by statement, the costs a user budgets by, and the stack
+outputs.
 Invalid config prints every problem and exits 1; a missing stack file exits 2.
 """
 
@@ -84,7 +86,7 @@ KEY_SETTINGS: dict[str, tuple[str, ...]] = {
         "deadLetterConfig.arn",
     ),
     "aws:lambda/permission:Permission": ("principal", "sourceArn"),
-    "aws:sqs/queuePolicy:QueuePolicy": ("policy",),
+    "aws:sqs/queuePolicy:QueuePolicy": ("queueUrl",),
     "aws:dynamodb/table:Table": (
         "name",
         "billingMode",
@@ -251,6 +253,58 @@ def print_iam(run: ProgramRun) -> None:
             print("    (no permissions)")
 
 
+# The resource policies of what the stack keeps: each type, what its target is called and the
+# input naming it.
+RESOURCE_POLICIES: dict[str, tuple[str, str]] = {
+    "aws:dynamodb/resourcePolicy:ResourcePolicy": ("table", "resourceArn"),
+    "aws:sns/topicPolicy:TopicPolicy": ("topic", "arn"),
+    "aws:sqs/queuePolicy:QueuePolicy": ("queue", "queueUrl"),
+    "aws:s3/bucketPolicy:BucketPolicy": ("bucket", "bucket"),
+}
+
+
+def print_resource_policies(run: ProgramRun) -> None:
+    """Who else may use the table, the topic, the queues and the bucket, and on what condition:
+    each resource policy, statement by statement."""
+    print("\nResource policies: who may use what the stack keeps, statement by statement")
+    for type_token, (kind, target) in RESOURCE_POLICIES.items():
+        for resource in sorted(run.by_type(type_token), key=lambda r: r.name):
+            print(f"  {kind} {resource.inputs[target]}  ({resource.name})")
+            for statement in json.loads(resource.inputs["policy"])["Statement"]:
+                print_policy_statement(statement)
+
+
+def print_policy_statement(statement: dict[str, Any]) -> None:
+    """`Sid: Effect principal`, its actions, each resource, and its condition."""
+    actions = statement["Action"]
+    actions = ", ".join(actions) if isinstance(actions, list) else actions
+    resources = statement["Resource"]
+    sid = statement.get("Sid", "(no Sid)")
+    print(f"    {sid}: {statement['Effect']} {describe_principal(statement)}")
+    print(f"      {actions}")
+    for resource in resources if isinstance(resources, list) else [resources]:
+        print(f"        on {resource}")
+    if "Condition" in statement:
+        print(f"      if {describe_condition(statement['Condition'])}")
+
+
+def describe_principal(statement: dict[str, Any]) -> str:
+    """`every principal` for `*`, else the accounts, roles or services named."""
+    principal = statement["Principal"]
+    if principal in ("*", {"AWS": "*"}):
+        return "every principal"
+    if not isinstance(principal, dict):
+        return str(principal)
+    named = [n for kind in ("AWS", "Service") for n in _as_list(principal.get(kind))]
+    return ", ".join(named)
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
 def print_key_policy(run: ProgramRun, config: StackConfig) -> None:
     """The key policy of the stack's key: the one it creates, or what a key it is given must
     allow (the stack cannot change the policy of a key it did not create)."""
@@ -312,6 +366,7 @@ def main(argv: list[str] | None = None) -> int:
     print_resources(run)
     print_container_definitions(run)
     print_iam(run)
+    print_resource_policies(run)
     print_key_policy(run, run.config)
     print_costs(run, run.config)
     print_lifecycle_costs()

@@ -41,6 +41,7 @@ TERRAFORM_TYPES = {
     "aws:cloudwatch/logGroup:LogGroup": "aws_cloudwatch_log_group",
     "aws:cloudwatch/logMetricFilter:LogMetricFilter": "aws_cloudwatch_log_metric_filter",
     "aws:cloudwatch/metricAlarm:MetricAlarm": "aws_cloudwatch_metric_alarm",
+    "aws:dynamodb/resourcePolicy:ResourcePolicy": "aws_dynamodb_resource_policy",
     "aws:dynamodb/table:Table": "aws_dynamodb_table",
     "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": "aws_default_security_group",
     "aws:ec2/flowLog:FlowLog": "aws_flow_log",

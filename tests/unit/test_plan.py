@@ -135,10 +135,63 @@ def test_plan_prints_each_roles_trust_with_its_condition(dev_plan):
     ) in lines
     assert (
         "  role schedules-role  (assumed by scheduler.amazonaws.com if StringEquals "
-        "aws:SourceAccount=123456789012)"
+        "aws:SourceAccount=123456789012, ArnEquals "
+        "aws:SourceArn=arn:aws:scheduler:us-east-1:123456789012:schedule-group/longjobs-dev)"
     ) in lines
     assert "  role report-execution-role  (assumed by ecs-tasks.amazonaws.com)" in lines
     assert "      if StringEquals iam:PassedToService=ecs-tasks.amazonaws.com" in lines
+
+
+def test_plan_prints_every_resource_policy_statement_by_statement(dev_plan):
+    table = "arn:aws:dynamodb:us-east-1:123456789012:table/longjobs-dev-runs"
+    topic = "arn:aws:sns:us-east-1:123456789012:longjobs-dev-notifications"
+    functions = (
+        "arn:aws:iam::123456789012:role/longjobs-dev/trigger-role-b146b9f, "
+        "arn:aws:iam::123456789012:role/longjobs-dev/supervisor-role-9a73f43"
+    )
+    heading = "Resource policies: who may use what the stack keeps, statement by statement"
+    policies = section(dev_plan, heading)
+    assert policies[:25] == [
+        heading,
+        f"  table {table}  (runs-policy)",
+        "    OnlyTheFunctionsWriteRuns: Deny every principal",
+        "      dynamodb:BatchWriteItem, dynamodb:DeleteItem, dynamodb:PartiQLDelete, "
+        "dynamodb:PartiQLInsert, dynamodb:PartiQLUpdate, dynamodb:PutItem, dynamodb:UpdateItem",
+        f"        on {table}",
+        f"        on {table}/index/*",
+        f"      if ArnNotEquals aws:PrincipalArn in [{functions}]",
+        "    OnlyTheFunctionsReadRuns: Deny every principal",
+        "      dynamodb:BatchGetItem, dynamodb:ConditionCheckItem, dynamodb:GetItem, "
+        "dynamodb:PartiQLSelect, dynamodb:Query, dynamodb:Scan",
+        f"        on {table}",
+        f"        on {table}/index/*",
+        f"      if ArnNotEquals aws:PrincipalArn in [{functions}]",
+        f"  topic {topic}  (notifications-policy)",
+        "    OwnerManages: Allow arn:aws:iam::123456789012:root",
+        "      sns:AddPermission, sns:DeleteTopic, sns:GetTopicAttributes, "
+        "sns:ListSubscriptionsByTopic, sns:RemovePermission, sns:SetTopicAttributes, "
+        "sns:Subscribe",
+        f"        on {topic}",
+        "    OnlyTheStackPublishes: Deny every principal",
+        "      sns:Publish",
+        f"        on {topic}",
+        "      if ArnNotEquals aws:PrincipalArn in "
+        "[arn:aws:iam::123456789012:role/longjobs-dev/supervisor-role-9a73f43]",
+        "    PublishThroughTlsOnly: Deny every principal",
+        "      sns:Publish",
+        f"        on {topic}",
+        "      if Bool aws:SecureTransport=false",
+        "  queue https://sqs.us-east-1.amazonaws.com/123456789012/longjobs-dev-schedules-dead-letters"
+        "  (schedules-dead-letters-policy)",
+    ]
+    # Then the other queues', and the checkpoint bucket's.
+    assert [line for line in policies[25:] if not line.startswith("    ")] == [
+        "  queue https://sqs.us-east-1.amazonaws.com/123456789012/longjobs-dev-supervisor-failures"
+        "  (supervisor-failures-policy)",
+        "  queue https://sqs.us-east-1.amazonaws.com/123456789012/longjobs-dev-trigger-failures"
+        "  (trigger-failures-policy)",
+        "  bucket longjobs-dev-checkpoints-123456789012-us-east-1  (checkpoints-policy)",
+    ]
 
 
 def test_a_condition_on_several_values_lists_them():

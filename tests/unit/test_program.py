@@ -436,6 +436,8 @@ UNTAGGABLE = {
     "aws:cloudwatch/eventTarget:EventTarget",
     "aws:lambda/permission:Permission",
     "aws:sqs/queuePolicy:QueuePolicy",
+    "aws:dynamodb/resourcePolicy:ResourcePolicy",
+    "aws:sns/topicPolicy:TopicPolicy",
     "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
     "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
     "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
