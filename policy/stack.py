@@ -29,11 +29,11 @@ PUBLIC_ACCESS_FLAGS = (
 )
 
 
-def _of_type(resources: Iterable[PolicyResource], *types: str) -> list[PolicyResource]:
+def of_type(resources: Iterable[PolicyResource], *types: str) -> list[PolicyResource]:
     return [r for r in resources if r.resource_type in types]
 
 
-def _depends_on(resource: PolicyResource, prop: str, other: PolicyResource) -> bool:
+def depends_on(resource: PolicyResource, prop: str, other: PolicyResource) -> bool:
     return any(d.urn == other.urn for d in (resource.property_dependencies or {}).get(prop, []))
 
 
@@ -52,8 +52,8 @@ def lambda_async_failure_destination(
     """Every function keeps what its async invocations could not process: a dead-letter queue
     of its own, or an on-failure destination in the event invoke config of its unqualified
     version (the one an invocation by bare name uses)."""
-    configs = _of_type(args.resources, EVENT_INVOKE_CONFIG)
-    for function in _of_type(args.resources, FUNCTION):
+    configs = of_type(args.resources, EVENT_INVOKE_CONFIG)
+    for function in of_type(args.resources, FUNCTION):
         if has(get(function.props, "deadLetterConfig", {}), "targetArn"):
             continue
         covering = [c for c in configs if _configures(c, function)]
@@ -70,7 +70,7 @@ def lambda_async_failure_destination(
 
 def _configures(config: PolicyResource, function: PolicyResource) -> bool:
     qualifier = str(get(config.props, "qualifier", ""))
-    if _depends_on(config, "functionName", function):
+    if depends_on(config, "functionName", function):
         named = True
     else:
         name, qualified = function_name(get(config.props, "functionName", ""))
@@ -87,11 +87,11 @@ def _has_on_failure(config: PolicyResource) -> bool:
 def s3_public_access_blocked(args: StackValidationArgs, report_violation: ReportViolation) -> None:
     """Every bucket has a public access block with all four settings on (or the stack blocks
     public access for the whole account)."""
-    for account_block in _of_type(args.resources, ACCOUNT_PUBLIC_ACCESS_BLOCK):
+    for account_block in of_type(args.resources, ACCOUNT_PUBLIC_ACCESS_BLOCK):
         if not _open_flags(account_block):
             return
-    blocks = _of_type(args.resources, BUCKET_PUBLIC_ACCESS_BLOCK)
-    for bucket in _of_type(args.resources, *BUCKET_TYPES):
+    blocks = of_type(args.resources, BUCKET_PUBLIC_ACCESS_BLOCK)
+    for bucket in of_type(args.resources, *BUCKET_TYPES):
         name = get(bucket.props, "bucket", bucket.name)
         own = [b for b in blocks if _blocks(b, bucket)]
         if not own:
@@ -110,7 +110,7 @@ def s3_public_access_blocked(args: StackValidationArgs, report_violation: Report
 
 
 def _blocks(block: PolicyResource, bucket: PolicyResource) -> bool:
-    if _depends_on(block, "bucket", bucket):
+    if depends_on(block, "bucket", bucket):
         return True
     name = get(bucket.props, "bucket")
     return name is not None and get(block.props, "bucket") == name
@@ -149,7 +149,7 @@ def customer_key_everywhere(args: StackValidationArgs, report_violation: ReportV
     keeps data does: a log group, queue, topic, table, repository, bucket, schedule or cluster
     left to its service's own key is the one an audit finds."""
     kept = [r for r in args.resources if r.resource_type in KEY_PROPERTIES]
-    keyed = {r.urn: _customer_key(r) for r in kept}
+    keyed = {r.urn: customer_key(r) is not None for r in kept}
     if not any(keyed.values()):
         return
     for resource in kept:
@@ -163,20 +163,22 @@ def customer_key_everywhere(args: StackValidationArgs, report_violation: ReportV
             )
 
 
-def _customer_key(resource: PolicyResource) -> bool:
-    """Whether the resource names a customer-managed key (a value unknown in preview does)."""
+def customer_key(resource: PolicyResource) -> str | None:
+    """The customer-managed key the resource names (`*` when unknown in preview), or None."""
     value: Any = resource.props
     for part in KEY_PROPERTIES[resource.resource_type]:
         if isinstance(part, int):
             items = as_list(value)
             if len(items) <= part:
-                return False
+                return None
             value = items[part]
         elif not has(value, part):
-            return False
+            return None
         else:
             try:
                 value = value[part]
             except UnknownValueError:
-                return True
-    return isinstance(value, str) and value != "" and not value.startswith(AWS_MANAGED_ALIAS)
+                return "*"
+    if isinstance(value, str) and value != "" and not value.startswith(AWS_MANAGED_ALIAS):
+        return value
+    return None
