@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
-import re
 from dataclasses import dataclass
 
 import pulumi
@@ -12,59 +10,12 @@ import pulumi_aws as aws
 
 from components import encryption, policies
 from components.config.models import PLATFORM_TASK_ROLE_SIDS
+from components.config.names import bucket_name
 from components.context import StackContext
 
-MAX_BUCKET_NAME = 63
-"""S3 general purpose bucket names are 3 to 63 characters ("General purpose bucket naming
-rules", Amazon S3 User Guide)."""
-_BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
-# The same rules: no prefix `xn--`, `sthree-` or `amzn-s3-demo-`; no suffix `-s3alias`,
-# `--ol-s3`, `.mrap`, `--x-s3` or `--table-s3` (reserved for access points and other buckets).
-_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
-_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
-_HASH_LENGTH = 8
 ABORT_INCOMPLETE_UPLOADS_DAYS = 1
 NONCURRENT_VERSION_DAYS = 1
 """A multipart upload not finished within a day is an attempt that died mid-save."""
-
-
-def bucket_name(prefix: str, account_id: str, region: str) -> str:
-    """`<prefix>-checkpoints-<account id>-<region>`: the same on every deploy of the stack, and
-    unique in its partition, where bucket names are global (two accounts, or one account's
-    stacks in two regions, never collide; the stack prefix is unique within an account).
-
-    The prefix may be 53 characters and a region 14, so the whole may pass S3's 63. Then the
-    account and region stay whole (they make the name unique) and `<prefix>-checkpoints` is cut
-    to fit, followed by 8 hex characters of the SHA-256 of the prefix, so that two long
-    prefixes sharing their start still name different buckets:
-    `<cut prefix>-<hash>-<account id>-<region>`.
-    """
-    tail = f"-{account_id}-{region}"
-    name = f"{prefix}-checkpoints{tail}"
-    if len(name) > MAX_BUCKET_NAME:
-        digest = hashlib.sha256(prefix.encode()).hexdigest()[:_HASH_LENGTH]
-        room = MAX_BUCKET_NAME - len(tail) - len(digest) - 1
-        name = f"{f'{prefix}-checkpoints'[:room].rstrip('-')}-{digest}{tail}"
-    problem = bucket_name_problem(name)
-    if problem:
-        raise ValueError(f"the checkpoint bucket's name {name!r} {problem}")
-    return name
-
-
-def bucket_name_problem(name: str) -> str | None:
-    """Why S3 would refuse `name` for a general purpose bucket, or None."""
-    if not _BUCKET_NAME.fullmatch(name):
-        return (
-            "must be 3 to 63 lowercase letters, digits, dots and hyphens, starting and ending "
-            "with a letter or digit"
-        )
-    if ".." in name or re.fullmatch(r"\d+\.\d+\.\d+\.\d+", name):
-        return "must not hold two adjacent dots or look like an IP address"
-    reserved = [p for p in _RESERVED_PREFIXES if name.startswith(p)]
-    reserved += [s for s in _RESERVED_SUFFIXES if name.endswith(s)]
-    if reserved:
-        return f"must not start or end with {reserved[0]!r}, which S3 reserves"
-    return None
 
 
 def bucket_arn(partition: str, bucket: str) -> str:

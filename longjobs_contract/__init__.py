@@ -11,6 +11,7 @@ MODULES = (
     "__init__.py",
     "alarms.py",
     "capacity.py",
+    "control_plane.py",
     "environment.py",
     "errors.py",
     "iam_escalation.py",

@@ -5,7 +5,8 @@ The catalogue is Rhino Security Labs' "AWS IAM Privilege Escalation – Methods 
 method list kept in github.com/RhinoSecurityLabs/AWS-IAM-Privilege-Escalation); the numbers below
 are that list's. The policy pack refuses every method in any policy document; the stack config
 refuses a job's statements that grant the IAM and STS ones on a resource pattern that could match
-the job's own task role (or any other identity of the account).
+the job's own task role (or any other identity of the account), and the single-permission
+methods of other services on any resource (the combinations are the pack's alone).
 
 IAM matches actions case-insensitively, with `*` (any run of characters) and `?` (one character)
 as wildcards, and a resource pattern's `*` runs across `:` and `/`.
@@ -85,6 +86,14 @@ IDENTITY_ESCALATION_ACTIONS: tuple[str, ...] = (
 )
 
 
+# The catalogue's single-permission methods outside IAM: each changes what runs under another
+# identity's role (a function, a Glue development endpoint, a CodeStar project, a notebook), so
+# granted on any resource it escalates; the policy pack and the stack config refuse them alike.
+SERVICE_ESCALATION_ACTIONS: tuple[str, ...] = tuple(
+    action for action in ESCALATION_ACTIONS if not action.startswith("iam:")
+)
+
+
 def wildcard_to_regex(pattern: str) -> re.Pattern[str]:
     """IAM's wildcards (`*` any run, `?` one character), case-insensitive."""
     escaped = re.escape(pattern).replace(r"\*", ".*").replace(r"\?", ".")
@@ -100,6 +109,11 @@ def identity_escalations(action_pattern: str) -> list[str]:
     return [a for a in IDENTITY_ESCALATION_ACTIONS if action_matches(action_pattern, a)]
 
 
+def service_escalations(action_pattern: str) -> list[str]:
+    """The catalogue's methods outside IAM that `action_pattern` covers, in catalogue order."""
+    return [a for a in SERVICE_ESCALATION_ACTIONS if action_matches(action_pattern, a)]
+
+
 def why_escalation(action: str) -> str:
     """Which of the catalogue's methods an IAM or STS action of it is, for a message."""
     if action in ESCALATION_ACTIONS:
@@ -111,21 +125,32 @@ def why_escalation(action: str) -> str:
 
 
 # The ARNs of IAM identities in any account: arn:<partition>:iam::<account>:<type>/<path/name>.
-# A resource pattern could match one when some ARN of that shape matches it. A template is a
-# sequence of steps: one given character, or a set of characters repeated zero or more times
-# (None: any character).
-_PARTITION = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-")
-_ACCOUNT = frozenset("0123456789")
+# A resource pattern could match one when some ARN of that shape matches it.
+PARTITION_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-")
+ACCOUNT_CHARACTERS = frozenset("0123456789")
 IDENTITY_TYPES = ("role", "user", "group", "policy")
-_Step = tuple[str, bool] | tuple[frozenset[str] | None, bool]
 
 
-def _template(kind: str) -> tuple[_Step, ...]:
-    def given(text: str) -> list[_Step]:
-        return [(character, False) for character in text]
+@dataclass(frozen=True)
+class AnyBut:
+    """Any character but these (a name's part of an ARN, which holds no `:`)."""
 
+    excluded: frozenset[str]
+
+
+Step = tuple[str | frozenset[str] | AnyBut | None, bool]
+"""One step of a template: what it makes (one given character, one of a set, any but some, or
+None for any character) and whether it repeats (zero or more times) or makes exactly one."""
+
+
+def given(text: str) -> list[Step]:
+    """The steps that make `text`, lower-cased (patterns are compared lower-cased)."""
+    return [(character, False) for character in text.lower()]
+
+
+def _template(kind: str) -> tuple[Step, ...]:
     return (
-        *given("arn:"), (_PARTITION, True), *given(":iam::"), (_ACCOUNT, True),
+        *given("arn:"), (PARTITION_CHARACTERS, True), *given(":iam::"), (ACCOUNT_CHARACTERS, True),
         *given(f":{kind}/"), (None, True),
     )  # fmt: skip
 
@@ -139,33 +164,53 @@ def could_match_identity(resource: str) -> bool:
     `arn:aws:*`...). A pattern without wildcards names one resource and matches no other."""
     if "*" not in resource and "?" not in resource:
         return False
-    return any(_intersects(resource.lower(), template) for template in _IDENTITY_TEMPLATES)
+    return any(meets(resource, template) for template in _IDENTITY_TEMPLATES)
 
 
-def _intersects(pattern: str, template: tuple[_Step, ...]) -> bool:
-    """Whether some string matches both the IAM wildcard `pattern` and `template`.
+def meets(pattern: str, template: tuple[Step, ...]) -> bool:
+    """Whether some string matches both the IAM wildcard `pattern` (case-insensitively) and
+    `template`.
 
-    meet[i][j]: the rest of the pattern from i and the rest of the template from j can make the
-    same string; filled from the ends back, each cell reading cells further on.
+    A search over pairs (place in the pattern, place in the template) from (0, 0): each pair
+    says the strings made so far agree; reaching both ends means one string matches both.
     """
+    pattern = pattern.lower()
     rows, columns = len(pattern), len(template)
-    meet = [[False] * (columns + 1) for _ in range(rows + 1)]
-    meet[rows][columns] = True
-    for i in range(rows, -1, -1):
-        for j in range(columns, -1, -1):
-            if i == rows and j == columns:
-                continue
-            if i < rows and pattern[i] == "*":
-                # The pattern's `*` ends here, or it also takes what the template's step makes.
-                meet[i][j] = meet[i + 1][j] or (j < columns and meet[i][j + 1])
-            elif j < columns and template[j][1]:
-                allowed = template[j][0]
-                takes_next = i < rows and (
-                    pattern[i] == "?" or allowed is None or pattern[i] in allowed
-                )
-                # The repeated set makes nothing more, or it makes the pattern's next character.
-                meet[i][j] = meet[i][j + 1] or (takes_next and meet[i + 1][j])
-            elif i < rows and j < columns:
-                same = pattern[i] == "?" or pattern[i] == template[j][0]
-                meet[i][j] = same and meet[i + 1][j + 1]
-    return meet[0][0]
+    seen: set[tuple[int, int]] = set()
+    todo = [(0, 0)]
+    while todo:
+        i, j = todo.pop()
+        if (i, j) in seen:
+            continue
+        seen.add((i, j))
+        if i == rows and j == columns:
+            return True
+        todo += _next_pairs(pattern, template, i, j)
+    return False
+
+
+def _next_pairs(pattern: str, template: tuple[Step, ...], i: int, j: int) -> list[tuple[int, int]]:
+    rows, columns = len(pattern), len(template)
+    found = []
+    if i < rows and pattern[i] == "*":
+        # The pattern's `*` ends here, or it also takes what the template's step makes.
+        found.append((i + 1, j))
+        if j < columns:
+            found.append((i, j + 1))
+    if j < columns and template[j][1]:
+        # The repeated step makes nothing more, or it makes the pattern's next character.
+        found.append((i, j + 1))
+        if i < rows and pattern[i] != "*" and _takes(template[j][0], pattern[i]):
+            found.append((i + 1, j))
+    elif i < rows and j < columns and pattern[i] != "*" and _takes(template[j][0], pattern[i]):
+        found.append((i + 1, j + 1))
+    return found
+
+
+def _takes(allowed: str | frozenset[str] | AnyBut | None, character: str) -> bool:
+    """Whether a step that makes `allowed` can make the pattern's `character` (`?`: any)."""
+    if character == "?" or allowed is None:
+        return True
+    if isinstance(allowed, AnyBut):
+        return character not in allowed.excluded
+    return character == allowed if isinstance(allowed, str) else character in allowed

@@ -9,9 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
-
-from pulumi_policy import ResourceValidationArgs
+from typing import Any, Protocol
 
 from longjobs_contract.iam_escalation import action_matches
 
@@ -97,7 +95,17 @@ def names_one_role(resource: str) -> bool:
     return name is not None and name != "" and "*" not in name and "?" not in name
 
 
-def documents(args: ResourceValidationArgs) -> Iterator[Document | ValueError]:
+class Declared(Protocol):
+    """A resource as a rule sees it: a resource rule's arguments or a stack rule's resource."""
+
+    @property
+    def resource_type(self) -> str: ...
+
+    @property
+    def props(self) -> Mapping[str, Any]: ...
+
+
+def documents(args: Declared) -> Iterator[Document | ValueError]:
     """Every identity policy document the resource declares; a ValueError for one unreadable."""
     if args.resource_type in POLICY_DOCUMENT_TYPES:
         yield read_document("policy", get(args.props, "policy"))

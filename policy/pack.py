@@ -15,7 +15,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from . import access, ecs, iam, resources, stack
+from . import access, control_plane, ecs, iam, resources, stack
 
 PACK_NAME = "longjobs-guardrails"
 PACK_ENFORCEMENT_LEVEL = EnforcementLevel.MANDATORY
@@ -36,6 +36,12 @@ POLICIES: list[Policy] = [
         name="iam-no-privilege-escalation",
         description="IAM policies grant none of Rhino Security Labs' privilege-escalation methods.",
         validate=iam.no_privilege_escalation,
+    ),
+    StackValidationPolicy(
+        name="iam-task-roles-stay-in-their-job",
+        description="Roles of ECS tasks reach none of the stack's own resources, nor another "
+        "job's checkpoints or logs.",
+        validate=control_plane.task_roles_stay_in_their_job,
     ),
     ResourceValidationPolicy(
         name="iam-no-administrator-policies",

@@ -149,7 +149,7 @@ def customer_key_everywhere(args: StackValidationArgs, report_violation: ReportV
     keeps data does: a log group, queue, topic, table, repository, bucket, schedule or cluster
     left to its service's own key is the one an audit finds."""
     kept = [r for r in args.resources if r.resource_type in KEY_PROPERTIES]
-    keyed = {r.urn: _customer_key(r) for r in kept}
+    keyed = {r.urn: customer_key(r) is not None for r in kept}
     if not any(keyed.values()):
         return
     for resource in kept:
@@ -163,20 +163,22 @@ def customer_key_everywhere(args: StackValidationArgs, report_violation: ReportV
             )
 
 
-def _customer_key(resource: PolicyResource) -> bool:
-    """Whether the resource names a customer-managed key (a value unknown in preview does)."""
+def customer_key(resource: PolicyResource) -> str | None:
+    """The customer-managed key the resource names (`*` when unknown in preview), or None."""
     value: Any = resource.props
     for part in KEY_PROPERTIES[resource.resource_type]:
         if isinstance(part, int):
             items = as_list(value)
             if len(items) <= part:
-                return False
+                return None
             value = items[part]
         elif not has(value, part):
-            return False
+            return None
         else:
             try:
                 value = value[part]
             except UnknownValueError:
-                return True
-    return isinstance(value, str) and value != "" and not value.startswith(AWS_MANAGED_ALIAS)
+                return "*"
+    if isinstance(value, str) and value != "" and not value.startswith(AWS_MANAGED_ALIAS):
+        return value
+    return None

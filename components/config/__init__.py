@@ -7,6 +7,7 @@ models.py                the models components take
 errors.py                how a problem is worded
 regions.py               aws:region, and what the config names in other regions
 load.py                  reading the stack's config and the checks across keys
+control_plane.py         a job's statements against the stack's own resources
 stack_file.py            reading a Pulumi.<stack>.yaml as the Pulumi CLI would, offline
 """
 

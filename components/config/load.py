@@ -1,9 +1,10 @@
 """Reading the stack's config and validating it whole: every problem at once.
 
 pydantic checks each key; the checks that span keys (build and image, environment and secrets,
-a schedule's run event against the job, what other regions hold) run here on the raw values,
-so they are reported with the field problems instead of after them. Keys outside `longjobs:`
-are checked too where they decide what is deployed: a namespace misspelt, and `aws:region`.
+a schedule's run event against the job, what other regions hold, a job's statements against the
+stack's own resources) run here on the raw values, so they are reported with the field problems
+instead of after them. Keys outside `longjobs:` are checked too where they decide what is
+deployed: a namespace misspelt, and `aws:region`.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pydantic import ValidationError
 from pydantic.alias_generators import to_camel
 
 from components.config import contract
+from components.config.control_plane import stack_resources, statement_problems
 from components.config.errors import NAMESPACE, ConfigError, describe_errors, key_path
 from components.config.models import JobConfig, StackConfig
 from components.config.names import prefix_problem
@@ -66,9 +68,11 @@ def parse(
         problems += other_region_problems(values, region)
     jobs = values.get("jobs")
     if isinstance(jobs, dict):
+        own = stack_resources(values, project, stack, region)
         for name, job in jobs.items():
             if isinstance(job, dict):
                 problems += _job_problems(str(name), job, problems)
+                problems += statement_problems(str(name), job.get("policyStatements"), own)
                 if isinstance(create, dict) and create.get("natGateways") == "none":
                     problems += endpoint_only_problems(str(name), job, region)
     if problems or config is None:

@@ -338,6 +338,16 @@ class PolicyStatement(BaseModel):
                 "or policies the job manages, each named by its whole ARN without '*' or '?' "
                 "(like arn:aws:iam::123456789012:role/report-helper)"
             )
+        services = [
+            _service_escalation_problem(action, found)
+            for action in actions
+            if (found := iam_escalation.service_escalations(action))
+        ]
+        if services:
+            raise ValueError(
+                "; ".join(services) + "; allowed: none of these in a job's statements (change "
+                "functions, development endpoints and notebooks from a deployment pipeline)"
+            )
         writes = [a for a in actions if a.startswith("iam:") and not _reads_only(a)]
         if writes and "*" in resources:
             # IAM changes on every resource include the job's own task role (removing a
@@ -361,6 +371,16 @@ def _escalation_problem(action: str, found: list[str], resources: list[str]) -> 
         "the job's own task role or another role, user, group or policy of the account, so the "
         "job could grant itself anything (Rhino Security Labs' IAM privilege escalation "
         f"methods: {methods})"
+    )
+
+
+def _service_escalation_problem(action: str, found: list[str]) -> str:
+    covering = "" if found == [action] else f" (covering {', '.join(found)})"
+    methods = "; ".join(f"{a}, {iam_escalation.why_escalation(a)}" for a in found)
+    return (
+        f"Action {action!r}{covering} on any resource lets the job run code of its choosing "
+        "under another identity's role (Rhino Security Labs' IAM privilege escalation methods: "
+        f"{methods})"
     )
 
 

@@ -613,9 +613,12 @@ def test_the_config_keeps_reads_and_escalation_actions_on_named_identities():
     from tests.unit.test_config import dev_values, statement
 
     values = dev_values()
+    # Named, and outside the stack's IAM path: a role the job manages itself (the stack's own
+    # roles, the job's task role among them, are out of its reach: test_config_control_plane).
+    helper = f"arn:aws:iam::{ACCOUNT}:role/report-helper"
     values["jobs"]["report"]["policyStatements"] = [
         statement(["iam:GetRole", "iam:ListRoles"], "*"),
-        statement(["iam:PutRolePolicy", "iam:PassRole", "sts:AssumeRole"], JOB_ROLE),
+        statement(["iam:PutRolePolicy", "iam:PassRole", "sts:AssumeRole"], helper),
         statement("iam:PutRolePolicy", "*", effect="Deny"),
     ]
     assert len(parse(values).jobs["report"].policy_statements) == 3

@@ -832,7 +832,7 @@ def test_iam_statements_on_named_resources_denies_and_unnamed_sids_are_accepted(
             policyStatements=[
                 statement(["iam:PassRole", "iam:GetRole"], ROLE_ARN),
                 statement("iam:*", "*", effect="Deny"),
-                statement("s3:GetObject", "*"),
+                statement("s3:ListAllMyBuckets", "*"),
                 statement("s3:GetObject", "arn:aws:s3:::b/*"),
             ],
             managedPolicyArns=POLICY_ARNS[:20],
