@@ -472,6 +472,34 @@ def test_plan_prices_the_alarms(dev_plan):
     ) in dev_plan.splitlines()
 
 
+ACCESS_LOGS = "  Checkpoint access logs (checkpointAccessLogs), kept 365 days in the bucket"
+
+
+def test_plan_shows_the_access_log_bucket_and_prices_its_storage_per_gb(dev_plan):
+    assert re.search(
+        r"aws:s3/bucketLogging:BucketLogging\s+checkpoints-access-logging\s+"
+        r"targetBucket=longjobs-dev-access-logs-123456789012-us-east-1\s+targetPrefix=checkpoints/",
+        dev_plan,
+    )
+    assert section(dev_plan, ACCESS_LOGS) == [
+        ACCESS_LOGS,
+        "    longjobs-dev-access-logs-123456789012-us-east-1",
+        "    S3 Standard storage: 0.023 per GB-month (us-east-1's first 50 TB; other regions' "
+        "differ); S3 bills nothing to turn them on or deliver them",
+        "    a request is one log line of about 500 bytes: 0.50 GB, 0.01 a month, per million "
+        "requests kept",
+    ]
+
+
+def test_plan_of_a_stack_without_access_logs_says_so(tmp_path):
+    config = dev_config()
+    config["longjobs:checkpointAccessLogs"] = False
+    code, out, _ = plan_config(tmp_path, "quiet", config)
+    assert code == 0
+    assert "  Checkpoint access logs: none (checkpointAccessLogs: false)" in out.splitlines()
+    assert "BucketLogging" not in out
+
+
 NETWORK = "  Network: how tasks reach ECR, CloudWatch Logs, their secrets and the internet"
 CHOICES = "  network.create's choices, per month of 730 hours in {} zones"
 
