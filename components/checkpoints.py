@@ -9,18 +9,23 @@ import pulumi
 import pulumi_aws as aws
 
 from components import encryption, policies
+from components.access_logs import AccessLogBucket, AccessLogBucketArgs
+from components.buckets import (
+    block_public_access,
+    bucket_arn,
+    bucket_name,
+    enforce_bucket_owner,
+    expire,
+    turn_on_versioning,
+)
 from components.config.models import PLATFORM_TASK_ROLE_SIDS
-from components.config.names import bucket_name
 from components.context import StackContext
 
-ABORT_INCOMPLETE_UPLOADS_DAYS = 1
 NONCURRENT_VERSION_DAYS = 1
-"""A multipart upload not finished within a day is an attempt that died mid-save."""
-
-
-def bucket_arn(partition: str, bucket: str) -> str:
-    """S3 ARNs name no region or account: `arn:<partition>:s3:::<bucket>`."""
-    return f"arn:{partition}:s3:::{bucket}"
+"""A checkpoint a later save replaced, or the expiration removed, is kept a day: long enough to
+take back a save that went wrong."""
+ACCESS_LOG_PREFIX = "checkpoints/"
+"""Where S3 writes the bucket's server access logs in the log bucket."""
 
 
 def checkpoint_statements(context: StackContext, bucket: str, job: str) -> list[policies.Statement]:
@@ -59,6 +64,9 @@ class CheckpointBucketArgs:
     """The stack the bucket is named, tagged and encrypted for."""
     retention_days: int
     """How long a checkpoint is kept: the stack's `runRetentionDays`."""
+    access_log_retention_days: int | None = None
+    """How long the bucket's server access logs are kept, in a bucket of their own; None: the
+    bucket keeps none (`checkpointAccessLogs: false`)."""
 
 
 class CheckpointBucket(pulumi.ComponentResource):
@@ -79,6 +87,10 @@ class CheckpointBucket(pulumi.ComponentResource):
     multipart uploads are aborted."""
     policy: aws.s3.BucketPolicy
     """Denies every request not made over TLS."""
+    access_logs: AccessLogBucket | None
+    """The bucket the server access logs go to, unless the stack keeps none."""
+    access_logging: aws.s3.BucketLogging | None
+    """The bucket's server access logging, into `access_logs` under `checkpoints/`."""
 
     name: str
     """The bucket's name, known before it exists: task roles and the trigger name it at
@@ -99,12 +111,23 @@ class CheckpointBucket(pulumi.ComponentResource):
         self.name = bucket_name(args.context.prefix, args.context.account_id, args.context.region)
         self.arn = bucket_arn(args.context.partition, self.name)
         self.bucket = self._create_bucket(name)
-        self.public_access_block = self._create_public_access_block(name)
-        self.ownership_controls = self._create_ownership_controls(name)
+        self.public_access_block = block_public_access(name, self.bucket.id, self)
+        self.ownership_controls = enforce_bucket_owner(name, self.bucket.id, self)
         self.encryption = self._create_encryption(name)
-        self.versioning = self._create_versioning(name)
-        self.lifecycle = self._create_lifecycle(name, args.retention_days)
+        self.versioning = turn_on_versioning(name, self.bucket.id, self)
+        self.lifecycle = expire(
+            name,
+            self.bucket.id,
+            rule_id="expire-checkpoints",
+            days=args.retention_days,
+            noncurrent_days=NONCURRENT_VERSION_DAYS,
+            versioning=self.versioning,
+            parent=self,
+        )
         self.policy = self._create_policy(name)
+        self.access_logs, self.access_logging = self._create_access_logging(
+            name, args.access_log_retention_days
+        )
         self.bucket_name = self.bucket.bucket
         self.register_outputs({"bucketName": self.bucket_name, "bucketArn": self.bucket.arn})
 
@@ -121,82 +144,11 @@ class CheckpointBucket(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
-    def _create_public_access_block(self, name: str) -> aws.s3.BucketPublicAccessBlock:
-        return aws.s3.BucketPublicAccessBlock(
-            f"{name}-public-access-block",
-            bucket=self.bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=self._child(),
-        )
-
-    def _create_ownership_controls(self, name: str) -> aws.s3.BucketOwnershipControls:
-        return aws.s3.BucketOwnershipControls(
-            f"{name}-ownership",
-            bucket=self.bucket.id,
-            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
-            opts=self._child(),
-        )
-
     def _create_encryption(self, name: str) -> aws.s3.BucketServerSideEncryptionConfiguration:
         return aws.s3.BucketServerSideEncryptionConfiguration(
             f"{name}-encryption",
             bucket=self.bucket.id,
             rules=[encryption.bucket_rule(self._context)],
-            opts=self._child(),
-        )
-
-    def _create_lifecycle(
-        self, name: str, retention_days: int
-    ) -> aws.s3.BucketLifecycleConfiguration:
-        return aws.s3.BucketLifecycleConfiguration(
-            f"{name}-lifecycle",
-            bucket=self.bucket.id,
-            rules=[
-                aws.s3.BucketLifecycleConfigurationRuleArgs(
-                    id="expire-checkpoints",
-                    status="Enabled",
-                    # An empty filter: the rule applies to every object in the bucket.
-                    filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(),
-                    expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(
-                        days=retention_days
-                    ),
-                    # A checkpoint a later save replaced, or the expiration above removed, is
-                    # kept a day: long enough to take back a save that went wrong.
-                    noncurrent_version_expiration=(
-                        aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
-                            noncurrent_days=NONCURRENT_VERSION_DAYS
-                        )
-                    ),
-                    abort_incomplete_multipart_upload=(
-                        aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
-                            days_after_initiation=ABORT_INCOMPLETE_UPLOADS_DAYS
-                        )
-                    ),
-                ),
-                aws.s3.BucketLifecycleConfigurationRuleArgs(
-                    # What versioning leaves of an expired checkpoint: its delete marker alone.
-                    id="remove-expired-delete-markers",
-                    status="Enabled",
-                    filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(),
-                    expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(
-                        expired_object_delete_marker=True
-                    ),
-                ),
-            ],
-            # S3 applies the noncurrent rules of a bucket whose versioning is on.
-            opts=self._child(depends_on=[self.versioning]),
-        )
-
-    def _create_versioning(self, name: str) -> aws.s3.BucketVersioning:
-        return aws.s3.BucketVersioning(
-            f"{name}-versioning",
-            bucket=self.bucket.id,
-            versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(
-                status="Enabled"
-            ),
             opts=self._child(),
         )
 
@@ -211,3 +163,41 @@ class CheckpointBucket(pulumi.ComponentResource):
             # S3 refuses a policy while the public access block is being set ("OperationAborted").
             opts=self._child(depends_on=[self.public_access_block]),
         )
+
+    def _create_access_logging(
+        self, name: str, retention_days: int | None
+    ) -> tuple[AccessLogBucket | None, aws.s3.BucketLogging | None]:
+        """Who read, wrote or deleted which checkpoint, request by request: S3 server access
+        logs rather than a CloudTrail trail with S3 data events (a trail per stack would take
+        one of the five an account may have in a region, and bill each request), delivered to a
+        bucket of their own (a bucket logging into itself logs its own deliveries without end).
+        """
+        if retention_days is None:
+            return None, None
+        logs = AccessLogBucket(
+            f"{name}-access-logs",
+            AccessLogBucketArgs(
+                context=self._context,
+                source_arn=self.arn,
+                prefix=ACCESS_LOG_PREFIX,
+                retention_days=retention_days,
+            ),
+            opts=self._child(),
+        )
+        logging = aws.s3.BucketLogging(
+            f"{name}-access-logging",
+            bucket=self.bucket.id,
+            target_bucket=logs.bucket.id,
+            target_prefix=ACCESS_LOG_PREFIX,
+            # Keys under <prefix><account>/<region>/<bucket>/<yyyy>/<mm>/<dd>/ by the time of the
+            # requests a file holds: a day's logs are one prefix to list, or a partition to query
+            # ("Enabling Amazon S3 server access logging", log object key format).
+            target_object_key_format=aws.s3.BucketLoggingTargetObjectKeyFormatArgs(
+                partitioned_prefix=aws.s3.BucketLoggingTargetObjectKeyFormatPartitionedPrefixArgs(
+                    partition_date_source="EventTime"
+                )
+            ),
+            # The log bucket's policy lets S3 deliver before logging is turned on.
+            opts=self._child(depends_on=[logs.policy]),
+        )
+        return logs, logging

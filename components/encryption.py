@@ -43,6 +43,14 @@ def bucket_rule(
             ),
             bucket_key_enabled=True,
         )
+    return sse_s3_bucket_rule()
+
+
+def sse_s3_bucket_rule() -> aws.s3.BucketServerSideEncryptionConfigurationRuleArgs:
+    """SSE-S3: AES256 with keys S3 manages, at no KMS charge."""
+    by_default = (
+        aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs
+    )
     return aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
         apply_server_side_encryption_by_default=by_default(sse_algorithm="AES256")
     )

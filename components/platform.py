@@ -14,6 +14,7 @@ from components.cluster import JobCluster, JobClusterArgs
 from components.config import StackConfig
 from components.config.models import KMS_CREATE
 from components.context import StackContext
+from components.functions import log_retention_days
 from components.image import STACK_KEY, Registry
 from components.job import FargateJob, FargateJobArgs
 from components.keys import StackKey, StackKeyArgs
@@ -99,7 +100,16 @@ class JobPlatform(pulumi.ComponentResource):
         )
         self.checkpoints = CheckpointBucket(
             "checkpoints",
-            CheckpointBucketArgs(context=context, retention_days=config.run_retention_days),
+            CheckpointBucketArgs(
+                context=context,
+                retention_days=config.run_retention_days,
+                # As long as the functions' logs: both tell who did what to the same runs.
+                access_log_retention_days=(
+                    log_retention_days(config.run_retention_days)
+                    if config.checkpoint_access_logs
+                    else None
+                ),
+            ),
             opts=child,
         )
         self.jobs = {
@@ -226,6 +236,9 @@ class JobPlatform(pulumi.ComponentResource):
             "triggerLogGroupName": self.trigger.log_group.name,
             "runsTableName": self.runs.table_name,
             "checkpointBucket": self.checkpoints.bucket_name,
+            "checkpointAccessLogBucket": (
+                self.checkpoints.access_logs.bucket.bucket if self.checkpoints.access_logs else None
+            ),
             "supervisorFunctionName": self.supervisor.function.name,
             "notificationsTopicArn": self.notifications.topic_arn,
             "supervisorFailureQueueUrl": self.supervisor.failure_queue.url,

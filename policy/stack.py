@@ -142,13 +142,22 @@ KEY_PROPERTIES: dict[str, tuple[str | int, ...]] = {
     ),  # fmt: skip
 }
 AWS_MANAGED_ALIAS = "alias/aws/"
+BUCKET_ENCRYPTION = (
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+)
+BUCKET_LOGGING = "aws:s3/bucketLogging:BucketLogging"
 
 
 def customer_key_everywhere(args: StackValidationArgs, report_violation: ReportViolation) -> None:
     """Once the stack encrypts anything with a customer-managed key (`kms`), everything that
     keeps data does: a log group, queue, topic, table, repository, bucket, schedule or cluster
-    left to its service's own key is the one an audit finds."""
-    kept = [r for r in args.resources if r.resource_type in KEY_PROPERTIES]
+    left to its service's own key is the one an audit finds. A bucket of server access logs is
+    the exception S3 makes."""
+    kept = [
+        r
+        for r in args.resources
+        if r.resource_type in KEY_PROPERTIES and not _receives_access_logs(r, args.resources)
+    ]
     keyed = {r.urn: customer_key(r) is not None for r in kept}
     if not any(keyed.values()):
         return
@@ -161,6 +170,30 @@ def customer_key_everywhere(args: StackValidationArgs, report_violation: ReportV
                 "to the stack's key (the components do when the stack config sets kms).",
                 resource.urn,
             )
+
+
+def _receives_access_logs(resource: PolicyResource, resources: list[PolicyResource]) -> bool:
+    """The encryption of a bucket S3 delivers server access logs to, which S3 does only to a
+    bucket whose default encryption is SSE-S3, not SSE-KMS (Amazon S3 User Guide, "Enabling
+    Amazon S3 server access logging")."""
+    if resource.resource_type != BUCKET_ENCRYPTION:
+        return False
+    return any(
+        _same_value(resource, "bucket", logging, "targetBucket")
+        for logging in of_type(resources, BUCKET_LOGGING)
+    )
+
+
+def _same_value(one: PolicyResource, prop: str, other: PolicyResource, other_prop: str) -> bool:
+    """Whether two properties come from the same resource, or hold the same known value."""
+    sources = {d.urn for d in (one.property_dependencies or {}).get(prop, [])}
+    if sources & {d.urn for d in (other.property_dependencies or {}).get(other_prop, [])}:
+        return True
+    try:
+        value = get(one.props, prop)
+        return value is not None and value == get(other.props, other_prop)
+    except UnknownValueError:
+        return False
 
 
 def customer_key(resource: PolicyResource) -> str | None:

@@ -130,6 +130,7 @@ def print_costs(run: ProgramRun, config: StackConfig) -> None:
     print_container_insights(run)
     print_key_costs(config)
     print_alarm_costs(run)
+    print_access_log_costs(run)
 
 
 # AWS KMS pricing page (us-east-1, checked 2026-11): a customer managed key is 1 USD a month,
@@ -458,3 +459,39 @@ def _duration(seconds: int) -> str:
         if count:
             parts.append(f"{count}{unit}")
     return "".join(parts) or "0s"
+
+
+# Amazon S3 pricing page, S3 Standard, us-east-1, the first 50 TB a month (public pricing guides
+# quote 0.021 to 0.026 across regions and volumes). S3 bills nothing to turn server access logging
+# on, and no transfer to deliver the logs, only their storage (Amazon S3 User Guide, "Enabling
+# Amazon S3 server access logging").
+S3_STANDARD_GB_MONTH = 0.023
+# One request is one log line; the S3 log format's example lines are about 490 bytes, and a
+# role's ARN as the requester makes ours a little longer.
+ACCESS_LOG_LINE_BYTES = 500
+ACCESS_LOGGING = "aws:s3/bucketLogging:BucketLogging"
+ACCESS_LOG_LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
+
+
+def print_access_log_costs(run: ProgramRun) -> None:
+    """What the checkpoint bucket's server access logs cost: their storage, per GB and per
+    million requests kept (how many requests the jobs make is theirs to know)."""
+    loggings = run.by_type(ACCESS_LOGGING)
+    if not loggings:
+        print("\n  Checkpoint access logs: none (checkpointAccessLogs: false)")
+        return
+    (logging,) = loggings
+    lifecycle = run.one(ACCESS_LOG_LIFECYCLE, "checkpoints-access-logs-lifecycle")
+    days = int(lifecycle.inputs["rules"][0]["expiration"]["days"])
+    per_million = ACCESS_LOG_LINE_BYTES * 1_000_000 / 1e9
+    print(f"\n  Checkpoint access logs (checkpointAccessLogs), kept {days} days in the bucket")
+    print(f"    {logging.inputs['targetBucket']}")
+    print(
+        f"    S3 Standard storage: {S3_STANDARD_GB_MONTH:.3f} per GB-month (us-east-1's first "
+        "50 TB; other regions' differ); S3 bills nothing to turn them on or deliver them"
+    )
+    print(
+        f"    a request is one log line of about {ACCESS_LOG_LINE_BYTES} bytes: "
+        f"{per_million:.2f} GB, {per_million * S3_STANDARD_GB_MONTH:.2f} a month, per million "
+        "requests kept"
+    )

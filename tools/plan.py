@@ -39,6 +39,7 @@ KEY_SETTINGS: dict[str, tuple[str, ...]] = {
     "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": (
         "rules",
     ),
+    "aws:s3/bucketLogging:BucketLogging": ("targetBucket", "targetPrefix"),
     "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders": (
         "capacityProviders",
         "defaultCapacityProviderStrategies",

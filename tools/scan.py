@@ -71,6 +71,7 @@ TERRAFORM_TYPES = {
     "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": (
         "aws_s3_bucket_lifecycle_configuration"
     ),
+    "aws:s3/bucketLogging:BucketLogging": "aws_s3_bucket_logging",
     "aws:s3/bucketOwnershipControls:BucketOwnershipControls": "aws_s3_bucket_ownership_controls",
     "aws:s3/bucketPolicy:BucketPolicy": "aws_s3_bucket_policy",
     "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": "aws_s3_bucket_public_access_block",
@@ -138,6 +139,15 @@ class Skip:
     why: str
     source: str
     """The checkov source or AWS documentation that shows the check is wrong here."""
+    name: str | None = None
+    """The one resource (its Pulumi name) the check is wrong for; None: every one of the type."""
+
+    def covers(self, failure: Failure) -> bool:
+        if self.check != failure.check:
+            return False
+        if self.name is not None:
+            return failure.address == f"{self.terraform_type}.{address_name(self.name)}"
+        return failure.address.startswith(f"{self.terraform_type}.")
 
 
 # Checks that are wrong for these resources, each with the source that shows why. A skipped
@@ -163,16 +173,19 @@ SKIPS = (
     Skip(
         "CKV_AWS_144",
         "aws_s3_bucket",
-        "the bucket holds checkpoints, which a run rewrites and the lifecycle rule expires "
-        "after runRetentionDays; replication copies objects for compliance, latency or "
-        "disaster recovery, none of which a checkpoint needs",
+        "the checkpoint bucket holds checkpoints, which a run rewrites and the lifecycle rule "
+        "expires after runRetentionDays; replication copies objects for compliance, latency or "
+        "disaster recovery, none of which a checkpoint needs; the access log bucket keeps the "
+        "stack's own record in its region, which an organisation's log archive copies by a "
+        "replication rule of its own, to a destination the stack does not know",
         "https://docs.aws.amazon.com/AmazonS3/latest/userguide/replication.html",
     ),
     Skip(
         "CKV2_AWS_62",
         "aws_s3_bucket",
         "event notifications send object events to a consumer that acts on them; nothing "
-        "consumes checkpoint events (a task reads its own prefix on resume)",
+        "consumes checkpoint events (a task reads its own prefix on resume) or the delivery "
+        "of an access log",
         "https://docs.aws.amazon.com/AmazonS3/latest/userguide/EventNotifications.html",
     ),
     Skip(
@@ -203,11 +216,20 @@ SKIPS = (
     Skip(
         "CKV_AWS_18",
         "aws_s3_bucket",
-        "only the jobs' task roles read and write checkpoints, and CloudTrail data events "
-        "record those calls by principal (the S3 guide's comparison of logging options); a "
-        "server access log bucket would hold SSE-S3 objects outside the stack's key and be a "
-        "bucket without access logging itself",
-        "https://docs.aws.amazon.com/AmazonS3/latest/userguide/logging-with-S3.html",
+        "the bucket the checkpoint bucket's server access logs go to: S3 advises that a "
+        "destination bucket not have server access logging itself (logging into itself, each "
+        "delivery is logged without end), and its only writer is S3's log delivery",
+        "https://docs.aws.amazon.com/AmazonS3/latest/userguide/enable-server-access-logging.html",
+        name="checkpoints-access-logs-bucket",
+    ),
+    Skip(
+        "CKV_AWS_145",
+        "aws_s3_bucket",
+        "the bucket the checkpoint bucket's server access logs go to: S3 takes default "
+        "encryption on a destination bucket only with SSE-S3 (default SSE-KMS is not supported "
+        "there, and logs it cannot deliver are lost), so it is SSE-S3 on every stack",
+        "https://docs.aws.amazon.com/AmazonS3/latest/userguide/enable-server-access-logging.html",
+        name="checkpoints-access-logs-bucket",
     ),
     Skip(
         "CKV_AWS_382",
@@ -498,14 +520,7 @@ def read_report(stack: str, exported: Export, checkov_report: Mapping[str, Any])
         failure = Failure(
             check["check_id"], check["resource"], check["check_name"], check.get("guideline") or ""
         )
-        skip = next(
-            (
-                s
-                for s in SKIPS
-                if s.check == failure.check and failure.address.startswith(f"{s.terraform_type}.")
-            ),
-            None,
-        )
+        skip = next((s for s in SKIPS if s.covers(failure)), None)
         if skip is None:
             failed.append(failure)
         else:

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from components.config.errors import key_path
 from components.config.models import KMS_CREATE, PolicyStatement
-from components.config.names import bucket_name, name_prefix
+from components.config.names import ACCESS_LOGS, CHECKPOINTS, bucket_name, name_prefix
 from components.config.regions import AWS_REGIONS
 from longjobs_contract.control_plane import (
     Finding,
@@ -90,13 +90,15 @@ def stack_names(
 
 
 def checkpoint_buckets(prefix: str | None, region: str | None) -> tuple[str, ...]:
-    """The checkpoint bucket's name in any account (`{account}`), in the stack's region or, not
-    known, in any (a long prefix's name is cut by the region's length); with no prefix, any."""
+    """The stack's buckets (the checkpoints', and their access logs', which a job may not
+    touch but under a prefix of its own name) in any account (`{account}`), in the stack's
+    region or, not known, in any (a long prefix's name is cut by the region's length); with no
+    prefix, any."""
     regions = [region] if region is not None else list(AWS_REGIONS)
     found: dict[str, None] = {}
-    for each in regions:
+    for each, kind in ((r, k) for k in (CHECKPOINTS, ACCESS_LOGS) for r in regions):
         try:
-            name = bucket_name(prefix, _SOME_ACCOUNT, each) if prefix is not None else None
+            name = bucket_name(prefix, _SOME_ACCOUNT, each, kind) if prefix is not None else None
         except ValueError:
             name = None  # a prefix S3 refuses fails the deploy on its own
         if name is None:

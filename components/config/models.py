@@ -779,6 +779,12 @@ def build_folder_problem(build: str) -> str | None:
     return None
 
 
+CHECKPOINT_ACCESS_LOGS_ALLOWED = (
+    "true (S3 server access logs of the checkpoint bucket, kept in a bucket of their own as long "
+    "as the functions' logs) or false"
+)
+
+
 class StackConfig(_Model):
     network: NetworkConfig = NetworkConfig()
     jobs: Annotated[
@@ -816,6 +822,11 @@ class StackConfig(_Model):
     """`create` or a key ARN: the customer-managed key that every log group, repository,
     queue, topic, table, bucket, schedule and task's ephemeral storage is encrypted with. None:
     each service's own encryption (AWS owned or AWS managed keys)."""
+    checkpoint_access_logs: Annotated[bool, Allowed(CHECKPOINT_ACCESS_LOGS_ALLOWED)] = True
+    """S3 server access logs of the checkpoint bucket: who read, wrote or deleted which
+    checkpoint. On by default: they cost only their storage (S3 bills neither turning them on
+    nor delivering them), and an audit asks for them after the fact, when it is too late to turn
+    them on."""
 
     @property
     def secret_services(self) -> frozenset[str]:

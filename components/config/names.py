@@ -52,28 +52,34 @@ _BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 _RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
 _RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
 _HASH_LENGTH = 8
+CHECKPOINTS = "checkpoints"
+"""The kind of the checkpoint bucket, the stack's first, in its name."""
+ACCESS_LOGS = "access-logs"
+"""The kind of the bucket the checkpoint bucket's server access logs go to."""
 
 
-def bucket_name(prefix: str, account_id: str, region: str) -> str:
-    """`<prefix>-checkpoints-<account id>-<region>`: the same on every deploy of the stack, and
+def bucket_name(prefix: str, account_id: str, region: str, kind: str = CHECKPOINTS) -> str:
+    """`<prefix>-<kind>-<account id>-<region>`: the same on every deploy of the stack, and
     unique in its partition, where bucket names are global (two accounts, or one account's
     stacks in two regions, never collide; the stack prefix is unique within an account).
 
     The prefix may be 53 characters and a region 14, so the whole may pass S3's 63. Then the
-    account and region stay whole (they make the name unique) and `<prefix>-checkpoints` is cut
-    to fit, followed by 8 hex characters of the SHA-256 of the prefix, so that two long
-    prefixes sharing their start still name different buckets:
-    `<cut prefix>-<hash>-<account id>-<region>`.
+    account and region stay whole (they make the name unique) and `<prefix>-<kind>` is cut
+    to fit, followed by 8 hex characters of a SHA-256, so that two long prefixes sharing
+    their start still name different buckets: `<cut prefix>-<hash>-<account id>-<region>`.
+    The checkpoint bucket's hash is of the prefix alone (deployed stacks keep the name they
+    have); another kind's is of `<prefix>-<kind>`, as the cut may leave none of the kind.
     """
     tail = f"-{account_id}-{region}"
-    name = f"{prefix}-checkpoints{tail}"
+    name = f"{prefix}-{kind}{tail}"
     if len(name) > MAX_BUCKET_NAME:
-        digest = hashlib.sha256(prefix.encode()).hexdigest()[:_HASH_LENGTH]
+        hashed = prefix if kind == CHECKPOINTS else f"{prefix}-{kind}"
+        digest = hashlib.sha256(hashed.encode()).hexdigest()[:_HASH_LENGTH]
         room = MAX_BUCKET_NAME - len(tail) - len(digest) - 1
-        name = f"{f'{prefix}-checkpoints'[:room].rstrip('-')}-{digest}{tail}"
+        name = f"{f'{prefix}-{kind}'[:room].rstrip('-')}-{digest}{tail}"
     problem = bucket_name_problem(name)
     if problem:
-        raise ValueError(f"the checkpoint bucket's name {name!r} {problem}")
+        raise ValueError(f"the {kind} bucket's name {name!r} {problem}")
     return name
 
 

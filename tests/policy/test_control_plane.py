@@ -269,8 +269,11 @@ def test_the_config_names_the_stack_s_resources_as_the_program_declares_them(sta
     # What the config cannot know: the account, the roles' generated names, a created key's id.
     assert config.roles == (f"{prefix}/*",)
     assert all(r.startswith(f"{prefix}/") for r in program.roles)
-    assert config.checkpoint_buckets == (f"{prefix}-checkpoints-{{account}}-{region}",)
-    assert program.checkpoint_buckets == (f"{prefix}-checkpoints-{MOCK_ACCOUNT}-{region}",)
+    kinds = ("checkpoints", "access-logs")
+    assert config.checkpoint_buckets == tuple(f"{prefix}-{k}-{{account}}-{region}" for k in kinds)
+    assert sorted(program.checkpoint_buckets) == sorted(
+        f"{prefix}-{k}-{MOCK_ACCOUNT}-{region}" for k in kinds
+    )
     if stack == "prod":
         assert config.keys == (("key/*", False), (f"alias/{prefix}", True))
         assert [known for _, known in program.keys] == [True, True]

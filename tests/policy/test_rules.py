@@ -684,6 +684,50 @@ def test_customer_key_refuses_what_is_left_to_its_services_own_key():
     ]
 
 
+BUCKET_ENCRYPTION = (
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+)
+SSE_S3 = {"rules": [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "AES256"}}]}
+
+
+def test_customer_key_leaves_a_server_access_log_bucket_to_sse_s3_and_no_other():
+    """S3 delivers server access logs to a bucket whose default encryption is SSE-S3, not
+    SSE-KMS (Amazon S3 User Guide, "Enabling Amazon S3 server access logging")."""
+    keyed = stack_resource("aws:sns/topic:Topic", "topic", {"kmsMasterKeyId": KEY})
+    logs = stack_resource(BUCKET_ENCRYPTION, "logs-encryption", {"bucket": "logs", **SSE_S3})
+    data = stack_resource(BUCKET_ENCRYPTION, "data-encryption", {"bucket": "data", **SSE_S3})
+    logging = stack_resource(
+        "aws:s3/bucketLogging:BucketLogging",
+        "data-logging",
+        {"bucket": "data", "targetBucket": "logs", "targetPrefix": "data/"},
+    )
+    assert stack_violations(stack.customer_key_everywhere, [keyed, logs, data, logging]) == [
+        (
+            "BucketServerSideEncryptionConfiguration 'data-encryption' is not encrypted with a "
+            "customer-managed key while the stack's other resources are: set "
+            "rules.0.applyServerSideEncryptionByDefault.kmsMasterKeyId to the stack's key (the "
+            "components do when the stack config sets kms).",
+            data.urn,
+        )
+    ]
+
+
+def test_customer_key_finds_a_log_bucket_by_dependency_while_names_are_unknown():
+    keyed = stack_resource("aws:sns/topic:Topic", "topic", {"kmsMasterKeyId": KEY})
+    bucket = stack_resource("aws:s3/bucket:Bucket", "logs", {"bucket": "logs"})
+    logs = stack_resource(
+        BUCKET_ENCRYPTION, "logs-encryption", {"bucket": UNKNOWN_STRING_VALUE, **SSE_S3}
+    )
+    logs.property_dependencies["bucket"] = [bucket]
+    logging = stack_resource(
+        "aws:s3/bucketLogging:BucketLogging",
+        "data-logging",
+        {"bucket": UNKNOWN_STRING_VALUE, "targetBucket": UNKNOWN_STRING_VALUE},
+    )
+    logging.property_dependencies["targetBucket"] = [bucket]
+    assert stack_violations(stack.customer_key_everywhere, [keyed, bucket, logs, logging]) == []
+
+
 def test_a_stack_with_kms_passes_every_rule():
     config = dev_config()
     config["longjobs:kms"] = "create"

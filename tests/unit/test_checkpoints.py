@@ -7,7 +7,8 @@ import json
 
 import pytest
 
-from components.config.names import MAX_JOB_NAME, MAX_PREFIX, bucket_name, bucket_name_problem
+from components.buckets import bucket_name, bucket_name_problem
+from components.config.names import MAX_JOB_NAME, MAX_PREFIX
 from longjobs_contract import run_event, runs, trigger_config
 from tests.unit.helpers import dev_config, statements
 from tools.program import MOCK_ACCOUNT, run_program

@@ -58,6 +58,10 @@ def statement(action, resource, effect="Allow", sid=None) -> dict:
 
 
 _KEY = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+ACCESS_LOGS_ALLOWED = (
+    "true (S3 server access logs of the checkpoint bucket, kept in a bucket of their own as long "
+    "as the functions' logs) or false"
+)
 
 
 def with_job(**changes) -> dict:
@@ -82,6 +86,8 @@ def test_dev_config_is_valid_and_defaults_are_documented_values():
     assert hello.service.desired_count == 0
     assert config.jobs["report"].timeout == 7200
     assert config.network.public_ip is True
+    # Who read or wrote which checkpoint is kept unless a stack says otherwise.
+    assert config.checkpoint_access_logs is True
 
 
 BAD = [
@@ -611,7 +617,7 @@ BAD = [
     ),
     pytest.param(
         {**dev_values(), "job": {}},
-        "longjobs:job: unknown key; allowed: network, jobs, tags, runRetentionDays, notifications, allowedCallers, containerInsights, kms",
+        "longjobs:job: unknown key; allowed: network, jobs, tags, runRetentionDays, notifications, allowedCallers, containerInsights, kms, checkpointAccessLogs",
         id="unknown-top-level-key",
     ),
     pytest.param(
@@ -643,6 +649,24 @@ BAD = [
         {**dev_values(), "containerInsights": "on"},
         "longjobs:containerInsights: 'on' is not allowed; allowed: 'enabled', 'enhanced' or 'disabled'",
         id="container-insights",
+    ),
+    pytest.param(
+        {**dev_values(), "checkpointAccessLogs": "yes"},
+        "longjobs:checkpointAccessLogs: 'yes' is a string, not true or false; write checkpointAccessLogs: true (without quotes); allowed: "
+        + ACCESS_LOGS_ALLOWED,
+        id="checkpoint-access-logs-quoted",
+    ),
+    pytest.param(
+        {**dev_values(), "checkpointAccessLogs": {"retentionDays": 30}},
+        "longjobs:checkpointAccessLogs: a mapping is not true or false; allowed: "
+        + ACCESS_LOGS_ALLOWED,
+        id="checkpoint-access-logs-mapping",
+    ),
+    pytest.param(
+        {**dev_values(), "checkpointAccessLogs": None},
+        "longjobs:checkpointAccessLogs: null (an empty value) is not true or false; allowed: "
+        + ACCESS_LOGS_ALLOWED,
+        id="checkpoint-access-logs-empty",
     ),
     # What a newcomer writes, each named with what is allowed instead.
     pytest.param(

@@ -326,16 +326,19 @@ def test_a_statement_the_model_refuses_is_named_once():
     assert "allows a whole service" in found[0] and "Rhino Security Labs" in found[1]
 
 
-def test_the_checkpoint_bucket_is_named_for_any_account_in_the_stack_s_region_or_any():
+def test_the_stack_s_buckets_are_named_for_any_account_in_the_stack_s_region_or_any():
     assert checkpoint_buckets("longjobs-dev", "us-east-1") == (
         "longjobs-dev-checkpoints-{account}-us-east-1",
+        "longjobs-dev-access-logs-{account}-us-east-1",
     )
     assert checkpoint_buckets("longjobs-dev", None) == (
         "longjobs-dev-checkpoints-{account}-{region}",
+        "longjobs-dev-access-logs-{account}-{region}",
     )
-    # A long prefix is cut by the region's length: one name per length.
+    # A long prefix is cut by the region's length: one name per length and kind.
     long = "longjobs-" + "a" * 36
     assert checkpoint_buckets(long, "us-east-1") == (
         "longjobs-aaaaaaaaaaaaaaaaaaaaaa-7a3a39b1-{account}-us-east-1",
+        "longjobs-aaaaaaaaaaaaaaaaaaaaaa-eb3b51bd-{account}-us-east-1",
     )
-    assert len(checkpoint_buckets(long, None)) == len({len(r) for r in AWS_REGIONS})
+    assert len(checkpoint_buckets(long, None)) == 2 * len({len(r) for r in AWS_REGIONS})

@@ -76,7 +76,7 @@ def test_an_unknown_key_in_the_namespace_is_still_named():
     config = {**dev_config(), "longjobs:job": {}}
     assert problems(config) == [
         "longjobs:job: unknown key; allowed: network, jobs, tags, runRetentionDays, "
-        "notifications, allowedCallers, containerInsights, kms"
+        "notifications, allowedCallers, containerInsights, kms, checkpointAccessLogs"
     ]
 
 

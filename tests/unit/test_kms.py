@@ -85,6 +85,8 @@ def expected_with_key(key: str) -> dict[str, Any]:
             {"sseAlgorithm": "aws:kms", "kmsMasterKeyId": key},
             True,
         ),
+        # S3 delivers server access logs only to a bucket whose default encryption is SSE-S3.
+        "bucket checkpoints-access-logs-encryption": ({"sseAlgorithm": "AES256"}, None),
         "schedule report.nightly": key,
         "cluster jobs-cluster": {
             "managedStorageConfiguration": {"fargateEphemeralStorageKmsKeyId": key}
@@ -114,6 +116,7 @@ def test_without_kms_each_service_encrypts_with_its_own_key(dev):
         # DynamoDB encrypts every table with a key it owns when none is named.
         "table runs-table": None,
         "bucket checkpoints-encryption": ({"sseAlgorithm": "AES256"}, None),
+        "bucket checkpoints-access-logs-encryption": ({"sseAlgorithm": "AES256"}, None),
         "schedule report.nightly": None,
         "cluster jobs-cluster": None,
     }

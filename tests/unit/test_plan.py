@@ -184,12 +184,13 @@ def test_plan_prints_every_resource_policy_statement_by_statement(dev_plan):
         "  queue https://sqs.us-east-1.amazonaws.com/123456789012/longjobs-dev-schedules-dead-letters"
         "  (schedules-dead-letters-policy)",
     ]
-    # Then the other queues', and the checkpoint bucket's.
+    # Then the other queues', the access logs' bucket's and the checkpoint bucket's.
     assert [line for line in policies[25:] if not line.startswith("    ")] == [
         "  queue https://sqs.us-east-1.amazonaws.com/123456789012/longjobs-dev-supervisor-failures"
         "  (supervisor-failures-policy)",
         "  queue https://sqs.us-east-1.amazonaws.com/123456789012/longjobs-dev-trigger-failures"
         "  (trigger-failures-policy)",
+        "  bucket longjobs-dev-access-logs-123456789012-us-east-1  (checkpoints-access-logs-policy)",
         "  bucket longjobs-dev-checkpoints-123456789012-us-east-1  (checkpoints-policy)",
     ]
 
@@ -523,6 +524,34 @@ def test_plan_prices_the_alarms(dev_plan):
         "  Alarms: 5 at 0.10 a month each, 2 metrics from log lines at 0.30 a month each: 1.10 a "
         "month"
     ) in dev_plan.splitlines()
+
+
+ACCESS_LOGS = "  Checkpoint access logs (checkpointAccessLogs), kept 365 days in the bucket"
+
+
+def test_plan_shows_the_access_log_bucket_and_prices_its_storage_per_gb(dev_plan):
+    assert re.search(
+        r"aws:s3/bucketLogging:BucketLogging\s+checkpoints-access-logging\s+"
+        r"targetBucket=longjobs-dev-access-logs-123456789012-us-east-1\s+targetPrefix=checkpoints/",
+        dev_plan,
+    )
+    assert section(dev_plan, ACCESS_LOGS) == [
+        ACCESS_LOGS,
+        "    longjobs-dev-access-logs-123456789012-us-east-1",
+        "    S3 Standard storage: 0.023 per GB-month (us-east-1's first 50 TB; other regions' "
+        "differ); S3 bills nothing to turn them on or deliver them",
+        "    a request is one log line of about 500 bytes: 0.50 GB, 0.01 a month, per million "
+        "requests kept",
+    ]
+
+
+def test_plan_of_a_stack_without_access_logs_says_so(tmp_path):
+    config = dev_config()
+    config["longjobs:checkpointAccessLogs"] = False
+    code, out, _ = plan_config(tmp_path, "quiet", config)
+    assert code == 0
+    assert "  Checkpoint access logs: none (checkpointAccessLogs: false)" in out.splitlines()
+    assert "BucketLogging" not in out
 
 
 NETWORK = "  Network: how tasks reach ECR, CloudWatch Logs, their secrets and the internet"

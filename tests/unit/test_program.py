@@ -303,6 +303,7 @@ def test_stack_outputs_are_the_documented_contract(dev):
         "schedulesDeadLetterQueueUrl",
         "runsTableName",
         "checkpointBucket",
+        "checkpointAccessLogBucket",
         "supervisorFunctionName",
         "supervisorFailureQueueUrl",
         "notificationsTopicArn",
@@ -444,6 +445,7 @@ UNTAGGABLE = {
     "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
     "aws:s3/bucketPolicy:BucketPolicy",
     "aws:s3/bucketVersioning:BucketVersioning",
+    "aws:s3/bucketLogging:BucketLogging",
 }
 
 

@@ -197,7 +197,7 @@ def report(stack: str) -> scan.Report:
 def test_the_report_lists_failures_skips_and_resources_no_check_evaluated():
     lines = list(scan.lines(report("dev")))
     assert lines[:4] == [
-        "scan dev: 73 resources exported, 1 checks passed, 2 failed (1 missing the goal), "
+        "scan dev: 81 resources exported, 1 checks passed, 2 failed (1 missing the goal), "
         "1 skipped",
         "  customer managed key, left to kms: CKV_AWS_158 aws_cloudwatch_log_group.report-logs: "
         "Ensure that CloudWatch Log Group is encrypted by KMS",
@@ -224,7 +224,50 @@ def test_every_skip_and_key_check_names_its_source():
         assert skip.source.startswith("https://docs.aws.amazon.com/"), skip
         assert re.fullmatch(r"CKV2?_AWS_\d+", skip.check), skip
         assert skip.terraform_type in scan.TERRAFORM_TYPES.values(), skip
-    assert not set(scan.CMK_CHECKS) & {s.check for s in scan.SKIPS}
+    # A customer managed key is skipped only where AWS takes none, for that resource alone.
+    assert all(s.name for s in scan.SKIPS if s.check in scan.CMK_CHECKS)
+
+
+def failed(check: str, address: str) -> dict[str, str]:
+    return {"check_id": check, "check_name": check, "resource": address}
+
+
+CHECKPOINTS = "aws_s3_bucket.checkpoints-bucket"
+ACCESS_LOGS = "aws_s3_bucket.checkpoints-access-logs-bucket"
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_the_checkpoint_bucket_must_log_its_access_and_its_log_bucket_need_not(stack):
+    checkov = {
+        "results": {
+            "passed_checks": [],
+            "failed_checks": [
+                failed(check, address)
+                for check in ("CKV_AWS_18", "CKV_AWS_145")
+                for address in (CHECKPOINTS, ACCESS_LOGS)
+            ],
+        }
+    }
+    report = scan.read_report(stack, exported(f"Pulumi.{stack}.yaml"), checkov)
+    assert [(f.check, f.address) for f, _ in report.skipped] == [
+        ("CKV_AWS_18", ACCESS_LOGS),
+        ("CKV_AWS_145", ACCESS_LOGS),
+    ]
+    missed = [(f.check, f.address) for f in report.missed]
+    # On dev the checkpoint bucket's customer managed key is left to kms; on prod it is due.
+    assert missed == ([("CKV_AWS_145", CHECKPOINTS)] if stack == "prod" else []) + [
+        ("CKV_AWS_18", CHECKPOINTS)
+    ]
+
+
+def test_the_checkpoint_buckets_logging_names_both_buckets():
+    export = exported("Pulumi.prod.yaml")
+    logging = "aws_s3_bucket_logging.checkpoints-access-logging"
+    assert planned(export, logging)["values"]["target_prefix"] == "checkpoints/"
+    assert expressions(export, logging) == {
+        "bucket": {"references": [f"{CHECKPOINTS}.id", CHECKPOINTS]},
+        "target_bucket": {"references": [f"{ACCESS_LOGS}.id", ACCESS_LOGS]},
+    }
 
 
 def test_the_default_vpcs_public_ip_is_left_to_network_create_except_on_prod():

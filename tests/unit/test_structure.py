@@ -48,6 +48,7 @@ def _calls(node: ast.AST, name: str) -> list[ast.Call]:
 def test_there_are_components():
     names = sorted(param.values[1].name for param in component_classes())
     assert names == [
+        "AccessLogBucket",
         "CheckpointBucket",
         "FargateJob",
         "JobCluster",
