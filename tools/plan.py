@@ -55,6 +55,8 @@ KEY_SETTINGS: dict[str, tuple[str, ...]] = {
         "encryptionConfigurations",
     ),
     "aws:ecr/lifecyclePolicy:LifecyclePolicy": ("repository",),
+    "aws:ecr/repositoryPolicy:RepositoryPolicy": ("repository", "policy"),
+    "aws:ssm/parameter:Parameter": ("name", "type", "insecureValue"),
     "aws:iam/rolePolicy:RolePolicy": ("role",),
     "docker:index/image:Image": ("imageName", "build.platform"),
     "aws:cloudwatch/logGroup:LogGroup": ("name", "retentionInDays", "kmsKeyId"),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import runpy
 import sys
 import uuid
@@ -116,14 +117,23 @@ class AwsMocks(pulumi.runtime.Mocks):
         default_vpc: bool = True,
         pushed: dict[str, dict[str, str]] | None = None,
         repository_keys: dict[str, str] | None = None,
+        parameters: dict[str, str] | None = None,
+        caller_arn: str = f"arn:aws:iam::{MOCK_ACCOUNT}:user/plan",
+        role_paths: dict[str, str] | None = None,
     ):
         """`pushed`: the ECR repositories that exist, each with its images as {tag: digest};
         `repository_keys`: those encrypted with a KMS key (repository -> key ARN), the others
-        with AES256."""
+        with AES256; `parameters`: the SSM parameters that exist (name -> String value);
+        `caller_arn`: who runs the program, as STS GetCallerIdentity names it (an assumed role
+        as `arn:aws:sts::<account>:assumed-role/<role>/<session>`); `role_paths`: the IAM path
+        of each role by name, as IAM GetRole answers, `/` when not given."""
         self.region = region
         self.default_vpc = default_vpc
         self.pushed = pushed or {}
         self.repository_keys = repository_keys or {}
+        self.parameters = parameters or {}
+        self.caller_arn = caller_arn
+        self.role_paths = role_paths or {}
         self.resources: list[Resource] = []
         self.invokes: list[str] = []
         self.child_ids: dict[str, str] = {}
@@ -159,6 +169,12 @@ class AwsMocks(pulumi.runtime.Mocks):
                 "registryId": MOCK_ACCOUNT,
                 "repositoryUrl": f"{MOCK_ACCOUNT}.dkr.ecr.{self.region}.amazonaws.com/{name}",
             }
+        elif t == "aws:ssm/parameter:Parameter":
+            computed = {"name": name, "arn": self.arn("ssm", f"parameter{name}")}
+            resource_id = name
+        elif t == "aws:ecr/repositoryPolicy:RepositoryPolicy":
+            computed = {"registryId": MOCK_ACCOUNT}
+            resource_id = inputs["repository"]
         elif t == "docker:index/image:Image":
             repository = inputs["imageName"].rsplit(":", 1)[0]
             digest = hashlib.sha256(inputs["imageName"].encode()).hexdigest()
@@ -272,10 +288,14 @@ class AwsMocks(pulumi.runtime.Mocks):
         if token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {
                 "accountId": MOCK_ACCOUNT,
-                "arn": f"arn:aws:iam::{MOCK_ACCOUNT}:user/plan",
+                "arn": self.caller_arn,
                 "userId": "AIDAPLAN",
                 "id": MOCK_ACCOUNT,
             }
+        if token == "aws:iam/getSessionContext:getSessionContext":
+            return self._session_context(a["arn"])
+        if token == "aws:ssm/getParametersByPath:getParametersByPath":
+            return self._parameters_by_path(a["path"], bool(a.get("recursive")))
         if token == "aws:index/getRegion:getRegion":
             return {"region": self.region, "name": self.region, "id": self.region}
         if token == "aws:index/getPartition:getPartition":
@@ -325,6 +345,45 @@ class AwsMocks(pulumi.runtime.Mocks):
             )
             return {"name": repository, "encryptionConfigurations": [encryption], "id": repository}
         raise LookupError(f"the offline mocks do not answer invoke {token}")
+
+    def _session_context(self, arn: str) -> dict[str, Any]:
+        """What the provider's aws_iam_session_context answers: for an assumed-role session the
+        role's ARN with its path (it asks IAM GetRole), any other ARN passed through."""
+        match = re.fullmatch(
+            r"arn:(?P<p>[^:]+):sts::(?P<a>\d{12}):assumed-role/(?P<r>[^/]+)/(?P<s>.+)", arn
+        )
+        if not match:
+            return {"arn": arn, "issuerArn": arn, "issuerId": "", "issuerName": "",
+                    "sessionName": "", "id": arn}  # fmt: skip
+        role = match["r"]
+        path = self.role_paths.get(role, "/")
+        return {
+            "arn": arn,
+            "issuerArn": f"arn:{match['p']}:iam::{match['a']}:role{path}{role}",
+            "issuerId": "AROAMOCKROLE",
+            "issuerName": role,
+            "sessionName": match["s"],
+            "id": arn,
+        }
+
+    def _parameters_by_path(self, path: str, recursive: bool) -> dict[str, Any]:
+        """SSM GetParametersByPath: the parameters under `path`, only its direct children unless
+        `recursive`."""
+        under = path.rstrip("/") + "/"
+        names = sorted(
+            n for n in self.parameters
+            if n.startswith(under) and (recursive or "/" not in n.removeprefix(under))
+        )  # fmt: skip
+        return {
+            "arns": [self.arn("ssm", f"parameter{n}") for n in names],
+            "names": names,
+            "types": ["String"] * len(names),
+            "values": [self.parameters[n] for n in names],
+            "path": path,
+            "recursive": recursive,
+            "withDecryption": False,
+            "id": path,
+        }
 
 
 def stack_file_config(stack_file: Path) -> dict[str, Any]:

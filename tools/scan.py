@@ -49,6 +49,7 @@ TERRAFORM_TYPES = {
     "aws:ec2/vpcEndpoint:VpcEndpoint": "aws_vpc_endpoint",
     "aws:ecr/lifecyclePolicy:LifecyclePolicy": "aws_ecr_lifecycle_policy",
     "aws:ecr/repository:Repository": "aws_ecr_repository",
+    "aws:ecr/repositoryPolicy:RepositoryPolicy": "aws_ecr_repository_policy",
     "aws:ecs/cluster:Cluster": "aws_ecs_cluster",
     "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders": (
         "aws_ecs_cluster_capacity_providers"
@@ -86,6 +87,7 @@ TERRAFORM_TYPES = {
     "aws:sns/topicSubscription:TopicSubscription": "aws_sns_topic_subscription",
     "aws:sqs/queue:Queue": "aws_sqs_queue",
     "aws:sqs/queuePolicy:QueuePolicy": "aws_sqs_queue_policy",
+    "aws:ssm/parameter:Parameter": "aws_ssm_parameter",
 }
 
 # Terraform blocks that may repeat are lists of objects; the bridge names them in the plural
@@ -239,6 +241,16 @@ SKIPS = (
         "must narrow egress names its own groups (network.securityGroupIds), and in a "
         "network.create VPC without NAT nothing is routed beyond the VPC endpoints",
         "https://docs.aws.amazon.com/vpc/latest/userguide/security-group-rules.html",
+    ),
+    Skip(
+        "CKV2_AWS_34",
+        "aws_ssm_parameter",
+        "the stack's only parameters record which digest it pushed under which image tag, both "
+        "listed by the repository to whoever may read it: String is the type for data that is "
+        "not sensitive, SecureString the one for data that is; what matters is who may write "
+        "them, which IAM decides, and a SecureString would make every preview decrypt",
+        "https://docs.aws.amazon.com/systems-manager/latest/userguide/"
+        "sysman-paramstore-securestring.html",
     ),
 )
 

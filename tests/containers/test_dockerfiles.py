@@ -26,16 +26,60 @@ def test_every_example_job_has_a_dockerfile():
     assert {path.parent.name for path in DOCKERFILES} >= {"hello-world", "report"}
 
 
-@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.parent.name)
-def test_base_image_is_pinned_to_a_version(dockerfile):
+# A base image from ECR Public, by a version tag for readers and by the digest that tag names for
+# the build: a tag can be moved to other content, a digest cannot ("Pull an image by digest",
+# docker pull reference), and the image tag the program pushes covers the base by its digest.
+PINNED = re.compile(
+    r"public\.ecr\.aws/[a-z0-9._/-]+"
+    r":(?P<tag>\d+\.\d+(\.\d+)?(-[a-z0-9.-]+)?)@(?P<digest>sha256:[0-9a-f]{64})"
+)
+
+
+def unpinned_bases(dockerfile: Path) -> list[str]:
+    """Each FROM image (not an earlier stage) that is not `public.ecr.aws/...:<version>@<digest>`,
+    and each name:tag given two digests."""
+    stages: set[str] = set()
+    digests: dict[str, set[str]] = {}
+    found = []
     for keyword, argument in instructions(dockerfile):
-        if keyword == "FROM":
-            image = argument.split()[0]
-            assert image.startswith("public.ecr.aws/"), image
-            tag = image.rsplit(":", 1)[-1]
-            assert "@sha256:" in image or re.fullmatch(r"\d+\.\d+(\.\d+)?(-[a-z0-9.-]+)?", tag), (
-                image
-            )
+        if keyword != "FROM":
+            continue
+        words = [word for word in argument.split() if not word.startswith("--")]
+        if words[0].lower() not in stages:
+            match = PINNED.fullmatch(words[0])
+            if match is None:
+                found.append(words[0])
+            else:
+                digests.setdefault(words[0].split("@")[0], set()).add(match["digest"])
+        if len(words) == 3 and words[1].upper() == "AS":
+            stages.add(words[2].lower())
+    return found + sorted(name for name, seen in digests.items() if len(seen) > 1)
+
+
+@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.parent.name)
+def test_base_image_is_pinned_to_a_version_and_its_digest(dockerfile):
+    assert unpinned_bases(dockerfile) == []
+
+
+def test_the_digest_rule_is_awake(tmp_path):
+    digest = "sha256:" + "0" * 64
+    bad = tmp_path / "Dockerfile"
+    bad.write_text(
+        "FROM public.ecr.aws/docker/library/alpine:3.22.2 AS tag-only\n"
+        f"FROM public.ecr.aws/docker/library/alpine@{digest} AS digest-only\n"
+        f"FROM public.ecr.aws/docker/library/alpine:latest@{digest}\n"
+        f"FROM docker.io/library/alpine:3.22.2@{digest}\n"
+        f"FROM public.ecr.aws/docker/library/python:3.13.9-slim@{digest}\n"
+        f"FROM public.ecr.aws/docker/library/python:3.13.9-slim@sha256:{'1' * 64}\n"
+        "FROM tag-only\n"
+    )
+    assert unpinned_bases(bad) == [
+        "public.ecr.aws/docker/library/alpine:3.22.2",
+        f"public.ecr.aws/docker/library/alpine@{digest}",
+        f"public.ecr.aws/docker/library/alpine:latest@{digest}",
+        f"docker.io/library/alpine:3.22.2@{digest}",
+        "public.ecr.aws/docker/library/python:3.13.9-slim",
+    ]
 
 
 @pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.parent.name)

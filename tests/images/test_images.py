@@ -7,8 +7,14 @@ Amazon ECS", considerations). Here each scratch path is a fresh Docker volume, w
 from the image's directory with its owner and mode; the test also asserts that the image declares
 the path, which is what makes Fargate do the same.
 
-Needs a Docker engine and the base images (or their stand-ins from base_images.sh). Without them
-these tests skip, unless LONGJOBS_REQUIRE_DOCKER=1 (CI sets it), where they fail instead.
+The Dockerfiles name each base image by digest, which no image made here can have (Docker
+resolves `name:tag@sha256:...` locally only through a RepoDigest, which only a pull or a push
+records): each image is built from its real folder with a copy of its Dockerfile that names the
+base's local stand-in (`stand-in.invalid/...`, made by base_images.sh) instead. The stand-ins offer
+what the jobs use; they are not the real bases, and these tests say nothing of those.
+
+Needs a Docker engine and the stand-ins. Without them these tests skip, unless
+LONGJOBS_REQUIRE_DOCKER=1 (CI sets it), where they fail instead.
 """
 
 from __future__ import annotations
@@ -43,10 +49,36 @@ def docker(*args: str, check: bool = True, timeout: float = 120) -> subprocess.C
 
 
 def base_image(job: str) -> str:
+    """The pinned reference (`name:tag@sha256:...`) of the job's first FROM."""
     for line in (ROOT / "containers" / job / "Dockerfile").read_text().splitlines():
         if line.upper().startswith("FROM "):
             return line.split()[1]
     raise AssertionError(f"{job} has no FROM")
+
+
+def stand_in(reference: str) -> str:
+    """The local stand-in base_images.sh makes for a pinned reference: its registry host
+    replaced by `stand-in.invalid` (a name that never resolves), its digest dropped."""
+    name = reference.split("@")[0]
+    return f"stand-in.invalid/{name.split('/', 1)[1]}"
+
+
+def made_for(image: str) -> str | None:
+    label = '{{index .Config.Labels "longjobs.stand-in-for"}}'
+    found = docker("image", "inspect", "--format", label, image, check=False)
+    return found.stdout.strip() if found.returncode == 0 else None
+
+
+def with_stand_ins(job: str, into: Path) -> Path:
+    """A copy of the job's Dockerfile whose FROM lines name the local stand-ins."""
+    lines = (ROOT / "containers" / job / "Dockerfile").read_text().splitlines()
+    for i, line in enumerate(lines):
+        words = line.split()
+        if words[:1] == ["FROM"] and "@sha256:" in words[1]:
+            lines[i] = " ".join(["FROM", stand_in(words[1]), *words[2:]])
+    dockerfile = into / f"{job}.Dockerfile"
+    dockerfile.write_text("\n".join(lines) + "\n")
+    return dockerfile
 
 
 def ecs_run_options(image: str, scratch_paths: tuple[str, ...] = ()) -> list[str]:
@@ -77,30 +109,45 @@ def missing() -> str | None:
     if docker("info", check=False, timeout=30).returncode != 0:
         return "no Docker engine is running"
     for job in ("hello-world", "report"):
-        if docker("image", "inspect", base_image(job), check=False).returncode != 0:
-            return f"base image {base_image(job)} is missing: run tests/images/base_images.sh"
+        pinned = base_image(job)
+        if made_for(stand_in(pinned)) != pinned:
+            return f"no stand-in for {pinned}: run tests/images/base_images.sh"
     return None
 
 
 @pytest.fixture(scope="module")
-def build():
+def build(tmp_path_factory):
     reason = missing()
     if reason:
         if REQUIRED:
             pytest.fail(reason)
         pytest.skip(reason)
-    tags: list[str] = []
+    tags: dict[str, str] = {}
+    dockerfiles = tmp_path_factory.mktemp("dockerfiles")
 
     def build_job(job: str) -> str:
+        """The job's image, built once for every test of the module (none changes it)."""
+        if job in tags:
+            return tags[job]
         tag = f"longjobs-test/{job}:{uuid.uuid4().hex[:12]}"
         folder = str(ROOT / "containers" / job)
-        docker("build", "--quiet", *ca_secret(), "--tag", tag, folder, timeout=600)
-        tags.append(tag)
+        dockerfile = str(with_stand_ins(job, dockerfiles))
+        docker("build", "--quiet", *ca_secret(), "--file", dockerfile, "--tag", tag, folder,
+               timeout=600)  # fmt: skip
+        tags[job] = tag
         return tag
 
     yield build_job
     if tags:
-        docker("rmi", "--force", *tags, check=False)
+        docker("rmi", "--force", *tags.values(), check=False)
+
+
+@pytest.mark.parametrize("job", ["hello-world", "report"])
+def test_each_image_is_built_on_the_stand_in_for_its_pinned_base_and_says_so(build, job):
+    # The stand-in's label reaches the image built on it: this image is not the one the
+    # Dockerfile pins, and says which one it stands in for.
+    image = build(job)
+    assert made_for(image) == base_image(job)
 
 
 def test_hello_world_image_prints_its_variable_as_nobody_on_a_read_only_root(build):

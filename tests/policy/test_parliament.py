@@ -22,6 +22,7 @@ from typing import Any
 import parliament
 import pytest
 
+from components.image import WRITE_ACTIONS
 from policy.documents import ROLE, Document, documents
 from tests.unit.helpers import dev_config
 from tools.policy_check import resource_args
@@ -97,6 +98,22 @@ ALLOWED = (
             "document as an identity policy; its own source says trust policies have no Resource "
             "element (parliament/statement.py, analyze_statement). On such a statement it still "
             "checks the Principal, Effect and Sid before it stops."
+        ),
+    ),
+    Allowed(
+        issue="MALFORMED",
+        detail="Statement contains neither Resource nor NotResource",
+        kind="resource",
+        actions=frozenset(WRITE_ACTIONS),
+        aws_documentation=(
+            "https://docs.aws.amazon.com/AmazonECR/latest/userguide/repository-policy-examples.html"
+        ),
+        why=(
+            "An ECR repository policy applies to the repository it is set on and names no "
+            "Resource: none of the documented examples has one, and ECR refuses a policy that "
+            'does ("Invalid repository policy provided"; the example that had one was corrected '
+            "in awsdocs/amazon-ecr-user-guide#20). parliament reads every document as an "
+            "identity policy."
         ),
     ),
     Allowed(

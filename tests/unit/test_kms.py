@@ -349,28 +349,26 @@ def test_a_jobs_secrets_keys_decrypt_only_through_its_secrets_services(kms):
 
 def test_a_pushed_image_is_reused_only_from_a_repository_encrypted_as_wanted():
     from components.config.paths import PROJECT_ROOT
-    from components.image import context_tag
+    from components.image import image_tag, record_name
 
-    tag = context_tag(PROJECT_ROOT / "containers" / "hello-world", "arm64")
+    tag = image_tag(PROJECT_ROOT / "containers" / "hello-world", "arm64")
     digest = "sha256:" + "ab" * 32
     pushed = {"longjobs-dev/hello-world": {tag: digest}}
+    recorded = {record_name("longjobs-dev", "hello-world", tag): digest}
 
     def built(run: ProgramRun) -> bool:
         return any(i.name == "hello-world-image" for i in run.by_type("docker:index/image:Image"))
 
     # AES256 repository, no kms: the pushed image is the one to run.
-    assert not built(run_program(mocks=AwsMocks(REGION, pushed=pushed)))
+    assert not built(run_program(mocks=AwsMocks(REGION, pushed=pushed, parameters=recorded)))
     # The stack is about to create its key: the repository is replaced, so the image is built.
-    assert built(with_kms("create", pushed=pushed))
+    assert built(with_kms("create", pushed=pushed, parameters=recorded))
     # The key the stack made in an earlier `pulumi up` already encrypts the repository.
-    earlier = EXISTING_KEY
-    assert not built(
-        with_kms("create", pushed=pushed, repository_keys={"longjobs-dev/hello-world": earlier})
-    )
+    keys = {"longjobs-dev/hello-world": EXISTING_KEY}
+    assert not built(with_kms("create", pushed=pushed, parameters=recorded, repository_keys=keys))
     # The repository is encrypted with another key than the config names.
-    assert built(
-        with_kms(EXISTING_KEY, pushed=pushed, repository_keys={"longjobs-dev/hello-world": "x"})
-    )
+    other = {"longjobs-dev/hello-world": "x"}
+    assert built(with_kms(EXISTING_KEY, pushed=pushed, parameters=recorded, repository_keys=other))
 
 
 def test_a_repository_is_deleted_before_its_replacement_is_created(monkeypatch):

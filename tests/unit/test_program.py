@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from components.image import context_tag
+from components.image import image_tag, record_name
 from tests.unit.helpers import (
     TASK_DEFINITION,
     all_statements,
@@ -38,7 +38,7 @@ def test_cluster_has_container_insights_and_both_fargate_capacity_providers(dev)
 def test_task_definition_runs_the_pushed_image_by_digest(dev, job):
     image = dev.one("docker:index/image:Image", f"{job}-image")
     repository = dev.one("aws:ecr/repository:Repository", f"{job}-repository")
-    tag = context_tag(PROJECT_ROOT / "containers" / job, "arm64")
+    tag = image_tag(PROJECT_ROOT / "containers" / job, "arm64")
     assert image.inputs["imageName"] == f"{repository.state['repositoryUrl']}:{tag}"
     assert image.inputs["build"]["platform"] == "linux/arm64"
     # Relative to the project: the same inputs from any checkout, so no rebuild under a used tag.
@@ -55,16 +55,17 @@ def test_task_definition_runs_the_pushed_image_by_digest(dev, job):
     assert dev.outputs["jobs"][job]["imageUri"] == container["image"]
 
 
-def test_an_image_already_pushed_under_its_tag_is_run_not_rebuilt():
+def test_an_image_the_stack_pushed_under_its_tag_is_run_not_rebuilt():
     # Tags are immutable: after a revert, or from another checkout, pushing the tag again
-    # would fail. The image pushed under it is the one to run.
-    tag = context_tag(PROJECT_ROOT / "containers" / "report", "arm64")
+    # would fail. The image the stack pushed under it is the one to run.
+    tag = image_tag(PROJECT_ROOT / "containers" / "report", "arm64")
     digest = f"sha256:{'b' * 64}"
     pushed = {
         "longjobs-dev/report": {"arm64-0000000000000000000000": f"sha256:{'c' * 64}", tag: digest},
         "longjobs-dev/hello-world": {"arm64-111111111111111111111111": f"sha256:{'d' * 64}"},
     }
-    run = run_program(mocks=AwsMocks(REGION, pushed=pushed))
+    recorded = {record_name("longjobs-dev", "report", tag): digest}
+    run = run_program(mocks=AwsMocks(REGION, pushed=pushed, parameters=recorded))
     assert [r.name for r in run.by_type("docker:index/image:Image")] == ["hello-world-image"]
     repository = run.one("aws:ecr/repository:Repository", "report-repository")
     [container] = containers(run, "report")
@@ -406,8 +407,8 @@ def test_a_job_with_an_existing_image_gets_no_repository():
 
 
 # Every resource type the stack declares that AWS lets us tag. Scheduler schedules, inline role
-# policies, lifecycle policies, capacity provider associations, invoke configs and images have
-# no tags in AWS.
+# policies, lifecycle and repository policies, capacity provider associations, invoke configs
+# and images have no tags in AWS.
 TAGGABLE = {
     "aws:ecs/cluster:Cluster",
     "aws:ec2/securityGroup:SecurityGroup",
@@ -424,11 +425,13 @@ TAGGABLE = {
     "aws:s3/bucket:Bucket",
     "aws:sns/topic:Topic",
     "aws:cloudwatch/metricAlarm:MetricAlarm",
+    "aws:ssm/parameter:Parameter",
 }
 UNTAGGABLE = {
     "aws:cloudwatch/logMetricFilter:LogMetricFilter",
     "aws:iam/rolePolicy:RolePolicy",
     "aws:ecr/lifecyclePolicy:LifecyclePolicy",
+    "aws:ecr/repositoryPolicy:RepositoryPolicy",
     "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders",
     "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig",
     "aws:lambda/alias:Alias",

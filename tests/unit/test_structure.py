@@ -14,7 +14,7 @@ import pulumi_aws as aws
 import pytest
 
 import components.platform
-from components.image import context_tag
+from components.image import image_tag, record_name
 from components.runs import RunRecords
 from tests.unit.helpers import dev_config
 from tools.program import DEFAULT_SUBNETS, MOCK_ACCOUNT, PROJECT_ROOT, AwsMocks, run_program
@@ -170,8 +170,13 @@ def _given_network_and_image() -> dict[str, Any]:
 
 
 def _report_pushed() -> AwsMocks:
-    tag = context_tag(PROJECT_ROOT / "containers" / "report", "arm64")
-    return AwsMocks("us-east-1", pushed={"longjobs-dev/report": {tag: f"sha256:{'b' * 64}"}})
+    tag = image_tag(PROJECT_ROOT / "containers" / "report", "arm64")
+    digest = f"sha256:{'b' * 64}"
+    return AwsMocks(
+        "us-east-1",
+        pushed={"longjobs-dev/report": {tag: digest}},
+        parameters={record_name("longjobs-dev", "report", tag): digest},
+    )
 
 
 # Between them, every branch that declares resources: the default VPC (dev), a new VPC without

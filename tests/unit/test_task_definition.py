@@ -10,7 +10,6 @@ from botocore.exceptions import ParamValidationError
 from botocore.validate import validate_parameters
 
 from components.config import JobConfig
-from components.image import context_tag
 from components.job import container_definitions, secret_resources
 from tests.unit.helpers import TASK_DEFINITION, containers, dev_config
 from tools.program import run_program
@@ -124,21 +123,6 @@ def test_the_model_check_catches_a_misspelled_key():
     definition["stopTimeOut"] = 120
     with pytest.raises(ParamValidationError, match="stopTimeOut"):
         validate_parameters({"family": "f", "containerDefinitions": [definition]}, MODEL)
-
-
-def test_image_tag_follows_the_build_context(tmp_path):
-    (tmp_path / "Dockerfile").write_text("FROM scratch\n")
-    (tmp_path / "app.py").write_text("print(1)\n")
-    first = context_tag(tmp_path, "arm64")
-    assert context_tag(tmp_path, "arm64") == first
-    assert context_tag(tmp_path, "x86_64") != first
-    (tmp_path / "app.py").write_text("print(2)\n")
-    changed = context_tag(tmp_path, "arm64")
-    assert changed != first
-    (tmp_path / "app.py").rename(tmp_path / "main.py")
-    assert context_tag(tmp_path, "arm64") != changed
-    # Docker tags: at most 128 characters of [A-Za-z0-9_.-].
-    assert len(first) <= 128 and first.replace("-", "").isalnum()
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,120 @@
+"""The images a Dockerfile builds from, each of which must be pinned by digest.
+
+A tag can be moved to other content at any time; a digest cannot ("Pull an image by digest" in
+the `docker pull` reference). An image tag that is to change exactly when the image would change
+can only cover a base image by its digest. No pulumi here: the config's checks may use it too.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+DIGEST = re.compile(r"@(sha256:[0-9a-f]{64})$")
+# `$NAME`, `${NAME}` and `${NAME:-default}`: the forms of ARG substitution in a FROM line the
+# Dockerfile reference documents ("Understand how ARG and FROM interact").
+_VARIABLE = re.compile(r"\$(?:\{(?P<braced>\w+)(?::-(?P<default>[^}]*))?\}|(?P<bare>\w+))")
+_SYNTAX = re.compile(r"#\s*syntax\s*=\s*(?P<image>\S+)", re.IGNORECASE)
+_DIRECTIVE = re.compile(r"#\s*\w+\s*=")
+_FROM_FLAG = re.compile(r"(?:--|[,=])from=(?P<source>[^\s,]+)")
+
+
+def _instructions(text: str) -> list[tuple[str, str]]:
+    """(KEYWORD, arguments) of each instruction, continuation lines joined, comments dropped."""
+    joined = re.sub(r"\\[ \t]*\r?\n", " ", text)
+    found = []
+    for raw in joined.splitlines():
+        line = raw.strip()
+        if line and not line.startswith("#"):
+            keyword, _, arguments = line.partition(" ")
+            found.append((keyword.upper(), arguments.strip()))
+    return found
+
+
+def _frontend(text: str) -> str | None:
+    """The `# syntax=` image BuildKit runs the build with, if the Dockerfile names one: parser
+    directives are comments at the very top, before any other comment or instruction."""
+    for raw in text.splitlines():
+        line = raw.strip()
+        match = _SYNTAX.fullmatch(line)
+        if match:
+            return match["image"]
+        if not _DIRECTIVE.match(line):
+            return None
+    return None
+
+
+def _substitute(reference: str, variables: Mapping[str, str]) -> str | None:
+    unresolved = False
+
+    def value(match: re.Match[str]) -> str:
+        nonlocal unresolved
+        name = match["braced"] or match["bare"]
+        if name in variables:
+            return variables[name]
+        if match["default"] is not None:
+            return match["default"]
+        unresolved = True
+        return ""
+
+    substituted = _VARIABLE.sub(value, reference)
+    return None if unresolved else substituted
+
+
+def base_images(dockerfile: Path, build_args: Mapping[str, str]) -> tuple[list[str], list[str]]:
+    """The images the Dockerfile builds from, in order and once each, and why each that is not
+    pinned by digest fails: FROM lines, `COPY --from=` and `RUN --mount=...,from=` naming an
+    image rather than a stage, and the `# syntax=` frontend. `scratch` is no image."""
+    text = dockerfile.read_text()
+    variables: dict[str, str] = {}
+    stages: set[str] = set()
+    seen_from = False
+    images: list[str] = []
+    problems: list[str] = []
+
+    def named(reference: str, where: str) -> None:
+        if reference.lower() in stages or reference.isdigit() or reference == "scratch":
+            return
+        if not DIGEST.search(reference):
+            problems.append(
+                f"{where}{reference} is not pinned by digest: write it as "
+                "name:tag@sha256:<digest> (`docker buildx imagetools inspect name:tag` prints "
+                "the digest)"
+            )
+        if reference not in images:
+            images.append(reference)
+
+    frontend = _frontend(text)
+    if frontend:
+        named(frontend, "# syntax=")
+    for keyword, arguments in _instructions(text):
+        if keyword == "ARG" and not seen_from:
+            # ARGs before the first FROM may be used in FROM lines; a build arg overrides one.
+            for declaration in arguments.split():
+                name, has_default, default = declaration.partition("=")
+                if name in build_args or has_default:
+                    variables[name] = build_args.get(name, default.strip("\"'"))
+        elif keyword == "FROM":
+            seen_from = True
+            words = [w for w in arguments.split() if not w.startswith("--")]
+            reference = _substitute(words[0], variables) if words else None
+            if reference is None:
+                problems.append(f"FROM {arguments}: a variable it uses has no value")
+            else:
+                named(reference, "FROM ")
+            if len(words) == 3 and words[1].upper() == "AS":
+                stages.add(words[2].lower())
+        elif keyword in ("COPY", "RUN"):
+            flags = " ".join(w for w in arguments.split() if w.startswith("--"))
+            for match in _FROM_FLAG.finditer(flags):
+                named(match["source"], "COPY --from=" if keyword == "COPY" else "RUN --mount from=")
+    return images, problems
+
+
+def base_digests(dockerfile: Path, build_args: Mapping[str, str]) -> list[str]:
+    """The digest of each image the Dockerfile builds from; ValueError if one is not pinned."""
+    images, problems = base_images(dockerfile, build_args)
+    if problems:
+        raise ValueError(f"{dockerfile}: " + "; ".join(problems))
+    return [match[1] for match in (DIGEST.search(image) for image in images) if match]
