@@ -6,9 +6,10 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
-from components.config.names import CHECKPOINTS, bucket_name, bucket_name_problem
-
-__all__ = ["CHECKPOINTS", "bucket_name", "bucket_name_problem"]
+# Bucket names are the config's rules: it checks a job's statements against them.
+from components.config.names import CHECKPOINTS as CHECKPOINTS
+from components.config.names import bucket_name as bucket_name
+from components.config.names import bucket_name_problem as bucket_name_problem
 
 ABORT_INCOMPLETE_UPLOADS_DAYS = 1
 """A multipart upload not finished within a day is a writer that died mid-save."""

@@ -25,6 +25,9 @@ LOG_GROUP: Final = re.compile(r"[\w\-/.#]{1,512}")
 # An ECS container name: up to 255 letters, digits, hyphens and underscores (ContainerDefinition).
 CONTAINER_NAME: Final = re.compile(r"[A-Za-z0-9_-]{1,255}")
 NOTIFY: Final = ("failures", "all", "none")
+MAX_JOB_NAME: Final = 32
+JOB_NAME: Final = re.compile(rf"[a-z]([a-z0-9-]{{0,{MAX_JOB_NAME - 2}}}[a-z0-9])?")
+"""A job's name: DNS-safe, as the stack config takes it (it names the job's resources)."""
 MAX_RETRIES: Final = 10
 MAX_TIMEOUT_SECONDS: Final = 30 * 24 * 3600
 MIN_TIMEOUT_SECONDS: Final = 60
@@ -58,6 +61,7 @@ class RunRules(Declared):
         default=(),
         source="reserved_environment",
         item_problem=_reserved_problem,
+        unique=True,
     )
     overridable_environment: tuple[str, ...] = declare(
         tuple,

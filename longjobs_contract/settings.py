@@ -42,6 +42,10 @@ class Setting:
     components supply it (an ARN, a name)."""
     item_problem: Callable[[str], str | None] | None = None
     """A further check of a string, or of each string of a tuple."""
+    min_items: int = 0
+    """The fewest strings a tuple holds."""
+    unique: bool = False
+    """Whether a tuple holds each string once."""
 
     def allowed(self) -> str:
         """What the setting allows, in words."""
@@ -68,6 +72,11 @@ class Setting:
         if self.kind is tuple:
             if not isinstance(value, tuple | list):
                 return f"must be {self.allowed()}, not {value!r}"
+            if len(value) < self.min_items:
+                return f"must hold at least {self.min_items}, not {len(value)}"
+            repeated = sorted({item for item in value if value.count(item) > 1}, key=str)
+            if self.unique and repeated:
+                return f"{', '.join(map(repr, repeated))} listed more than once"
             return next(filter(None, (self._text_problem(item) for item in value)), None)
         if self.kind is str:
             return self._text_problem(value)
@@ -144,6 +153,12 @@ class Declared:
     made, so none holds a value the declarations do not allow."""
 
     def __post_init__(self) -> None:
+        # A list given for a tuple setting is kept as a tuple: the object stays hashable and
+        # equal to the same values read back from the file.
+        for name, declared in settings(type(self)).items():
+            value = getattr(self, name)
+            if declared.kind is tuple and isinstance(value, list):
+                object.__setattr__(self, name, tuple(value))
         check(self)
 
 

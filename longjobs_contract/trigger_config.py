@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from longjobs_contract import settings
-from longjobs_contract.jobs import ARN_HEAD, JobContract
+from longjobs_contract.jobs import ARN_HEAD, JOB_NAME, JobContract
 from longjobs_contract.settings import Declared, declare, nested
 
 CONFIG_FILE = "longjobs-trigger.json"
@@ -29,6 +29,8 @@ TABLE_NAME = re.compile(r"[A-Za-z0-9_.-]{3,255}")
 # S3 general purpose bucket names: 3-63 lowercase letters, digits, dots and hyphens, starting
 # and ending with a letter or digit ("General purpose bucket naming rules").
 BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+MAX_RUN_RETENTION_DAYS = 3653
+"""Ten years, the longest CloudWatch Logs keeps a job's logs (the config model's bound too)."""
 TOPIC_ARN = re.compile(r"arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}")
 
 
@@ -39,15 +41,22 @@ class TriggerConfig(Declared):
     cluster_arn: str = declare(
         str, "The ECS cluster every run's task runs in.", pattern=CLUSTER_ARN
     )
-    subnet_ids: tuple[str, ...] = declare(tuple, "The tasks' subnets.", pattern=SUBNET_ID)
+    subnet_ids: tuple[str, ...] = declare(
+        tuple, "The tasks' subnets.", pattern=SUBNET_ID, min_items=1, unique=True
+    )
     security_group_ids: tuple[str, ...] = declare(
-        tuple, "The tasks' security groups.", pattern=SECURITY_GROUP_ID
+        tuple,
+        "The tasks' security groups; none: the VPC's default group.",
+        pattern=SECURITY_GROUP_ID,
+        unique=True,
     )
     assign_public_ip: bool = declare(bool, "Whether a task gets a public IP.")
     runs_table: str = declare(
         str, "The DynamoDB table every run is recorded in.", pattern=TABLE_NAME
     )
-    run_retention_days: int = declare(int, "How long a run's record is kept.", minimum=1)
+    run_retention_days: int = declare(
+        int, "How long a run's record is kept.", minimum=1, maximum=MAX_RUN_RETENTION_DAYS
+    )
     checkpoint_bucket: str = declare(
         str,
         "The S3 bucket every attempt's LONGJOBS_CHECKPOINT_URI points into.",
@@ -85,8 +94,8 @@ def dumps(config: TriggerConfig) -> str:
 def loads(text: str) -> TriggerConfig:
     """Parse and check the config file; a ValueError names the bad field."""
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as error:
+        data = json.loads(text, object_pairs_hook=_no_repeated_keys)
+    except (json.JSONDecodeError, RecursionError) as error:
         raise ValueError(f"the trigger config is not JSON: {error}") from None
     if not isinstance(data, dict):
         raise ValueError("the trigger config must be a JSON object")
@@ -97,6 +106,9 @@ def loads(text: str) -> TriggerConfig:
     if not isinstance(jobs, dict):
         raise ValueError("jobs must be an object")
     config = settings.from_json(TriggerConfig, data)
+    named = [name for name in jobs if not JOB_NAME.fullmatch(name)]
+    if named:
+        raise ValueError(f"jobs: {named[0]!r} is not a job name (matching {JOB_NAME.pattern})")
     contracts = {
         name: settings.from_json(JobContract, job, where=f"jobs.{name}.")
         for name, job in jobs.items()
@@ -108,6 +120,15 @@ def loads(text: str) -> TriggerConfig:
                 "cluster's partition, region and account"
             )
     return TriggerConfig(**{**_fields(config), "jobs": contracts})
+
+
+def _no_repeated_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [key for key, _ in pairs]
+    repeated = sorted({key for key in keys if keys.count(key) > 1})
+    if repeated:
+        # JSON readers disagree on a repeated key (Python keeps the last): refuse it.
+        raise ValueError(f"the trigger config gives {repeated[0]!r} twice in one object")
+    return dict(pairs)
 
 
 def _fields(config: TriggerConfig) -> dict[str, Any]:

@@ -6,7 +6,9 @@ from __future__ import annotations
 import hashlib
 import re
 
-MAX_JOB_NAME = 32
+# The contract's, which the functions hold job names to as well.
+from longjobs_contract.jobs import MAX_JOB_NAME as MAX_JOB_NAME
+
 # The names built from the prefix, and the longest prefix each leaves room for, given the longest
 # job name the config allows.
 PREFIX_LIMITS = {

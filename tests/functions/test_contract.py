@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from longjobs_contract import environment, loader_variables, settings, trigger_config
-from longjobs_contract.jobs import JobContract
+from longjobs_contract.jobs import JobContract, RunRules
 
 CONFIG = trigger_config.TriggerConfig(
     cluster_arn="arn:aws:ecs:eu-west-1:123456789012:cluster/longjobs-prod",
@@ -208,6 +208,24 @@ SUBNET = r"subnet-\(\?:\[0-9a-f\]\{8\}\|\[0-9a-f\]\{17\}\)"
             "not True",
         ),
         (lambda d: d.update(jobs=[]), "jobs must be an object"),
+        (lambda d: d.update(subnetIds=[]), "subnetIds: must hold at least 1, not 0"),
+        (
+            lambda d: d.update(subnetIds=["subnet-0123456789abcdef0"] * 2),
+            "subnetIds: 'subnet-0123456789abcdef0' listed more than once",
+        ),
+        (
+            lambda d: d["jobs"]["report"].update(reservedEnvironment=["DB", "DB"]),
+            "jobs.report.reservedEnvironment: 'DB' listed more than once",
+        ),
+        (
+            lambda d: d.update(runRetentionDays=1_000_000_000),
+            "runRetentionDays: must be a whole number from 1 to 3653, not 1000000000",
+        ),
+        (
+            lambda d: d["jobs"].update({"../x y": d["jobs"]["report"]}),
+            r"jobs: '\.\./x y' is not a job name",
+        ),
+        (lambda d: d["jobs"].update({"": d["jobs"]["report"]}), "jobs: '' is not a job name"),
         (lambda d: d["jobs"].update(report=[]), "jobs.report must be a JSON object"),
     ],
 )
@@ -310,7 +328,20 @@ def test_a_boolean_is_not_a_version():
         trigger_config.loads(json.dumps(data))
 
 
-@pytest.mark.parametrize("text", ["", "[]", "{not json"])
+def test_a_key_given_twice_in_the_file_is_refused_not_the_last_taken():
+    text = trigger_config.dumps(CONFIG)
+    twice = text.replace('"runRetentionDays":90', '"runRetentionDays":90,"runRetentionDays":1')
+    with pytest.raises(ValueError, match="gives 'runRetentionDays' twice in one object"):
+        trigger_config.loads(twice)
+
+
+def test_a_list_given_for_a_tuple_setting_is_kept_as_a_tuple():
+    rules = RunRules(container_name="r", capacity="spot", reserved_environment=["DB"])
+    assert rules.reserved_environment == ("DB",)
+    assert hash(rules)
+
+
+@pytest.mark.parametrize("text", ["", "[]", "{not json", "[" * 100_000])
 def test_loads_refuses_what_is_not_a_config_object(text):
     with pytest.raises(ValueError):
         trigger_config.loads(text)

@@ -182,7 +182,7 @@ def test_a_prefix_s3_reserves_is_refused_with_the_rule():
 def test_the_longest_checkpoint_uri_is_counted_in_the_overrides_limit():
     longest = trigger_config.TriggerConfig(
         cluster_arn="arn:aws:ecs:eu-west-1:123456789012:cluster/c",
-        subnet_ids=(),
+        subnet_ids=("subnet-0123456789abcdef0",),
         security_group_ids=(),
         assign_public_ip=False,
         runs_table="runs",

@@ -6,8 +6,9 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+from pydantic import ValidationError
 
-from components.config import ConfigError, parse
+from components.config import ConfigError, JobConfig, parse
 from longjobs_contract import settings, trigger_config
 from longjobs_contract.jobs import JobContract
 from tests.unit.helpers import dev_config
@@ -98,3 +99,63 @@ def test_the_config_takes_its_bounds_from_the_contract(key, value, message):
     with pytest.raises(ConfigError) as caught:
         parse(values)
     assert caught.value.problems == [message]
+
+
+IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:1"
+# Settings a job config gives through a property of the model, not a key of its own.
+DERIVED = {"reserved_environment", "overridable_environment"}
+
+
+def _model_key(source: str) -> str:
+    return JobConfig.model_fields[source].alias or source
+
+
+def _accepts(key: str, value: object) -> bool:
+    try:
+        JobConfig.model_validate({"image": IMAGE, key: value})
+    except ValidationError:
+        return False
+    return True
+
+
+def model_sourced_settings() -> list:
+    return [
+        pytest.param(name, declared, id=name)
+        for name, declared in settings.settings(JobContract).items()
+        if declared.source is not None and name not in DERIVED
+    ]
+
+
+def test_every_setting_a_job_config_gives_is_a_key_of_the_model_or_derived_from_one():
+    for name, declared in settings.settings(JobContract).items():
+        if declared.source is None:
+            continue
+        if name in DERIVED:
+            assert isinstance(getattr(JobConfig, declared.source), property), name
+        else:
+            assert declared.source in JobConfig.model_fields, name
+
+
+@pytest.mark.parametrize(("name", "declared"), model_sourced_settings())
+def test_the_model_holds_each_setting_to_its_declaration(name, declared):
+    """The model's default, bounds and choices are the contract's: a model that drifted would
+    accept what the functions then refuse (or refuse what they accept)."""
+    key = _model_key(declared.source)
+    job = JobConfig.model_validate({"image": IMAGE})
+    default = settings.default(JobContract, name)
+    if default is not dataclasses.MISSING:  # capacity's depends on the job (its service)
+        assert getattr(job, declared.source) == default
+    if declared.kind is int:
+        assert _accepts(key, declared.minimum) and _accepts(key, declared.maximum)
+        assert not _accepts(key, declared.minimum - 1)
+        assert not _accepts(key, declared.maximum + 1)
+    elif declared.choices:
+        assert all(_accepts(key, choice) for choice in declared.choices)
+        assert not _accepts(key, "".join(declared.choices))
+    elif declared.kind is bool:
+        assert _accepts(key, True) and _accepts(key, False)
+        assert not _accepts(key, "yes")
+    else:
+        raise AssertionError(f"{name}: no check for a {declared.kind.__name__} setting")
+    if declared.optional:
+        assert _accepts(key, None)
