@@ -20,7 +20,6 @@ import dataclasses
 import io
 import json
 import os
-import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -30,8 +29,6 @@ from typing import Any
 from tools.moto_ecs import register_task_definitions
 from tools.program import PROJECT_ROOT, run_program
 
-for _folder in ("trigger", "supervisor", "common"):
-    sys.path.insert(0, str(PROJECT_ROOT / "functions" / _folder))
 for _variable, _value in (
     ("AWS_DEFAULT_REGION", "us-east-1"),
     ("AWS_ACCESS_KEY_ID", "bench"),
@@ -43,9 +40,9 @@ for _variable, _value in (
 import boto3  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
-import handler  # noqa: E402
-import records  # noqa: E402
-import supervisor  # noqa: E402
+from functions.common import records  # noqa: E402
+from functions.supervisor import supervisor  # noqa: E402
+from functions.trigger import handler  # noqa: E402
 from longjobs_contract import trigger_config  # noqa: E402
 from tools.runs_table import create_runs_table  # noqa: E402
 

@@ -2,8 +2,9 @@
 
     python -m benchmarks.trigger_bench [--runs 15] [--requests 2000]
 
-Cold start: fresh processes importing the handler (with the clients it creates) against a bare
-script that imports boto3 and creates the same clients (goal: within 1.2x). Warm: handler time
+Cold start: fresh processes importing the handler (with the clients it creates) by its handler
+setting from the declared package, unpacked with its config file as Lambda does, against a bare
+script that imports boto3 and creates the same clients (goal: within 1.1x). Warm: handler time
 per request with stubbed clients, minus the same stubbed calls alone. Calls: AWS calls on the
 path of a started run (goal: 2, the record and RunTask, on every path: the Spot fallback's
 second RunTask misses it, and is printed so). Prints figures only, asserts nothing.
@@ -23,20 +24,16 @@ from pathlib import Path
 import boto3
 from botocore.stub import Stubber
 
-from tools.program import PROJECT_ROOT, run_program
+from tools.program import ProgramRun, run_program
 
-FUNCTION_DIR = PROJECT_ROOT / "functions" / "trigger"
-COMMON_DIR = PROJECT_ROOT / "functions" / "common"
 ENVIRONMENT = {
     **os.environ,
     "AWS_DEFAULT_REGION": "us-east-1",
     "AWS_ACCESS_KEY_ID": "benchmark",
     "AWS_SECRET_ACCESS_KEY": "benchmark",
 }
-HANDLER_IMPORT = (
-    f"import sys; sys.path[:0] = [{str(FUNCTION_DIR)!r}, {str(COMMON_DIR)!r}, "
-    f"{str(PROJECT_ROOT)!r}]; import handler"
-)
+GOAL = 1.1
+"""The handler's cold start, at most this many times the bare clients'."""
 BARE_IMPORT = (
     "import boto3; from botocore.config import Config; "
     "config = Config(connect_timeout=2, read_timeout=5, "
@@ -50,13 +47,28 @@ SPOT_FULL = {
 }
 
 
-def cold_starts(codes: list[str], runs: int) -> list[float]:
-    """Median wall time of each snippet in fresh processes, interleaved so drift hits all alike."""
+def unpack(program: ProgramRun, folder: Path) -> str:
+    """Write the trigger's declared package into `folder`; the code importing its handler."""
+    function = program.one("aws:lambda/function:Function", "trigger-function")
+    for name, asset in function.inputs["code"].assets.items():
+        target = folder / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if getattr(asset, "text", None) is not None:
+            target.write_text(asset.text)
+        else:
+            target.write_bytes(Path(asset.path).read_bytes())
+    module, _, name = function.inputs["handler"].rpartition(".")
+    return f"import importlib; getattr(importlib.import_module({module!r}), {name!r})"
+
+
+def cold_starts(codes: list[str], runs: int, folder: Path) -> list[float]:
+    """Median wall time of each snippet in fresh processes started in `folder` (first on the
+    path, as Lambda's /var/task), interleaved so drift hits all alike."""
     timings: list[list[float]] = [[] for _ in codes]
     for _ in range(runs):
         for code, samples in zip(codes, timings, strict=True):
             started = time.perf_counter()
-            subprocess.run([sys.executable, "-c", code], env=ENVIRONMENT, check=True)
+            subprocess.run([sys.executable, "-c", code], cwd=folder, env=ENVIRONMENT, check=True)
             samples.append(time.perf_counter() - started)
     return [statistics.median(samples) for samples in timings]
 
@@ -64,8 +76,7 @@ def cold_starts(codes: list[str], runs: int) -> list[float]:
 def load_handler(config_path: Path):
     os.environ.update({k: ENVIRONMENT[k] for k in ("AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID")})
     os.environ["AWS_SECRET_ACCESS_KEY"] = ENVIRONMENT["AWS_SECRET_ACCESS_KEY"]
-    sys.path[:0] = [str(FUNCTION_DIR), str(COMMON_DIR)]
-    import handler
+    from functions.trigger import handler
     from longjobs_contract import trigger_config
 
     os.environ[trigger_config.CONFIG_PATH_VARIABLE] = str(config_path)
@@ -148,16 +159,21 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=2000)
     args = parser.parse_args()
 
-    handler_cold, bare_cold = cold_starts([HANDLER_IMPORT, BARE_IMPORT], args.runs)
-    print(f"cold start, median of {args.runs} fresh processes (goal: handler within 1.2x bare)")
+    program = run_program("Pulumi.dev.yaml")
+    with tempfile.TemporaryDirectory() as folder:
+        handler_import = unpack(program, Path(folder))
+        handler_cold, bare_cold = cold_starts(
+            [handler_import, BARE_IMPORT], args.runs, Path(folder)
+        )
+    print(f"cold start, median of {args.runs} fresh processes (goal: handler within {GOAL}x bare)")
     print(f"  bare boto3, 2 clients    {bare_cold * 1000:8.1f} ms")
     ratio = handler_cold / bare_cold
-    verdict = "goal met" if ratio <= 1.2 else "goal MISSED"
+    verdict = "goal met" if ratio <= GOAL else "goal MISSED"
     print(f"  handler module           {handler_cold * 1000:8.1f} ms  ({ratio:.2f}x, {verdict})")
 
     with tempfile.TemporaryDirectory() as folder:
         config_path = Path(folder) / "longjobs-trigger.json"
-        config_path.write_text(run_program("Pulumi.dev.yaml").trigger_config)
+        config_path.write_text(program.trigger_config)
         handler = load_handler(config_path)
         whole, bare = warm(handler, args.requests)
         print(f"warm, {args.requests} run requests with stubbed clients")

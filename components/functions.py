@@ -18,17 +18,30 @@ from longjobs_contract import trigger_config
 
 FUNCTIONS_DIR = PROJECT_ROOT / "functions"
 CONTRACT_DIR = PROJECT_ROOT / "longjobs_contract"
-COMMON_FILES = ("attempts.py", "records.py", "runtime.py")
-"""Shared by every function: the runs table as functions read and write it, and attempts."""
+COMMON_FILES = ("attempts.py", "records.py", "runtime.py", "request_log.py")
+"""Shared by every function: the runs table as functions read and write it, attempts, the
+clients' settings and config file, and the request's log line."""
 RUNTIME = aws.lambda_.Runtime.PYTHON3D14
 
 
+def handler_name(function: str, module: str) -> str:
+    """Lambda's handler setting: the function's module by its import path in the package."""
+    return f"{FUNCTIONS_DIR.name}.{function}.{module}.handler"
+
+
 def package_files(function: str, own_files: Sequence[str]) -> dict[str, Path]:
-    """Archive path → file: exactly what the function's package holds, config file aside."""
-    files = {name: FUNCTIONS_DIR / function / name for name in own_files}
-    files.update({name: FUNCTIONS_DIR / "common" / name for name in COMMON_FILES})
-    files.update({f"longjobs_contract/{name}": CONTRACT_DIR / name for name in CONTRACT_MODULES})
-    return files
+    """Archive path → file: exactly what the function's package holds, config file aside.
+
+    The files keep their paths from the project's root, so that the package's root (Lambda's
+    /var/task, first on its sys.path) holds the `functions` package and the contract package,
+    and each module imports the others by the one name they have everywhere."""
+    paths = [
+        FUNCTIONS_DIR / "__init__.py",
+        *(FUNCTIONS_DIR / function / name for name in ("__init__.py", *own_files)),
+        *(FUNCTIONS_DIR / "common" / name for name in ("__init__.py", *COMMON_FILES)),
+        *(CONTRACT_DIR / name for name in CONTRACT_MODULES),
+    ]
+    return {path.relative_to(PROJECT_ROOT).as_posix(): path for path in paths}
 
 
 def package(files: dict[str, Path], config_json: str) -> pulumi.AssetArchive:

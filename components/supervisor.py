@@ -122,7 +122,7 @@ class JobSupervisor(pulumi.ComponentResource):
             name,
             function_name=self.function_name,
             description="longjobs: record task state changes of runs, re-run what failed",
-            handler="supervisor.handler",
+            handler=functions.handler_name("supervisor", "supervisor"),
             code=args.config_json.apply(lambda text: functions.package(files, text)),
             role=self.role,
             policy=self.policy,

@@ -112,7 +112,7 @@ class JobTrigger(pulumi.ComponentResource):
             name,
             function_name=self.function_name,
             description="longjobs: start, inspect and stop jobs on ECS Fargate",
-            handler="handler.handler",
+            handler=functions.handler_name("trigger", "handler"),
             code=self.config_json.apply(lambda text: functions.package(self.package_files, text)),
             role=self.role,
             policy=self.policy,

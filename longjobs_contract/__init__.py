@@ -1,7 +1,8 @@
 """Names that cross rooms: one definition each, standard library only.
 
 The Pulumi components import this package; it is copied whole into every function's deployment
-package (next to the handler), so a handler imports it by the same path, `longjobs_contract`.
+package (at its root, beside the `functions` package), so a handler imports it by the same path,
+`longjobs_contract`.
 Nothing here may import pulumi, boto3 or project code.
 """
 

@@ -1,20 +1,8 @@
 import gc
-import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-for path in (
-    ROOT,
-    ROOT / "functions" / "trigger",
-    ROOT / "functions" / "common",
-    ROOT / "functions" / "supervisor",
-):
-    if str(path) not in sys.path:
-        sys.path.insert(0, str(path))
-
-from tools.program import ProgramRun, run_program  # noqa: E402
+from tools.program import ProgramRun, run_program
 
 
 @pytest.fixture(scope="session")

@@ -49,14 +49,6 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-for _path in (
-    ROOT,
-    ROOT / "functions" / "trigger",
-    ROOT / "functions" / "common",
-    ROOT / "functions" / "supervisor",
-):
-    if str(_path) not in sys.path:
-        sys.path.insert(0, str(_path))
 # The functions make their clients at import: a region and fake credentials first (moto answers).
 os.environ.setdefault("AWS_DEFAULT_REGION", "eu-west-1")
 for _variable in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
@@ -66,9 +58,9 @@ import boto3  # noqa: E402
 from botocore.exceptions import ClientError  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
-import handler  # noqa: E402
-import records  # noqa: E402
-import supervisor  # noqa: E402
+from functions.common import records  # noqa: E402
+from functions.supervisor import supervisor  # noqa: E402
+from functions.trigger import handler  # noqa: E402
 from longjobs_contract import capacity, lifecycle, runs, trigger_config  # noqa: E402
 from longjobs_contract.jobs import JobContract, LifecycleRules  # noqa: E402
 from tools.ecs_sim import EcsSim, Fate, client_error  # noqa: E402
@@ -711,8 +703,8 @@ def patched(dynamodb: Any, ecs: Callable[[], EcsSim], clock: Callable[[], dateti
 
     apply, lost = supervisor.apply, supervisor._lost
 
-    def reporting_apply(config: Any, store: Any, run_id: str, task: Any, log: Any) -> Any:
-        answer = apply(config, store, run_id, task, log)
+    def reporting_apply(config: Any, store: Any, run_id: str, task: Any) -> Any:
+        answer = apply(config, store, run_id, task)
         if answer.get("final"):
             sink(run_id, f"supervisor: {answer['final']}")
         return answer

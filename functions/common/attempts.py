@@ -14,7 +14,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-import records
+from functions.common import records, request_log
 from longjobs_contract import (
     capacity,
     lifecycle,
@@ -219,7 +219,6 @@ def start_attempts(
     config: trigger_config.TriggerConfig,
     store: records.RunStore,
     record: dict[str, Any],
-    log: dict[str, Any],
 ) -> Outcome:
     """Send the run's current attempt; a Spot attempt Spot cannot place is followed at once by
     an on-demand one. A start that fails is recorded before anything is answered or raised."""
@@ -229,7 +228,9 @@ def start_attempts(
     while True:
         outcome = send(ecs, config, record, attempt)
         if isinstance(outcome, Started):
-            log.update(taskArn=outcome.task_arn, attempt=attempt.number, capacity=attempt.capacity)
+            request_log.bind(
+                taskArn=outcome.task_arn, attempt=attempt.number, capacity=attempt.capacity
+            )
             return Outcome(record, outcome.task_arn, attempt.number, attempt.capacity)
         tried.append((attempt, outcome))
         spot_full = outcome.kind == start_failures.CAPACITY and attempt.capacity == capacity.SPOT
@@ -237,7 +238,7 @@ def start_attempts(
             break
         attempt = Attempt(attempt.number + 1, capacity.ON_DEMAND)
     rules = config.jobs[record[runs.Record.JOB]]
-    return record_no_start(store, record, tried, rules=rules, log=log)
+    return record_no_start(store, record, tried, rules=rules)
 
 
 def task_sent(
@@ -284,7 +285,6 @@ def record_no_start(
     tried: list[tuple[Attempt, NotStarted]],
     *,
     rules: LifecycleRules,
-    log: dict[str, Any],
 ) -> Outcome:
     """Record attempts that started nothing. A permanent reason ends the run FAILED (answered);
     no capacity records the next attempt and raises, so that Lambda's retry sends it."""
@@ -340,13 +340,13 @@ def record_no_start(
     if not store.update(record, changes):
         # Another invocation of this run moved it on first: answer what it recorded.
         fresh = store.get(run_id) or record
-        log.update(outcome="superseded", status=fresh[runs.Record.STATUS])
+        request_log.bind(outcome="superseded", status=fresh[runs.Record.STATUS])
         return Outcome(fresh, None, fresh[runs.Record.ATTEMPT], last.capacity, superseded=True)
     reasons = "; ".join(f"attempt {a.number} on {a.capacity}: {o.reason}" for a, o in tried)
     if outcome.kind == start_failures.PERMANENT:
-        log.update(outcome="failed-to-start", reason=outcome.reason)
+        request_log.bind(outcome="failed-to-start", reason=outcome.reason)
         return Outcome({**record, **changes}, None, last.number, last.capacity, final=runs.FAILED)
-    log.update(outcome="no-capacity", reason=reasons)
+    request_log.bind(outcome="no-capacity", reason=reasons)
     raise CapacityUnavailable(
         f"run {run_id} of {record[runs.Record.JOB]} started no task ({reasons}); attempt "
         f"{last.number + 1} is recorded and is sent when this invocation is retried"

@@ -22,11 +22,15 @@ CLIENT_CONFIG = Config(
 )
 
 
+PACKAGE_ROOT = Path(__file__).parents[2]
+"""The deployment package's root (Lambda's /var/task), which holds `functions/common/` here."""
+
+
 @cache
 def load_config() -> trigger_config.TriggerConfig:
-    """The functions' config file, beside the function's own files in its package (or where
+    """The functions' config file, at the root of the function's package (or where
     LONGJOBS_TRIGGER_CONFIG_PATH says); read at the first request, not at import."""
     path = os.environ.get(trigger_config.CONFIG_PATH_VARIABLE) or str(
-        Path(__file__).with_name(trigger_config.CONFIG_FILE)
+        PACKAGE_ROOT / trigger_config.CONFIG_FILE
     )
     return trigger_config.loads(Path(path).read_text())

@@ -12,8 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import notices
-
+from functions.supervisor import notices
 from longjobs_contract import alarms as stack_alarms
 from longjobs_contract import trigger_config
 

@@ -14,19 +14,15 @@ it.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-import alarms
 import boto3
-import notices
 
-import attempts
-import records
-import runtime
+from functions.common import attempts, records, request_log, runtime
+from functions.supervisor import alarms, notices
 from longjobs_contract import lifecycle, runs, trigger_config
 from longjobs_contract.jobs import LifecycleRules
 
@@ -65,27 +61,23 @@ load_config = runtime.load_config
 
 def handler(event: Any, context: Any) -> dict[str, Any]:
     request_id = getattr(context, "aws_request_id", None) or "local"
-    log: dict[str, Any] = {"requestId": request_id}
-    try:
-        config = load_config()
-        if event == RECONCILE:
-            answer = reconcile(config, log)
-        elif alarms.is_alarm(event):
-            answer = alarms.forward(event, config, sns)
-        else:
-            answer = supervise(event, config, log)
-        log.update(answer)
-        return answer
-    except Exception as error:
-        log.update(outcome="failed", error=f"{type(error).__name__}: {error}")
-        raise
-    finally:
-        print(json.dumps(log, sort_keys=True, default=str))
+    with request_log.request(request_id):
+        try:
+            config = load_config()
+            if event == RECONCILE:
+                answer = reconcile(config)
+            elif alarms.is_alarm(event):
+                answer = alarms.forward(event, config, sns)
+            else:
+                answer = supervise(event, config)
+            request_log.bind(**answer)
+            return answer
+        except Exception as error:
+            request_log.bind(outcome="failed", error=f"{type(error).__name__}: {error}")
+            raise
 
 
-def supervise(
-    event: Any, config: trigger_config.TriggerConfig, log: dict[str, Any]
-) -> dict[str, Any]:
+def supervise(event: Any, config: trigger_config.TriggerConfig) -> dict[str, Any]:
     """Apply one task state change event to its run."""
     detail = event.get("detail") if isinstance(event, dict) else None
     if (
@@ -96,11 +88,11 @@ def supervise(
     ):
         return {"outcome": "ignored", "why": "not a task state change of this stack's cluster"}
     run_id = detail.get("startedBy")
-    log.update(taskArn=detail.get("taskArn"), lastStatus=detail.get("lastStatus"))
+    request_log.bind(taskArn=detail.get("taskArn"), lastStatus=detail.get("lastStatus"))
     if not runs.is_run_id(run_id):
         return {"outcome": "ignored", "why": "not a task of a run (a service's, or another's)"}
-    log["runId"] = run_id
-    return apply(config, records.RunStore(dynamodb, config.runs_table), run_id, detail, log)
+    request_log.bind(runId=run_id)
+    return apply(config, records.RunStore(dynamodb, config.runs_table), run_id, detail)
 
 
 def apply(
@@ -108,7 +100,6 @@ def apply(
     store: records.RunStore,
     run_id: str,
     task: dict[str, Any],
-    log: dict[str, Any],
 ) -> dict[str, Any]:
     """Apply one task's state (an event's detail, or DescribeTasks' answer) to its run."""
     for _ in range(MAX_WRITES):
@@ -130,7 +121,7 @@ def apply(
         if not decision.changes:
             if record[runs.Record.ATTEMPT] > 1 and attempts.resendable(record, records.now()):
                 # A retried invocation whose re-run was recorded but maybe never sent.
-                outcome = attempts.start_attempts(ecs, config, store, record, log)
+                outcome = attempts.start_attempts(ecs, config, store, record)
                 return _rerun_answer(outcome)
             return {"outcome": "unchanged", "status": record[runs.Record.STATUS]}
         # Kept for the retention from its last change, so a run longer than the retention keeps
@@ -148,7 +139,7 @@ def apply(
     if decision.final:
         answer["final"] = decision.final
     if decision.retry:
-        answer.update(_rerun_answer(attempts.start_attempts(ecs, config, store, updated, log)))
+        answer.update(_rerun_answer(attempts.start_attempts(ecs, config, store, updated)))
     return answer
 
 
@@ -167,7 +158,7 @@ def _rerun_answer(outcome: attempts.Outcome) -> dict[str, Any]:
 # --- the reconciliation pass ------------------------------------------------------------------
 
 
-def reconcile(config: trigger_config.TriggerConfig, log: dict[str, Any]) -> dict[str, Any]:
+def reconcile(config: trigger_config.TriggerConfig) -> dict[str, Any]:
     """Every minute: stop attempts past their job's timeout, and bring every run still waiting
     on ECS up to date from DescribeTasks, as if its events had come.
 
@@ -200,9 +191,9 @@ def reconcile(config: trigger_config.TriggerConfig, log: dict[str, Any]) -> dict
     def failed(what: str, error: Exception) -> None:
         # One run's trouble must not stop the pass for the others: the next pass tries again.
         counts["errors"] += 1
-        log.setdefault("errors", []).append(f"{what}: {type(error).__name__}: {error}")
+        request_log.append("errors", f"{what}: {type(error).__name__}: {error}")
 
-    pass_ = _Pass(config, store, now, counts, failed, log)
+    pass_ = _Pass(config, store, now, counts, failed)
     try:
         cursors: dict[str, Any] = dict(store.pass_cursors())
     except Exception as error:  # read from the oldest runs, as a first pass does
@@ -234,10 +225,9 @@ class _Pass:
         now: datetime,
         counts: dict[str, int],
         failed: Callable[[str, Exception], None],
-        log: dict[str, Any],
     ):
         self.config, self.store, self.now = config, store, now
-        self.counts, self.failed, self.log = counts, failed, log
+        self.counts, self.failed = counts, failed
 
     def sweep(
         self, status: str, start: dict[str, Any] | None, deadline: float
@@ -317,7 +307,7 @@ class _Pass:
             return None  # recorded as not started; the invocation that will send the next retries
         if attempts.resendable(record, self.now):
             try:
-                outcome = attempts.start_attempts(ecs, self.config, self.store, record, self.log)
+                outcome = attempts.start_attempts(ecs, self.config, self.store, record)
             except Exception as error:
                 self.failed(run_id, error)
                 return None
@@ -347,7 +337,7 @@ class _Pass:
                 continue  # nothing new since the record was read: no read or write for it
             run_id = record[runs.Record.RUN_ID]
             try:
-                answer = apply(self.config, self.store, run_id, task, self.log)
+                answer = apply(self.config, self.store, run_id, task)
             except Exception as error:
                 self.failed(run_id, error)
                 continue

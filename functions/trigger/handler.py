@@ -17,16 +17,13 @@ ends the run FAILED, with ECS's reason, and is answered, not raised.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
 import boto3
 from botocore.exceptions import ClientError
 
-import attempts
-import records
-import runtime
+from functions.common import attempts, records, request_log, runtime
 from longjobs_contract import capacity, jobs, lifecycle, run_event, runs, trigger_config
 from longjobs_contract.errors import ValidationError, listed, shown
 from longjobs_contract.run_event import RunRequest
@@ -70,36 +67,34 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
         request_id=getattr(context, "aws_request_id", None) or "local",
         scheduled=run_event.invoked_as_schedule(getattr(context, "invoked_function_arn", None)),
     )
-    log: dict[str, Any] = {"requestId": invocation.request_id}
-    try:
-        config = load_config()
-        action = parse_action(event)
-        log["action"] = action
-        return ACTIONS[action](event, config, invocation, log)
-    except ValidationError as error:
-        log.update(outcome="validation-error", error=str(error))
-        return {"error": {"type": "ValidationError", "message": str(error)}}
-    except NotFound as error:
-        log.update(outcome="not-found", error=str(error))
-        return {"error": {"type": "NotFound", "message": str(error)}}
-    except Exception as error:
-        log.update(outcome="failed", error=f"{type(error).__name__}: {error}")
-        raise
-    finally:
-        print(json.dumps(log, sort_keys=True, default=str))
+    with request_log.request(invocation.request_id):
+        try:
+            config = load_config()
+            action = parse_action(event)
+            request_log.bind(action=action)
+            return ACTIONS[action](event, config, invocation)
+        except ValidationError as error:
+            request_log.bind(outcome="validation-error", error=str(error))
+            return {"error": {"type": "ValidationError", "message": str(error)}}
+        except NotFound as error:
+            request_log.bind(outcome="not-found", error=str(error))
+            return {"error": {"type": "NotFound", "message": str(error)}}
+        except Exception as error:
+            request_log.bind(outcome="failed", error=f"{type(error).__name__}: {error}")
+            raise
 
 
 # Each action: validate everything, then act, then answer.
 
 
 def run(
-    event: dict, config: trigger_config.TriggerConfig, invocation: Invocation, log: dict[str, Any]
+    event: dict, config: trigger_config.TriggerConfig, invocation: Invocation
 ) -> dict[str, Any]:
     """Record the run, then start its current attempt (and the on-demand fallback)."""
     request = run_event.parse_run(event, config.jobs, default_key=invocation.request_id)
     run_event.check_key_source(request, invocation.scheduled)
     run_id = runs.run_id(request.job, request.idempotency_key)
-    log.update(job=request.job, runId=run_id, idempotencyKey=request.idempotency_key)
+    request_log.bind(job=request.job, runId=run_id, idempotencyKey=request.idempotency_key)
     store = records.RunStore(dynamodb, config.runs_table)
     when = records.now()
     record, created = store.create(
@@ -108,11 +103,11 @@ def run(
     if not created:
         _same_request(record, request)
         if not attempts.resendable(record, when):
-            log.update(outcome="duplicate", status=record[runs.Record.STATUS])
+            request_log.bind(outcome="duplicate", status=record[runs.Record.STATUS])
             return answer(record, duplicate=True)
-    outcome = attempts.start_attempts(ecs, config, store, record, log)
+    outcome = attempts.start_attempts(ecs, config, store, record)
     if outcome.task_arn is not None:
-        log["outcome"] = "started" if created else "duplicate"
+        request_log.bind(outcome="started" if created else "duplicate")
     return answer(
         outcome.record,
         task_arn=outcome.task_arn,
@@ -163,26 +158,24 @@ def answer(
 
 
 def any_status(
-    event: dict, config: trigger_config.TriggerConfig, invocation: Invocation, log: dict[str, Any]
+    event: dict, config: trigger_config.TriggerConfig, invocation: Invocation
 ) -> dict[str, Any]:
     """A run's status from its record, or a task's from ECS (while ECS remembers it)."""
     if "runId" in event:
-        return run_status(event, config, log)
-    return task_status(event, config, log)
+        return run_status(event, config)
+    return task_status(event, config)
 
 
-def run_status(
-    event: dict, config: trigger_config.TriggerConfig, log: dict[str, Any]
-) -> dict[str, Any]:
+def run_status(event: dict, config: trigger_config.TriggerConfig) -> dict[str, Any]:
     _unknown_keys(event, RUN_STATUS_KEYS)
     run_id = _parse_run_id(event)
-    log["runId"] = run_id
+    request_log.bind(runId=run_id)
     record = records.RunStore(dynamodb, config.runs_table).get(run_id)
     if record is None:
         raise NotFound(
             f"runId: no run {run_id} (records are kept {config.run_retention_days} days)"
         )
-    log.update(job=record[runs.Record.JOB], outcome="status")
+    request_log.bind(job=record[runs.Record.JOB], outcome="status")
     return view(record)
 
 
@@ -211,18 +204,16 @@ def view(record: dict[str, Any]) -> dict[str, Any]:
     return {key: record[key] for key in shown_keys if key in record}
 
 
-def task_status(
-    event: dict, config: trigger_config.TriggerConfig, log: dict[str, Any]
-) -> dict[str, Any]:
+def task_status(event: dict, config: trigger_config.TriggerConfig) -> dict[str, Any]:
     task_arn = parse_task_arn(event, config, TASK_KEYS["status"])
-    log["taskArn"] = task_arn
+    request_log.bind(taskArn=task_arn)
     response = status(task_arn, config)
-    log.update(job=response["job"], outcome="status")
+    request_log.bind(job=response["job"], outcome="status")
     return response
 
 
 def list_runs(
-    event: dict, config: trigger_config.TriggerConfig, invocation: Invocation, log: dict[str, Any]
+    event: dict, config: trigger_config.TriggerConfig, invocation: Invocation
 ) -> dict[str, Any]:
     """Runs newest first, a page at a time, optionally of one job and in one status."""
     _unknown_keys(event, LIST_KEYS)
@@ -258,26 +249,26 @@ def list_runs(
         raise ValidationError(
             f"nextToken: {shown(token)} was given for another job or status filter"
         ) from None
-    log.update(outcome="list", count=len(page))
+    request_log.bind(outcome="list", count=len(page))
     return {"runs": [view(record) for record in page], "nextToken": next_token}
 
 
 def any_stop(
-    event: dict, config: trigger_config.TriggerConfig, invocation: Invocation, log: dict[str, Any]
+    event: dict, config: trigger_config.TriggerConfig, invocation: Invocation
 ) -> dict[str, Any]:
     """Stop a run (its current attempt, and no attempt after it), or one task by its ARN."""
     if "runId" in event:
-        return run_stop(event, config, log)
-    return task_stop(event, config, log)
+        return run_stop(event, config)
+    return task_stop(event, config)
 
 
-def run_stop(event: dict, config: trigger_config.TriggerConfig, log: dict[str, Any]) -> dict:
+def run_stop(event: dict, config: trigger_config.TriggerConfig) -> dict:
     """The run ends STOPPED, so that nothing re-runs it; its current task is stopped first, so
     that a failure to stop it leaves the run as it was, for the caller to send stop again."""
     _unknown_keys(event, RUN_STOP_KEYS)
     run_id = _parse_run_id(event)
     reason = parse_reason(event)
-    log["runId"] = run_id
+    request_log.bind(runId=run_id)
     store = records.RunStore(dynamodb, config.runs_table)
     for _ in range(MAX_STOP_TRIES):
         record = store.get(run_id)
@@ -285,9 +276,9 @@ def run_stop(event: dict, config: trigger_config.TriggerConfig, log: dict[str, A
             raise NotFound(
                 f"runId: no run {run_id} (records are kept {config.run_retention_days} days)"
             )
-        log["job"] = record[runs.Record.JOB]
+        request_log.bind(job=record[runs.Record.JOB])
         if record[runs.Record.STATUS] in runs.FINAL:
-            log["outcome"] = "already-final"
+            request_log.bind(outcome="already-final")
             return view(record)
         # A task not seen yet: asked of ECS by its attempt's token, as its sender asks, so that
         # a re-run starting just now is stopped too (and the supervisor stops any task of a
@@ -309,20 +300,18 @@ def run_stop(event: dict, config: trigger_config.TriggerConfig, log: dict[str, A
         if target is not None:
             changes.update(lifecycle.notice(target, runs.STOPPED))
         if store.update(record, changes):
-            log.update(outcome="stopped", taskArn=task_arn)
+            request_log.bind(outcome="stopped", taskArn=task_arn)
             return view({**record, **changes})
         # Its task's events moved it on meanwhile: read it again.
     raise RuntimeError(f"run {run_id} kept changing while it was being stopped; send stop again")
 
 
-def task_stop(
-    event: dict, config: trigger_config.TriggerConfig, log: dict[str, Any]
-) -> dict[str, Any]:
+def task_stop(event: dict, config: trigger_config.TriggerConfig) -> dict[str, Any]:
     task_arn = parse_task_arn(event, config, TASK_KEYS["stop"])
     reason = parse_reason(event)
-    log["taskArn"] = task_arn
+    request_log.bind(taskArn=task_arn)
     response = stop(task_arn, reason, config)
-    log.update(job=response["job"], outcome="stopped")
+    request_log.bind(job=response["job"], outcome="stopped")
     return response
 
 

@@ -17,7 +17,7 @@ for variable in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
 # into it (twice: on first use and on reset). Fargate tasks use no AMI; no test reads one.
 os.environ["MOTO_EC2_LOAD_DEFAULT_AMIS"] = "false"
 
-import handler  # noqa: E402
+from functions.trigger import handler  # noqa: E402
 from longjobs_contract import run_event, trigger_config  # noqa: E402
 from longjobs_contract.jobs import JobContract  # noqa: E402
 from tests.functions.runs_table import create_runs_table  # noqa: E402

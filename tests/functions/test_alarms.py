@@ -14,7 +14,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-import supervisor
+from functions.supervisor import supervisor
 from longjobs_contract import trigger_config
 from tests.functions.conftest import PROD
 

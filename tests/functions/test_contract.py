@@ -348,7 +348,6 @@ def test_loads_refuses_what_is_not_a_config_object(text):
 
 
 ROOT = Path(__file__).resolve().parents[2]
-FUNCTION_DIR = ROOT / "functions" / "trigger"
 CONTRACT_DIR = ROOT / "longjobs_contract"
 
 
@@ -374,26 +373,49 @@ def test_the_contract_needs_only_the_standard_library(module):
     assert imported_modules(CONTRACT_DIR / module) <= allowed
 
 
-def test_the_handler_needs_only_what_the_lambda_runtime_has():
+def function_imports(path: Path) -> set[str]:
+    """What a module imports, the project's own modules by their whole dotted names."""
+    modules = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            modules.update(alias.name for alias in node.names)
+        elif (
+            isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("functions")
+        ):
+            modules.update(f"{node.module}.{alias.name}" for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            modules.add(node.module)
+    return modules
+
+
+@pytest.mark.parametrize("function", ["trigger", "supervisor"])
+def test_the_functions_need_only_the_lambda_runtime_and_what_their_package_ships(function):
+    from components import functions, supervisor, trigger
+
+    own_files = {"trigger": trigger.FUNCTION_FILES, "supervisor": supervisor.FUNCTION_FILES}
+    shipped = functions.package_files(function, own_files[function])
     allowed = set(sys.stdlib_module_names) | {"boto3", "botocore", "longjobs_contract"}
-    common = {path.stem for path in (ROOT / "functions" / "common").glob("*.py")}
-    assert common == {"attempts", "records", "runtime"}
-    assert imported_modules(FUNCTION_DIR / "handler.py") <= allowed | common
-    for module in common:
-        path = ROOT / "functions" / "common" / f"{module}.py"
-        assert imported_modules(path) <= allowed | common
+    modules = [name for name in shipped if name.startswith("functions/")]
+    for name in modules:
+        for module in function_imports(shipped[name]):
+            if module.startswith("functions."):
+                assert f"{module.replace('.', '/')}.py" in modules, (name, module)
+            else:
+                assert module.split(".")[0] in allowed, (name, module)
 
 
-def test_the_functions_read_their_config_beside_them_once(monkeypatch, tmp_path):
-    import handler
-    import runtime
-    import supervisor
+def test_the_functions_read_their_config_at_the_package_root_once(monkeypatch, tmp_path):
+    from functions.common import runtime
+    from functions.supervisor import supervisor
+    from functions.trigger import handler
 
     assert handler.load_config is supervisor.load_config is runtime.load_config
+    # The package's root is where `functions/` sits: the project's root here, Lambda's
+    # /var/task in the deployment package, whose root holds the config file.
+    assert runtime.PACKAGE_ROOT == ROOT
     (tmp_path / trigger_config.CONFIG_FILE).write_text(trigger_config.dumps(CONFIG))
     monkeypatch.delenv(trigger_config.CONFIG_PATH_VARIABLE, raising=False)
-    # In the package, the shared modules sit beside the function's own files and the config.
-    monkeypatch.setattr(runtime, "__file__", str(tmp_path / "runtime.py"))
+    monkeypatch.setattr(runtime, "PACKAGE_ROOT", tmp_path)
     handler.load_config.cache_clear()
     try:
         assert handler.load_config() == CONFIG
@@ -405,16 +427,18 @@ def test_the_functions_read_their_config_beside_them_once(monkeypatch, tmp_path)
 
 def test_importing_the_handler_reads_no_config(tmp_path):
     # A cold start does only the client: a missing file is found at the first request.
-    code = "import handler; print(handler.load_config.cache_info().currsize)"
+    code = "from functions.trigger import handler; print(handler.load_config.cache_info().currsize)"
     environment = {
         **os.environ,
         "AWS_DEFAULT_REGION": "us-east-1",
         trigger_config.CONFIG_PATH_VARIABLE: str(tmp_path / "missing.json"),
-        "PYTHONPATH": os.pathsep.join(
-            (str(FUNCTION_DIR), str(ROOT / "functions" / "common"), str(ROOT))
-        ),
     }
     result = subprocess.run(
-        [sys.executable, "-c", code], env=environment, capture_output=True, text=True, check=True
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert result.stdout.strip() == "0"

@@ -8,9 +8,9 @@ import json
 
 import pytest
 
-import handler
-import records
-import supervisor
+from functions.common import records
+from functions.supervisor import supervisor
+from functions.trigger import handler
 from longjobs_contract import lifecycle, runs, trigger_config
 from longjobs_contract.alarms import REFUSED_RECORD
 from tests.functions.test_supervisor import (

@@ -12,9 +12,9 @@ from datetime import timedelta
 
 import pytest
 
-import handler
-import records
-import supervisor
+from functions.common import records
+from functions.supervisor import supervisor
+from functions.trigger import handler
 from longjobs_contract import runs
 from longjobs_contract.run_event import RunRequest
 from tests.functions import test_supervisor

@@ -17,8 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
 
-import handler
 from components.config import ConfigError, parse
+from functions.trigger import handler
 from longjobs_contract import environment, run_event, trigger_config
 from longjobs_contract.jobs import JobContract
 from tests.functions.conftest import scheduler_context

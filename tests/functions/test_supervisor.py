@@ -17,10 +17,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
-import attempts
-import handler
-import records
-import supervisor
+from functions.common import attempts, records
+from functions.supervisor import supervisor
+from functions.trigger import handler
 from longjobs_contract import lifecycle, runs, trigger_config
 from tests.functions.conftest import PROD
 from tests.functions.ecs_standin import EcsStandIn
@@ -412,7 +411,7 @@ def test_a_failure_is_published_once_with_its_last_log_lines(stack, context, con
     assert supervisor.handler(supervisor.RECONCILE, context)["notified"] == 0
     assert received(sqs, url) == []
     # The first attempt's lines, as a notice of it would carry them: the last 20, in order.
-    import notices
+    from functions.supervisor import notices
 
     lines = notices.last_lines(logs, group, stream)
     assert lines == [f"line {i}" for i in range(10, 30)]

@@ -7,7 +7,7 @@ import dataclasses
 import boto3
 import pytest
 
-import handler
+from functions.trigger import handler
 from longjobs_contract import runs, trigger_config
 from tests.functions.conftest import REGION
 

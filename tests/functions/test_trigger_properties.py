@@ -13,9 +13,8 @@ from botocore.validate import validate_parameters
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import attempts
-import handler
-import records
+from functions.common import attempts, records
+from functions.trigger import handler
 from longjobs_contract import environment, loader_variables, run_event, runs
 from longjobs_contract.errors import shown
 from longjobs_contract.jobs import RunRules

@@ -14,9 +14,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-import attempts
-import handler
-import records
+from functions.common import attempts, records
+from functions.trigger import handler
 from longjobs_contract import runs, trigger_config
 from tests.functions.conftest import PROD, scheduler_context
 from tests.functions.ecs_standin import EcsStandIn

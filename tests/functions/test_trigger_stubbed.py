@@ -17,9 +17,8 @@ from botocore.config import Config
 from botocore.stub import Stubber
 from botocore.validate import validate_parameters
 
-import attempts
-import handler
-import records
+from functions.common import attempts, records
+from functions.trigger import handler
 from longjobs_contract import run_event, runs
 from tests.functions.conftest import PROD
 

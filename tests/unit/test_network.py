@@ -16,14 +16,13 @@ import pulumi_aws as aws
 import pytest
 import yaml
 
-import attempts
-import records
 from components.context import StackContext
 from components.network import (
     UnknownPartitionError,
     endpoint_service_name,
     endpoint_services,
 )
+from functions.common import attempts, records
 from longjobs_contract import run_event, runs, trigger_config
 from tests.unit.helpers import dev_config, statements, trust
 from tools.program import MOCK_ACCOUNT, VPC, AwsMocks, ProgramRun, run_program

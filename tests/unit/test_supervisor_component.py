@@ -29,7 +29,7 @@ def test_the_rule_takes_this_clusters_task_state_changes_only(dev):
 def test_events_reach_the_function_with_retries_and_a_dead_letter_queue(dev):
     function = dev.one("aws:lambda/function:Function", "supervisor-function")
     assert function.inputs["name"] == "longjobs-dev-supervisor"
-    assert function.inputs["handler"] == "supervisor.handler"
+    assert function.inputs["handler"] == "functions.supervisor.supervisor.handler"
     assert function.inputs["timeout"] == 300
     target = dev.one("aws:cloudwatch/eventTarget:EventTarget", "supervisor-target")
     assert target.inputs["arn"] == function.state["arn"]
@@ -95,12 +95,16 @@ def test_the_package_is_the_supervisor_the_shared_files_and_the_config(dev):
     assets = function.inputs["code"].assets
     assert sorted(assets) == sorted(
         [
-            "supervisor.py",
-            "notices.py",
-            "alarms.py",
-            "attempts.py",
-            "records.py",
-            "runtime.py",
+            "functions/supervisor/__init__.py",
+            "functions/supervisor/supervisor.py",
+            "functions/supervisor/notices.py",
+            "functions/supervisor/alarms.py",
+            "functions/__init__.py",
+            "functions/common/__init__.py",
+            "functions/common/attempts.py",
+            "functions/common/records.py",
+            "functions/common/request_log.py",
+            "functions/common/runtime.py",
             *(f"longjobs_contract/{module}" for module in longjobs_contract.MODULES),
             "longjobs-trigger.json",
         ]

@@ -22,7 +22,7 @@ def test_function_settings(dev):
     function = dev.one("aws:lambda/function:Function", "trigger-function")
     assert function.inputs["runtime"] == "python3.14"
     assert function.inputs["architectures"] == ["arm64"]
-    assert function.inputs["handler"] == "handler.handler"
+    assert function.inputs["handler"] == "functions.trigger.handler.handler"
     log_group = dev.one("aws:cloudwatch/logGroup:LogGroup", "trigger-logs")
     assert function.inputs["loggingConfig"]["logGroup"] == log_group.inputs["name"]
     # A year, or as long as the run records it explains if longer (runRetentionDays).
@@ -35,10 +35,14 @@ def test_package_is_the_handler_the_contract_package_and_the_config_file(dev):
     assets = function.inputs["code"].assets
     assert sorted(assets) == sorted(
         [
-            "handler.py",
-            "attempts.py",
-            "records.py",
-            "runtime.py",
+            "functions/trigger/__init__.py",
+            "functions/trigger/handler.py",
+            "functions/__init__.py",
+            "functions/common/__init__.py",
+            "functions/common/attempts.py",
+            "functions/common/records.py",
+            "functions/common/request_log.py",
+            "functions/common/runtime.py",
             *(f"longjobs_contract/{module}" for module in longjobs_contract.MODULES),
             trigger_config.CONFIG_FILE,
         ]
@@ -46,7 +50,8 @@ def test_package_is_the_handler_the_contract_package_and_the_config_file(dev):
 
 
 def test_the_package_runs_on_its_own(dev, tmp_path):
-    """Unpacked alone, as Lambda does, the handler imports and answers a bad event."""
+    """Unpacked alone, as Lambda does, the handler imports by its setting, finds the config file at
+    the package's root (the job names it checks come from there) and answers a bad event."""
     function = dev.one("aws:lambda/function:Function", "trigger-function")
     for name, asset in function.inputs["code"].assets.items():
         target = tmp_path / name
@@ -55,7 +60,12 @@ def test_the_package_runs_on_its_own(dev, tmp_path):
             target.write_text(asset.text)
         else:
             target.write_bytes(Path(asset.path).read_bytes())
-    code = "import json, handler; print(json.dumps(handler.handler({'job': 'nope'}, None)))"
+    # Lambda's handler setting, imported as its runtime does: the package's root first on the path.
+    module, _, name = function.inputs["handler"].rpartition(".")
+    code = (
+        f"import importlib, json; handler = getattr(importlib.import_module({module!r}), {name!r}); "
+        "print(json.dumps(handler({'job': 'nope'}, None)))"
+    )
     environment = {"PATH": os.environ["PATH"], "AWS_DEFAULT_REGION": REGION, "PYTHONSAFEPATH": "1"}
     result = subprocess.run(
         [sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, '.'); {code}"],

@@ -1,0 +1,1 @@
+"""The supervisor: records task state changes, re-runs, reconciles, notifies."""

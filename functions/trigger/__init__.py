@@ -1,0 +1,1 @@
+"""The trigger: starts, reports on, lists and stops runs."""
