@@ -390,7 +390,7 @@ def stack_file_config(stack_file: Path) -> dict[str, Any]:
     """The `config:` block of a Pulumi.<stack>.yaml, as the CLI would hand it to the program.
 
     Raise StackFileError for a file the CLI's readers would read otherwise or not at all, and
-    ConfigError, with every other problem of the config, for unquoted environment values.
+    ConfigError, with every other problem of the config, for values the readers disagree on.
     """
     from components.config import ConfigError, parse_stack_config
     from components.config.stack_file import read_config
@@ -398,10 +398,13 @@ def stack_file_config(stack_file: Path) -> dict[str, Any]:
     values, problems = read_config(stack_file)
     if problems:
         stack = stack_file.name.removeprefix("Pulumi.").removesuffix(".yaml")
+        # A refused value is handed on as written: the config's own word on it would be a
+        # second line for the same key.
+        named = {problem.split(": ", 1)[0] for problem in problems}
         try:
             parse_stack_config(values, project=PROJECT, stack=stack, region=DEFAULT_REGION)
         except ConfigError as error:
-            problems += error.problems
+            problems += [p for p in error.problems if p.split(": ", 1)[0] not in named]
         raise ConfigError(problems)
     return values
 

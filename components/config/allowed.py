@@ -33,6 +33,12 @@ class Allowed:
 
 
 @dataclass(frozen=True)
+class Duration(Allowed):
+    """An Allowed for a duration, held in seconds and written as seconds or like 2h: a reader
+    that made a number of `2:00` is answered with the units to write."""
+
+
+@dataclass(frozen=True)
 class Matching(Allowed):
     """An Allowed string that must match `pattern` whole."""
 

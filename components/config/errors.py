@@ -336,3 +336,29 @@ def _misplaced_setting(value: Any, name: str, place: _Place) -> str | None:
         f"{shown(value)} is where a name goes, but {name} is a setting: indent it under a name, "
         f"like {holder}: {{NAME: {{{name}: {_flow(value)}}}}}; allowed: {allowed_text(parent)}"
     )
+
+
+_SECRET = "a secret (a value set with pulumi config set --secret)"
+
+
+def secret_refused(place: str | None) -> str:
+    """Why a Pulumi secret is refused in a job's `environment`, its `secrets` or elsewhere
+    under `longjobs:`: the program writes config values into resources as they are."""
+    if place == "environment":
+        return (
+            f"{_SECRET} is not taken as an environment value: environment values are written in "
+            "plaintext in the task definition; allowed: a string here, or the secret kept in SSM "
+            "Parameter Store or Secrets Manager and named by its ARN under the job's secrets:"
+        )
+    if place == "secrets":
+        return (
+            f"{_SECRET} is not taken here: secrets: names where a secret is kept, and ECS reads "
+            "it from there; allowed: the ARN of an SSM parameter or a Secrets Manager secret "
+            "holding the value"
+        )
+    return (
+        f"{_SECRET} is not taken under {NAMESPACE}:, whose values are written into resources in "
+        "plaintext (task definitions, tags, policies, the trigger's package); allowed: plain "
+        "values; a job reads a secret through its secrets: (an SSM parameter or Secrets "
+        "Manager ARN)"
+    )

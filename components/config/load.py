@@ -9,14 +9,13 @@ deployed: a namespace misspelt, and `aws:region`.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from pydantic import ValidationError
 from pydantic.alias_generators import to_camel
 
-from components.config import contract
+from components.config import contract, readers
 from components.config.control_plane import stack_resources, statement_problems
 from components.config.errors import NAMESPACE, ConfigError, describe_errors, key_path
 from components.config.models import JobConfig, StackConfig
@@ -254,14 +253,12 @@ def from_pulumi_config(provider_region: Callable[[], str]) -> StackConfig:
     import pulumi.runtime.config as runtime_config
 
     raw = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
-    values: dict[str, Any] = {}
-    for key, text in raw.items():
-        try:
-            values[key] = json.loads(text) if isinstance(text, str) else text
-        except json.JSONDecodeError:
-            # The CLI hands a plain string value (`longjobs:containerInsights: enhanced`) as
-            # the text itself, not JSON: the model says whether it is allowed there.
-            values[key] = text
+    # The CLI hands a top-level scalar over as its text (`enhanced`, `90`) and a mapping or a
+    # list as JSON: the model says whether what that reads as is allowed.
+    values = {
+        key: readers.program_value(text) if isinstance(text, str) else text
+        for key, text in raw.items()
+    }
     return parse_stack_config(
         values,
         project=pulumi.get_project(),

@@ -30,7 +30,7 @@ from pydantic.alias_generators import to_camel
 
 from components import fargate
 from components.config import contract
-from components.config.allowed import Allowed, matching
+from components.config.allowed import Allowed, Duration, matching
 from components.config.names import MAX_JOB_NAME
 from components.config.paths import CONTAINERS_DIR, PROJECT_ROOT
 from components.config.schedule_expressions import ALLOWED as EXPRESSION_ALLOWED
@@ -561,7 +561,7 @@ class JobConfig(_Model):
         Annotated[
             int,
             contract.duration("timeout_seconds"),
-            Allowed(contract.duration_allowed("timeout_seconds")),
+            Duration(contract.duration_allowed("timeout_seconds")),
         ]
         | None
     ) = contract.default("timeout_seconds")
@@ -569,7 +569,7 @@ class JobConfig(_Model):
     max_wait_for_capacity: Annotated[
         int,
         contract.duration("max_wait_for_capacity_seconds"),
-        Allowed(contract.duration_allowed("max_wait_for_capacity_seconds")),
+        Duration(contract.duration_allowed("max_wait_for_capacity_seconds")),
     ] = contract.default("max_wait_for_capacity_seconds")
     """How long a run's attempts may keep finding no Fargate capacity before it ends FAILED."""
     retries: Annotated[int, contract.bounds("retries")] = contract.default("retries")

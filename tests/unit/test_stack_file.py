@@ -145,3 +145,109 @@ def test_a_syntax_error_is_one_line_with_file_line_and_column(tmp_path):
     message = str(caught.value)
     assert "\n" not in message
     assert message.startswith("Pulumi.check.yaml:4:1: ")
+
+
+DISAGREED = """\
+config:
+  longjobs:runRetentionDays: 1:30
+  longjobs:containerInsights: on
+  longjobs:checkpointAccessLogs: yes
+  longjobs:jobs:
+    report:
+      timeout: 2:00
+      maxWaitForCapacity: 1:30:00
+      retries: 1:30
+      interruptionRetries: 0o3
+      cpu: 01024
+      memory: 2048
+      command: [python, report.py, 1_000]
+      service: {desiredCount: 1_000}
+      tags: {release: 2026-11-01, owner: y, team: data}
+      policyStatements:
+        - Effect: Allow
+          Action: s3:GetObject
+          Resource: arn:aws:s3:::b/*
+          Condition: {Bool: {aws:SecureTransport: yes}}
+      schedules:
+        nightly:
+          expression: cron(30 2 * * ? *)
+          enabled: on
+        hourly:
+          expression: rate(1 hour)
+          enabled: .inf
+"""
+
+
+def test_unquoted_values_the_readers_disagree_on_are_refused_everywhere(tmp_path):
+    values, problems = read_config(write(tmp_path, DISAGREED))
+    head = "longjobs:jobs.report"
+    go = "the Pulumi CLI's YAML readers (yaml.v2 and yaml.v3)"
+    top = "and the Pulumi CLI hands it to the program as"
+    assert problems == [
+        f'longjobs:runRetentionDays: 1:30 is not quoted, so PyYAML reads it as the number 90 (base 60) {top} the text "1:30"; if you mean 90, write runRetentionDays: 90; allowed: a whole number from 1 to 3653',
+        f"longjobs:containerInsights: on is not quoted, so PyYAML reads it as true {top} the text \"on\"; allowed: 'enabled', 'enhanced' or 'disabled'",
+        f'longjobs:checkpointAccessLogs: yes is not quoted, so PyYAML reads it as true {top} the text "yes"; write checkpointAccessLogs: true; allowed: true (S3 server access logs of the checkpoint bucket, kept in a bucket of their own as long as the functions\' logs) or false',
+        f'{head}.timeout: 2:00 is not quoted, so PyYAML reads it as the number 120 (base 60) and {go} as the text "2:00"; write timeout: 2h or timeout: 2m, as you mean it; allowed: 1 minute to 30 days, as seconds or like 45m, 2h, 1h30m',
+        f'{head}.maxWaitForCapacity: 1:30:00 is not quoted, so PyYAML reads it as the number 5400 (base 60) and {go} as the text "1:30:00"; write maxWaitForCapacity: 1h30m; allowed: 1 minute to 1 day, as seconds or like 45m, 2h, 1h30m',
+        f'{head}.retries: 1:30 is not quoted, so PyYAML reads it as the number 90 (base 60) and {go} as the text "1:30"; if you mean 90, write retries: 90; allowed: a whole number from 0 to 10',
+        f'{head}.interruptionRetries: 0o3 is not quoted, so PyYAML reads it as the text "0o3" and {go} as the number 3; write interruptionRetries: 3; allowed: a whole number from 0 to 10',
+        f"{head}.cpu: 01024 is not quoted, so PyYAML and {go} read it as the number 532 (octal) and a YAML 1.2 reader as the number 1024; write cpu: 532 or cpu: 1024, as you mean it; allowed: 256, 512, 1024, 2048, 4096, 8192, 16384 (CPU units; 1024 is 1 vCPU)",
+        f'{head}.tags.release: 2026-11-01 is not quoted, so PyYAML and the Pulumi CLI\'s yaml.v3 read it as the date 2026-11-01 and the Pulumi CLI\'s yaml.v2 as the text "2026-11-01"; write release: "2026-11-01"; allowed: 0-256 letters, digits, spaces and _.:/=+-@',
+        f'{head}.tags.owner: y is not quoted, so PyYAML and the Pulumi CLI\'s yaml.v3 read it as the text "y" and the Pulumi CLI\'s yaml.v2 as true; write owner: "y"; allowed: 0-256 letters, digits, spaces and _.:/=+-@',
+        f'{head}.policyStatements.0.Condition.Bool.aws:SecureTransport: yes is not quoted, so PyYAML and the Pulumi CLI\'s yaml.v2 read it as true and the Pulumi CLI\'s yaml.v3 as the text "yes"; allowed: a value',
+        f'{head}.schedules.nightly.enabled: on is not quoted, so PyYAML and the Pulumi CLI\'s yaml.v2 read it as true and the Pulumi CLI\'s yaml.v3 as the text "on"; write enabled: true; allowed: true or false',
+        f"{head}.schedules.hourly.enabled: .inf is not quoted, so every reader reads it as infinity, which the Pulumi CLI cannot hand to the program (JSON has no such number); allowed: true or false",
+    ]  # fmt: skip
+    # What every reader reads alike is kept as read; a refused value is handed on as written.
+    report = values["longjobs:jobs"]["report"]
+    assert (report["memory"], report["command"], report["service"]) == (
+        2048,
+        ["python", "report.py", 1000],
+        {"desiredCount": 1000},
+    )
+    assert (report["timeout"], report["tags"]["team"], values["longjobs:runRetentionDays"]) == (
+        "2:00",
+        "data",
+        "1:30",
+    )
+
+
+def test_a_top_level_value_is_what_the_cli_hands_the_program(tmp_path):
+    # The CLI hands a top-level scalar over as its text, quoted or not; the program reads JSON.
+    text = """\
+    config:
+      aws:region: eu-west-1
+      longjobs:runRetentionDays: "90"
+      longjobs:checkpointAccessLogs: false
+      longjobs:kms: create
+      longjobs:jobs: {report: {}}
+    """
+    values, problems = read_config(write(tmp_path, text))
+    assert problems == []
+    assert values == {
+        "aws:region": "eu-west-1",
+        "longjobs:runRetentionDays": 90,
+        "longjobs:checkpointAccessLogs": False,
+        "longjobs:kms": "create",
+        "longjobs:jobs": {"report": {}},
+    }
+
+
+def test_the_plan_names_a_refused_value_once(tmp_path):
+    text = """\
+    config:
+      longjobs:runRetentionDays: 1:30
+      longjobs:jobs:
+        report:
+          timeout: 2:00
+          retries: 1:30
+          cpu: 300
+    """
+    with pytest.raises(ConfigError) as caught:
+        run_program(write(tmp_path, text))
+    assert [problem.split(": ", 1)[0] for problem in caught.value.problems] == [
+        "longjobs:runRetentionDays",
+        "longjobs:jobs.report.timeout",
+        "longjobs:jobs.report.retries",
+        "longjobs:jobs.report.cpu",
+    ]
