@@ -402,9 +402,11 @@ def stack_file_config(stack_file: Path) -> dict[str, Any]:
         # second line for the same key.
         named = {problem.split(": ", 1)[0] for problem in problems}
         try:
-            parse_stack_config(values, project=PROJECT, stack=stack, region=DEFAULT_REGION)
+            parse_stack_config(
+                values, project=PROJECT, stack=stack, region=DEFAULT_REGION, named=named
+            )
         except ConfigError as error:
-            problems += [p for p in error.problems if p.split(": ", 1)[0] not in named]
+            problems += error.problems
         raise ConfigError(problems)
     return values
 

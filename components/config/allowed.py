@@ -142,6 +142,21 @@ def child(node: Node, part: str) -> Node | None:
     return None
 
 
+def descend(node: Node | None, part: str) -> Node | None:
+    """The node under `part` as a value is walked: for a value of several kinds (Action: a
+    string or a list), an index is the list's."""
+    if node is None:
+        return None
+    if is_union(node):
+        node = branch(node, "list[" if part.isdigit() else "str")
+    return child(node, part) if node is not None else None
+
+
+def scalar_kind(node: Node) -> Node:
+    """The scalar kind of a value of several kinds, else the node itself."""
+    return (branch(node, "str") or node) if is_union(node) else node
+
+
 def allowed_text(node: Node, siblings: Mapping[str, Any] | None = None) -> str:
     """What may be written at `node`; narrowed by `siblings` (the mapping holding it) when its
     Allowed says how."""

@@ -848,15 +848,27 @@ class StackConfig(_Model):
     @classmethod
     def _default_build_folders(cls, data: Any) -> Any:
         # A job with neither build nor image builds from containers/<job>; the folder is then
-        # checked like a written one, with every other problem.
+        # checked like a written one, with every other problem. A name that is refused makes
+        # no folder: the name is the problem, not a folder it would have.
         if not isinstance(data, dict) or not isinstance(data.get("jobs"), dict):
             return data
         jobs = {
             name: (
                 {**job, "build": f"{CONTAINERS_DIR}/{name}"}
-                if isinstance(job, dict) and "build" not in job and "image" not in job
+                if isinstance(job, dict)
+                and "build" not in job
+                and "image" not in job
+                and _is_job_name(name)
                 else job
             )
             for name, job in data["jobs"].items()
         }
         return {**data, "jobs": jobs}
+
+
+def _is_job_name(name: Any) -> bool:
+    try:
+        TypeAdapter(JobName).validate_python(name)
+    except ValidationError:
+        return False
+    return True

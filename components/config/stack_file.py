@@ -31,9 +31,8 @@ from components.config.allowed import (
     Node,
     allowed_metadata,
     allowed_text,
-    branch,
-    child,
-    is_union,
+    descend,
+    scalar_kind,
 )
 from components.config.errors import NAMESPACE, key_path, secret_refused
 from components.config.models import StackConfig
@@ -79,8 +78,11 @@ def _build(node: yaml.Node, loader: yaml.SafeLoader, path: Path) -> Any:
             first[key] = key_node
             mapping[key] = _build(value_node, loader, path)
         # The CLI's mark of a secret (sdk/go/common/resource/config/value.go, isSecureValue).
-        if list(mapping) == ["secure"] and isinstance(mapping["secure"], str):
-            return Secure(mapping["secure"])
+        secure = mapping.get("secure")
+        if len(mapping) == 1 and isinstance(secure, Plain) and isinstance(secure.value, str):
+            return Secure(secure.value)
+        if len(mapping) == 1 and isinstance(secure, str):
+            return Secure(secure)
         return mapping
     if isinstance(node, yaml.SequenceNode):
         return [_build(item, loader, path) for item in node.value]
@@ -114,7 +116,7 @@ def read_config(path: Path) -> tuple[dict[str, Any], list[str]]:
     """The `config:` block as the program would get it, and what the readers disagree on.
 
     A refused scalar is handed on as its text, so that it is reported once, here, with what
-    the user wrote; the caller drops other problems of the same key path.
+    the user wrote: the caller passes the key paths of these problems on as `named`.
     """
     loader = yaml.SafeLoader(path.read_text())
     try:
@@ -177,10 +179,10 @@ def _nested(value: Any, loc: tuple[Any, ...], node: Node | None, problems: list[
         return value.ciphertext
     if isinstance(value, dict):
         return {
-            k: _nested(v, (*loc, str(k)), _child(node, str(k)), problems) for k, v in value.items()
+            k: _nested(v, (*loc, str(k)), descend(node, str(k)), problems) for k, v in value.items()
         }
     if isinstance(value, list):
-        return [_nested(v, (*loc, i), _child(node, str(i)), problems) for i, v in enumerate(value)]
+        return [_nested(v, (*loc, i), descend(node, str(i)), problems) for i, v in enumerate(value)]
     if isinstance(value, Plain):
         problem = (
             _environment_problem(loc, value)
@@ -206,23 +208,8 @@ def _held_in(loc: Sequence[Any]) -> Literal["environment", "secrets"] | None:
 def _node(loc: Sequence[Any]) -> Node | None:
     node: Node | None = Node(StackConfig)
     for part in loc:
-        node = _child(node, str(part))
+        node = descend(node, str(part))
     return node
-
-
-def _child(node: Node | None, part: str) -> Node | None:
-    if node is None:
-        return None
-    if is_union(node):
-        # A value of several kinds (Action: a string or a list): an index is the list's.
-        node = branch(node, "list[" if part.isdigit() else "str")
-        return child(node, part) if node is not None else None
-    return child(node, part)
-
-
-def _leaf(node: Node) -> Node:
-    """The scalar kind of a value of several kinds."""
-    return (branch(node, "str") or node) if is_union(node) else node
 
 
 # What each reader is called in a message.
@@ -273,7 +260,7 @@ def _plain_problem(
     if fix:
         line += f"; {fix}"
     if node is not None:
-        line += f"; allowed: {allowed_text(_leaf(node))}"
+        line += f"; allowed: {allowed_text(scalar_kind(node))}"
     return line
 
 
@@ -337,7 +324,7 @@ def _fix(name: Any, scalar: Plain, numbers: list[int | float], node: Node | None
     quoted = f"write {name}: {as_text}" if isinstance(name, str) else f"write it quoted: {as_text}"
     if node is None:
         return quoted
-    leaf = _leaf(node)
+    leaf = scalar_kind(node)
     if isinstance(allowed_metadata(leaf), Duration) and readers.base_60(scalar.text):
         return _duration_fix(name, scalar.text)
     if leaf.kind is bool:

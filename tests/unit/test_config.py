@@ -617,7 +617,7 @@ BAD = [
     ),
     pytest.param(
         {**dev_values(), "job": {}},
-        "longjobs:job: unknown key; allowed: network, jobs, tags, runRetentionDays, notifications, allowedCallers, containerInsights, kms, checkpointAccessLogs",
+        "longjobs:job: unknown key 'job'; did you mean jobs? allowed: network, jobs, tags, runRetentionDays, notifications, allowedCallers, containerInsights, kms, checkpointAccessLogs",
         id="unknown-top-level-key",
     ),
     pytest.param(
@@ -753,6 +753,79 @@ BAD = [
         "longjobs:jobs.report.policyStatements.0.Action: 5 is not allowed; allowed: an IAM action like s3:GetObject, or a list of them",
         id="statement-action-not-text",
     ),
+    # A key misspelt, written as a path, or one level too far left: one line, in its terms.
+    pytest.param(
+        {key: value for key, value in dev_values().items() if key != "jobs"}
+        | {"job": dev_values()["jobs"]},
+        "longjobs:job: unknown key 'job'; did you mean jobs? allowed: network, jobs, tags, runRetentionDays, notifications, allowedCallers, containerInsights, kms, checkpointAccessLogs",
+        id="top-level-key-near-miss",
+    ),
+    pytest.param(
+        {key: value for key, value in dev_values().items() if key != "jobs"}
+        | {"Jobs": dev_values()["jobs"]},
+        "longjobs:Jobs: unknown key 'Jobs'; did you mean jobs? allowed: network, jobs, tags, runRetentionDays, notifications, allowedCallers, containerInsights, kms, checkpointAccessLogs",
+        id="top-level-key-in-another-case",
+    ),
+    pytest.param(
+        with_job(schedules={"nightly": {"expresion": "rate(1 hour)"}}),
+        "longjobs:jobs.report.schedules.nightly.expresion: unknown key 'expresion'; did you mean expression? allowed: timezone, expression, environment, enabled",
+        id="schedule-key-near-miss",
+    ),
+    pytest.param(
+        with_job(
+            policyStatements=[
+                {"effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*"}
+            ]
+        ),
+        "longjobs:jobs.report.policyStatements.0.effect: unknown key 'effect'; did you mean Effect? allowed: Sid, Effect, Action, Resource, Condition",
+        id="statement-key-in-another-case",
+    ),
+    pytest.param(
+        with_job(timout="2h"),
+        "longjobs:jobs.report.timout: unknown key 'timout'; did you mean timeout? allowed: build, image, entryPoint, command, cpu, memory, architecture, ephemeralStorageGiB, capacity, environment, parameters, allowCommandOverride, allowCapacityOverride, secrets, secretsKmsKeyArns, policyStatements, managedPolicyArns, logRetentionDays, timeout, maxWaitForCapacity, retries, interruptionRetries, onInterruption, notify, service, schedules, tags, readonlyRootFilesystem, scratchPaths",
+        id="job-key-near-miss",
+    ),
+    pytest.param(
+        {**dev_values(), "jobs": {"report.cpu": 512, "hello-world": {}}},
+        "longjobs:jobs.report.cpu: a dotted key is the path pulumi config set --path takes, not a key of the stack file: nest it, report: {cpu: 512}",
+        id="dotted-key-among-jobs",
+    ),
+    pytest.param(
+        with_job(**{"service.desiredCount": 1}),
+        "longjobs:jobs.report.service.desiredCount: a dotted key is the path pulumi config set --path takes, not a key of the stack file: nest it, service: {desiredCount: 1}",
+        id="dotted-key-in-a-job",
+    ),
+    pytest.param(
+        with_job(**{"service.desiredCount": -1}),
+        "longjobs:jobs.report.service.desiredCount: a dotted key is the path pulumi config set --path takes, not a key of the stack file: nest it, service: {desiredCount: -1}; its value: -1 is less than 0; allowed: a whole number from 0 to 5000",
+        id="dotted-key-with-a-bad-value",
+    ),
+    pytest.param(
+        {**dev_values(), "jobs": {**dev_values()["jobs"], "environment": {"REPORT_ROWS": "5000"}}},
+        'longjobs:jobs.environment: {"REPORT_ROWS": "5000"} is where a name goes, but environment is a setting: indent it under a name, like jobs: {NAME: {environment: {"REPORT_ROWS": "5000"}}}; allowed: a mapping from job name (1-32 lowercase letters, digits and hyphens) to the job\'s settings, like report: {cpu: 1024}',
+        id="environment-at-the-jobs-level",
+    ),
+    pytest.param(
+        {
+            **dev_values(),
+            "jobs": {
+                **dev_values()["jobs"],
+                "schedules": {"nightly": {"expression": "rate(1 hour)"}},
+            },
+        },
+        'longjobs:jobs.schedules: {"nightly": {"expression": "rate(1 hour)"}} is where a name goes, but schedules is a setting: indent it under a name, like jobs: {NAME: {schedules: {"nightly": {"expression": "rate(1 hour)"}}}}; allowed: a mapping from job name (1-32 lowercase letters, digits and hyphens) to the job\'s settings, like report: {cpu: 1024}',
+        id="schedules-at-the-jobs-level",
+    ),
+    pytest.param(
+        with_job(
+            schedules={
+                "nightly": {"expression": "rate(1 hour)"},
+                "environment": {"REPORT_ROWS": "1"},
+            }
+        ),
+        'longjobs:jobs.report.schedules.environment: {"REPORT_ROWS": "1"} is where a name goes, but environment is a setting: indent it under a name, like schedules: {NAME: {environment: {"REPORT_ROWS": "1"}}}; allowed: a mapping from schedule name to its settings, like nightly: {expression: "rate(1 hour)"}',
+        id="environment-at-the-schedules-level",
+    ),
 ]
 
 
@@ -761,6 +834,17 @@ def test_bad_config_names_the_key_and_what_is_allowed(values, expected):
     found = problems(copy.deepcopy(values))
     # The whole set: a spurious extra message fails the case.
     assert found == (expected if isinstance(expected, list) else [expected])
+
+
+@pytest.mark.parametrize("name", ["Report", "hello_world", "r" * 40, "rapport-été"])
+def test_a_bad_job_name_is_named_alone(name):
+    # No build folder is made up for a name that is refused: its folder is not the problem.
+    values = {**dev_values(), "jobs": {name: {"cpu": 512}}}
+    assert problems(values) == [
+        f"longjobs:jobs.{name}: the name {name!r} is not allowed; allowed: a DNS-safe name: "
+        "1-32 lowercase letters, digits and hyphens, starting with a letter, not ending with a "
+        "hyphen"
+    ]
 
 
 def test_create_defaults_to_two_zones_one_nat_gateway_and_10_0_0_0_16():

@@ -234,9 +234,12 @@ def test_a_top_level_value_is_what_the_cli_hands_the_program(tmp_path):
 
 
 def test_the_plan_names_a_refused_value_once(tmp_path):
+    # The model's own word on a refused value would be a second line for the same key; a
+    # dotted key of the same path is another problem, and is named.
     text = """\
     config:
       longjobs:runRetentionDays: 1:30
+      longjobs:jobs.report.timeout: 2 hours
       longjobs:jobs:
         report:
           timeout: 2:00
@@ -245,9 +248,35 @@ def test_the_plan_names_a_refused_value_once(tmp_path):
     """
     with pytest.raises(ConfigError) as caught:
         run_program(write(tmp_path, text))
-    assert [problem.split(": ", 1)[0] for problem in caught.value.problems] == [
+    found = caught.value.problems
+    assert [problem.split(": ", 1)[0] for problem in found] == [
         "longjobs:runRetentionDays",
         "longjobs:jobs.report.timeout",
         "longjobs:jobs.report.retries",
+        "longjobs:jobs.report.timeout",
         "longjobs:jobs.report.cpu",
     ]
+    assert found[3].startswith("longjobs:jobs.report.timeout: a dotted key is the path ")
+
+
+def test_a_file_without_a_config_block_is_one_line(tmp_path):
+    with pytest.raises(StackFileError) as caught:
+        read_config(write(tmp_path, "encryptionsalt: v1:abc\n"))
+    assert str(caught.value) == (
+        "Pulumi.check.yaml: no config: block; a stack's settings go under config:, each key "
+        "written namespace:key, like config: {longjobs:jobs: {report: {}}}"
+    )
+
+
+def test_config_keys_outside_the_config_block_are_one_line(tmp_path):
+    text = """\
+    aws:region: eu-west-1
+    longjobs:jobs:
+      report: {}
+    """
+    with pytest.raises(StackFileError) as caught:
+        read_config(write(tmp_path, text))
+    assert str(caught.value) == (
+        "Pulumi.check.yaml:1:1: aws:region is outside config:, and Pulumi reads a stack's "
+        "settings only from its config: block: indent it under config:"
+    )
