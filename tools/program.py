@@ -12,6 +12,7 @@ import re
 import runpy
 import sys
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -417,15 +418,18 @@ def run_program(
     config: dict[str, Any] | None = None,
     default_vpc: bool = True,
     mocks: AwsMocks | None = None,
+    secret_keys: Collection[str] = (),
 ) -> ProgramRun:
-    """Run __main__.py against a stack file (or `config`, which replaces its config block)."""
+    """Run __main__.py against a stack file (or `config`, which replaces its config block);
+    `secret_keys`: the keys the CLI would mark as holding a secret."""
     stack_path = PROJECT_ROOT / stack_file
     stack = stack_path.name.removeprefix("Pulumi.").removesuffix(".yaml")
     values = stack_file_config(stack_path) if config is None else config
     region = str(values.get("aws:region", DEFAULT_REGION))
     # The CLI hands structured values to the program as JSON strings.
     pulumi.runtime.set_all_config(
-        {k: v if isinstance(v, str) else json.dumps(v, default=str) for k, v in values.items()}
+        {k: v if isinstance(v, str) else json.dumps(v, default=str) for k, v in values.items()},
+        list(secret_keys),
     )
     mocks = mocks or AwsMocks(region, default_vpc=default_vpc)
     settings.ROOT.set(None)

@@ -285,6 +285,10 @@ def _message(error: Mapping[str, Any], place: _Place, allowed: str) -> str:
     if kind in ("bool_type", "bool_parsing"):
         return f"{_not_a_boolean(value, name)}; allowed: {allowed}"
     if kind == "string_type":
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            # A number where text goes (an account id, a tag value) is text once quoted.
+            quoted = f"write it quoted: '{value}'; "
+            return f"{shown(value)} is a number, not a string; {quoted}allowed: {allowed}"
         return f"{_what(value)} is not a string; allowed: {allowed}"
     if kind == "list_type":
         return f"{_not_a_list(value, name, place)}; allowed: {allowed}"
@@ -438,4 +442,15 @@ def secret_refused(place: str | None) -> str:
         "plaintext (task definitions, tags, policies, the trigger's package); allowed: plain "
         "values; a job reads a secret through its secrets: (an SSM parameter or Secrets "
         "Manager ARN)"
+    )
+
+
+def secret_held() -> str:
+    """Why a `longjobs:` key the CLI marks secret is refused."""
+    return (
+        "holds a secret (a value set with pulumi config set --secret, on the key or on a path "
+        f"under it); the program writes {NAMESPACE}: values into resources in plaintext (a job's "
+        "environment into its task definition, tags, policies), so none is taken there; "
+        "allowed: plain values; a job reads a secret through its secrets: (an SSM parameter or "
+        "Secrets Manager ARN)"
     )

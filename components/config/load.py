@@ -26,6 +26,7 @@ from components.config.errors import (
     edits,
     key_path,
     nearest,
+    secret_held,
     unknown_key,
 )
 from components.config.models import JobConfig, StackConfig
@@ -177,15 +178,22 @@ def parse_stack_config(
     stack: str,
     region: str | None,
     named: Collection[str] = (),
+    secret_keys: Collection[str] = (),
 ) -> StackConfig:
     """Validate a stack's whole config (full keys, `namespace:key`, values as the program gets
     them); raise ConfigError.
 
     `aws:region`, when set, is the stack's region (the AWS provider takes it from there); else
     `region`, the provider's own (from the environment or the profile), or None when unknown.
-    `named`: the key paths whose values the caller reported already.
+    `named`: the key paths whose values the caller reported already; `secret_keys`: the keys
+    the CLI marks as holding a secret.
     """
     problems, meant = _namespace_problems(config)
+    problems += [
+        f"{key}: {secret_held()}"
+        for key in config
+        if key in secret_keys and key.partition(":")[0] == NAMESPACE
+    ]
     problems += [
         f"{key}: {unknown_key(key, aws_keys(), AWS_KEYS_ALLOWED + ', '.join(aws_keys()))}"
         for key in config
@@ -375,6 +383,14 @@ def from_pulumi_config(provider_region: Callable[[], str]) -> StackConfig:
     import pulumi.runtime.config as runtime_config
 
     raw = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    # The CLI hands a secret over decrypted, marking its key (the whole key, for a secret set
+    # at a path under it): the program would write it into resources as it is.
+    secret_keys = {
+        key
+        for key in raw
+        if runtime_config.is_config_secret(key)
+        or key in runtime_config.get_config_secret_keys_env()
+    }
     # The CLI hands a top-level scalar over as its text (`enhanced`, `90`) and a mapping or a
     # list as JSON: the model says whether what that reads as is allowed.
     values = {
@@ -386,4 +402,5 @@ def from_pulumi_config(provider_region: Callable[[], str]) -> StackConfig:
         project=pulumi.get_project(),
         stack=pulumi.get_stack(),
         region=None if REGION_KEY in values else provider_region(),
+        secret_keys=secret_keys,
     )

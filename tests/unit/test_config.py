@@ -136,8 +136,23 @@ BAD = [
     ),
     pytest.param(
         with_job(environment={"ROWS": [5]}),
-        "longjobs:jobs.report.environment.ROWS: [5] is not a string; environment values are strings",
+        'longjobs:jobs.report.environment.ROWS: a list is not a string; allowed: one string, quoted, like "5000"',
         id="env-value-not-string",
+    ),
+    pytest.param(
+        with_job(environment={"REPORT_ROWS": {"a": 1}}),
+        'longjobs:jobs.report.environment.REPORT_ROWS: a mapping is not a string; allowed: one string, quoted, like "5000"',
+        id="env-value-a-mapping",
+    ),
+    pytest.param(
+        {**dev_values(), "allowedCallers": [111122223333]},
+        "longjobs:allowedCallers.0: 111122223333 is a number, not a string; write it quoted: '111122223333'; allowed: an AWS account id (12 digits, like 111122223333) or an IAM role ARN (arn:<partition>:iam::<account>:role/<path/name>, like arn:aws:iam::111122223333:role/api), without wildcards",
+        id="allowed-caller-a-number",
+    ),
+    pytest.param(
+        {**dev_values(), "tags": {"build": 1234}},
+        "longjobs:tags.build: 1234 is a number, not a string; write it quoted: '1234'; allowed: 0-256 letters, digits, spaces and _.:/=+-@",
+        id="tag-value-a-number",
     ),
     pytest.param(
         with_job(secrets={"DB": "my-password"}),

@@ -226,3 +226,22 @@ def test_a_region_in_capitals_is_suggested_in_lower_case():
         "aws:region: 'US-EAST-1' is not an AWS region; did you mean us-east-1? allowed: "
         + ", ".join(botocore_regions())
     ]
+
+
+def test_the_program_refuses_a_secret_under_longjobs_it_would_write_in_plaintext():
+    # `pulumi config set --secret --path 'longjobs:jobs.report.environment.DB_PASSWORD'` marks
+    # the whole key secret; the program gets the decrypted value.
+    config = dev_config()
+    config["longjobs:jobs"]["report"]["environment"]["DB_PASSWORD"] = "hunter2"
+    config["aws:secretKey"] = "provider-secret"
+    mocks = AwsMocks("us-east-1")
+    with pytest.raises(ConfigError) as caught:
+        run_program(config=config, mocks=mocks, secret_keys=["longjobs:jobs", "aws:secretKey"])
+    assert caught.value.problems == [
+        "longjobs:jobs: holds a secret (a value set with pulumi config set --secret, on the key "
+        "or on a path under it); the program writes longjobs: values into resources in "
+        "plaintext (a job's environment into its task definition, tags, policies), so none is "
+        "taken there; allowed: plain values; a job reads a secret through its secrets: (an SSM "
+        "parameter or Secrets Manager ARN)"
+    ]
+    assert mocks.resources == [] and mocks.invokes == []

@@ -280,3 +280,36 @@ def test_config_keys_outside_the_config_block_are_one_line(tmp_path):
         "Pulumi.check.yaml:1:1: aws:region is outside config:, and Pulumi reads a stack's "
         "settings only from its config: block: indent it under config:"
     )
+
+
+SECRETS = """\
+config:
+  aws:secretKey:
+    secure: v1:AAAA
+  longjobs:kms:
+    secure: v1:BBBB
+  longjobs:jobs:
+    report:
+      environment:
+        DB_PASSWORD:
+          secure: v1:CCCC
+      secrets:
+        API_TOKEN:
+          secure: v1:DDDD
+      tags:
+        owner:
+          secure: v1:EEEE
+"""
+
+
+def test_a_pulumi_secret_under_longjobs_is_refused_with_where_it_would_end_up(tmp_path):
+    values, problems = read_config(write(tmp_path, SECRETS))
+    what = "a secret (a value set with pulumi config set --secret)"
+    assert problems == [
+        f"longjobs:kms: {what} is not taken under longjobs:, whose values are written into resources in plaintext (task definitions, tags, policies, the trigger's package); allowed: plain values; a job reads a secret through its secrets: (an SSM parameter or Secrets Manager ARN)",
+        f"longjobs:jobs.report.environment.DB_PASSWORD: {what} is not taken as an environment value: environment values are written in plaintext in the task definition; allowed: a string here, or the secret kept in SSM Parameter Store or Secrets Manager and named by its ARN under the job's secrets:",
+        f"longjobs:jobs.report.secrets.API_TOKEN: {what} is not taken here: secrets: names where a secret is kept, and ECS reads it from there; allowed: the ARN of an SSM parameter or a Secrets Manager secret holding the value",
+        f"longjobs:jobs.report.tags.owner: {what} is not taken under longjobs:, whose values are written into resources in plaintext (task definitions, tags, policies, the trigger's package); allowed: plain values; a job reads a secret through its secrets: (an SSM parameter or Secrets Manager ARN)",
+    ]  # fmt: skip
+    # The AWS provider's own secrets are its business.
+    assert values["aws:secretKey"] == {"secure": "v1:AAAA"}
