@@ -779,6 +779,46 @@ def build_folder_problem(build: str) -> str | None:
     return None
 
 
+IMAGE_PUSHER_ALLOWED = (
+    "an IAM role or user ARN (arn:<partition>:iam::<account>:role/<path/name> or "
+    ":user/<path/name>, like arn:aws:iam::111122223333:role/release), without wildcards"
+)
+_IAM_PRINCIPAL = re.compile(
+    r"arn:aws(-[a-z]+)*:iam::[0-9]{12}:(role|user)/([A-Za-z0-9+=,.@_-]+/)*[A-Za-z0-9+=,.@_-]{1,64}"
+)
+_SESSION = re.compile(r"arn:(?P<p>aws[a-z-]*):sts::(?P<a>[0-9]{12}):assumed-role/(?P<r>[^/]+)/.+")
+# A bound of ours: each pusher is named in every job's repository policy, whose text ECR takes
+# up to 10,240 characters (SetRepositoryPolicy); a longer list is a sign to share one role.
+MAX_IMAGE_PUSHERS = 20
+
+
+def _image_pusher(arn: str) -> str:
+    # The repository policy matches `aws:PrincipalArn`, which holds a role's ARN for every one
+    # of its sessions: a session's ARN would never match, and a wildcard would match too many.
+    session = _SESSION.fullmatch(arn)
+    if session:
+        role = f"arn:{session['p']}:iam::{session['a']}:role/{session['r']}"
+        raise ValueError(
+            f"{arn!r} is a session; name the role: {role} (with its path); allowed: "
+            f"{IMAGE_PUSHER_ALLOWED}"
+        )
+    if "*" in arn or "?" in arn:
+        raise ValueError(
+            f"{arn!r} has a wildcard, which would let every principal it matches push; "
+            f"allowed: {IMAGE_PUSHER_ALLOWED}"
+        )
+    if not _IAM_PRINCIPAL.fullmatch(arn):
+        raise ValueError(f"{arn!r} is not allowed; allowed: {IMAGE_PUSHER_ALLOWED}")
+    return arn
+
+
+def _unique_pushers(arns: list[str]) -> list[str]:
+    repeated = [arn for arn in dict.fromkeys(arns) if arns.count(arn) > 1]
+    if repeated:
+        raise ValueError(f"{', '.join(repeated)} listed more than once; list each pusher once")
+    return arns
+
+
 CHECKPOINT_ACCESS_LOGS_ALLOWED = (
     "true (S3 server access logs of the checkpoint bucket, kept in a bucket of their own as long "
     "as the functions' logs) or false"
@@ -816,6 +856,13 @@ class StackConfig(_Model):
     ] = []
     """Accounts and roles of other accounts that may invoke the trigger: each becomes a
     statement of the function's resource-based policy. Same-account callers need none."""
+    image_pushers: Annotated[
+        list[Annotated[str, AfterValidator(_image_pusher), Allowed(IMAGE_PUSHER_ALLOWED)]],
+        Field(max_length=MAX_IMAGE_PUSHERS),
+        AfterValidator(_unique_pushers),
+    ] = []
+    """IAM roles and users that may push job images besides the principal running `pulumi
+    up` (a release pipeline): each repository's policy denies pushes to everyone else."""
     container_insights: Literal["enabled", "enhanced", "disabled"] = "enabled"
     """The cluster's `containerInsights` setting (ECS ClusterSetting)."""
     kms: Annotated[str, AfterValidator(_kms), Allowed(KMS_ALLOWED)] | None = None

@@ -25,6 +25,10 @@ CIDR_ALLOWED = (
     "allowed: an IPv4 network in 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16 (RFC 1918) of /16 "
     "to /28, like 10.0.0.0/16"
 )
+PUSHER_ALLOWED = (
+    "an IAM role or user ARN (arn:<partition>:iam::<account>:role/<path/name> or "
+    ":user/<path/name>, like arn:aws:iam::111122223333:role/release), without wildcards"
+)
 SCRATCH_ALLOWED = (
     "allowed: an absolute, normalized path of letters, digits, '.', '_' and '-' between single "
     "slashes, not / and not under /proc, /sys, /dev, like /var/cache/app"
@@ -632,7 +636,7 @@ BAD = [
     ),
     pytest.param(
         {**dev_values(), "job": {}},
-        "longjobs:job: unknown key 'job'; did you mean jobs? allowed: network, jobs, tags, runRetentionDays, notifications, allowedCallers, containerInsights, kms, checkpointAccessLogs",
+        "longjobs:job: unknown key 'job'; did you mean jobs? allowed: network, jobs, tags, runRetentionDays, notifications, allowedCallers, imagePushers, containerInsights, kms, checkpointAccessLogs",
         id="unknown-top-level-key",
     ),
     pytest.param(
@@ -768,17 +772,49 @@ BAD = [
         "longjobs:jobs.report.policyStatements.0.Action: 5 is not allowed; allowed: an IAM action like s3:GetObject, or a list of them",
         id="statement-action-not-text",
     ),
+    pytest.param(
+        {**dev_values(), "imagePushers": ["arn:aws:sts::123456789012:assumed-role/ci/gh-4242"]},
+        "longjobs:imagePushers.0: 'arn:aws:sts::123456789012:assumed-role/ci/gh-4242' is a session; name the role: arn:aws:iam::123456789012:role/ci (with its path); allowed: "
+        + PUSHER_ALLOWED,
+        id="image-pusher-session",
+    ),
+    pytest.param(
+        {**dev_values(), "imagePushers": ["arn:aws:iam::123456789012:role/ci-*"]},
+        "longjobs:imagePushers.0: 'arn:aws:iam::123456789012:role/ci-*' has a wildcard, which would let every principal it matches push; allowed: "
+        + PUSHER_ALLOWED,
+        id="image-pusher-wildcard",
+    ),
+    pytest.param(
+        {**dev_values(), "imagePushers": ["arn:aws:iam::123456789012:group/ci"]},
+        "longjobs:imagePushers.0: 'arn:aws:iam::123456789012:group/ci' is not allowed; allowed: "
+        + PUSHER_ALLOWED,
+        id="image-pusher-group",
+    ),
+    pytest.param(
+        {**dev_values(), "imagePushers": [ROLE_ARN, ROLE_ARN]},
+        f"longjobs:imagePushers: {ROLE_ARN} listed more than once; list each pusher once",
+        id="image-pusher-twice",
+    ),
+    pytest.param(
+        {
+            **dev_values(),
+            "imagePushers": [f"arn:aws:iam::123456789012:role/ci{n}" for n in range(21)],
+        },
+        "longjobs:imagePushers: 21 items are more than 20; allowed: a list of at most 20, each "
+        + PUSHER_ALLOWED,
+        id="too-many-image-pushers",
+    ),
     # A key misspelt, written as a path, or one level too far left: one line, in its terms.
     pytest.param(
         {key: value for key, value in dev_values().items() if key != "jobs"}
         | {"job": dev_values()["jobs"]},
-        "longjobs:job: unknown key 'job'; did you mean jobs? allowed: network, jobs, tags, runRetentionDays, notifications, allowedCallers, containerInsights, kms, checkpointAccessLogs",
+        "longjobs:job: unknown key 'job'; did you mean jobs? allowed: network, jobs, tags, runRetentionDays, notifications, allowedCallers, imagePushers, containerInsights, kms, checkpointAccessLogs",
         id="top-level-key-near-miss",
     ),
     pytest.param(
         {key: value for key, value in dev_values().items() if key != "jobs"}
         | {"Jobs": dev_values()["jobs"]},
-        "longjobs:Jobs: unknown key 'Jobs'; did you mean jobs? allowed: network, jobs, tags, runRetentionDays, notifications, allowedCallers, containerInsights, kms, checkpointAccessLogs",
+        "longjobs:Jobs: unknown key 'Jobs'; did you mean jobs? allowed: network, jobs, tags, runRetentionDays, notifications, allowedCallers, imagePushers, containerInsights, kms, checkpointAccessLogs",
         id="top-level-key-in-another-case",
     ),
     pytest.param(

@@ -76,7 +76,7 @@ def test_an_unknown_key_in_the_namespace_is_still_named():
     config = {**dev_config(), "longjobs:colour": {}}
     assert problems(config) == [
         "longjobs:colour: unknown key; allowed: network, jobs, tags, runRetentionDays, "
-        "notifications, allowedCallers, containerInsights, kms, checkpointAccessLogs"
+        "notifications, allowedCallers, imagePushers, containerInsights, kms, checkpointAccessLogs"
     ]
 
 
