@@ -54,6 +54,7 @@ from components.config.types import (
     Tags,
     Words,
 )
+from components.dockerfile import base_images
 from longjobs_contract import environment as variables
 from longjobs_contract import iam_escalation
 from longjobs_contract.capacity import ON_DEMAND, SPOT
@@ -492,7 +493,9 @@ def _memory_for(job: Mapping[str, Any]) -> str | None:
     return f"{_size_range(sizes)} (MiB, with cpu {cpu})" if sizes else None
 
 
-BUILD_ALLOWED = f"a folder under {CONTAINERS_DIR}/ holding a Dockerfile"
+BUILD_ALLOWED = (
+    f"a folder under {CONTAINERS_DIR}/ holding a Dockerfile whose base images are pinned by digest"
+)
 
 
 def _storage_beyond_the_free(gib: int) -> int | None:
@@ -767,14 +770,24 @@ class JobConfig(_Model):
 
 
 def build_folder_problem(build: str) -> str | None:
-    """Why `build` is not a folder under containers/ holding a Dockerfile, or None."""
+    """Why `build` is not a folder under containers/ holding a Dockerfile whose base images are
+    pinned by digest, or None. The image's tag covers its bases by digest (components/image.py):
+    a base named by a tag alone is refused here, with every other problem, not mid-program."""
     path = PurePosixPath(build)
     if path.is_absolute() or ".." in path.parts or path.parts[:1] != (CONTAINERS_DIR,):
         return f"{build!r} is not a folder under {CONTAINERS_DIR}/; allowed: {BUILD_ALLOWED}"
-    if not (PROJECT_ROOT / path / "Dockerfile").is_file():
+    dockerfile = PROJECT_ROOT / path / "Dockerfile"
+    if not dockerfile.is_file():
         return (
             f"{build!r} has no Dockerfile; set build to a folder under {CONTAINERS_DIR}/ that "
             "has one, or image"
+        )
+    # No job sets build args: the bases are those the Dockerfile names by itself.
+    _, unpinned = base_images(dockerfile, {})
+    if unpinned:
+        return (
+            f"{build!r} builds from images not pinned by digest: {path / 'Dockerfile'}, "
+            f"{'; '.join(unpinned)}; allowed: {BUILD_ALLOWED}"
         )
     return None
 

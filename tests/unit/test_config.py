@@ -29,6 +29,9 @@ PUSHER_ALLOWED = (
     "an IAM role or user ARN (arn:<partition>:iam::<account>:role/<path/name> or "
     ":user/<path/name>, like arn:aws:iam::111122223333:role/release), without wildcards"
 )
+BUILD_ALLOWED = (
+    "a folder under containers/ holding a Dockerfile whose base images are pinned by digest"
+)
 SCRATCH_ALLOWED = (
     "allowed: an absolute, normalized path of letters, digits, '.', '_' and '-' between single "
     "slashes, not / and not under /proc, /sys, /dev, like /var/cache/app"
@@ -358,7 +361,8 @@ BAD = [
     ),
     pytest.param(
         with_job(build="../secrets"),
-        "longjobs:jobs.report.build: '../secrets' is not a folder under containers/; allowed: a folder under containers/ holding a Dockerfile",
+        "longjobs:jobs.report.build: '../secrets' is not a folder under containers/; allowed: "
+        + BUILD_ALLOWED,
         id="build-outside",
     ),
     pytest.param(
@@ -885,6 +889,31 @@ def test_bad_config_names_the_key_and_what_is_allowed(values, expected):
     found = problems(copy.deepcopy(values))
     # The whole set: a spurious extra message fails the case.
     assert found == (expected if isinstance(expected, list) else [expected])
+
+
+def test_a_base_image_not_pinned_by_digest_is_a_config_problem(tmp_path, monkeypatch):
+    import components.config.models
+
+    folder = tmp_path / "containers" / "report"
+    folder.mkdir(parents=True)
+    (folder / "Dockerfile").write_text(
+        "# The report, built on a tag only\nFROM python:3.13-slim\nCOPY . /app\n"
+        "COPY --from=busybox:1.37 /bin/busybox /bin/\n"
+    )
+    monkeypatch.setattr(components.config.models, "PROJECT_ROOT", tmp_path)
+    pin = (
+        "is not pinned by digest: write it as name:tag@sha256:<digest> (`docker buildx "
+        "imagetools inspect name:tag` prints the digest)"
+    )
+    values = with_job(build="containers/report", cpu=300)
+    del values["jobs"]["hello-world"]  # not in this project folder
+    assert problems(values) == [
+        "longjobs:jobs.report.build: 'containers/report' builds from images not pinned by "
+        f"digest: containers/report/Dockerfile, line 2: FROM python:3.13-slim {pin}; line 4: "
+        f"COPY --from=busybox:1.37 {pin}; allowed: {BUILD_ALLOWED}",
+        "longjobs:jobs.report.cpu: 300 is not a Fargate CPU size; allowed: 256, 512, 1024, "
+        "2048, 4096, 8192, 16384 (CPU units; 1024 is 1 vCPU)",
+    ]
 
 
 @pytest.mark.parametrize("name", ["Report", "hello_world", "r" * 40, "rapport-été"])
