@@ -4,7 +4,8 @@ pydantic checks each key; the checks that span keys (build and image, environmen
 a schedule's run event against the job, what other regions hold, a job's statements against the
 stack's own resources) run here on the raw values, so they are reported with the field problems
 instead of after them. Keys outside `longjobs:` are checked too where they decide what is
-deployed: a namespace misspelt, and `aws:region`.
+deployed: a namespace misspelt or missing, `aws:` keys the AWS provider does not read, and
+`aws:region`; and a key the CLI marks as holding a secret.
 """
 
 from __future__ import annotations

@@ -245,3 +245,12 @@ def test_the_program_refuses_a_secret_under_longjobs_it_would_write_in_plaintext
         "parameter or Secrets Manager ARN)"
     ]
     assert mocks.resources == [] and mocks.invokes == []
+
+
+def test_every_key_is_in_the_readmes_stack_config_table():
+    from components.config.load import KEYS
+    from tools.program import PROJECT_ROOT
+
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    table = readme[readme.index("## Stack config") : readme.index("Each job:")]
+    assert [key for key in KEYS if f"| `longjobs:{key}" not in table] == []
