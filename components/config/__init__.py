@@ -11,6 +11,7 @@ aws_keys.py              the AWS provider's keys, as its installed SDK reads the
 load.py                  reading the stack's config and the checks across keys
 control_plane.py         a job's statements against the stack's own resources
 readers.py               what each YAML reader, and the Pulumi CLI, makes of a plain scalar
+unquoted.py              the words for an unquoted scalar the readers disagree on
 stack_file.py            reading a Pulumi.<stack>.yaml as the Pulumi CLI would, offline
 """
 

@@ -187,7 +187,17 @@ def describe_errors(
         problems.append(describe_error(root, error, values))
     for loc, group in union_places.items():
         problems += _describe_union(root, loc, group, values)
-    return list(dict.fromkeys(problems))
+    return _name_first(list(dict.fromkeys(problems)))
+
+
+def _name_first(problems: list[str]) -> list[str]:
+    """One line for a refused name: its value, at the same place, is checked once renamed."""
+    named = {p.split(": ", 1)[0] for p in problems if p.split(": ", 1)[1].startswith("the name ")}
+    return [
+        p
+        for p in problems
+        if p.split(": ", 1)[0] not in named or p.split(": ", 1)[1].startswith("the name ")
+    ]
 
 
 def _near_misses(

@@ -401,6 +401,11 @@ BAD = [
         id="no-default-build-folder",
     ),
     pytest.param(
+        {**dev_values(), "jobs": {"Report": 5}},
+        "longjobs:jobs.Report: the name 'Report' is not allowed; allowed: a DNS-safe name: 1-32 lowercase letters, digits and hyphens, starting with a letter, not ending with a hyphen",
+        id="job-name-and-its-value",
+    ),
+    pytest.param(
         {**dev_values(), "jobs": {}},
         "longjobs:jobs: must not be empty; allowed: a mapping from job name (1-32 lowercase "
         "letters, digits and hyphens) to the job's settings, like report: {cpu: 1024}",

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import json
+
 import botocore.loaders
 import pytest
 
@@ -228,15 +230,23 @@ def test_a_region_in_capitals_is_suggested_in_lower_case():
     ]
 
 
-def test_the_program_refuses_a_secret_under_longjobs_it_would_write_in_plaintext():
+@pytest.mark.parametrize("marked", ["by the runtime", "in the environment"])
+def test_the_program_refuses_a_secret_under_longjobs_it_would_write_in_plaintext(
+    marked, monkeypatch
+):
     # `pulumi config set --secret --path 'longjobs:jobs.report.environment.DB_PASSWORD'` marks
-    # the whole key secret; the program gets the decrypted value.
+    # the whole key secret; the program gets the decrypted value. The SDK takes the marks from
+    # its runtime settings or from PULUMI_CONFIG_SECRET_KEYS.
     config = dev_config()
     config["longjobs:jobs"]["report"]["environment"]["DB_PASSWORD"] = "hunter2"
     config["aws:secretKey"] = "provider-secret"
+    secret_keys = ["longjobs:jobs", "aws:secretKey"]
+    if marked == "in the environment":
+        monkeypatch.setenv("PULUMI_CONFIG_SECRET_KEYS", json.dumps(secret_keys))
+        secret_keys = []
     mocks = AwsMocks("us-east-1")
     with pytest.raises(ConfigError) as caught:
-        run_program(config=config, mocks=mocks, secret_keys=["longjobs:jobs", "aws:secretKey"])
+        run_program(config=config, mocks=mocks, secret_keys=secret_keys)
     assert caught.value.problems == [
         "longjobs:jobs: holds a secret (a value set with pulumi config set --secret, on the key "
         "or on a path under it); the program writes longjobs: values into resources in "

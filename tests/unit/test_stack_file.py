@@ -313,3 +313,20 @@ def test_a_pulumi_secret_under_longjobs_is_refused_with_where_it_would_end_up(tm
     ]  # fmt: skip
     # The AWS provider's own secrets are its business.
     assert values["aws:secretKey"] == {"secure": "v1:AAAA"}
+
+
+def test_a_value_under_a_key_the_config_does_not_take_is_left_to_that_key(tmp_path):
+    # The key is the problem: what its value reads as is moot.
+    text = """\
+    config:
+      longjobs:jobs:
+        report:
+          timout: 2:00
+        Report_2: 1:30
+    """
+    with pytest.raises(ConfigError) as caught:
+        run_program(write(tmp_path, text))
+    assert [problem.split("; ", 1)[0] for problem in caught.value.problems] == [
+        "longjobs:jobs.report.timout: unknown key 'timout'",
+        "longjobs:jobs.Report_2: the name 'Report_2' is not allowed",
+    ]
