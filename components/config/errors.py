@@ -379,13 +379,14 @@ def _misplaced_setting(value: Any, name: str, place: _Place) -> str | None:
 
 def misplaced_block(holder: Node, holder_name: str, name: str, value: Any) -> str | None:
     """A block-valued setting one level too far left (`environment:` among the jobs): a
-    mapping under a name that is a setting of the items, holding keys that are not. Said so,
-    with the indentation meant, as for a setting of one value."""
+    mapping under a name that is a setting of the items, holding no key that is one (nor a near
+    miss of one: a job named `service` with a misspelt key is still a job). Said so, with the
+    indentation meant, as for a setting of one value."""
     item = child(holder, name) if get_origin(holder.kind) is dict else None
     if item is None or not is_model(item.kind) or not isinstance(value, dict) or not value:
         return None
-    settings = fields(item.kind)
-    if name not in settings or all(str(key) in settings for key in value):
+    settings = list(fields(item.kind))
+    if name not in settings or any(nearest(str(k), settings) or k in settings for k in value):
         return None
     return _indent_it(value, name, holder_name, holder)
 

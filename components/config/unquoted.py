@@ -127,6 +127,8 @@ def _numbers(values: Sequence[Any]) -> list[int | float]:
 def _fix(name: Any, scalar: Plain, numbers: list[int | float], node: Node) -> str | None:
     """The form to write, as far as the field's kind says it: a duration with its units, a
     number or a boolean plainly, text quoted."""
+    if not scalar.text:
+        return "write a value, or leave the key out"
     as_text = f'"{scalar.text}"'
     quoted = f"write {name}: {as_text}" if isinstance(name, str) else f"write it quoted: {as_text}"
     leaf = scalar_kind(node)

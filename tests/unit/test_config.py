@@ -877,6 +877,17 @@ BAD = [
         id="schedules-at-the-jobs-level",
     ),
     pytest.param(
+        {
+            **dev_values(),
+            "jobs": {
+                **dev_values()["jobs"],
+                "service": {"image": "public.ecr.aws/x/y:1", "timout": "2h"},
+            },
+        },
+        "longjobs:jobs.service.timout: unknown key 'timout'; did you mean timeout? allowed: build, image, entryPoint, command, cpu, memory, architecture, ephemeralStorageGiB, capacity, environment, parameters, allowCommandOverride, allowCapacityOverride, secrets, secretsKmsKeyArns, policyStatements, managedPolicyArns, logRetentionDays, timeout, maxWaitForCapacity, retries, interruptionRetries, onInterruption, notify, service, schedules, tags, readonlyRootFilesystem, scratchPaths",
+        id="a-job-named-after-a-setting",
+    ),
+    pytest.param(
         with_job(
             schedules={
                 "nightly": {"expression": "rate(1 hour)"},

@@ -330,3 +330,19 @@ def test_a_value_under_a_key_the_config_does_not_take_is_left_to_that_key(tmp_pa
         "longjobs:jobs.report.timout: unknown key 'timout'",
         "longjobs:jobs.Report_2: the name 'Report_2' is not allowed",
     ]
+
+
+def test_an_empty_top_level_value_is_named_as_empty(tmp_path):
+    text = """\
+    config:
+      longjobs:kms:
+      longjobs:jobs: {report: {}}
+    """
+    _, problems = read_config(write(tmp_path, text))
+    assert problems == [
+        "longjobs:kms: the value is empty, so PyYAML reads it as null and the Pulumi CLI hands "
+        'it to the program as the text ""; write a value, or leave the key out; allowed: '
+        "'create' (the stack makes a key) or the ARN of a key in the stack's region, like "
+        "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab (an alias is "
+        "not taken)"
+    ]
