@@ -77,6 +77,11 @@ def _build(node: yaml.Node, loader: yaml.SafeLoader, path: Path) -> Any:
     return value
 
 
+# What a stack file holds besides config: (the Pulumi CLI's ProjectStack, in
+# sdk/go/common/workspace/project.go): the secrets provider, its key and salt, ESC environments.
+_STACK_FILE_KEYS = ("secretsprovider", "encryptedkey", "encryptionsalt", "environment")
+
+
 def _config_node(path: Path, document: yaml.Node | None) -> yaml.Node | None:
     """The `config:` block's node; StackFileError for a file Pulumi would not read config from."""
     if document is not None and not isinstance(document, yaml.MappingNode):
@@ -85,11 +90,13 @@ def _config_node(path: Path, document: yaml.Node | None) -> yaml.Node | None:
     for key_node, value_node in pairs:
         if key_node.value == "config":
             return value_node
-    stray = next((k for k, _ in pairs if ":" in k.value or k.value == NAMESPACE), None)
+    stray = next((k for k, _ in pairs if k.value not in _STACK_FILE_KEYS), None)
     if stray is not None:
+        key = str(stray.value)
+        named = "" if ":" in key else f", as {NAMESPACE}:{key}"
         raise StackFileError(
-            f"{_mark(path, stray.start_mark)}: {stray.value} is outside config:, and Pulumi "
-            "reads a stack's settings only from its config: block: indent it under config:"
+            f"{_mark(path, stray.start_mark)}: {key} is outside config:, and Pulumi reads a "
+            f"stack's settings only from its config: block: indent it under config:{named}"
         )
     raise StackFileError(
         f"{path.name}: no config: block; a stack's settings go under config:, each key "

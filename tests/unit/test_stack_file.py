@@ -346,3 +346,17 @@ def test_an_empty_top_level_value_is_named_as_empty(tmp_path):
         "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab (an alias is "
         "not taken)"
     ]
+
+
+def test_a_setting_without_a_namespace_outside_config_is_one_line(tmp_path):
+    text = """\
+    encryptionsalt: v1:abc
+    jobs:
+      report: {}
+    """
+    with pytest.raises(StackFileError) as caught:
+        read_config(write(tmp_path, text))
+    assert str(caught.value) == (
+        "Pulumi.check.yaml:2:1: jobs is outside config:, and Pulumi reads a stack's settings "
+        "only from its config: block: indent it under config:, as longjobs:jobs"
+    )
