@@ -20,26 +20,39 @@ _DIRECTIVE = re.compile(r"#\s*\w+\s*=")
 _FROM_FLAG = re.compile(r"(?:--|[,=])from=(?P<source>[^\s,]+)")
 
 
-def _instructions(text: str) -> list[tuple[str, str]]:
-    """(KEYWORD, arguments) of each instruction, continuation lines joined, comments dropped."""
-    joined = re.sub(r"\\[ \t]*\r?\n", " ", text)
+def _instructions(text: str) -> list[tuple[int, str, str]]:
+    """(first line, KEYWORD, arguments) of each instruction, continuation lines joined, comment
+    and empty lines dropped (inside an instruction too, as Docker drops them)."""
     found = []
-    for raw in joined.splitlines():
+    pending: list[str] = []
+    first = 0
+    for number, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()
-        if line and not line.startswith("#"):
-            keyword, _, arguments = line.partition(" ")
-            found.append((keyword.upper(), arguments.strip()))
+        if not line or line.startswith("#"):
+            continue
+        if not pending:
+            first = number
+        continued = re.search(r"\\[ \t]*$", line)
+        pending.append(line[: continued.start()] if continued else line)
+        if not continued:
+            keyword, _, arguments = " ".join(pending).partition(" ")
+            found.append((first, keyword.upper(), arguments.strip()))
+            pending = []
+    if pending:
+        keyword, _, arguments = " ".join(pending).partition(" ")
+        found.append((first, keyword.upper(), arguments.strip()))
     return found
 
 
-def _frontend(text: str) -> str | None:
-    """The `# syntax=` image BuildKit runs the build with, if the Dockerfile names one: parser
-    directives are comments at the very top, before any other comment or instruction."""
-    for raw in text.splitlines():
+def _frontend(text: str) -> tuple[int, str] | None:
+    """The line and the `# syntax=` image BuildKit runs the build with, if the Dockerfile names
+    one: parser directives are comments at the very top, before any other comment or
+    instruction."""
+    for number, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()
         match = _SYNTAX.fullmatch(line)
         if match:
-            return match["image"]
+            return number, match["image"]
         if not _DIRECTIVE.match(line):
             return None
     return None
@@ -64,8 +77,8 @@ def _substitute(reference: str, variables: Mapping[str, str]) -> str | None:
 
 def base_images(dockerfile: Path, build_args: Mapping[str, str]) -> tuple[list[str], list[str]]:
     """The images the Dockerfile builds from, in order and once each, and why each that is not
-    pinned by digest fails: FROM lines, `COPY --from=` and `RUN --mount=...,from=` naming an
-    image rather than a stage, and the `# syntax=` frontend. `scratch` is no image."""
+    pinned by digest fails, by line: FROM lines, `COPY --from=` and `RUN --mount=...,from=`
+    naming an image rather than a stage, and the `# syntax=` frontend. `scratch` is no image."""
     text = dockerfile.read_text()
     variables: dict[str, str] = {}
     stages: set[str] = set()
@@ -78,7 +91,7 @@ def base_images(dockerfile: Path, build_args: Mapping[str, str]) -> tuple[list[s
             return
         if not DIGEST.search(reference):
             problems.append(
-                f"{where}{reference} is not pinned by digest: write it as "
+                f"line {number}: {where}{reference} is not pinned by digest: write it as "
                 "name:tag@sha256:<digest> (`docker buildx imagetools inspect name:tag` prints "
                 "the digest)"
             )
@@ -87,8 +100,9 @@ def base_images(dockerfile: Path, build_args: Mapping[str, str]) -> tuple[list[s
 
     frontend = _frontend(text)
     if frontend:
-        named(frontend, "# syntax=")
-    for keyword, arguments in _instructions(text):
+        number, image = frontend
+        named(image, "# syntax=")
+    for number, keyword, arguments in _instructions(text):
         if keyword == "ARG" and not seen_from:
             # ARGs before the first FROM may be used in FROM lines; a build arg overrides one.
             for declaration in arguments.split():
@@ -100,7 +114,7 @@ def base_images(dockerfile: Path, build_args: Mapping[str, str]) -> tuple[list[s
             words = [w for w in arguments.split() if not w.startswith("--")]
             reference = _substitute(words[0], variables) if words else None
             if reference is None:
-                problems.append(f"FROM {arguments}: a variable it uses has no value")
+                problems.append(f"line {number}: FROM {arguments}: a variable it uses has no value")
             else:
                 named(reference, "FROM ")
             if len(words) == 3 and words[1].upper() == "AS":

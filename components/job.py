@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -117,6 +118,8 @@ class FargateJobArgs:
     """The stack's checkpoint bucket, whose `<job>/` prefix the task role may use."""
     registry: Registry | None = None
     """Where the job's image is pushed: required for a job that builds its image."""
+    pushers: Sequence[str] = ()
+    """IAM role or user ARNs that may push the job's image besides the deploying principal."""
 
 
 class FargateJob(pulumi.ComponentResource):
@@ -155,7 +158,7 @@ class FargateJob(pulumi.ComponentResource):
         self.log_group_name = f"{args.context.log_group_prefix}{name}"
         self.checkpoint_bucket = args.checkpoint_bucket
         self._context = args.context
-        self.image, self.image_uri = self._create_image(args.registry)
+        self.image, self.image_uri = self._create_image(args.registry, args.pushers)
         self.log_group = self._create_log_group()
         self.execution_role, self.execution_policy = self._create_execution_role()
         self.task_role, self.task_policy = self._create_task_role()
@@ -175,7 +178,7 @@ class FargateJob(pulumi.ComponentResource):
         return job_contract(self.job_name, self.config, task_definition_arn, self.log_group_name)
 
     def _create_image(
-        self, registry: Registry | None
+        self, registry: Registry | None, pushers: Sequence[str]
     ) -> tuple[JobImage | None, pulumi.Output[str]]:
         if self.config.build is None:
             return None, pulumi.Output.from_input(str(self.config.image))
@@ -189,6 +192,7 @@ class FargateJob(pulumi.ComponentResource):
                 architecture=self.config.architecture,
                 context=self._context,
                 registry=registry,
+                pushers=pushers,
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )

@@ -122,6 +122,7 @@ class JobPlatform(pulumi.ComponentResource):
                     network=self.network,
                     checkpoint_bucket=self.checkpoints.name,
                     registry=registry,
+                    pushers=config.image_pushers,
                 ),
                 opts=child,
             )

@@ -12,6 +12,7 @@ import re
 import runpy
 import sys
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -390,7 +391,7 @@ def stack_file_config(stack_file: Path) -> dict[str, Any]:
     """The `config:` block of a Pulumi.<stack>.yaml, as the CLI would hand it to the program.
 
     Raise StackFileError for a file the CLI's readers would read otherwise or not at all, and
-    ConfigError, with every other problem of the config, for unquoted environment values.
+    ConfigError, with every other problem of the config, for values the readers disagree on.
     """
     from components.config import ConfigError, parse_stack_config
     from components.config.stack_file import read_config
@@ -398,8 +399,13 @@ def stack_file_config(stack_file: Path) -> dict[str, Any]:
     values, problems = read_config(stack_file)
     if problems:
         stack = stack_file.name.removeprefix("Pulumi.").removesuffix(".yaml")
+        # A refused value is handed on as written: the config's own word on it would be a
+        # second line for the same key.
+        named = {problem.split(": ", 1)[0] for problem in problems}
         try:
-            parse_stack_config(values, project=PROJECT, stack=stack, region=DEFAULT_REGION)
+            parse_stack_config(
+                values, project=PROJECT, stack=stack, region=DEFAULT_REGION, named=named
+            )
         except ConfigError as error:
             problems += error.problems
         raise ConfigError(problems)
@@ -412,15 +418,18 @@ def run_program(
     config: dict[str, Any] | None = None,
     default_vpc: bool = True,
     mocks: AwsMocks | None = None,
+    secret_keys: Collection[str] = (),
 ) -> ProgramRun:
-    """Run __main__.py against a stack file (or `config`, which replaces its config block)."""
+    """Run __main__.py against a stack file (or `config`, which replaces its config block);
+    `secret_keys`: the keys the CLI would mark as holding a secret."""
     stack_path = PROJECT_ROOT / stack_file
     stack = stack_path.name.removeprefix("Pulumi.").removesuffix(".yaml")
     values = stack_file_config(stack_path) if config is None else config
     region = str(values.get("aws:region", DEFAULT_REGION))
     # The CLI hands structured values to the program as JSON strings.
     pulumi.runtime.set_all_config(
-        {k: v if isinstance(v, str) else json.dumps(v, default=str) for k, v in values.items()}
+        {k: v if isinstance(v, str) else json.dumps(v, default=str) for k, v in values.items()},
+        list(secret_keys),
     )
     mocks = mocks or AwsMocks(region, default_vpc=default_vpc)
     settings.ROOT.set(None)

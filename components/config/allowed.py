@@ -33,6 +33,12 @@ class Allowed:
 
 
 @dataclass(frozen=True)
+class Duration(Allowed):
+    """An Allowed for a duration, held in seconds and written as seconds or like 2h: a reader
+    that made a number of `2:00` is answered with the units to write."""
+
+
+@dataclass(frozen=True)
 class Matching(Allowed):
     """An Allowed string that must match `pattern` whole."""
 
@@ -134,6 +140,21 @@ def child(node: Node, part: str) -> Node | None:
     if get_origin(kind) is list:
         return unwrap(get_args(kind)[0])
     return None
+
+
+def descend(node: Node | None, part: str) -> Node | None:
+    """The node under `part` as a value is walked: for a value of several kinds (Action: a
+    string or a list), an index is the list's."""
+    if node is None:
+        return None
+    if is_union(node):
+        node = branch(node, "list[" if part.isdigit() else "str")
+    return child(node, part) if node is not None else None
+
+
+def scalar_kind(node: Node) -> Node:
+    """The scalar kind of a value of several kinds, else the node itself."""
+    return (branch(node, "str") or node) if is_union(node) else node
 
 
 def allowed_text(node: Node, siblings: Mapping[str, Any] | None = None) -> str:

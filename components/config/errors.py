@@ -9,7 +9,7 @@ worded here instead, from the field's allowed text (components/config/allowed.py
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, get_origin
@@ -164,20 +164,58 @@ def _at(values: Any, loc: Sequence[Any]) -> Any:
 
 
 def describe_errors(
-    root: type[BaseModel], errors: Sequence[Mapping[str, Any]], values: Mapping[str, Any]
+    root: type[BaseModel],
+    errors: Sequence[Mapping[str, Any]],
+    values: Mapping[str, Any],
+    explained: Collection[tuple[Any, ...]] = (),
 ) -> list[str]:
-    """pydantic's errors as config problem lines, in order; a value of several kinds gets one."""
+    """pydantic's errors as config problem lines, in order; a value of several kinds gets one.
+
+    A required key is not called missing where a key written otherwise stands for it: a near
+    miss (`expresion`) or the places in `explained`.
+    """
     problems: list[str] = []
     union_places: dict[tuple[Any, ...], list[Mapping[str, Any]]] = {}
+    meant = {*explained, *_near_misses(root, errors, values).values()}
     for error in errors:
         place = _place(root, error["loc"])
+        if error["type"] == "missing" and place.loc in meant:
+            continue
         if place.branch is not None:
             union_places.setdefault(_union_loc(root, error["loc"]), []).append(error)
             continue
         problems.append(describe_error(root, error, values))
     for loc, group in union_places.items():
         problems += _describe_union(root, loc, group, values)
-    return list(dict.fromkeys(problems))
+    return _name_first(list(dict.fromkeys(problems)))
+
+
+def _name_first(problems: list[str]) -> list[str]:
+    """One line for a refused name: its value, at the same place, is checked once renamed."""
+    named = {p.split(": ", 1)[0] for p in problems if p.split(": ", 1)[1].startswith("the name ")}
+    return [
+        p
+        for p in problems
+        if p.split(": ", 1)[0] not in named or p.split(": ", 1)[1].startswith("the name ")
+    ]
+
+
+def _near_misses(
+    root: type[BaseModel], errors: Sequence[Mapping[str, Any]], values: Mapping[str, Any]
+) -> dict[tuple[Any, ...], tuple[Any, ...]]:
+    """The place of each unknown key that is a near miss of a key of its mapping -> the place
+    of that key."""
+    found = {}
+    for error in errors:
+        if error["type"] != "extra_forbidden":
+            continue
+        place = _place(root, error["loc"])
+        parent = place.nodes[-2] if len(place.nodes) > 1 else None
+        if parent is not None and is_model(parent.kind) and place.loc:
+            near = nearest(str(place.loc[-1]), list(fields(parent.kind)))
+            if near is not None:
+                found[place.loc] = (*place.loc[:-1], near)
+    return found
 
 
 def _union_loc(root: type[BaseModel], loc: Sequence[Any]) -> tuple[Any, ...]:
@@ -245,8 +283,9 @@ def _message(error: Mapping[str, Any], place: _Place, allowed: str) -> str:
     name = str(place.loc[-1]) if place.loc else NAMESPACE
     if kind == "extra_forbidden":
         parent = place.nodes[-2] if len(place.nodes) > 1 else None
-        keys = ", ".join(fields(parent.kind)) if parent and is_model(parent.kind) else None
-        return "unknown key" + (f"; allowed: {keys}" if keys else "")
+        if parent is None or not is_model(parent.kind):
+            return "unknown key"
+        return unknown_key(name, list(fields(parent.kind)))
     if kind == "missing":
         return f"required; allowed: {allowed}"
     if kind in ("value_error", "assertion_error"):
@@ -256,6 +295,10 @@ def _message(error: Mapping[str, Any], place: _Place, allowed: str) -> str:
     if kind in ("bool_type", "bool_parsing"):
         return f"{_not_a_boolean(value, name)}; allowed: {allowed}"
     if kind == "string_type":
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            # A number where text goes (an account id, a tag value) is text once quoted.
+            quoted = f"write it quoted: '{value}'; "
+            return f"{shown(value)} is a number, not a string; {quoted}allowed: {allowed}"
         return f"{_what(value)} is not a string; allowed: {allowed}"
     if kind == "list_type":
         return f"{_not_a_list(value, name, place)}; allowed: {allowed}"
@@ -331,8 +374,94 @@ def _misplaced_setting(value: Any, name: str, place: _Place) -> str | None:
         return None
     if name not in fields(node.kind) or len(place.loc) < 2:
         return None
-    holder = str(place.loc[-2])
+    return _indent_it(value, name, str(place.loc[-2]), parent)
+
+
+def misplaced_block(holder: Node, holder_name: str, name: str, value: Any) -> str | None:
+    """A block-valued setting one level too far left (`environment:` among the jobs): a
+    mapping under a name that is a setting of the items, holding no key that is one (nor a near
+    miss of one: a job named `service` with a misspelt key is still a job). Said so, with the
+    indentation meant, as for a setting of one value."""
+    item = child(holder, name) if get_origin(holder.kind) is dict else None
+    if item is None or not is_model(item.kind) or not isinstance(value, dict) or not value:
+        return None
+    settings = list(fields(item.kind))
+    if name not in settings or any(nearest(str(k), settings) or k in settings for k in value):
+        return None
+    return _indent_it(value, name, holder_name, holder)
+
+
+def _indent_it(value: Any, name: str, holder: str, parent: Node) -> str:
     return (
         f"{shown(value)} is where a name goes, but {name} is a setting: indent it under a name, "
         f"like {holder}: {{NAME: {{{name}: {_flow(value)}}}}}; allowed: {allowed_text(parent)}"
+    )
+
+
+def unknown_key(name: str, keys: Sequence[str], allowed: str | None = None) -> str:
+    """`unknown key; allowed: ...`, naming the key it is a near miss of, if any; `allowed`
+    in place of the keys' list."""
+    near = nearest(name, keys)
+    guess = f" {shown(name)}; did you mean {near}?" if near else ";"
+    return f"unknown key{guess} allowed: {allowed or ', '.join(keys)}"
+
+
+def nearest(name: str, candidates: Sequence[str]) -> str | None:
+    """The candidate `name` is a near miss of: the same but for case, else the fewest edits,
+    at most two and at most a third of the candidate's length (`job` is jobs, `cmd` is not
+    cpu)."""
+    lowered = name.lower()
+    same = [c for c in candidates if c.lower() == lowered and c != name]
+    if same:
+        return same[0]
+    scored = [(edits(lowered, c.lower()), c) for c in candidates if c != name]
+    near = [(n, c) for n, c in scored if n <= min(2, max(1, len(c) // 3))]
+    return min(near, key=lambda pair: pair[0])[1] if near else None
+
+
+def edits(a: str, b: str) -> int:
+    """Levenshtein distance: the fewest insertions, deletions and substitutions from a to b."""
+    previous = list(range(len(b) + 1))
+    for i, x in enumerate(a, 1):
+        current = [i]
+        for j, y in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (x != y)))
+        previous = current
+    return previous[-1]
+
+
+_SECRET = "a secret (a value set with pulumi config set --secret)"
+
+
+def secret_refused(place: str | None) -> str:
+    """Why a Pulumi secret is refused in a job's `environment`, its `secrets` or elsewhere
+    under `longjobs:`: the program writes config values into resources as they are."""
+    if place == "environment":
+        return (
+            f"{_SECRET} is not taken as an environment value: environment values are written in "
+            "plaintext in the task definition; allowed: a string here, or the secret kept in SSM "
+            "Parameter Store or Secrets Manager and named by its ARN under the job's secrets:"
+        )
+    if place == "secrets":
+        return (
+            f"{_SECRET} is not taken here: secrets: names where a secret is kept, and ECS reads "
+            "it from there; allowed: the ARN of an SSM parameter or a Secrets Manager secret "
+            "holding the value"
+        )
+    return (
+        f"{_SECRET} is not taken under {NAMESPACE}:, whose values are written into resources in "
+        "plaintext (task definitions, tags, policies, the trigger's package); allowed: plain "
+        "values; a job reads a secret through its secrets: (an SSM parameter or Secrets "
+        "Manager ARN)"
+    )
+
+
+def secret_held() -> str:
+    """Why a `longjobs:` key the CLI marks secret is refused."""
+    return (
+        "holds a secret (a value set with pulumi config set --secret, on the key or on a path "
+        f"under it); the program writes {NAMESPACE}: values into resources in plaintext (a job's "
+        "environment into its task definition, tags, policies), so none is taken there; "
+        "allowed: plain values; a job reads a secret through its secrets: (an SSM parameter or "
+        "Secrets Manager ARN)"
     )

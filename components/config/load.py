@@ -4,21 +4,32 @@ pydantic checks each key; the checks that span keys (build and image, environmen
 a schedule's run event against the job, what other regions hold, a job's statements against the
 stack's own resources) run here on the raw values, so they are reported with the field problems
 instead of after them. Keys outside `longjobs:` are checked too where they decide what is
-deployed: a namespace misspelt, and `aws:region`.
+deployed: a namespace misspelt or missing, `aws:` keys the AWS provider does not read, and
+`aws:region`; and a key the CLI marks as holding a secret.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Mapping
+import copy
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from pydantic import ValidationError
 from pydantic.alias_generators import to_camel
 
-from components.config import contract
+from components.config import contract, readers
+from components.config.aws_keys import AWS_NAMESPACE, aws_keys
 from components.config.control_plane import stack_resources, statement_problems
-from components.config.errors import NAMESPACE, ConfigError, describe_errors, key_path
+from components.config.errors import (
+    NAMESPACE,
+    ConfigError,
+    describe_errors,
+    edits,
+    key_path,
+    nearest,
+    secret_held,
+    unknown_key,
+)
 from components.config.models import JobConfig, StackConfig
 from components.config.names import prefix_problem
 from components.config.regions import (
@@ -27,6 +38,7 @@ from components.config.regions import (
     other_region_problems,
     region_problem,
 )
+from components.config.shape import Shape, read_shape
 from longjobs_contract import run_event
 from longjobs_contract.errors import ValidationError as RunEventError
 from longjobs_contract.jobs import RunRules
@@ -40,26 +52,67 @@ def parse(
     project: str | None = None,
     stack: str | None = None,
     region: str | None = None,
+    explained: Collection[tuple[Any, ...]] = (),
+    named: Collection[str] = (),
 ) -> StackConfig:
     """Validate `longjobs:` config values (keys without the namespace); raise ConfigError.
 
     With `project` and `stack`, the names built from them are checked too; with the stack's
-    `region`, what the config names in other regions.
+    `region`, what the config names in other regions. `explained`: the places of required keys
+    that the caller named as written otherwise, not to be called missing too; `named`: the key
+    paths whose values the caller reported already (a stack file's unquoted scalars).
     """
-    problems = [
-        f"{key_path(key)}: unknown key; allowed: {', '.join(KEYS)}"
-        for key in values
-        if key not in KEYS
-    ]
+    shape = read_shape(values)
+    values = shape.values
+    unknown = [key for key in values if key not in KEYS]
+    problems = [f"{key_path(key)}: {unknown_key(str(key), KEYS)}" for key in unknown]
+    problems += _dotted_problems(shape)
+    problems += [f"{key_path(*loc)}: {line}" for loc, line in shape.misplaced]
+    # What a misspelt or dotted key stands for is not also called missing.
+    explained = {
+        *explained,
+        *((near,) for key in unknown if (near := nearest(str(key), KEYS))),
+        *(dotted.loc[:1] for dotted in shape.dotted),
+    }
+    found = []
     if project is not None and stack is not None:
         problem = prefix_problem(project, stack)
         if problem:
-            problems.append(f"{NAMESPACE}: {problem}")
-    config = None
+            found.append(f"{NAMESPACE}: {problem}")
+    config, model_problems = _validated({k: v for k, v in values.items() if k in KEYS}, explained)
+    found += model_problems
+    found += _across_keys(values, project, stack, region, model_problems)
+    # A setting taken for a name is named once: not as the item it would be.
+    misplaced = [key_path(*loc) for loc, _ in shape.misplaced]
+    problems += [
+        p
+        for p in found
+        if not any(_under(p, where) for where in misplaced) and p.split(": ", 1)[0] not in named
+    ]
+    if problems or config is None:
+        raise ConfigError(problems)
+    return config
+
+
+def _validated(
+    values: Mapping[str, Any], explained: Collection[tuple[Any, ...]] = ()
+) -> tuple[StackConfig | None, list[str]]:
+    """The model of the values, or the problems the model finds in them."""
     try:
-        config = StackConfig.model_validate({k: v for k, v in values.items() if k in KEYS})
+        return StackConfig.model_validate(values), []
     except ValidationError as error:
-        problems += describe_errors(StackConfig, error.errors(), values)
+        return None, describe_errors(StackConfig, error.errors(), values, explained)
+
+
+def _across_keys(
+    values: Mapping[str, Any],
+    project: str | None,
+    stack: str | None,
+    region: str | None,
+    found: list[str],
+) -> list[str]:
+    """The checks that span keys, on the raw values; `found`: the model's problems."""
+    problems = []
     network = values.get("network")
     create = network.get("create") if isinstance(network, dict) else None
     if isinstance(network, dict) and create is not None:
@@ -71,34 +124,81 @@ def parse(
         own = stack_resources(values, project, stack, region)
         for name, job in jobs.items():
             if isinstance(job, dict):
-                problems += _job_problems(str(name), job, problems)
+                problems += _job_problems(str(name), job, found)
                 problems += statement_problems(str(name), job.get("policyStatements"), own)
                 if isinstance(create, dict) and create.get("natGateways") == "none":
                     problems += endpoint_only_problems(str(name), job, region)
-    if problems or config is None:
-        raise ConfigError(problems)
-    return config
+    return problems
+
+
+def _under(problem: str, where: str) -> bool:
+    """Whether a problem line is about the place `where` (a key path) or a place inside it."""
+    path = problem.split(": ", 1)[0]
+    return path == where or path.startswith(f"{where}.")
+
+
+DOTTED = (
+    "a dotted key is the path pulumi config set --path takes, not a key of the stack file: nest it,"
+)
+
+
+def _dotted_problems(shape: Shape) -> list[str]:
+    """One line for each dotted key, with its nesting and its value's own problems there."""
+    lines = []
+    for dotted in shape.dotted:
+        where = key_path(*dotted.loc)
+        line = f"{where}: {DOTTED} {dotted.nested}"
+        placed = _placed(shape.values, dotted.loc, dotted.value)
+        own = [] if placed is None else [p for p in _validated(placed)[1] if _under(p, where)]
+        at = [p.split(": ", 1)[1] for p in own if p.split(": ", 1)[0] == where]
+        if at:
+            line += f"; its value: {'; '.join(at)}"
+        lines += [line, *(p for p in own if p.split(": ", 1)[0] != where)]
+    return lines
+
+
+def _placed(values: Mapping[str, Any], loc: tuple[Any, ...], value: Any) -> dict[str, Any] | None:
+    """A copy of the values with `value` nested at `loc`, or None if the path passes through
+    a list or a value that is not a mapping."""
+    placed = copy.deepcopy({k: v for k, v in values.items() if k in KEYS})
+    where: Any = placed
+    for part in loc[:-1]:
+        if isinstance(part, int) or not isinstance(where, dict):
+            return None
+        where = where.setdefault(part, {})
+    if isinstance(loc[-1], int) or not isinstance(where, dict):
+        return None
+    where[loc[-1]] = value
+    return placed
 
 
 def parse_stack_config(
-    config: Mapping[str, Any], *, project: str, stack: str, region: str | None
+    config: Mapping[str, Any],
+    *,
+    project: str,
+    stack: str,
+    region: str | None,
+    named: Collection[str] = (),
+    secret_keys: Collection[str] = (),
 ) -> StackConfig:
     """Validate a stack's whole config (full keys, `namespace:key`, values as the program gets
     them); raise ConfigError.
 
     `aws:region`, when set, is the stack's region (the AWS provider takes it from there); else
     `region`, the provider's own (from the environment or the profile), or None when unknown.
+    `named`: the key paths whose values the caller reported already; `secret_keys`: the keys
+    the CLI marks as holding a secret.
     """
-    misspelt = {
-        key: name
+    problems, meant = _namespace_problems(config)
+    problems += [
+        f"{key}: {secret_held()}"
         for key in config
-        for namespace, _, name in [key.partition(":")]
-        if _almost_the_namespace(namespace)
-    }
-    problems = [
-        f"{key}: the namespace {key.partition(':')[0]!r} is not {NAMESPACE}; write "
-        f"{NAMESPACE}:{name}"
-        for key, name in misspelt.items()
+        if key in secret_keys and key.partition(":")[0] == NAMESPACE
+    ]
+    problems += [
+        f"{key}: {unknown_key(key, aws_keys(), AWS_KEYS_ALLOWED + ', '.join(aws_keys()))}"
+        for key in config
+        if key.partition(":")[0] == AWS_NAMESPACE and key not in aws_keys()
     ]
     if REGION_KEY in config:
         region = config[REGION_KEY]
@@ -109,36 +209,66 @@ def parse_stack_config(
     own = {
         key.partition(":")[2]: value
         for key, value in config.items()
-        if key.partition(":")[0] == NAMESPACE
+        if key.partition(":")[0] == NAMESPACE and ":" in key
     }
-    # A key written under a misspelt namespace is named once, not also called missing.
-    missing = tuple(f"{key_path(name)}: required" for name in misspelt.values())
     try:
-        parsed = parse(own, project=project, stack=stack, region=region)
+        parsed = parse(
+            own, project=project, stack=stack, region=region, explained=meant, named=named
+        )
     except ConfigError as error:
-        problems += [p for p in error.problems if not p.startswith(missing)]
-        raise ConfigError(problems) from None
+        raise ConfigError(problems + error.problems) from None
     if problems:
         raise ConfigError(problems)
     return parsed
+
+
+AWS_KEYS_ALLOWED = "the AWS provider's keys, "
+
+
+def _namespace_problems(config: Mapping[str, Any]) -> tuple[list[str], set[tuple[Any, ...]]]:
+    """Keys whose namespace is almost ours, or missing, and the places of ours they stand for
+    (named once, not also called missing)."""
+    problems: list[str] = []
+    meant: set[tuple[Any, ...]] = set()
+    for key, value in config.items():
+        namespace, colon, name = key.partition(":")
+        if colon and _almost_the_namespace(namespace):
+            problems.append(
+                f"{key}: the namespace {namespace!r} is not {NAMESPACE}; write {NAMESPACE}:{name}"
+            )
+            meant.add((name,))
+        elif not colon and isinstance(value, dict) and _is_ours(key):
+            inner = ", ".join(f"{NAMESPACE}:{inner}" for inner in value)
+            problems.append(
+                f"{key}: a namespace holding keys, which is not how Pulumi reads config: each "
+                f"key is namespace:key at the config: level; write {inner}"
+            )
+            meant |= {(str(inner),) for inner in value}
+        elif not colon:
+            problems.append(
+                f"{key}: a config key without a namespace, which Pulumi does not take: keys "
+                f"are namespace:key; write {_namespaced(key)}"
+            )
+            meant.add((key,))
+    return problems, meant
+
+
+def _namespaced(key: str) -> str:
+    """The key a key written without its namespace is likely to be."""
+    if f"{AWS_NAMESPACE}:{key}" in aws_keys() and key not in KEYS:
+        return f"{AWS_NAMESPACE}:{key}"
+    return f"{NAMESPACE}:{key}"
+
+
+def _is_ours(namespace: str) -> bool:
+    return namespace == NAMESPACE or _almost_the_namespace(namespace)
 
 
 def _almost_the_namespace(namespace: str) -> bool:
     """A namespace meant to be ours: the same but for case, or two edits away."""
     if namespace == NAMESPACE:
         return False
-    return namespace.lower() == NAMESPACE or _edits(namespace.lower(), NAMESPACE) <= 2
-
-
-def _edits(a: str, b: str) -> int:
-    """Levenshtein distance: the fewest insertions, deletions and substitutions from a to b."""
-    previous = list(range(len(b) + 1))
-    for i, x in enumerate(a, 1):
-        current = [i]
-        for j, y in enumerate(b, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (x != y)))
-        previous = current
-    return previous[-1]
+    return namespace.lower() == NAMESPACE or edits(namespace.lower(), NAMESPACE) <= 2
 
 
 def _created_network_problems(network: Mapping[str, Any]) -> list[str]:
@@ -254,17 +384,24 @@ def from_pulumi_config(provider_region: Callable[[], str]) -> StackConfig:
     import pulumi.runtime.config as runtime_config
 
     raw = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
-    values: dict[str, Any] = {}
-    for key, text in raw.items():
-        try:
-            values[key] = json.loads(text) if isinstance(text, str) else text
-        except json.JSONDecodeError:
-            # The CLI hands a plain string value (`longjobs:containerInsights: enhanced`) as
-            # the text itself, not JSON: the model says whether it is allowed there.
-            values[key] = text
+    # The CLI hands a secret over decrypted, marking its key (the whole key, for a secret set
+    # at a path under it): the program would write it into resources as it is.
+    secret_keys = {
+        key
+        for key in raw
+        if runtime_config.is_config_secret(key)
+        or key in runtime_config.get_config_secret_keys_env()
+    }
+    # The CLI hands a top-level scalar over as its text (`enhanced`, `90`) and a mapping or a
+    # list as JSON: the model says whether what that reads as is allowed.
+    values = {
+        key: readers.program_value(text) if isinstance(text, str) else text
+        for key, text in raw.items()
+    }
     return parse_stack_config(
         values,
         project=pulumi.get_project(),
         stack=pulumi.get_stack(),
         region=None if REGION_KEY in values else provider_region(),
+        secret_keys=secret_keys,
     )

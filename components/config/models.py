@@ -30,7 +30,7 @@ from pydantic.alias_generators import to_camel
 
 from components import fargate
 from components.config import contract
-from components.config.allowed import Allowed, matching
+from components.config.allowed import Allowed, Duration, matching
 from components.config.names import MAX_JOB_NAME
 from components.config.paths import CONTAINERS_DIR, PROJECT_ROOT
 from components.config.schedule_expressions import ALLOWED as EXPRESSION_ALLOWED
@@ -54,6 +54,7 @@ from components.config.types import (
     Tags,
     Words,
 )
+from components.dockerfile import base_images
 from longjobs_contract import environment as variables
 from longjobs_contract import iam_escalation
 from longjobs_contract.capacity import ON_DEMAND, SPOT
@@ -492,7 +493,9 @@ def _memory_for(job: Mapping[str, Any]) -> str | None:
     return f"{_size_range(sizes)} (MiB, with cpu {cpu})" if sizes else None
 
 
-BUILD_ALLOWED = f"a folder under {CONTAINERS_DIR}/ holding a Dockerfile"
+BUILD_ALLOWED = (
+    f"a folder under {CONTAINERS_DIR}/ holding a Dockerfile whose base images are pinned by digest"
+)
 
 
 def _storage_beyond_the_free(gib: int) -> int | None:
@@ -561,7 +564,7 @@ class JobConfig(_Model):
         Annotated[
             int,
             contract.duration("timeout_seconds"),
-            Allowed(contract.duration_allowed("timeout_seconds")),
+            Duration(contract.duration_allowed("timeout_seconds")),
         ]
         | None
     ) = contract.default("timeout_seconds")
@@ -569,7 +572,7 @@ class JobConfig(_Model):
     max_wait_for_capacity: Annotated[
         int,
         contract.duration("max_wait_for_capacity_seconds"),
-        Allowed(contract.duration_allowed("max_wait_for_capacity_seconds")),
+        Duration(contract.duration_allowed("max_wait_for_capacity_seconds")),
     ] = contract.default("max_wait_for_capacity_seconds")
     """How long a run's attempts may keep finding no Fargate capacity before it ends FAILED."""
     retries: Annotated[int, contract.bounds("retries")] = contract.default("retries")
@@ -767,16 +770,66 @@ class JobConfig(_Model):
 
 
 def build_folder_problem(build: str) -> str | None:
-    """Why `build` is not a folder under containers/ holding a Dockerfile, or None."""
+    """Why `build` is not a folder under containers/ holding a Dockerfile whose base images are
+    pinned by digest, or None. The image's tag covers its bases by digest (components/image.py):
+    a base named by a tag alone is refused here, with every other problem, not mid-program."""
     path = PurePosixPath(build)
     if path.is_absolute() or ".." in path.parts or path.parts[:1] != (CONTAINERS_DIR,):
         return f"{build!r} is not a folder under {CONTAINERS_DIR}/; allowed: {BUILD_ALLOWED}"
-    if not (PROJECT_ROOT / path / "Dockerfile").is_file():
+    dockerfile = PROJECT_ROOT / path / "Dockerfile"
+    if not dockerfile.is_file():
         return (
             f"{build!r} has no Dockerfile; set build to a folder under {CONTAINERS_DIR}/ that "
             "has one, or image"
         )
+    # No job sets build args: the bases are those the Dockerfile names by itself.
+    _, unpinned = base_images(dockerfile, {})
+    if unpinned:
+        return (
+            f"{build!r} builds from images not pinned by digest: {path / 'Dockerfile'}, "
+            f"{'; '.join(unpinned)}; allowed: {BUILD_ALLOWED}"
+        )
     return None
+
+
+IMAGE_PUSHER_ALLOWED = (
+    "an IAM role or user ARN (arn:<partition>:iam::<account>:role/<path/name> or "
+    ":user/<path/name>, like arn:aws:iam::111122223333:role/release), without wildcards"
+)
+_IAM_PRINCIPAL = re.compile(
+    r"arn:aws(-[a-z]+)*:iam::[0-9]{12}:(role|user)/([A-Za-z0-9+=,.@_-]+/)*[A-Za-z0-9+=,.@_-]{1,64}"
+)
+_SESSION = re.compile(r"arn:(?P<p>aws[a-z-]*):sts::(?P<a>[0-9]{12}):assumed-role/(?P<r>[^/]+)/.+")
+# A bound of ours: each pusher is named in every job's repository policy, whose text ECR takes
+# up to 10,240 characters (SetRepositoryPolicy); a longer list is a sign to share one role.
+MAX_IMAGE_PUSHERS = 20
+
+
+def _image_pusher(arn: str) -> str:
+    # The repository policy matches `aws:PrincipalArn`, which holds a role's ARN for every one
+    # of its sessions: a session's ARN would never match, and a wildcard would match too many.
+    session = _SESSION.fullmatch(arn)
+    if session:
+        role = f"arn:{session['p']}:iam::{session['a']}:role/{session['r']}"
+        raise ValueError(
+            f"{arn!r} is a session; name the role: {role} (with its path); allowed: "
+            f"{IMAGE_PUSHER_ALLOWED}"
+        )
+    if "*" in arn or "?" in arn:
+        raise ValueError(
+            f"{arn!r} has a wildcard, which would let every principal it matches push; "
+            f"allowed: {IMAGE_PUSHER_ALLOWED}"
+        )
+    if not _IAM_PRINCIPAL.fullmatch(arn):
+        raise ValueError(f"{arn!r} is not allowed; allowed: {IMAGE_PUSHER_ALLOWED}")
+    return arn
+
+
+def _unique_pushers(arns: list[str]) -> list[str]:
+    repeated = [arn for arn in dict.fromkeys(arns) if arns.count(arn) > 1]
+    if repeated:
+        raise ValueError(f"{', '.join(repeated)} listed more than once; list each pusher once")
+    return arns
 
 
 CHECKPOINT_ACCESS_LOGS_ALLOWED = (
@@ -816,6 +869,13 @@ class StackConfig(_Model):
     ] = []
     """Accounts and roles of other accounts that may invoke the trigger: each becomes a
     statement of the function's resource-based policy. Same-account callers need none."""
+    image_pushers: Annotated[
+        list[Annotated[str, AfterValidator(_image_pusher), Allowed(IMAGE_PUSHER_ALLOWED)]],
+        Field(max_length=MAX_IMAGE_PUSHERS),
+        AfterValidator(_unique_pushers),
+    ] = []
+    """IAM roles and users that may push job images besides the principal running `pulumi
+    up` (a release pipeline): each repository's policy denies pushes to everyone else."""
     container_insights: Literal["enabled", "enhanced", "disabled"] = "enabled"
     """The cluster's `containerInsights` setting (ECS ClusterSetting)."""
     kms: Annotated[str, AfterValidator(_kms), Allowed(KMS_ALLOWED)] | None = None
@@ -848,15 +908,27 @@ class StackConfig(_Model):
     @classmethod
     def _default_build_folders(cls, data: Any) -> Any:
         # A job with neither build nor image builds from containers/<job>; the folder is then
-        # checked like a written one, with every other problem.
+        # checked like a written one, with every other problem. A name that is refused makes
+        # no folder: the name is the problem, not a folder it would have.
         if not isinstance(data, dict) or not isinstance(data.get("jobs"), dict):
             return data
         jobs = {
             name: (
                 {**job, "build": f"{CONTAINERS_DIR}/{name}"}
-                if isinstance(job, dict) and "build" not in job and "image" not in job
+                if isinstance(job, dict)
+                and "build" not in job
+                and "image" not in job
+                and _is_job_name(name)
                 else job
             )
             for name, job in data["jobs"].items()
         }
         return {**data, "jobs": jobs}
+
+
+def _is_job_name(name: Any) -> bool:
+    try:
+        TypeAdapter(JobName).validate_python(name)
+    except ValidationError:
+        return False
+    return True

@@ -47,7 +47,7 @@ def region_problem(region: Any) -> str | None:
     """Why `aws:region` is not a region AWS has, with the nearest one, or None."""
     if region in AWS_REGIONS:
         return None
-    nearest = difflib.get_close_matches(str(region), AWS_REGIONS, n=1)
+    nearest = difflib.get_close_matches(str(region).lower(), AWS_REGIONS, n=1)
     guess = f"; did you mean {nearest[0]}?" if nearest else ";"
     return (
         f"{REGION_KEY}: {shown(region)} is not an AWS region{guess} allowed: "

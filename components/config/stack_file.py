@@ -2,26 +2,33 @@
 YAML readers disagree on. Used offline (the plan, the tests); under the CLI the program gets the
 values the CLI read.
 
-The CLI reads stack files with Go YAML libraries (yaml.v2 and yaml.v3) and passes structured
-values to the program as JSON; this module reads them with PyYAML. They agree on quoted
-strings, and disagree on unquoted scalars such as `01234`, `1.10`, `yes`, `1e3`, `y` or
-`2026-11-01`. An environment value must reach a container as written, so an unquoted value
-there that any of these readers would not keep as a string is refused with the quoted form to
-write. A key given twice in one mapping is refused too: one reader refuses it, another keeps
-the last. Syntax errors are one line: file, line, column.
+The CLI reads stack files with Go YAML libraries (yaml.v2 and yaml.v3), hands each top-level
+value to the program as its text and a mapping or a list as JSON; this module reads them with
+PyYAML (components/config/readers.py says who reads what). Values are returned as the program
+gets them. A plain (unquoted) scalar under `longjobs:` that the readers do not all read alike
+(`2:00`, `0o17`, `yes`, `2026-11-01`, ...), or that a YAML 1.2 reader would read otherwise
+(`017`), is refused, naming what each reads and the form to write; an environment value must
+reach a container as written, so any unquoted one that some reader does not keep as text is
+refused with its quoted form. A Pulumi secret under `longjobs:` is refused: the config's values
+are written into resources in plaintext. A key given twice in one mapping is refused too: one
+reader refuses it, another keeps the last. Syntax errors and a file not shaped as Pulumi reads
+one (no `config:`, config keys outside it) are one line: file, line, column.
 """
 
 from __future__ import annotations
 
-import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, TypeGuard, get_origin
 
 import yaml
 
-from components.config.errors import key_path
+from components.config import readers, unquoted
+from components.config.allowed import Node, descend, is_model, scalar_kind
+from components.config.errors import NAMESPACE, key_path, secret_refused
+from components.config.models import StackConfig
+from components.config.unquoted import Plain
 
 
 class StackFileError(yaml.YAMLError):
@@ -29,73 +36,10 @@ class StackFileError(yaml.YAMLError):
 
 
 @dataclass(frozen=True)
-class Unquoted:
-    """An unquoted scalar some YAML reader reads as something other than a string, with its
-    source text; `reader` names the reader when PyYAML itself kept it a string."""
+class Secure:
+    """A Pulumi secret as the stack file holds it: `{secure: <ciphertext>}`."""
 
-    value: Any
-    text: str
-    reader: str | None = None
-
-
-# What the CLI's Go readers make of plain scalars that PyYAML, a YAML 1.1 reader, keeps as
-# strings (REFERENCE.md, "The Pulumi CLI's view of stack config": the CLI uses yaml.v2 and
-# yaml.v3; v3 reads `1_000` as 1000; v2 reads yes/on as true). Both resolve a scalar that starts
-# with a digit or a sign by dropping `_` and parsing it as Go's integer literals (0x, 0o, 0b,
-# a leading 0 for octal) or as YAML 1.2's float (`1e3`, which PyYAML wants as `1.0e+3`), and one
-# that starts with `.` as a float; v2 also reads y/Y/n/N as booleans, and v3 a date with
-# one-digit month or day (2026-1-5) as a timestamp (resolve.go of gopkg.in/yaml.v2 v2.4.0 and
-# of yaml.v3; v2 hands timestamps to a program as strings).
-_GO_NUMBER_START = re.compile(r"[-+0-9]")
-_GO_INTEGER = re.compile(r"[-+]?(0[xX][0-9a-fA-F]+|0[oO]?[0-7]+|0[bB][01]+|[1-9][0-9]*|0)")
-_YAML_12_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?")
-_GO_DOT_FLOAT = re.compile(r"\.[0-9]+([eE][-+]?[0-9]+)?")
-_V3_DATE = re.compile(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})")
-_V2_BOOLEANS = {"y": True, "Y": True, "n": False, "N": False}
-_BOTH_GO_READERS = "the Pulumi CLI's YAML readers (yaml.v2 and yaml.v3) read"
-
-
-def _go_reading(text: str) -> tuple[str, str] | None:
-    """(who reads it so, as what) for a plain scalar PyYAML kept a string, or None."""
-    if text in _V2_BOOLEANS:
-        return "yaml.v2, one of the Pulumi CLI's YAML readers, reads", _word(_V2_BOOLEANS[text])
-    date_match = _V3_DATE.fullmatch(text)
-    if date_match:
-        try:
-            day = date(*map(int, date_match.groups()))
-        except ValueError:
-            return None
-        return "yaml.v3, one of the Pulumi CLI's YAML readers, reads", f"the date {day}"
-    plain = text.replace("_", "")
-    if _GO_NUMBER_START.match(text) and _GO_INTEGER.fullmatch(plain):
-        return _BOTH_GO_READERS, f"the number {_go_integer(plain)}"
-    if (_GO_NUMBER_START.match(text) and _YAML_12_FLOAT.fullmatch(plain)) or (
-        _GO_DOT_FLOAT.fullmatch(text)
-    ):
-        return _BOTH_GO_READERS, f"the number {float(plain)}"
-    return None
-
-
-def _go_integer(plain: str) -> int:
-    """An integer literal as Go's strconv.ParseInt(plain, 0, 64) reads it: 0x, 0o and 0b
-    prefixes, and a leading 0 for octal."""
-    digits = plain.lstrip("+-")
-    sign = -1 if plain.startswith("-") else 1
-    if digits[:1] == "0" and digits[1:2].isdigit():
-        return sign * int(digits, 8)
-    return int(plain, 0)
-
-
-def _word(value: Any) -> str:
-    return (
-        "true"
-        if value is True
-        else "false"
-        if value is False
-        else "null"
-        if value is None
-        else str(value)
-    )
+    ciphertext: str
 
 
 def _mark(path: Path, mark: yaml.Mark | None) -> str:
@@ -118,71 +62,58 @@ def _build(node: yaml.Node, loader: yaml.SafeLoader, path: Path) -> Any:
                 )
             first[key] = key_node
             mapping[key] = _build(value_node, loader, path)
+        # The CLI's mark of a secret (sdk/go/common/resource/config/value.go, isSecureValue).
+        secure = mapping.get("secure")
+        if len(mapping) == 1 and isinstance(secure, Plain) and isinstance(secure.value, str):
+            return Secure(secure.value)
+        if len(mapping) == 1 and isinstance(secure, str):
+            return Secure(secure)
         return mapping
     if isinstance(node, yaml.SequenceNode):
         return [_build(item, loader, path) for item in node.value]
     value = loader.construct_object(node, deep=True)
     if isinstance(node, yaml.ScalarNode) and node.style is None:
-        if not isinstance(value, str):
-            return Unquoted(value, node.value)
-        reading = _go_reading(node.value)
-        if reading is not None:
-            return Unquoted(value, node.value, f"{reading[0]} it as {reading[1]}")
+        return Plain(value, node.value)
     return value
 
 
-def _resolved(value: Any) -> Any:
-    """Values as the program receives them: what YAML read, JSON-shaped."""
-    if isinstance(value, Unquoted):
-        return value.value
-    if isinstance(value, dict):
-        return {k: _resolved(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_resolved(v) for v in value]
-    return value
+# What a stack file holds besides config: (the Pulumi CLI's ProjectStack, in
+# sdk/go/common/workspace/project.go): the secrets provider, its key and salt, ESC environments.
+_STACK_FILE_KEYS = ("secretsprovider", "encryptedkey", "encryptionsalt", "environment")
 
 
-def _environments(config: dict[str, Any]) -> list[tuple[tuple[str, ...], dict[str, Any]]]:
-    """(key path, mapping) of every environment block: each job's and each schedule's."""
-    found: list[tuple[tuple[str, ...], dict[str, Any]]] = []
-    jobs = config.get("longjobs:jobs")
-    for job, settings in (jobs or {}).items() if isinstance(jobs, dict) else ():
-        if not isinstance(settings, dict):
-            continue
-        if isinstance(settings.get("environment"), dict):
-            found.append((("jobs", str(job), "environment"), settings["environment"]))
-        schedules = settings.get("schedules")
-        for name, schedule in schedules.items() if isinstance(schedules, dict) else ():
-            if isinstance(schedule, dict) and isinstance(schedule.get("environment"), dict):
-                where = ("jobs", str(job), "schedules", str(name), "environment")
-                found.append((where, schedule["environment"]))
-    return found
-
-
-def _unquoted_problem(where: tuple[str, ...], name: str, scalar: Unquoted) -> str:
-    if scalar.reader is not None:
-        read = f"{scalar.reader}, though PyYAML keeps it text"
-    else:
-        read = (
-            f"YAML reads it as {_word(scalar.value)} (and the Pulumi CLI's readers may read it "
-            "otherwise)"
+def _config_node(path: Path, document: yaml.Node | None) -> yaml.Node | None:
+    """The `config:` block's node; StackFileError for a file Pulumi would not read config from."""
+    if document is not None and not isinstance(document, yaml.MappingNode):
+        raise StackFileError(f"{path.name}: the file must be a mapping with a config: block")
+    pairs = document.value if document is not None else []
+    for key_node, value_node in pairs:
+        if key_node.value == "config":
+            return value_node
+    stray = next((k for k, _ in pairs if k.value not in _STACK_FILE_KEYS), None)
+    if stray is not None:
+        key = str(stray.value)
+        named = "" if ":" in key else f", as {NAMESPACE}:{key}"
+        raise StackFileError(
+            f"{_mark(path, stray.start_mark)}: {key} is outside config:, and Pulumi reads a "
+            f"stack's settings only from its config: block: indent it under config:{named}"
         )
-    return (
-        f"{key_path(*where, name)}: {scalar.text} is not quoted, so {read}; environment values "
-        f'are strings: write {name}: "{scalar.text}"'
+    raise StackFileError(
+        f"{path.name}: no config: block; a stack's settings go under config:, each key "
+        f"written namespace:key, like config: {{{NAMESPACE}:jobs: {{report: {{}}}}}}"
     )
 
 
 def read_config(path: Path) -> tuple[dict[str, Any], list[str]]:
-    """The `config:` block as the program would get it, and the unquoted environment values.
+    """The `config:` block as the program would get it, and what the readers disagree on.
 
-    An unquoted environment value is replaced by its source text, so that it is reported once,
-    here, with what the user wrote.
+    A refused scalar is handed on as its text, so that it is reported once, here, with what
+    the user wrote: the caller passes the key paths of these problems on as `named`.
     """
     loader = yaml.SafeLoader(path.read_text())
     try:
-        node = loader.get_single_node()
-        document = _build(node, loader, path) if node is not None else {}
+        node = _config_node(path, loader.get_single_node())
+        raw = _build(node, loader, path) if node is not None else {}
     except StackFileError:
         raise
     except yaml.MarkedYAMLError as error:
@@ -190,15 +121,98 @@ def read_config(path: Path) -> tuple[dict[str, Any], list[str]]:
         raise StackFileError(f"{_mark(path, mark)}: {error.problem or error.context}") from None
     finally:
         loader.dispose()
-    if not isinstance(document, dict):
-        raise StackFileError(f"{path.name}: the file must be a mapping with a config: block")
-    config = document.get("config") or {}
-    if not isinstance(config, dict):
+    if raw is None or isinstance(raw, Plain) and raw.value is None:
+        raw = {}
+    if not isinstance(raw, dict):
         raise StackFileError(f"{path.name}: config: must be a mapping")
-    problems = []
-    for where, environment in _environments(config):
-        for name, value in environment.items():
-            if isinstance(value, Unquoted):
-                problems.append(_unquoted_problem(where, str(name), value))
-                environment[name] = value.text
-    return _resolved(config), problems
+    problems: list[str] = []
+    values = {str(key): _top_level(str(key), value, problems) for key, value in raw.items()}
+    return values, problems
+
+
+def _top_level(key: str, value: Any, problems: list[str]) -> Any:
+    """A config key's value as the program gets it: a scalar as the text the CLI hands over,
+    read as JSON where it is JSON; a mapping or a list as YAML made it."""
+    namespace, colon, name = key.partition(":")
+    # A dotted key (`longjobs:jobs.report.cpu`) is named by the config's own checks.
+    ours = namespace == NAMESPACE and bool(colon) and not any(c in name for c in ".[")
+    if isinstance(value, Plain):
+        node = _node((name,)) if ours else None
+        if _takes_scalar(node):
+            problem = unquoted.plain_problem((name,), value, node, top=True)
+            if problem:
+                problems.append(problem)
+        return readers.program_value(value.text)
+    if isinstance(value, str):
+        return readers.program_value(value)
+    if namespace != NAMESPACE or not colon:
+        return _as_read(value)
+    if isinstance(value, Secure):
+        problems.append(f"{key}: {secret_refused(None)}")
+        return value.ciphertext
+    return _nested(value, (name,), _node((name,)) if ours else None, problems)
+
+
+def _as_read(value: Any) -> Any:
+    """A value outside `longjobs:` as PyYAML read it (its provider reads it, not this program)."""
+    if isinstance(value, Plain):
+        return value.value
+    if isinstance(value, Secure):
+        return {"secure": value.ciphertext}
+    if isinstance(value, dict):
+        return {k: _as_read(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_as_read(v) for v in value]
+    return value
+
+
+def _nested(value: Any, loc: tuple[Any, ...], node: Node | None, problems: list[str]) -> Any:
+    """A value under a `longjobs:` key as the CLI's JSON hands it over: what every reader reads
+    alike as read, and a scalar they do not as written (reported where the key takes one)."""
+    if isinstance(value, Secure):
+        problems.append(f"{key_path(*loc)}: {secret_refused(_held_in(loc))}")
+        return value.ciphertext
+    if isinstance(value, dict):
+        return {
+            k: _nested(v, (*loc, str(k)), descend(node, str(k)), problems) for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_nested(v, (*loc, i), descend(node, str(i)), problems) for i, v in enumerate(value)]
+    if isinstance(value, Plain):
+        if _held_in(loc) == "environment":
+            problem = unquoted.environment_problem(loc, value)
+        elif _takes_scalar(node):
+            problem = unquoted.plain_problem(loc, value, node, top=False)
+        else:
+            # Under a key the config does not take, or where a mapping or a list goes, the key
+            # or the shape is the problem: the value is shown as written if readers differ.
+            return value.text if len(unquoted.readings(value)) > 1 else value.value
+        if problem:
+            problems.append(problem)
+            return value.text
+        return value.value
+    return value
+
+
+def _takes_scalar(node: Node | None) -> TypeGuard[Node]:
+    """Whether a known key takes a scalar there (not a mapping or a list)."""
+    if node is None:
+        return False
+    kind = scalar_kind(node).kind
+    return not (is_model(kind) or get_origin(kind) in (dict, list))
+
+
+def _held_in(loc: Sequence[Any]) -> Literal["environment", "secrets"] | None:
+    """`environment` or `secrets` for a value of a job's (or a schedule's) such mapping."""
+    job_level = len(loc) == 4 and loc[0] == "jobs"
+    schedule_level = len(loc) == 6 and loc[0] == "jobs" and loc[2] == "schedules"
+    if (job_level or schedule_level) and loc[-2] in ("environment", "secrets"):
+        return "environment" if loc[-2] == "environment" else "secrets"
+    return None
+
+
+def _node(loc: Sequence[Any]) -> Node | None:
+    node: Node | None = Node(StackConfig)
+    for part in loc:
+        node = descend(node, str(part))
+    return node

@@ -27,6 +27,9 @@ def _env_name(name: str) -> str:
     return name
 
 
+ENV_VALUE_ALLOWED = 'one string, quoted, like "5000"'
+
+
 def _env_value(value: Any) -> str:
     # Stack config reaches the program through YAML readers that disagree on unquoted scalars
     # (01234, 1.10, yes, 2026-11-01): a container must get what the user wrote, so only a
@@ -36,17 +39,21 @@ def _env_value(value: Any) -> str:
         if problem:
             raise ValueError(problem)
         return value
+    if isinstance(value, dict | list):
+        kind = "a mapping" if isinstance(value, dict) else "a list"
+        raise ValueError(f"{kind} is not a string; allowed: {ENV_VALUE_ALLOWED}")
+    if value is None:
+        raise ValueError(
+            f'null (an empty value) is not a string; allowed: {ENV_VALUE_ALLOWED} ("" for an '
+            "empty one)"
+        )
     if isinstance(value, bool):
         kind = "a boolean"
-    elif isinstance(value, int | float):
-        kind = "a number"
     elif isinstance(value, date | datetime):
         kind = "a date"
         value = value.isoformat()
-    elif value is None:
-        kind, value = "null", ""
     else:
-        raise ValueError(f"{value!r} is not a string; environment values are strings")
+        kind = "a number"
     shown = "true" if value is True else "false" if value is False else str(value)
     raise ValueError(
         f"{shown} is {kind}, not a string; environment values are strings: write it quoted, "

@@ -25,6 +25,13 @@ CIDR_ALLOWED = (
     "allowed: an IPv4 network in 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16 (RFC 1918) of /16 "
     "to /28, like 10.0.0.0/16"
 )
+PUSHER_ALLOWED = (
+    "an IAM role or user ARN (arn:<partition>:iam::<account>:role/<path/name> or "
+    ":user/<path/name>, like arn:aws:iam::111122223333:role/release), without wildcards"
+)
+BUILD_ALLOWED = (
+    "a folder under containers/ holding a Dockerfile whose base images are pinned by digest"
+)
 SCRATCH_ALLOWED = (
     "allowed: an absolute, normalized path of letters, digits, '.', '_' and '-' between single "
     "slashes, not / and not under /proc, /sys, /dev, like /var/cache/app"
@@ -136,8 +143,23 @@ BAD = [
     ),
     pytest.param(
         with_job(environment={"ROWS": [5]}),
-        "longjobs:jobs.report.environment.ROWS: [5] is not a string; environment values are strings",
+        'longjobs:jobs.report.environment.ROWS: a list is not a string; allowed: one string, quoted, like "5000"',
         id="env-value-not-string",
+    ),
+    pytest.param(
+        with_job(environment={"REPORT_ROWS": {"a": 1}}),
+        'longjobs:jobs.report.environment.REPORT_ROWS: a mapping is not a string; allowed: one string, quoted, like "5000"',
+        id="env-value-a-mapping",
+    ),
+    pytest.param(
+        {**dev_values(), "allowedCallers": [111122223333]},
+        "longjobs:allowedCallers.0: 111122223333 is a number, not a string; write it quoted: '111122223333'; allowed: an AWS account id (12 digits, like 111122223333) or an IAM role ARN (arn:<partition>:iam::<account>:role/<path/name>, like arn:aws:iam::111122223333:role/api), without wildcards",
+        id="allowed-caller-a-number",
+    ),
+    pytest.param(
+        {**dev_values(), "tags": {"build": 1234}},
+        "longjobs:tags.build: 1234 is a number, not a string; write it quoted: '1234'; allowed: 0-256 letters, digits, spaces and _.:/=+-@",
+        id="tag-value-a-number",
     ),
     pytest.param(
         with_job(secrets={"DB": "my-password"}),
@@ -339,7 +361,8 @@ BAD = [
     ),
     pytest.param(
         with_job(build="../secrets"),
-        "longjobs:jobs.report.build: '../secrets' is not a folder under containers/; allowed: a folder under containers/ holding a Dockerfile",
+        "longjobs:jobs.report.build: '../secrets' is not a folder under containers/; allowed: "
+        + BUILD_ALLOWED,
         id="build-outside",
     ),
     pytest.param(
@@ -376,6 +399,11 @@ BAD = [
         {**dev_values(), "jobs": {"ghost": {"cpu": 256}}},
         "longjobs:jobs.ghost.build: 'containers/ghost' has no Dockerfile; set build to a folder under containers/ that has one, or image",
         id="no-default-build-folder",
+    ),
+    pytest.param(
+        {**dev_values(), "jobs": {"Report": 5}},
+        "longjobs:jobs.Report: the name 'Report' is not allowed; allowed: a DNS-safe name: 1-32 lowercase letters, digits and hyphens, starting with a letter, not ending with a hyphen",
+        id="job-name-and-its-value",
     ),
     pytest.param(
         {**dev_values(), "jobs": {}},
@@ -617,7 +645,7 @@ BAD = [
     ),
     pytest.param(
         {**dev_values(), "job": {}},
-        "longjobs:job: unknown key; allowed: network, jobs, tags, runRetentionDays, notifications, allowedCallers, containerInsights, kms, checkpointAccessLogs",
+        "longjobs:job: unknown key 'job'; did you mean jobs? allowed: network, jobs, tags, runRetentionDays, notifications, allowedCallers, imagePushers, containerInsights, kms, checkpointAccessLogs",
         id="unknown-top-level-key",
     ),
     pytest.param(
@@ -753,6 +781,122 @@ BAD = [
         "longjobs:jobs.report.policyStatements.0.Action: 5 is not allowed; allowed: an IAM action like s3:GetObject, or a list of them",
         id="statement-action-not-text",
     ),
+    pytest.param(
+        {**dev_values(), "imagePushers": ["arn:aws:sts::123456789012:assumed-role/ci/gh-4242"]},
+        "longjobs:imagePushers.0: 'arn:aws:sts::123456789012:assumed-role/ci/gh-4242' is a session; name the role: arn:aws:iam::123456789012:role/ci (with its path); allowed: "
+        + PUSHER_ALLOWED,
+        id="image-pusher-session",
+    ),
+    pytest.param(
+        {**dev_values(), "imagePushers": ["arn:aws:iam::123456789012:role/ci-*"]},
+        "longjobs:imagePushers.0: 'arn:aws:iam::123456789012:role/ci-*' has a wildcard, which would let every principal it matches push; allowed: "
+        + PUSHER_ALLOWED,
+        id="image-pusher-wildcard",
+    ),
+    pytest.param(
+        {**dev_values(), "imagePushers": ["arn:aws:iam::123456789012:group/ci"]},
+        "longjobs:imagePushers.0: 'arn:aws:iam::123456789012:group/ci' is not allowed; allowed: "
+        + PUSHER_ALLOWED,
+        id="image-pusher-group",
+    ),
+    pytest.param(
+        {**dev_values(), "imagePushers": [ROLE_ARN, ROLE_ARN]},
+        f"longjobs:imagePushers: {ROLE_ARN} listed more than once; list each pusher once",
+        id="image-pusher-twice",
+    ),
+    pytest.param(
+        {
+            **dev_values(),
+            "imagePushers": [f"arn:aws:iam::123456789012:role/ci{n}" for n in range(21)],
+        },
+        "longjobs:imagePushers: 21 items are more than 20; allowed: a list of at most 20, each "
+        + PUSHER_ALLOWED,
+        id="too-many-image-pushers",
+    ),
+    # A key misspelt, written as a path, or one level too far left: one line, in its terms.
+    pytest.param(
+        {key: value for key, value in dev_values().items() if key != "jobs"}
+        | {"job": dev_values()["jobs"]},
+        "longjobs:job: unknown key 'job'; did you mean jobs? allowed: network, jobs, tags, runRetentionDays, notifications, allowedCallers, imagePushers, containerInsights, kms, checkpointAccessLogs",
+        id="top-level-key-near-miss",
+    ),
+    pytest.param(
+        {key: value for key, value in dev_values().items() if key != "jobs"}
+        | {"Jobs": dev_values()["jobs"]},
+        "longjobs:Jobs: unknown key 'Jobs'; did you mean jobs? allowed: network, jobs, tags, runRetentionDays, notifications, allowedCallers, imagePushers, containerInsights, kms, checkpointAccessLogs",
+        id="top-level-key-in-another-case",
+    ),
+    pytest.param(
+        with_job(schedules={"nightly": {"expresion": "rate(1 hour)"}}),
+        "longjobs:jobs.report.schedules.nightly.expresion: unknown key 'expresion'; did you mean expression? allowed: timezone, expression, environment, enabled",
+        id="schedule-key-near-miss",
+    ),
+    pytest.param(
+        with_job(
+            policyStatements=[
+                {"effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*"}
+            ]
+        ),
+        "longjobs:jobs.report.policyStatements.0.effect: unknown key 'effect'; did you mean Effect? allowed: Sid, Effect, Action, Resource, Condition",
+        id="statement-key-in-another-case",
+    ),
+    pytest.param(
+        with_job(timout="2h"),
+        "longjobs:jobs.report.timout: unknown key 'timout'; did you mean timeout? allowed: build, image, entryPoint, command, cpu, memory, architecture, ephemeralStorageGiB, capacity, environment, parameters, allowCommandOverride, allowCapacityOverride, secrets, secretsKmsKeyArns, policyStatements, managedPolicyArns, logRetentionDays, timeout, maxWaitForCapacity, retries, interruptionRetries, onInterruption, notify, service, schedules, tags, readonlyRootFilesystem, scratchPaths",
+        id="job-key-near-miss",
+    ),
+    pytest.param(
+        {**dev_values(), "jobs": {"report.cpu": 512, "hello-world": {}}},
+        "longjobs:jobs.report.cpu: a dotted key is the path pulumi config set --path takes, not a key of the stack file: nest it, report: {cpu: 512}",
+        id="dotted-key-among-jobs",
+    ),
+    pytest.param(
+        with_job(**{"service.desiredCount": 1}),
+        "longjobs:jobs.report.service.desiredCount: a dotted key is the path pulumi config set --path takes, not a key of the stack file: nest it, service: {desiredCount: 1}",
+        id="dotted-key-in-a-job",
+    ),
+    pytest.param(
+        with_job(**{"service.desiredCount": -1}),
+        "longjobs:jobs.report.service.desiredCount: a dotted key is the path pulumi config set --path takes, not a key of the stack file: nest it, service: {desiredCount: -1}; its value: -1 is less than 0; allowed: a whole number from 0 to 5000",
+        id="dotted-key-with-a-bad-value",
+    ),
+    pytest.param(
+        {**dev_values(), "jobs": {**dev_values()["jobs"], "environment": {"REPORT_ROWS": "5000"}}},
+        'longjobs:jobs.environment: {"REPORT_ROWS": "5000"} is where a name goes, but environment is a setting: indent it under a name, like jobs: {NAME: {environment: {"REPORT_ROWS": "5000"}}}; allowed: a mapping from job name (1-32 lowercase letters, digits and hyphens) to the job\'s settings, like report: {cpu: 1024}',
+        id="environment-at-the-jobs-level",
+    ),
+    pytest.param(
+        {
+            **dev_values(),
+            "jobs": {
+                **dev_values()["jobs"],
+                "schedules": {"nightly": {"expression": "rate(1 hour)"}},
+            },
+        },
+        'longjobs:jobs.schedules: {"nightly": {"expression": "rate(1 hour)"}} is where a name goes, but schedules is a setting: indent it under a name, like jobs: {NAME: {schedules: {"nightly": {"expression": "rate(1 hour)"}}}}; allowed: a mapping from job name (1-32 lowercase letters, digits and hyphens) to the job\'s settings, like report: {cpu: 1024}',
+        id="schedules-at-the-jobs-level",
+    ),
+    pytest.param(
+        {
+            **dev_values(),
+            "jobs": {
+                **dev_values()["jobs"],
+                "service": {"image": "public.ecr.aws/x/y:1", "timout": "2h"},
+            },
+        },
+        "longjobs:jobs.service.timout: unknown key 'timout'; did you mean timeout? allowed: build, image, entryPoint, command, cpu, memory, architecture, ephemeralStorageGiB, capacity, environment, parameters, allowCommandOverride, allowCapacityOverride, secrets, secretsKmsKeyArns, policyStatements, managedPolicyArns, logRetentionDays, timeout, maxWaitForCapacity, retries, interruptionRetries, onInterruption, notify, service, schedules, tags, readonlyRootFilesystem, scratchPaths",
+        id="a-job-named-after-a-setting",
+    ),
+    pytest.param(
+        with_job(
+            schedules={
+                "nightly": {"expression": "rate(1 hour)"},
+                "environment": {"REPORT_ROWS": "1"},
+            }
+        ),
+        'longjobs:jobs.report.schedules.environment: {"REPORT_ROWS": "1"} is where a name goes, but environment is a setting: indent it under a name, like schedules: {NAME: {environment: {"REPORT_ROWS": "1"}}}; allowed: a mapping from schedule name to its settings, like nightly: {expression: "rate(1 hour)"}',
+        id="environment-at-the-schedules-level",
+    ),
 ]
 
 
@@ -761,6 +905,42 @@ def test_bad_config_names_the_key_and_what_is_allowed(values, expected):
     found = problems(copy.deepcopy(values))
     # The whole set: a spurious extra message fails the case.
     assert found == (expected if isinstance(expected, list) else [expected])
+
+
+def test_a_base_image_not_pinned_by_digest_is_a_config_problem(tmp_path, monkeypatch):
+    import components.config.models
+
+    folder = tmp_path / "containers" / "report"
+    folder.mkdir(parents=True)
+    (folder / "Dockerfile").write_text(
+        "# The report, built on a tag only\nFROM python:3.13-slim\nCOPY . /app\n"
+        "COPY --from=busybox:1.37 /bin/busybox /bin/\n"
+    )
+    monkeypatch.setattr(components.config.models, "PROJECT_ROOT", tmp_path)
+    pin = (
+        "is not pinned by digest: write it as name:tag@sha256:<digest> (`docker buildx "
+        "imagetools inspect name:tag` prints the digest)"
+    )
+    values = with_job(build="containers/report", cpu=300)
+    del values["jobs"]["hello-world"]  # not in this project folder
+    assert problems(values) == [
+        "longjobs:jobs.report.build: 'containers/report' builds from images not pinned by "
+        f"digest: containers/report/Dockerfile, line 2: FROM python:3.13-slim {pin}; line 4: "
+        f"COPY --from=busybox:1.37 {pin}; allowed: {BUILD_ALLOWED}",
+        "longjobs:jobs.report.cpu: 300 is not a Fargate CPU size; allowed: 256, 512, 1024, "
+        "2048, 4096, 8192, 16384 (CPU units; 1024 is 1 vCPU)",
+    ]
+
+
+@pytest.mark.parametrize("name", ["Report", "hello_world", "r" * 40, "rapport-été"])
+def test_a_bad_job_name_is_named_alone(name):
+    # No build folder is made up for a name that is refused: its folder is not the problem.
+    values = {**dev_values(), "jobs": {name: {"cpu": 512}}}
+    assert problems(values) == [
+        f"longjobs:jobs.{name}: the name {name!r} is not allowed; allowed: a DNS-safe name: "
+        "1-32 lowercase letters, digits and hyphens, starting with a letter, not ending with a "
+        "hyphen"
+    ]
 
 
 def test_create_defaults_to_two_zones_one_nat_gateway_and_10_0_0_0_16():

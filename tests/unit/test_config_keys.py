@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import json
+
 import botocore.loaders
 import pytest
 
@@ -73,10 +75,10 @@ def test_other_namespaces_are_left_to_their_providers():
 
 
 def test_an_unknown_key_in_the_namespace_is_still_named():
-    config = {**dev_config(), "longjobs:job": {}}
+    config = {**dev_config(), "longjobs:colour": {}}
     assert problems(config) == [
-        "longjobs:job: unknown key; allowed: network, jobs, tags, runRetentionDays, "
-        "notifications, allowedCallers, containerInsights, kms, checkpointAccessLogs"
+        "longjobs:colour: unknown key; allowed: network, jobs, tags, runRetentionDays, "
+        "notifications, allowedCallers, imagePushers, containerInsights, kms, checkpointAccessLogs"
     ]
 
 
@@ -138,3 +140,127 @@ def test_the_program_reads_every_key_and_asks_the_provider_for_the_region_only_w
         run_program(config=config, mocks=mocks)
     assert [p.split(": ", 1)[0] for p in caught.value.problems] == ["longjobs:kms"]
     assert mocks.resources == [] and mocks.invokes == ["aws:index/getRegion:getRegion"]
+
+
+DOTTED = (
+    "a dotted key is the path pulumi config set --path takes, not a key of the stack file: nest it,"
+)
+
+
+def test_a_dotted_key_is_named_with_its_nested_form_and_its_value_checked():
+    config = dev_config()
+    config["longjobs:jobs.report.timeout"] = "2 hours"
+    config["longjobs:network.subnetIds"] = ["subnet-0123456789abcdef0"]
+    config["longjobs:network.create.natGateways"] = "none"
+    assert problems(config) == [
+        f'longjobs:jobs.report.timeout: {DOTTED} longjobs:jobs: {{report: {{timeout: "2 hours"}}}}; '
+        "its value: '2 hours' is not a duration; allowed: 1 minute to 30 days, as seconds or "
+        "like 45m, 2h, 1h30m",
+        f'longjobs:network.subnetIds: {DOTTED} longjobs:network: {{subnetIds: ["subnet-0123456789abcdef0"]}}',
+        f'longjobs:network.create.natGateways: {DOTTED} longjobs:network: {{create: {{natGateways: "none"}}}}',
+    ]
+
+
+def test_jobs_written_as_dotted_keys_are_not_also_called_missing():
+    config = {k: v for k, v in dev_config().items() if k != "longjobs:jobs"}
+    config["longjobs:jobs.report.cpu"] = 300
+    assert problems(config) == [
+        f"longjobs:jobs.report.cpu: {DOTTED} longjobs:jobs: {{report: {{cpu: 300}}}}; its value: "
+        "300 is not a Fargate CPU size; allowed: 256, 512, 1024, 2048, 4096, 8192, 16384 (CPU "
+        "units; 1024 is 1 vCPU)"
+    ]
+
+
+def test_a_namespace_written_as_a_mapping_is_one_line():
+    jobs = dev_config()["longjobs:jobs"]
+    config = {"aws:region": "us-east-1", "longjobs": {"jobs": jobs, "tags": {"team": "data"}}}
+    assert problems(config) == [
+        "longjobs: a namespace holding keys, which is not how Pulumi reads config: each key is "
+        "namespace:key at the config: level; write longjobs:jobs, longjobs:tags"
+    ]
+
+
+def test_a_key_without_a_namespace_is_one_line():
+    config = {k: v for k, v in dev_config().items() if k != "longjobs:jobs"}
+    config["jobs"] = dev_config()["longjobs:jobs"]
+    config["region"] = "eu-west-1"
+    assert problems(config) == [
+        "jobs: a config key without a namespace, which Pulumi does not take: keys are "
+        "namespace:key; write longjobs:jobs",
+        "region: a config key without a namespace, which Pulumi does not take: keys are "
+        "namespace:key; write aws:region",
+    ]
+
+
+def aws_provider_keys() -> list[str]:
+    """Every key the installed AWS provider's SDK reads: its config module is an instance of a
+    module type with one property a key."""
+    import pulumi_aws
+    from pydantic.alias_generators import to_camel
+
+    provider = pulumi_aws.config
+    provider.region  # noqa: B018 - the package loads its modules when first read
+    exportable = type(provider)
+    return sorted(
+        f"aws:{to_camel(name)}"
+        for name, member in vars(exportable).items()
+        if isinstance(member, property)
+    )
+
+
+def test_a_key_the_aws_provider_does_not_read_is_named_with_the_nearest():
+    keys = aws_provider_keys()
+    assert {"aws:region", "aws:profile", "aws:defaultTags", "aws:assumeRoles"} <= set(keys)
+    config = {**dev_config(), "aws:regoin": "eu-west-1", "aws:profile": "ops"}
+    assert problems(config) == [
+        "aws:regoin: unknown key 'aws:regoin'; did you mean aws:region? allowed: the AWS "
+        f"provider's keys, {', '.join(keys)}"
+    ]
+    config = {**dev_config(), "aws:colour": "blue"}
+    assert problems(config) == [
+        f"aws:colour: unknown key; allowed: the AWS provider's keys, {', '.join(keys)}"
+    ]
+
+
+def test_a_region_in_capitals_is_suggested_in_lower_case():
+    config = {**dev_config(), "aws:region": "US-EAST-1"}
+    assert problems(config) == [
+        "aws:region: 'US-EAST-1' is not an AWS region; did you mean us-east-1? allowed: "
+        + ", ".join(botocore_regions())
+    ]
+
+
+@pytest.mark.parametrize("marked", ["by the runtime", "in the environment"])
+def test_the_program_refuses_a_secret_under_longjobs_it_would_write_in_plaintext(
+    marked, monkeypatch
+):
+    # `pulumi config set --secret --path 'longjobs:jobs.report.environment.DB_PASSWORD'` marks
+    # the whole key secret; the program gets the decrypted value. The SDK takes the marks from
+    # its runtime settings or from PULUMI_CONFIG_SECRET_KEYS.
+    config = dev_config()
+    config["longjobs:jobs"]["report"]["environment"]["DB_PASSWORD"] = "hunter2"
+    config["aws:secretKey"] = "provider-secret"
+    secret_keys = ["longjobs:jobs", "aws:secretKey"]
+    if marked == "in the environment":
+        monkeypatch.setenv("PULUMI_CONFIG_SECRET_KEYS", json.dumps(secret_keys))
+        secret_keys = []
+    mocks = AwsMocks("us-east-1")
+    with pytest.raises(ConfigError) as caught:
+        run_program(config=config, mocks=mocks, secret_keys=secret_keys)
+    assert caught.value.problems == [
+        "longjobs:jobs: holds a secret (a value set with pulumi config set --secret, on the key "
+        "or on a path under it); the program writes longjobs: values into resources in "
+        "plaintext (a job's environment into its task definition, tags, policies), so none is "
+        "taken there; allowed: plain values; a job reads a secret through its secrets: (an SSM "
+        "parameter or Secrets Manager ARN)"
+    ]
+    assert mocks.resources == [] and mocks.invokes == []
+
+
+def test_every_key_is_in_the_readmes_stack_config_table():
+    from components.config.load import KEYS
+    from tools.program import PROJECT_ROOT
+
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    table = readme[readme.index("## Stack config") : readme.index("Each job:")]
+    assert [key for key in KEYS if f"| `longjobs:{key}" not in table] == []

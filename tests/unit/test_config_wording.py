@@ -28,9 +28,13 @@ MODEL_NAMES = re.compile(r"\b[A-Z][a-z]+(Config|Statement)\b")
 # The checks across keys that say what to do instead of what a value may be.
 WITHOUT_ALLOWED = re.compile(
     r"is listed \d+ times; list each|is not an IAM action like|has no secrets"
+    r"|environment values are strings: write it quoted"
 )
 # Where each nested model sits in a valid config, so that each of its keys can be given.
 SAMPLE_KEYS = {JobConfig: "report", ScheduleConfig: "nightly", PolicyStatement: 0}
+# A name valid in every mapping of names to values (environment, secrets, tags, conditions), so
+# that bad values are given inside them too.
+SAMPLE_NAME = "SAMPLE_NAME"
 
 
 def base() -> dict:
@@ -48,10 +52,13 @@ def key_paths(model: type[BaseModel], path: tuple = ()) -> Iterator[tuple]:
         yield key
         inner = field_type(field.annotation)
         if get_origin(inner) in (dict, list):
+            holds = get_origin(inner)
             inner = field_type(get_args(inner)[-1])
             if inner in SAMPLE_KEYS:
                 yield (*key, SAMPLE_KEYS[inner])
                 key = (*key, SAMPLE_KEYS[inner])
+            elif holds is dict:
+                yield (*key, SAMPLE_NAME)
         if isinstance(inner, type) and issubclass(inner, BaseModel):
             yield from key_paths(inner, key)
 
@@ -111,3 +118,14 @@ def test_every_error_type_the_model_produces_is_worded():
         "extra_forbidden",
         "value_error",
     } <= seen
+
+
+def test_bad_values_are_given_inside_mappings_of_names_too():
+    paths = set(key_paths(StackConfig))
+    assert {
+        ("jobs", "report", "environment", SAMPLE_NAME),
+        ("jobs", "report", "secrets", SAMPLE_NAME),
+        ("jobs", "report", "tags", SAMPLE_NAME),
+        ("tags", SAMPLE_NAME),
+        ("jobs", "report", "schedules", "nightly", "environment", SAMPLE_NAME),
+    } <= paths

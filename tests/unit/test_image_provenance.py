@@ -7,17 +7,15 @@ assumed role, the role) and the stack's pushers write images.
 
 from __future__ import annotations
 
-import functools
 import json
 from typing import Any
 
 import pytest
 
 import components.image
-import components.job
-from components.image import WRITE_ACTIONS, JobImageArgs, image_tag, record_name
+from components.image import WRITE_ACTIONS, image_tag, record_name
 from components.job import ECR_PULL_ACTIONS
-from tests.unit.helpers import containers, statements
+from tests.unit.helpers import containers, dev_config, statements
 from tools.program import MOCK_ACCOUNT, PROJECT_ROOT, AwsMocks, ProgramRun, run_program
 
 REGION = "us-east-1"
@@ -159,19 +157,19 @@ def test_an_assumed_role_is_named_by_the_role_with_its_path_not_the_session():
     assert policy(run) == only(f"arn:aws:iam::{MOCK_ACCOUNT}:role/ci/deploy")
 
 
-def test_the_stacks_pushers_may_write_images_too(monkeypatch):
+@pytest.mark.parametrize("job", ["hello-world", "report"])
+def test_the_stacks_image_pushers_may_write_images_too(job):
     deployer = f"arn:aws:iam::{MOCK_ACCOUNT}:user/plan"
-    pushers = [
-        f"arn:aws:iam::{MOCK_ACCOUNT}:role/release",
+    config = dev_config()
+    config["longjobs:imagePushers"] = [
+        f"arn:aws:iam::{MOCK_ACCOUNT}:role/ci/release",
         deployer,  # named once
-        f"arn:aws:iam::{MOCK_ACCOUNT}:role/build",
+        "arn:aws:iam::111122223333:user/builder",
     ]
-    with_pushers = functools.partial(JobImageArgs, pushers=pushers)
-    monkeypatch.setattr(components.job, "JobImageArgs", with_pushers)
-    assert policy(run_program()) == only(
+    assert policy(run_program(config=config), job) == only(
         deployer,
-        f"arn:aws:iam::{MOCK_ACCOUNT}:role/build",
-        f"arn:aws:iam::{MOCK_ACCOUNT}:role/release",
+        "arn:aws:iam::111122223333:user/builder",
+        f"arn:aws:iam::{MOCK_ACCOUNT}:role/ci/release",
     )
 
 

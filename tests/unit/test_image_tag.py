@@ -87,21 +87,33 @@ def test_the_same_build_has_the_same_tag_from_any_checkout(folder):
     [
         (
             [f"FROM {ALPINE}"],
-            f"FROM {ALPINE} is not pinned by digest",
+            f"line 1: FROM {ALPINE} is not pinned by digest",
         ),
         (
             ["# syntax=docker/dockerfile:1", f"FROM {ALPINE}@{DIGEST_A}"],
-            "# syntax=docker/dockerfile:1 is not pinned by digest",
+            "line 1: # syntax=docker/dockerfile:1 is not pinned by digest",
         ),
         (
             [f"FROM {ALPINE}@{DIGEST_A}", "COPY --from=busybox:1.37 /bin/busybox /bin/"],
-            "COPY --from=busybox:1.37 is not pinned by digest",
+            "line 2: COPY --from=busybox:1.37 is not pinned by digest",
         ),
         (
             [f"FROM {ALPINE}@{DIGEST_A}", "RUN --mount=type=bind,from=busybox:1.37,target=/b ls"],
-            "RUN --mount from=busybox:1.37 is not pinned by digest",
+            "line 2: RUN --mount from=busybox:1.37 is not pinned by digest",
         ),
-        (["ARG BASE", "FROM ${BASE}"], "FROM ${BASE}: a variable it uses has no value"),
+        (["ARG BASE", "FROM ${BASE}"], "line 2: FROM ${BASE}: a variable it uses has no value"),
+        (
+            # An instruction continued over lines is named by its first line.
+            [
+                f"FROM {ALPINE}@{DIGEST_A} AS build",
+                "RUN echo one \\",
+                "    # a comment inside the instruction",
+                "    two",
+                "",
+                "FROM busybox:1.37",
+            ],
+            "line 6: FROM busybox:1.37 is not pinned by digest",
+        ),
     ],
 )
 def test_a_base_image_not_pinned_by_digest_is_refused(folder, lines, problem):
