@@ -128,6 +128,9 @@ class RunNotifications(pulumi.ComponentResource):
                 "Principal": {"AWS": f"arn:{ctx.partition}:iam::{ctx.account_id}:root"},
                 "Action": list(OWNER_ACTIONS),
                 "Resource": self.arn,
+                # Said outright, as SNS's own default policy does with AWS:SourceOwner: the
+                # account's principals only, whatever a reader takes the root principal to mean.
+                "Condition": {"StringEquals": {"aws:PrincipalAccount": ctx.account_id}},
             },
             {
                 "Sid": "OnlyTheStackPublishes",

@@ -151,7 +151,7 @@ def test_plan_prints_every_resource_policy_statement_by_statement(dev_plan):
     )
     heading = "Resource policies: who may use what the stack keeps, statement by statement"
     policies = section(dev_plan, heading)
-    assert policies[:25] == [
+    assert policies[:26] == [
         heading,
         f"  table {table}  (runs-policy)",
         "    OnlyTheFunctionsWriteRuns: Deny every principal",
@@ -172,6 +172,7 @@ def test_plan_prints_every_resource_policy_statement_by_statement(dev_plan):
         "sns:ListSubscriptionsByTopic, sns:RemovePermission, sns:SetTopicAttributes, "
         "sns:Subscribe",
         f"        on {topic}",
+        "      if StringEquals aws:PrincipalAccount=123456789012",
         "    OnlyTheStackPublishes: Deny every principal",
         "      sns:Publish",
         f"        on {topic}",
@@ -185,7 +186,7 @@ def test_plan_prints_every_resource_policy_statement_by_statement(dev_plan):
         "  (schedules-dead-letters-policy)",
     ]
     # Then the other queues', the access logs' bucket's and the checkpoint bucket's.
-    assert [line for line in policies[25:] if not line.startswith("    ")] == [
+    assert [line for line in policies[26:] if not line.startswith("    ")] == [
         "  queue https://sqs.us-east-1.amazonaws.com/123456789012/longjobs-dev-supervisor-failures"
         "  (supervisor-failures-policy)",
         "  queue https://sqs.us-east-1.amazonaws.com/123456789012/longjobs-dev-trigger-failures"

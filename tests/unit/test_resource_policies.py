@@ -50,6 +50,8 @@ OWNER_MANAGES = {
         "sns:Subscribe",
     ],
     "Resource": TOPIC,
+    # checkov's CKV_AWS_385 fails an account principal allowed without a condition.
+    "Condition": {"StringEquals": {"aws:PrincipalAccount": MOCK_ACCOUNT}},
 }
 THROUGH_TLS_ONLY = {
     "Sid": "PublishThroughTlsOnly",
