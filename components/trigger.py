@@ -160,21 +160,24 @@ class JobTrigger(pulumi.ComponentResource):
     def _create_caller_permissions(
         self, name: str, callers: Sequence[str]
     ) -> list[aws.lambda_.Permission]:
-        """Invoke for each caller of another account, on the unqualified function (the trigger
-        publishes no versions or aliases). An account id as the principal grants that account,
-        whose own IAM policies then decide which of its roles may call; a role ARN grants that
-        role only (Lambda developer guide, "Granting Lambda function access to other accounts").
-        """
+        """Invoke for each caller, on the unqualified function only (the schedules' alias stays
+        theirs). A role ARN grants that role only; an account id grants that account, whose own
+        IAM policies then decide which of its roles may call (Lambda developer guide, "Granting
+        Lambda function access to other accounts"); an organization id grants every account of
+        that organization, as Principal "*" with PrincipalOrgID (AddPermission in the Lambda API
+        reference), each account's IAM policies deciding again."""
         permissions = []
         for caller in callers:
             statement_id = caller_statement_id(caller)
+            organization = caller if caller.startswith("o-") else None
             permissions.append(
                 aws.lambda_.Permission(
                     f"{name}-{statement_id}",
                     statement_id=statement_id,
                     action="lambda:InvokeFunction",
                     function=self.function.name,
-                    principal=caller,
+                    principal="*" if organization else caller,
+                    principal_org_id=organization,
                     opts=pulumi.ResourceOptions(parent=self.function),
                 )
             )
@@ -182,7 +185,7 @@ class JobTrigger(pulumi.ComponentResource):
 
     def _caller_policy(self) -> pulumi.Output[str]:
         """Invoke on the unqualified ARN, the only one callers use: a permission on it covers
-        neither versions nor aliases, and the trigger has none."""
+        neither versions nor aliases (the schedules' alias stays theirs)."""
         return policies.to_json(
             [
                 {
@@ -263,8 +266,8 @@ class JobTrigger(pulumi.ComponentResource):
 
 def caller_statement_id(caller: str) -> str:
     """The statement id of a caller's permission: `invoked-by-<account>` for an account,
-    `invoked-by-role-<12 hex of the ARN's SHA-256>` for a role (statement ids take letters,
-    digits, '-' and '_' only)."""
-    if caller.isdigit():
+    `invoked-by-<organization id>` for an organization, `invoked-by-role-<12 hex of the ARN's
+    SHA-256>` for a role (statement ids take letters, digits, '-' and '_' only)."""
+    if caller.isdigit() or caller.startswith("o-"):
         return f"invoked-by-{caller}"
     return f"invoked-by-role-{hashlib.sha256(caller.encode()).hexdigest()[:12]}"

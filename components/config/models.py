@@ -859,16 +859,19 @@ class StackConfig(_Model):
         Annotated[
             str,
             matching(
-                r"[0-9]{12}|arn:aws(-[a-z]+)*:iam::[0-9]{12}:role/([A-Za-z0-9+=,.@_-]+/)*"
-                r"[A-Za-z0-9+=,.@_-]{1,64}",
-                "an AWS account id (12 digits, like 111122223333) or an IAM role ARN "
-                "(arn:<partition>:iam::<account>:role/<path/name>, like "
-                "arn:aws:iam::111122223333:role/api), without wildcards",
+                # Organization ids: o- and 10 to 32 lowercase letters or digits (AWS
+                # Organizations API reference, Organization.Id).
+                r"[0-9]{12}|o-[a-z0-9]{10,32}|arn:aws(-[a-z]+)*:iam::[0-9]{12}:role/"
+                r"([A-Za-z0-9+=,.@_-]+/)*[A-Za-z0-9+=,.@_-]{1,64}",
+                "an IAM role ARN (arn:<partition>:iam::<account>:role/<path/name>, like "
+                "arn:aws:iam::111122223333:role/api), an AWS account id (12 digits, like "
+                "111122223333) or an AWS Organizations id (like o-a1b2c3d4e5), without "
+                "wildcards",
             ),
         ]
     ] = []
-    """Accounts and roles of other accounts that may invoke the trigger: each becomes a
-    statement of the function's resource-based policy. Same-account callers need none."""
+    """Roles, accounts and organizations that may invoke the trigger: each becomes a statement
+    of the function's resource-based policy. Same-account callers need none."""
     image_pushers: Annotated[
         list[Annotated[str, AfterValidator(_image_pusher), Allowed(IMAGE_PUSHER_ALLOWED)]],
         Field(max_length=MAX_IMAGE_PUSHERS),

@@ -14,12 +14,13 @@ TRIGGER = "longjobs-dev-trigger"
 TRIGGER_ARN = f"arn:aws:lambda:us-east-1:{MOCK_ACCOUNT}:function:{TRIGGER}"
 OTHER_ACCOUNT = "111122223333"
 OTHER_ROLE = "arn:aws:iam::444455556666:role/service/api"
+ORGANIZATION = "o-a1b2c3d4e5"
 
 
 @pytest.fixture(scope="module")
 def with_callers() -> ProgramRun:
     config = dev_config()
-    config["longjobs:allowedCallers"] = [OTHER_ACCOUNT, OTHER_ROLE]
+    config["longjobs:allowedCallers"] = [OTHER_ACCOUNT, OTHER_ROLE, ORGANIZATION]
     return run_program(config=config)
 
 
@@ -42,6 +43,14 @@ def test_each_allowed_caller_is_one_invoke_statement_and_nothing_more(with_calle
             "action": "lambda:InvokeFunction",
             "function": TRIGGER,
             "principal": OTHER_ROLE,
+        },
+        # Every account of the organization, each deciding again by its own IAM policies.
+        "trigger-invoked-by-o-a1b2c3d4e5": {
+            "statementId": "invoked-by-o-a1b2c3d4e5",
+            "action": "lambda:InvokeFunction",
+            "function": TRIGGER,
+            "principal": "*",
+            "principalOrgId": ORGANIZATION,
         },
     }
 

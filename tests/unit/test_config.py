@@ -153,7 +153,7 @@ BAD = [
     ),
     pytest.param(
         {**dev_values(), "allowedCallers": [111122223333]},
-        "longjobs:allowedCallers.0: 111122223333 is a number, not a string; write it quoted: '111122223333'; allowed: an AWS account id (12 digits, like 111122223333) or an IAM role ARN (arn:<partition>:iam::<account>:role/<path/name>, like arn:aws:iam::111122223333:role/api), without wildcards",
+        "longjobs:allowedCallers.0: 111122223333 is a number, not a string; write it quoted: '111122223333'; allowed: an IAM role ARN (arn:<partition>:iam::<account>:role/<path/name>, like arn:aws:iam::111122223333:role/api), an AWS account id (12 digits, like 111122223333) or an AWS Organizations id (like o-a1b2c3d4e5), without wildcards",
         id="allowed-caller-a-number",
     ),
     pytest.param(
@@ -650,17 +650,17 @@ BAD = [
     ),
     pytest.param(
         {**dev_values(), "allowedCallers": ["arn:aws:iam::111122223333:role/*"]},
-        "longjobs:allowedCallers.0: 'arn:aws:iam::111122223333:role/*' is not allowed; allowed: an AWS account id (12 digits, like 111122223333) or an IAM role ARN (arn:<partition>:iam::<account>:role/<path/name>, like arn:aws:iam::111122223333:role/api), without wildcards",
+        "longjobs:allowedCallers.0: 'arn:aws:iam::111122223333:role/*' is not allowed; allowed: an IAM role ARN (arn:<partition>:iam::<account>:role/<path/name>, like arn:aws:iam::111122223333:role/api), an AWS account id (12 digits, like 111122223333) or an AWS Organizations id (like o-a1b2c3d4e5), without wildcards",
         id="allowed-caller-wildcard",
     ),
     pytest.param(
         {**dev_values(), "allowedCallers": ["arn:aws:iam::111122223333:user/developer"]},
-        "longjobs:allowedCallers.0: 'arn:aws:iam::111122223333:user/developer' is not allowed; allowed: an AWS account id (12 digits, like 111122223333) or an IAM role ARN (arn:<partition>:iam::<account>:role/<path/name>, like arn:aws:iam::111122223333:role/api), without wildcards",
+        "longjobs:allowedCallers.0: 'arn:aws:iam::111122223333:user/developer' is not allowed; allowed: an IAM role ARN (arn:<partition>:iam::<account>:role/<path/name>, like arn:aws:iam::111122223333:role/api), an AWS account id (12 digits, like 111122223333) or an AWS Organizations id (like o-a1b2c3d4e5), without wildcards",
         id="allowed-caller-user",
     ),
     pytest.param(
         {**dev_values(), "allowedCallers": ["11112222333"]},
-        "longjobs:allowedCallers.0: '11112222333' is not allowed; allowed: an AWS account id (12 digits, like 111122223333) or an IAM role ARN (arn:<partition>:iam::<account>:role/<path/name>, like arn:aws:iam::111122223333:role/api), without wildcards",
+        "longjobs:allowedCallers.0: '11112222333' is not allowed; allowed: an IAM role ARN (arn:<partition>:iam::<account>:role/<path/name>, like arn:aws:iam::111122223333:role/api), an AWS account id (12 digits, like 111122223333) or an AWS Organizations id (like o-a1b2c3d4e5), without wildcards",
         id="allowed-caller-short-account",
     ),
     pytest.param(
@@ -670,7 +670,7 @@ BAD = [
     ),
     pytest.param(
         {**dev_values(), "allowedCallers": "111122223333"},
-        "longjobs:allowedCallers: '111122223333' is a string, not a list; write allowedCallers: [\"111122223333\"]; allowed: a list, each an AWS account id (12 digits, like 111122223333) or an IAM role ARN (arn:<partition>:iam::<account>:role/<path/name>, like arn:aws:iam::111122223333:role/api), without wildcards",
+        "longjobs:allowedCallers: '111122223333' is a string, not a list; write allowedCallers: [\"111122223333\"]; allowed: a list, each an IAM role ARN (arn:<partition>:iam::<account>:role/<path/name>, like arn:aws:iam::111122223333:role/api), an AWS account id (12 digits, like 111122223333) or an AWS Organizations id (like o-a1b2c3d4e5), without wildcards",
         id="allowed-callers-not-list",
     ),
     pytest.param(
