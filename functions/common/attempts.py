@@ -155,11 +155,19 @@ def owns(ecs: Any, config: trigger_config.TriggerConfig, task_arn: str, run_id: 
     """Whether ECS shows the task as the run's own: started by the run (startedBy) and tagged
     with its id. A record names its tasks, and a record can be written around the functions:
     a task is stopped for a run only once ECS shows it is that run's."""
-    answer = ecs.describe_tasks(cluster=config.cluster_arn, tasks=[task_arn], include=["TAGS"])
-    for task in answer.get("tasks") or []:
-        tagged = {tag.get("key"): tag.get("value") for tag in task.get("tags") or []}
-        return bool(task.get("startedBy") == run_id and tagged.get(tags.RUN_ID) == run_id)
-    return False  # ECS no longer knows it: nothing of it left to stop
+    try:
+        answer = ecs.describe_tasks(cluster=config.cluster_arn, tasks=[task_arn], include=["TAGS"])
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") != "AccessDeniedException":
+            raise
+        # The trigger may describe only tasks tagged as this stack's runs (its role's
+        # condition): a task it may not see is no run's of this stack.
+        return False
+    tasks = answer.get("tasks") or []
+    if not tasks:
+        return False  # ECS no longer knows it: nothing of it is left to stop
+    tagged = {tag.get("key"): tag.get("value") for tag in tasks[0].get("tags") or []}
+    return bool(tasks[0].get("startedBy") == run_id and tagged.get(tags.RUN_ID) == run_id)
 
 
 def send(

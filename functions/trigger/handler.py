@@ -284,11 +284,12 @@ def run_stop(event: dict, config: trigger_config.TriggerConfig) -> dict:
         # a re-run starting just now is stopped too (and the supervisor stops any task of a
         # stopped run when its first event comes).
         recorded = records.current_attempt(record).get("taskArn")
-        task_arn = (
-            recorded
-            if recorded is None or attempts.owns(ecs, config, recorded, run_id)
-            else None  # the record names a task that is not this run's: it is left alone
-        ) or attempts.task_sent(ecs, config, record, records.now())
+        if recorded is None:
+            task_arn = attempts.task_sent(ecs, config, record, records.now())
+        elif attempts.owns(ecs, config, recorded, run_id):
+            task_arn = recorded
+        else:
+            task_arn = None  # the record names a task that is not this run's: left alone
         if task_arn is not None:
             ecs.stop_task(cluster=config.cluster_arn, task=task_arn, reason=reason)
         changes = {

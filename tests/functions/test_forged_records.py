@@ -7,6 +7,7 @@ import dataclasses
 import json
 
 import pytest
+from botocore.exceptions import ClientError
 
 from functions.common import records
 from functions.supervisor import supervisor
@@ -141,3 +142,25 @@ def test_a_nightly_run_untouched_is_sent_as_before(stack, context):  # noqa: F81
     answer = supervisor.handler(stopped(task, stopCode="SpotInterruption"), context)
     assert (answer["outcome"], answer["status"]) == ("rerun", "PENDING")
     assert NIGHTLY["idempotencyKey"] == store.get(RUN)["request"]["idempotencyKey"]
+
+
+def test_stop_by_run_id_goes_on_when_iam_hides_the_task_the_record_names(
+    stack,  # noqa: F811
+    context,
+    monkeypatch,
+):
+    ecs, store, _ = stack
+    task = start(ecs, context)
+    supervisor.handler(running(task), context)
+
+    def denied(**params):
+        # What IAM answers the trigger for a task not tagged as one of this stack's runs.
+        raise ClientError(
+            {"Error": {"Code": "AccessDeniedException", "Message": "not authorized"}},
+            "DescribeTasks",
+        )
+
+    monkeypatch.setattr(ecs, "describe_tasks", denied)
+    answer = handler.handler({"action": "stop", "runId": RUN}, context)
+    assert answer["status"] == "STOPPED"
+    assert ecs.tasks[task["taskArn"]]["lastStatus"] != "STOPPED"
