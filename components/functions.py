@@ -18,7 +18,7 @@ from longjobs_contract import trigger_config
 
 FUNCTIONS_DIR = PROJECT_ROOT / "functions"
 CONTRACT_DIR = PROJECT_ROOT / "longjobs_contract"
-COMMON_FILES = ("attempts.py", "records.py", "runtime.py", "request_log.py")
+COMMON_FILES = ("attempts.py", "clock.py", "records.py", "runtime.py", "request_log.py")
 """Shared by every function: the runs table as functions read and write it, attempts, the
 clients' settings and config file, and the request's log line."""
 RUNTIME = aws.lambda_.Runtime.PYTHON3D14

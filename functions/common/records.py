@@ -17,6 +17,7 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
+from functions.common import clock
 from longjobs_contract import runs
 from longjobs_contract.run_event import RunRequest
 from longjobs_contract.runs import Record
@@ -33,7 +34,7 @@ PASS_CURSORS = "cursors"
 
 
 def now() -> datetime:
-    return datetime.now(UTC)
+    return clock.now()
 
 
 def timestamp(when: datetime) -> str:

@@ -14,14 +14,13 @@ it.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 import boto3
 
-from functions.common import attempts, records, request_log, runtime
+from functions.common import attempts, clock, records, request_log, runtime
 from functions.supervisor import alarms, notices
 from longjobs_contract import lifecycle, runs, trigger_config
 from longjobs_contract.jobs import LifecycleRules
@@ -51,7 +50,6 @@ PASS_SECONDS = {runs.RUNNING: 20.0, runs.PENDING: 40.0}
 """When, from its start, a pass stops reading each status (RUNNING first; PENDING gets what
 RUNNING leaves of 40 s, at least 20): far inside the function's timeout, and before the next
 minute's pass."""
-clock = time.monotonic
 MAX_WRITES = 3
 """Reads and writes of one event's run before the invocation fails and is retried."""
 
@@ -174,7 +172,7 @@ def reconcile(config: trigger_config.TriggerConfig) -> dict[str, Any]:
     """
     store = records.RunStore(dynamodb, config.runs_table)
     now = records.now()
-    began = clock()
+    began = clock.monotonic()
     counts = {
         "read": 0,
         "looked": 0,
@@ -264,7 +262,7 @@ class _Pass:
         looked: list[dict[str, Any]] = []
         known: dict[str, dict[str, Any]] = {}
         for record in waiting:
-            if clock() >= deadline:
+            if clock.monotonic() >= deadline:
                 break
             looked.append(record)
             self.counts["read"] += 1

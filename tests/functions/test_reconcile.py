@@ -12,7 +12,7 @@ from datetime import timedelta
 
 import pytest
 
-from functions.common import records
+from functions.common import clock, records
 from functions.supervisor import supervisor
 from functions.trigger import handler
 from longjobs_contract import runs
@@ -27,7 +27,7 @@ stack = test_supervisor.stack
 def stopped_clock(monkeypatch):
     """The pass's clock stands still: a pass over a thousand runs in moto on a busy machine
     must not run out of its time budget; the one test of that budget moves the clock itself."""
-    monkeypatch.setattr(supervisor, "clock", lambda: 0.0)
+    monkeypatch.setattr(clock, "monotonic", lambda: 0.0)
 
 
 CLUSTER = "arn:aws:ecs:eu-west-1:123456789012:cluster/longjobs-prod"
@@ -136,11 +136,11 @@ def test_a_pass_out_of_time_stops_and_the_next_goes_on_from_there(stack, context
            for i in range(5)]  # fmt: skip
     ticks = iter(range(1000))
     # Every run looked at takes 7 s: RUNNING's 20 s see runs 0 and 1 (7 and 14 s in), not 2.
-    monkeypatch.setattr(supervisor, "clock", lambda: 7.0 * next(ticks))
+    monkeypatch.setattr(clock, "monotonic", lambda: 7.0 * next(ticks))
     assert supervisor.handler(supervisor.RECONCILE, context)["read"] == 2
     position = store.pass_cursors()[runs.RUNNING]
     assert position == records.status_position(store.get(ids[1]))
-    monkeypatch.setattr(supervisor, "clock", lambda: 0.0)
+    monkeypatch.setattr(clock, "monotonic", lambda: 0.0)
     ecs.calls.clear()
     assert supervisor.handler(supervisor.RECONCILE, context)["read"] == 5
     arns = [store.get(run)["attempts"][0]["taskArn"] for run in ids]

@@ -102,6 +102,7 @@ def test_the_package_is_the_supervisor_the_shared_files_and_the_config(dev):
             "functions/__init__.py",
             "functions/common/__init__.py",
             "functions/common/attempts.py",
+            "functions/common/clock.py",
             "functions/common/records.py",
             "functions/common/request_log.py",
             "functions/common/runtime.py",

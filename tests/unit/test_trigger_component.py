@@ -40,6 +40,7 @@ def test_package_is_the_handler_the_contract_package_and_the_config_file(dev):
             "functions/__init__.py",
             "functions/common/__init__.py",
             "functions/common/attempts.py",
+            "functions/common/clock.py",
             "functions/common/records.py",
             "functions/common/request_log.py",
             "functions/common/runtime.py",
