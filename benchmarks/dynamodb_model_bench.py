@@ -33,9 +33,9 @@ from functions.common import records  # noqa: E402
 from longjobs_contract import runs, trigger_config  # noqa: E402
 from longjobs_contract.run_event import RunRequest  # noqa: E402
 from longjobs_contract.runs import Record  # noqa: E402
+from offline.moto import create_runs_table  # noqa: E402
+from offline.program import ProgramRun, run_program  # noqa: E402
 from simulation import dynamodb  # noqa: E402
-from tools.program import ProgramRun, run_program  # noqa: E402
-from tools.runs_table import create_runs_table  # noqa: E402
 
 START = datetime(2026, 3, 1, tzinfo=UTC)
 PAGES = 50

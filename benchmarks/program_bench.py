@@ -4,8 +4,8 @@
 
 For each job count, in fresh processes, median of `--repeat` runs:
 
-- program: `tools.program.run_program` on a generated config of that many jobs: `__main__.py`,
-  config validation, our components, under `tools.program.AwsMocks` with `preview=False`.
+- program: `offline.program.run_program` on a generated config of that many jobs: `__main__.py`,
+  config validation, our components, under `offline.program.AwsMocks` with `preview=False`.
 - floor: the same mocks and the same engine calls, but a minimal program that only replays the
   resources the program registered: each component as a bare `pulumi.ComponentResource` with the
   same type, name and parent (and a `register_outputs` call, as ours make), each custom resource
@@ -18,7 +18,7 @@ For each job count, in fresh processes, median of `--repeat` runs:
 - floor, GC off: the floor in a process whose cyclic garbage collector is off, as `__main__.py`
   turns it off; for information (the goals compare with the floor as the SDK runs by default).
 
-Timed in each child: `declare s` = from after importing `pulumi` and `tools.program` to the end
+Timed in each child: `declare s` = from after importing `pulumi` and `offline.program` to the end
 of the run (everything our program adds sits in there); `wall s` = the child process end to end.
 The resources to replay are recorded by one extra, untimed program run per job count.
 
@@ -77,7 +77,7 @@ def child_program(jobs: int, record: str | None) -> dict:
     started = time.perf_counter()
     import pulumi
 
-    from tools.program import AwsMocks, run_program
+    from offline.program import AwsMocks, run_program
 
     imported = time.perf_counter()
     config = bench_config(jobs)
@@ -140,7 +140,7 @@ def child_floor(record: str, gc_off: bool) -> dict:
     from pulumi.runtime.stack import run_pulumi_func
     from pulumi.runtime.sync_await import _sync_await
 
-    from tools.program import AwsMocks
+    from offline.program import AwsMocks
 
     imported = time.perf_counter()
     recorded = pickle.loads(Path(record).read_bytes())

@@ -26,8 +26,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from tools.moto_ecs import register_task_definitions
-from tools.program import PROJECT_ROOT, run_program
+from offline.moto import create_runs_table, register_task_definitions
+from offline.program import PROJECT_ROOT, run_program
 
 for _variable, _value in (
     ("AWS_DEFAULT_REGION", "us-east-1"),
@@ -44,7 +44,6 @@ from functions.common import records  # noqa: E402
 from functions.supervisor import supervisor  # noqa: E402
 from functions.trigger import handler  # noqa: E402
 from longjobs_contract import trigger_config  # noqa: E402
-from tools.runs_table import create_runs_table  # noqa: E402
 
 REGION = "us-east-1"
 SAMPLE = json.loads(

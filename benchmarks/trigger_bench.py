@@ -24,7 +24,7 @@ from pathlib import Path
 import boto3
 from botocore.stub import Stubber
 
-from tools.program import ProgramRun, run_program
+from offline.program import ProgramRun, run_program
 
 ENVIRONMENT = {
     **os.environ,

@@ -2,7 +2,7 @@ import gc
 
 import pytest
 
-from tools.program import ProgramRun, run_program
+from offline.program import ProgramRun, run_program
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ from components import fargate
 from components.config import JobConfig, StackConfig
 from components.config.models import KMS_CREATE, VpcConfig
 from components.network import endpoint_services
-from tools.program import VPC, ProgramRun, Resource
+from offline.program import VPC, ProgramRun, Resource
 
 HOURS_PER_MONTH = 730
 # Amazon VPC pricing: every public IPv4 address, in use or idle (REFERENCE.md; the eu-west-2 price

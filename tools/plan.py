@@ -21,9 +21,9 @@ from typing import Any
 import yaml
 
 from components.config import StackConfig
+from offline.program import MOCK_ACCOUNT, PROJECT, PROJECT_ROOT, ProgramRun, Resource, run_program
 from tools.costs import print_costs
 from tools.lifecycle_costs import print_lifecycle_costs
-from tools.program import MOCK_ACCOUNT, PROJECT, PROJECT_ROOT, ProgramRun, Resource, run_program
 
 TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
 # ECS stops a container after 30 s on Fargate when its definition sets no stopTimeout.

@@ -30,8 +30,8 @@ from pulumi_policy import (
 )
 from pulumi_policy.proxy import unknown_checking_proxy
 
+from offline.program import PROJECT_ROOT, ProgramRun, Resource, run_program
 from policy.pack import POLICIES, enforcement_level
-from tools.program import PROJECT_ROOT, ProgramRun, Resource, run_program
 
 
 @dataclass(frozen=True)

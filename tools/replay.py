@@ -63,8 +63,8 @@ from functions.supervisor import supervisor  # noqa: E402
 from functions.trigger import handler  # noqa: E402
 from longjobs_contract import capacity, lifecycle, runs, trigger_config  # noqa: E402
 from longjobs_contract.jobs import JobContract, LifecycleRules  # noqa: E402
+from offline.moto import create_runs_table  # noqa: E402
 from tools.ecs_sim import EcsSim, Fate, client_error  # noqa: E402
-from tools.runs_table import create_runs_table  # noqa: E402
 
 REGION = "eu-west-1"
 ACCOUNT = "123456789012"
@@ -657,7 +657,7 @@ def _known(kind: type, candidates: dict[str, Any]) -> dict[str, Any]:
 
 
 def declared_runs_table() -> dict[str, Any]:
-    from tools.program import run_program
+    from offline.program import run_program
 
     program = run_program(str(ROOT / "Pulumi.dev.yaml"))
     return dict(program.one("aws:dynamodb/table:Table", "runs-table").inputs)

@@ -26,7 +26,7 @@ from typing import Any
 
 import pulumi
 
-from tools.program import PROJECT_ROOT, AwsMocks, ProgramRun, run_program, stack_file_config
+from offline.program import PROJECT_ROOT, AwsMocks, ProgramRun, run_program, stack_file_config
 
 CHECKOV = PROJECT_ROOT / "venv-scan" / "bin" / "checkov"
 OUTPUT_DIR = PROJECT_ROOT / "build" / "scan"

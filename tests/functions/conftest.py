@@ -20,8 +20,8 @@ os.environ["MOTO_EC2_LOAD_DEFAULT_AMIS"] = "false"
 from functions.trigger import handler  # noqa: E402
 from longjobs_contract import run_event, trigger_config  # noqa: E402
 from longjobs_contract.jobs import JobContract  # noqa: E402
+from offline.moto import register_task_definitions  # noqa: E402
 from tests.functions.runs_table import create_runs_table  # noqa: E402
-from tools.moto_ecs import register_task_definitions  # noqa: E402
 
 REGION = "us-east-1"
 # moto replaces boto3's default session with None while it mocks, by default, so every

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tools.program import ProgramRun
-from tools.runs_table import create_runs_table as create_declared
+from offline.moto import create_runs_table as create_declared
+from offline.program import ProgramRun
 
 
 def create_runs_table(dynamodb: Any, program: ProgramRun) -> str:

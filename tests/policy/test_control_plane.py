@@ -17,11 +17,11 @@ from components.config import control_plane as config_side
 from components.config.names import name_prefix
 from longjobs_contract import control_plane as catalogue
 from longjobs_contract.control_plane import could_match
+from offline.program import MOCK_ACCOUNT, PROJECT_ROOT, ProgramRun, run_program
 from policy import control_plane, iam
 from policy.control_plane import declared_names, task_roles_stay_in_their_job
 from tests.policy.test_rules import allow, policy, stack_violations, violations
 from tools.policy_check import stack_resource
-from tools.program import MOCK_ACCOUNT, PROJECT_ROOT, ProgramRun, run_program
 
 ROLE = "aws:iam/role:Role"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"

@@ -15,8 +15,8 @@ import pytest
 from google.protobuf import empty_pb2, json_format, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
+from offline.program import PROJECT_ROOT
 from policy.pack import PACK_NAME, POLICIES
-from tools.program import PROJECT_ROOT
 
 PACK = PROJECT_ROOT / "policy"
 LOG_GROUP_URN = "urn:pulumi:dev::longjobs::aws:cloudwatch/logGroup:LogGroup::report-logs"

@@ -23,10 +23,10 @@ import parliament
 import pytest
 
 from components.image import WRITE_ACTIONS
+from offline.program import PROJECT_ROOT, ProgramRun, run_program
 from policy.documents import ROLE, Document, documents
 from tests.unit.helpers import dev_config
 from tools.policy_check import resource_args
-from tools.program import PROJECT_ROOT, ProgramRun, run_program
 
 KMS_KEY = "aws:kms/key:Key"
 

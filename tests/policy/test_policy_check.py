@@ -11,10 +11,10 @@ import pytest
 import yaml
 from pulumi_policy import EnforcementLevel
 
+from offline.program import run_program
 from policy.pack import POLICIES
 from tests.unit.helpers import dev_config
 from tools import policy_check
-from tools.program import run_program
 
 SECRET_IN_ENVIRONMENT = (
     "{level} ecs-no-secrets-in-environment: aws:ecs/taskDefinition:TaskDefinition report-task: "

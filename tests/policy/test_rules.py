@@ -12,11 +12,11 @@ from pulumi_policy import EnforcementLevel, PolicyResource, StackValidationArgs
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
 
 from longjobs_contract import iam_escalation
+from offline.program import ProgramRun, run_program
 from policy import ecs, iam, resources, stack
 from policy.pack import POLICIES, enforcement_level
 from tests.unit.helpers import dev_config
 from tools.policy_check import Report, check, resource_args, stack_resource
-from tools.program import ProgramRun, run_program
 
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 ACCOUNT = "123456789012"

@@ -1,7 +1,7 @@
 """The runs table's model (simulation/dynamodb.py) against moto, and against DynamoDB's pages.
 
 The differential tests run the same RunStore calls on moto (the table created as the program
-declares it, tools/runs_table.py) and on the model (built from the same declaration), and compare
+declares it, offline/moto.py) and on the model (built from the same declaration), and compare
 every request each makes and every answer it gets, whole. The rest prove, on the model alone,
 what moto does not do: index lag, TTL, and DynamoDB's validation of expressions.
 """
@@ -27,8 +27,8 @@ from functions.common import records
 from longjobs_contract import runs, trigger_config
 from longjobs_contract.run_event import RunRequest
 from longjobs_contract.runs import Record
+from offline.moto import create_runs_table
 from simulation import dynamodb
-from tools.runs_table import create_runs_table
 
 REGION = "us-east-1"
 START = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from tools.program import PROJECT_ROOT, ProgramRun
+from offline.program import PROJECT_ROOT, ProgramRun
 
 TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
 ROLE = "aws:iam/role:Role"

@@ -9,8 +9,8 @@ import pytest
 
 from components.buckets import bucket_name
 from components.config.names import MAX_PREFIX
+from offline.program import MOCK_ACCOUNT, ProgramRun, run_program
 from tests.unit.helpers import dev_config
-from tools.program import MOCK_ACCOUNT, ProgramRun, run_program
 
 CHECKPOINTS = f"longjobs-dev-checkpoints-{MOCK_ACCOUNT}-us-east-1"
 LOGS = f"longjobs-dev-access-logs-{MOCK_ACCOUNT}-us-east-1"

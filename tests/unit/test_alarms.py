@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from offline.program import MOCK_ACCOUNT, ProgramRun, run_program
 from tests.unit.helpers import dev_config
-from tools.program import MOCK_ACCOUNT, ProgramRun, run_program
 
 REGION = "us-east-1"
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"

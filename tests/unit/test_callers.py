@@ -6,8 +6,8 @@ import json
 
 import pytest
 
+from offline.program import MOCK_ACCOUNT, ProgramRun, run_program
 from tests.unit.helpers import dev_config
-from tools.program import MOCK_ACCOUNT, ProgramRun, run_program
 
 PERMISSION = "aws:lambda/permission:Permission"
 TRIGGER = "longjobs-dev-trigger"

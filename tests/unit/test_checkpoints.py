@@ -10,8 +10,8 @@ import pytest
 from components.buckets import bucket_name, bucket_name_problem
 from components.config.names import MAX_JOB_NAME, MAX_PREFIX
 from longjobs_contract import run_event, runs, trigger_config
+from offline.program import MOCK_ACCOUNT, run_program
 from tests.unit.helpers import dev_config, statements
-from tools.program import MOCK_ACCOUNT, run_program
 
 BUCKET = f"longjobs-dev-checkpoints-{MOCK_ACCOUNT}-us-east-1"
 BUCKET_ARN = f"arn:aws:s3:::{BUCKET}"

@@ -14,8 +14,8 @@ from components.config.names import MAX_JOB_NAME, MAX_PREFIX, name_prefix
 from components.config.schedule_expressions import expression_problem
 from components.config.types import MAX_SCHEDULE_NAME, scheduler_name
 from longjobs_contract.environment import loader_problem
+from offline.program import AwsMocks, run_program
 from tests.unit.helpers import dev_config
-from tools.program import AwsMocks, run_program
 
 SCHEDULE = "aws:scheduler/schedule:Schedule"
 TASK = "aws:ecs/taskDefinition:TaskDefinition"

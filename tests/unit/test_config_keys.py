@@ -10,8 +10,8 @@ import pytest
 
 from components.config import ConfigError, parse_stack_config
 from components.config.regions import AWS_REGIONS
+from offline.program import AwsMocks, run_program
 from tests.unit.helpers import dev_config
-from tools.program import AwsMocks, run_program
 
 PARTITIONS = ("aws", "aws-cn", "aws-us-gov")
 
@@ -259,7 +259,7 @@ def test_the_program_refuses_a_secret_under_longjobs_it_would_write_in_plaintext
 
 def test_every_key_is_in_the_readmes_stack_config_table():
     from components.config.load import KEYS
-    from tools.program import PROJECT_ROOT
+    from offline.program import PROJECT_ROOT
 
     readme = (PROJECT_ROOT / "README.md").read_text()
     table = readme[readme.index("## Stack config") : readme.index("Each job:")]

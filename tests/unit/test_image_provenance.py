@@ -15,8 +15,8 @@ import pytest
 import components.image
 from components.image import WRITE_ACTIONS, image_tag, record_name
 from components.job import ECR_PULL_ACTIONS
+from offline.program import MOCK_ACCOUNT, PROJECT_ROOT, AwsMocks, ProgramRun, run_program
 from tests.unit.helpers import containers, dev_config, statements
-from tools.program import MOCK_ACCOUNT, PROJECT_ROOT, AwsMocks, ProgramRun, run_program
 
 REGION = "us-east-1"
 IMAGE = "docker:index/image:Image"

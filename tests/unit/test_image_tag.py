@@ -10,7 +10,7 @@ import pytest
 
 from components.dockerfile import base_images
 from components.image import image_tag
-from tools.program import PROJECT_ROOT
+from offline.program import PROJECT_ROOT
 
 ALPINE = "public.ecr.aws/docker/library/alpine:3.22.2"
 DIGEST_A = "sha256:" + "a" * 64

@@ -11,8 +11,8 @@ from pydantic import ValidationError
 from components.config import ConfigError, JobConfig, parse
 from longjobs_contract import settings, trigger_config
 from longjobs_contract.jobs import JobContract
+from offline.program import run_program
 from tests.unit.helpers import dev_config
-from tools.program import run_program
 
 # For each contract setting a job's stack config gives: the keys written under the job and the
 # value the functions must get. Every value differs from the contract's default.

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from components.config import ConfigError
+from offline.program import MOCK_ACCOUNT, AwsMocks, ProgramRun, run_program
 from tests.unit.helpers import all_statements, dev_config, statements
-from tools.program import MOCK_ACCOUNT, AwsMocks, ProgramRun, run_program
 
 REGION = "us-east-1"
 EXISTING_KEY = f"arn:aws:kms:{REGION}:{MOCK_ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"

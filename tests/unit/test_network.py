@@ -24,8 +24,8 @@ from components.network import (
 )
 from functions.common import attempts, records
 from longjobs_contract import run_event, runs, trigger_config
+from offline.program import MOCK_ACCOUNT, VPC, AwsMocks, ProgramRun, run_program
 from tests.unit.helpers import dev_config, statements, trust
-from tools.program import MOCK_ACCOUNT, VPC, AwsMocks, ProgramRun, run_program
 
 ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
 SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"

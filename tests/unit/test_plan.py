@@ -14,9 +14,9 @@ import pytest
 import yaml
 
 from components.config import StackConfig
+from offline.program import ProgramRun, Resource, run_program
 from tests.unit.helpers import dev_config
 from tools import costs, plan
-from tools.program import ProgramRun, Resource, run_program
 
 SERVICES = "  Services kept running (desiredCount above 0), per month of 730 hours"
 NO_CHARGE = "    no Container Insights charge"

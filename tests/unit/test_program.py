@@ -8,6 +8,7 @@ import re
 import pytest
 
 from components.image import image_tag, record_name
+from offline.program import DEFAULT_SUBNETS, MOCK_ACCOUNT, PROJECT_ROOT, AwsMocks, run_program
 from tests.unit.helpers import (
     TASK_DEFINITION,
     all_statements,
@@ -16,7 +17,6 @@ from tests.unit.helpers import (
     statements,
     trust,
 )
-from tools.program import DEFAULT_SUBNETS, MOCK_ACCOUNT, PROJECT_ROOT, AwsMocks, run_program
 
 ACCOUNT = MOCK_ACCOUNT
 SECRET_SIGNATURE = "4dabf18193072939515e22adb298388d"  # how Pulumi marks a secret value

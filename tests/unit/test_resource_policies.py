@@ -11,8 +11,8 @@ import pulumi_aws as aws
 import pytest
 from pulumi.runtime.sync_await import _sync_await
 
+from offline.program import MOCK_ACCOUNT, ProgramRun, run_program
 from tests.unit.helpers import ROLE, dev_config
-from tools.program import MOCK_ACCOUNT, ProgramRun, run_program
 
 REGION = "us-east-1"
 TABLE = f"arn:aws:dynamodb:{REGION}:{MOCK_ACCOUNT}:table/longjobs-dev-runs"

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
+from offline.program import PROJECT_ROOT, Resource, run_program, stack_file_config
 from tools import scan
-from tools.program import PROJECT_ROOT, Resource, run_program, stack_file_config
 
 STACK_FILES = sorted(PROJECT_ROOT.glob("Pulumi.*.yaml"))
 # Where the Terraform name is not aws_<module>_<snake name> (bridge-metadata.json's renames).

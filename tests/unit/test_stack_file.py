@@ -8,7 +8,7 @@ import pytest
 
 from components.config import ConfigError
 from components.config.stack_file import StackFileError, read_config
-from tools.program import run_program
+from offline.program import run_program
 
 STACK = """\
 config:

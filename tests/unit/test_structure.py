@@ -16,8 +16,8 @@ import pytest
 import components.platform
 from components.image import image_tag, record_name
 from components.runs import RunRecords
+from offline.program import DEFAULT_SUBNETS, MOCK_ACCOUNT, PROJECT_ROOT, AwsMocks, run_program
 from tests.unit.helpers import dev_config
-from tools.program import DEFAULT_SUBNETS, MOCK_ACCOUNT, PROJECT_ROOT, AwsMocks, run_program
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPONENT_FILES = sorted((ROOT / "components").rglob("*.py"))
@@ -242,4 +242,7 @@ def test_lambda_functions_import_neither_pulumi_nor_components():
             elif isinstance(node, ast.ImportFrom):
                 names = [node.module or ""]
             for name in names:
-                assert not name.startswith(("pulumi", "components", "tools")), (path, name)
+                assert not name.startswith(("pulumi", "components", "tools", "offline")), (
+                    path,
+                    name,
+                )

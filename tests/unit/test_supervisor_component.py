@@ -6,8 +6,8 @@ import json
 
 import pytest
 
+from offline.program import MOCK_ACCOUNT, run_program
 from tests.unit.helpers import dev_config, statements, trust
-from tools.program import MOCK_ACCOUNT, run_program
 
 ACCOUNT = MOCK_ACCOUNT
 REGION = "us-east-1"

@@ -11,8 +11,8 @@ from botocore.validate import validate_parameters
 
 from components.config import JobConfig
 from components.job import container_definitions, secret_resources
+from offline.program import run_program
 from tests.unit.helpers import TASK_DEFINITION, containers, dev_config
-from tools.program import run_program
 
 MODEL = (
     boto3.session.Session(region_name="us-east-1")

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import longjobs_contract
 from longjobs_contract import trigger_config
+from offline.program import DEFAULT_SUBNETS, MOCK_ACCOUNT, run_program
 from tests.unit.helpers import statements, trust
-from tools.program import DEFAULT_SUBNETS, MOCK_ACCOUNT, run_program
 
 ACCOUNT = MOCK_ACCOUNT
 REGION = "us-east-1"
