@@ -3,10 +3,12 @@ trigger's path, and per reconciliation pass over many open runs.
 
     python -m benchmarks.supervisor_bench [--open-runs 1000]
 
-The real trigger and supervisor run against moto (ECS with the dev stack's cluster and task
-definitions, DynamoDB with the runs table the program declares); every call their clients make
-is counted by a botocore event hook on those clients. Events are the documented "ECS Task State
-Change" sample (tests/functions/fixtures) carrying moto's task. Goals: at most 2 calls per
+The real trigger and supervisor run against moto's DynamoDB, with the runs table the program
+declares, and the ECS model (simulation/ecs.py) for the dev stack's cluster, on the wall clock
+with nothing scheduled: a task changes only as the benchmark says. Every DynamoDB call is counted
+by a botocore event hook on the client, every ECS call by the model, in the order they come.
+Events are the documented "ECS Task State Change" sample (tests/functions/fixtures) carrying the
+model's task. Goals: at most 2 calls per
 started run on the trigger's path (the record, RunTask) and at most 3 per supervisor event;
 each figure is printed against its goal, as met or MISSED. Prints figures only, asserts nothing.
 """
@@ -22,12 +24,13 @@ import json
 import os
 import tempfile
 from collections.abc import Callable, Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from offline.moto import create_runs_table, register_task_definitions
+from offline.moto import create_runs_table
 from offline.program import PROJECT_ROOT, run_program
+from simulation.ecs import EcsModel, Fate
 
 for _variable, _value in (
     ("AWS_DEFAULT_REGION", "us-east-1"),
@@ -101,18 +104,11 @@ def quiet(call: Callable[[], Any]) -> Any:
 
 @contextlib.contextmanager
 def stack() -> Iterator[Stack]:
-    """moto with the dev stack's cluster, task definitions and runs table; the functions'
-    clients are moto's, each call counted."""
+    """moto with the dev stack's runs table, and the ECS model for its cluster; the functions'
+    clients are these, each call counted."""
     program = run_program(str(PROJECT_ROOT / "Pulumi.dev.yaml"))
     with mock_aws(), tempfile.TemporaryDirectory() as folder:
-        ec2 = boto3.client("ec2", region_name=REGION)
-        subnets = ec2.describe_subnets()["Subnets"]
-        group = ec2.describe_security_groups()["SecurityGroups"][0]["GroupId"]
-        config = dataclasses.replace(
-            trigger_config.loads(program.trigger_config),
-            subnet_ids=(subnets[0]["SubnetId"],),
-            security_group_ids=(group,),
-        )
+        config = trigger_config.loads(program.trigger_config)
         path = Path(folder) / trigger_config.CONFIG_FILE
         path.write_text(trigger_config.dumps(config))
         saved = os.environ.get(trigger_config.CONFIG_PATH_VARIABLE)
@@ -120,14 +116,17 @@ def stack() -> Iterator[Stack]:
         handler.load_config.cache_clear()
         supervisor.load_config.cache_clear()
         calls: list[str] = []
-        ecs = boto3.client("ecs", region_name=REGION)
         dynamodb = boto3.client("dynamodb", region_name=REGION)
-        for client in (ecs, dynamodb):
-            client.meta.events.register(
-                "provide-client-params.*", lambda model, **_: calls.append(model.name)
-            )
-        ecs.create_cluster(clusterName=config.cluster_arn.rsplit("/", 1)[-1])
-        register_task_definitions(ecs, program)
+        dynamodb.meta.events.register(
+            "provide-client-params.*", lambda model, **_: calls.append(model.name)
+        )
+        ecs = EcsModel(
+            now=lambda: datetime.now(UTC),
+            schedule=lambda when, action: None,
+            emit=lambda task: None,
+            fate_of=lambda run_id, index: Fate("hang"),
+            on_call=calls.append,
+        )
         create_runs_table(
             dynamodb,
             program.one("aws:dynamodb/table:Table", "runs-table").inputs,

@@ -64,7 +64,9 @@ from functions.trigger import handler  # noqa: E402
 from longjobs_contract import capacity, lifecycle, runs, trigger_config  # noqa: E402
 from longjobs_contract.jobs import JobContract, LifecycleRules  # noqa: E402
 from offline.moto import create_runs_table  # noqa: E402
-from tools.ecs_sim import EcsSim, Fate, client_error  # noqa: E402
+from simulation.ecs import EcsModel as EcsSim  # noqa: E402
+from simulation.ecs import Fate  # noqa: E402
+from simulation.ecs_api import client_error  # noqa: E402
 
 REGION = "eu-west-1"
 ACCOUNT = "123456789012"

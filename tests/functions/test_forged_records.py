@@ -107,7 +107,7 @@ def test_the_pass_stops_for_its_timeout_only_a_task_ecs_shows_as_the_runs(
     later(monkeypatch, 11)
     answer = supervisor.handler(supervisor.RECONCILE, context)
     assert (answer["timedOut"], answer["notOwned"]) == (0, 1)
-    assert ecs.tasks[other["taskArn"]]["lastStatus"] != "STOPPED"
+    assert ecs.tasks[other["taskArn"]]["desiredStatus"] != "STOPPED"
     # Unforged, the same pass stops it.
     forge(store, RUN, attempts=attempts)
     assert supervisor.handler(supervisor.RECONCILE, context)["timedOut"] == 1
@@ -127,12 +127,12 @@ def test_stop_by_run_id_leaves_alone_a_task_the_record_names_but_ecs_does_not_sh
     forge(store, RUN, attempts=[{**attempts[0], "taskArn": other["taskArn"]}])
     answer = handler.handler({"action": "stop", "runId": RUN}, context)
     assert answer["status"] == "STOPPED"
-    assert ecs.tasks[other["taskArn"]]["lastStatus"] != "STOPPED"
+    assert ecs.tasks[other["taskArn"]]["desiredStatus"] != "STOPPED"
     assert store.get(OTHER_RUN)["status"] != "STOPPED"
     # Its own task is stopped by the supervisor when its next event comes: a stopped run's task
     # must not run on.
     assert supervisor.handler(running(task), context)["outcome"] == "stopped-stray"
-    assert ecs.tasks[task["taskArn"]]["lastStatus"] == "STOPPED"
+    assert ecs.tasks[task["taskArn"]]["desiredStatus"] == "STOPPED"
 
 
 def test_a_nightly_run_untouched_is_sent_as_before(stack, context):  # noqa: F811
@@ -163,4 +163,4 @@ def test_stop_by_run_id_goes_on_when_iam_hides_the_task_the_record_names(
     monkeypatch.setattr(ecs, "describe_tasks", denied)
     answer = handler.handler({"action": "stop", "runId": RUN}, context)
     assert answer["status"] == "STOPPED"
-    assert ecs.tasks[task["taskArn"]]["lastStatus"] != "STOPPED"
+    assert ecs.tasks[task["taskArn"]]["desiredStatus"] != "STOPPED"

@@ -22,7 +22,7 @@ from functions.supervisor import supervisor
 from functions.trigger import handler
 from longjobs_contract import lifecycle, runs, trigger_config
 from tests.functions.conftest import PROD
-from tests.functions.ecs_standin import EcsStandIn
+from tests.functions.ecs_fixture import EcsStandIn
 from tests.functions.runs_table import create_runs_table
 
 SAMPLE = json.loads(
@@ -178,7 +178,7 @@ def test_a_rerun_without_capacity_is_recorded_and_the_retried_event_sends_the_ne
 
 
 def test_a_rerun_lost_between_the_record_and_runtask_is_sent_by_the_retried_event(stack, context):
-    from tools.ecs_sim import client_error
+    from simulation.ecs_api import client_error
 
     ecs, store, _ = stack
     task = start(ecs, context)
@@ -455,7 +455,7 @@ def test_a_stopped_run_is_published(stack, context, config_file):
 
 def test_one_runs_trouble_does_not_stop_the_pass_for_the_others(stack, context, monkeypatch):
     ecs, store, _ = stack
-    from tools.ecs_sim import client_error
+    from simulation.ecs_api import client_error
 
     # Run A: sent, but its task never seen; run B: succeeded, its events lost.
     ecs.next_errors.append(Exception("the invocation died before RunTask answered"))
@@ -472,7 +472,7 @@ def test_one_runs_trouble_does_not_stop_the_pass_for_the_others(stack, context, 
 
 
 def test_a_stop_whose_stoptask_fails_leaves_the_run_for_stop_again(stack, context, monkeypatch):
-    from tools.ecs_sim import client_error
+    from simulation.ecs_api import client_error
 
     ecs, store, _ = stack
     task = start(ecs, context)
@@ -492,7 +492,7 @@ def test_a_stop_whose_stoptask_fails_leaves_the_run_for_stop_again(stack, contex
 
 
 def test_a_throttled_describe_does_not_stop_the_pass(stack, context, monkeypatch):
-    from tools.ecs_sim import client_error
+    from simulation.ecs_api import client_error
 
     ecs, store, _ = stack
     task = start(ecs, context)

@@ -1,6 +1,6 @@
 """Runs: recorded before they start, one task per request, a new attempt after a no-task answer.
 
-DynamoDB is moto, with the table the program declares; ECS is the stand-in of `ecs_standin`,
+DynamoDB is moto, with the table the program declares; ECS is the ECS model (`ecs_fixture`),
 which keeps the clientToken, failures and ConflictException rules of the ECS API reference.
 """
 
@@ -17,10 +17,10 @@ from moto import mock_aws
 from functions.common import attempts, records
 from functions.trigger import handler
 from longjobs_contract import runs, trigger_config
+from simulation.ecs_api import CAPACITY_REASON, client_error
 from tests.functions.conftest import PROD, scheduler_context
-from tests.functions.ecs_standin import EcsStandIn
+from tests.functions.ecs_fixture import EcsStandIn
 from tests.functions.runs_table import create_runs_table
-from tools.ecs_sim import CAPACITY_REASON, client_error
 
 NIGHTLY = {
     "job": "report",

@@ -1,6 +1,6 @@
-"""RunTask's clientToken ledger (`ClientTokens`, tools/ecs_sim.py) against "Ensuring
-idempotency" (ECS_Idempotency in the ECS API reference): what the replay and the function tests'
-stand-in both rely on, and the lifetime rule that only the replay's clock reaches."""
+"""RunTask's clientToken ledger (`ClientTokens`, simulation/ecs_tokens.py) against "Ensuring
+idempotency" (ECS_Idempotency in the ECS API reference): what the ECS model relies on wherever it
+runs, and the lifetime rule that only a simulated clock reaches."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from botocore.exceptions import ClientError
 
-from tools.ecs_sim import ClientTokens
+from simulation.ecs_tokens import ClientTokens
 
 CLUSTER = "arn:aws:ecs:eu-west-1:123456789012:cluster/longjobs"
 TASK = "arn:aws:ecs:eu-west-1:123456789012:task/longjobs/0123"

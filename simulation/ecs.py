@@ -1,8 +1,8 @@
-"""A simulated ECS for the replay: RunTask's documented rules, and tasks that live on a clock.
+"""ECS's documented rules on a clock: the one model of ECS that the replay, the functions' tests
+and the benchmarks drive (later the simulation, and the local runtime with Docker).
 
-What it keeps of the ECS API reference and developer guide (the same pages the function tests'
-stand-in, tests/functions/ecs_standin.py, cites; both keep RunTask's tokens in `ClientTokens`):
-- ECS_Idempotency: see `ClientTokens`.
+What it keeps of the ECS API reference and developer guide:
+- ECS_Idempotency: RunTask's tokens, kept by `ClientTokens` (simulation/ecs_tokens.py).
 - RunTask answers HTTP 200 with `failures` and no task when nothing is placed: Fargate without
   capacity answers "Capacity is unavailable at this time. ..." (AWS Knowledge Center,
   ecs-fargate-runtask-capacity); throttling raises `ThrottlingException`.
@@ -17,81 +17,38 @@ stand-in, tests/functions/ecs_standin.py, cites; both keep RunTask's tokens in `
   `UserInitiated`, and leaves a task already stopping as it is.
 Every request is first checked against botocore's own model of the operation.
 
-What each task does (run to an exit code, get interrupted, fail to start, run until stopped) is
-its `Fate`, asked of the replay when the task starts.
+Everything it does not decide itself is injected: the clock (`now`, `schedule`), where each
+change goes (`emit`), what each task does (its `Fate`), whether there is room (`placeable`),
+which requests are refused (`refused`), and the random draws (`rng`). It reads no wall clock and
+no global random: one seed, one story.
 """
 
 from __future__ import annotations
 
 import copy
-import hashlib
-import json
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-import boto3
 from botocore.exceptions import ClientError
-from botocore.validate import validate_parameters
 
-CAPACITY_REASON = (
-    "Capacity is unavailable at this time. Please try again later or in a different "
-    "availability zone"
+from simulation.ecs_api import (
+    CAPACITY_REASON,
+    ESSENTIAL_EXITED,
+    MAINTENANCE_REASON,
+    PERMANENT_START_REASONS,
+    SPOT_REASON,
+    TRANSIENT_START_REASONS,
+    check_request,
+    client_error,
+    described,
+    new_task,
 )
-ESSENTIAL_EXITED = "Essential container in task exited"
-TOKEN_DAY = timedelta(hours=24)
-TOKEN_AFTER_TASK = timedelta(hours=1)
+from simulation.ecs_tokens import ClientTokens
+
 FORGET_AFTER = timedelta(hours=1)
-_MODEL = boto3.client("ecs", region_name="us-east-1").meta.service_model
-
-
-def client_error(code: str, message: str, operation: str, **extra: Any) -> ClientError:
-    response: Any = {"Error": {"Code": code, "Message": message}, **extra}
-    return ClientError(response, operation)
-
-
-def check_request(operation: str, params: dict[str, Any]) -> None:
-    """Raise as botocore would on a request its model of the operation refuses."""
-    validate_parameters(params, _MODEL.operation_model(operation).input_shape)
-
-
-def new_task(params: dict[str, Any], provider: str, serial: int) -> dict[str, Any]:
-    """The task a RunTask request places, as the answer shows it: PROVISIONING, version 1.
-    `serial` (how many tasks the cluster started before) makes its id."""
-    cluster = params["cluster"]
-    head, name = cluster.split(":cluster/")
-    task_id = hashlib.sha256(f"{serial}:{cluster}".encode()).hexdigest()[:32]
-    family = params["taskDefinition"].rsplit("/", 1)[-1].rsplit(":", 1)[0]
-    overrides = params.get("overrides", {})
-    return {
-        "taskArn": f"{head}:task/{name}/{task_id}",
-        "clusterArn": cluster,
-        "taskDefinitionArn": params["taskDefinition"],
-        "startedBy": params.get("startedBy"),
-        "group": f"family:{family}",
-        "lastStatus": "PROVISIONING",
-        "desiredStatus": "RUNNING",
-        "capacityProviderName": provider,
-        "launchType": "FARGATE",
-        "overrides": copy.deepcopy(overrides),
-        "tags": copy.deepcopy(params.get("tags", [])),
-        "containers": [
-            {"name": c["name"], "lastStatus": "PENDING"}
-            for c in overrides.get("containerOverrides", [])
-        ],
-        "version": 1,
-    }
-
-
-def described(task: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
-    """A task as DescribeTasks shows it: its tags only when asked for with include=["TAGS"]
-    (ECS API reference, DescribeTasks: "If this field is omitted, tags aren't included")."""
-    shown = copy.deepcopy(task)
-    if "TAGS" not in (params.get("include") or []):
-        shown.pop("tags", None)
-    return shown
 
 
 @dataclass(frozen=True)
@@ -106,94 +63,12 @@ class Fate:
     """How long it runs before it exits or is interrupted."""
 
 
-# TaskFailedToStart reasons from the developer guide's "Amazon ECS stopped task errors" and
-# "CannotPullContainer task errors" pages.
-TRANSIENT_START_REASONS = (
-    "Timeout waiting for network interface provisioning to complete.",
-    "CannotPullContainerError: pull image manifest has been retried 1 time(s): failed to do "
-    "request: Head https://123456789012.dkr.ecr.eu-west-1.amazonaws.com/v2/report/manifests/"
-    "sha256:0: dial tcp 52.95.0.1:443: i/o timeout",
-)
-PERMANENT_START_REASONS = (
-    "CannotPullContainerError: pull image manifest has been retried 1 time(s): failed to "
-    "resolve ref 123456789012.dkr.ecr.eu-west-1.amazonaws.com/report@sha256:0: not found",
-    "ResourceInitializationError: unable to pull secrets or registry auth: execution resource "
-    "retrieval failed: unable to retrieve secret from asm: service call has been retried 1 "
-    "time(s): AccessDeniedException: User is not authorized to perform "
-    "secretsmanager:GetSecretValue",
-)
-SPOT_REASON = "Your Spot Task was interrupted."
-MAINTENANCE_REASON = (
-    "Task stopped because ECS is performing maintenance on the underlying infrastructure "
-    "hosting the task."
-)
-
-
 @dataclass
-class _Kept:
-    fingerprint: str
-    answer: dict[str, Any]
-    until: datetime
-    """When ECS forgets the token and takes it as a new request."""
+class EcsModel:
+    """ECS for one cluster, on an injected clock.
 
-
-class ClientTokens:
-    """RunTask's `clientToken`s, as "Ensuring idempotency" (ECS_Idempotency in the ECS API
-    reference) documents them.
-
-    A token is scoped to the cluster. The same token with the same parameters answers the
-    original result, a no-task answer's `failures` too (the page's example); the same token with
-    other parameters raises `ConflictException` carrying the `resourceIds` it started. A token is
-    kept for 24 hours or the task's lifetime plus one hour, whichever is shorter.
-    """
-
-    def __init__(self) -> None:
-        self._kept: dict[tuple[str, str], _Kept] = {}
-        self._by_task: dict[str, _Kept] = {}
-
-    def replay(self, params: dict[str, Any], now: datetime) -> dict[str, Any] | None:
-        """The first answer to this request's token, or None when ECS takes the request as new."""
-        token = params.get("clientToken")
-        kept = self._kept.get((params["cluster"], token)) if token is not None else None
-        if kept is None or now >= kept.until:
-            return None
-        if kept.fingerprint != _fingerprint(params):
-            raise client_error(
-                "ConflictException",
-                "The request uses the same client token as a previous, but non-identical request.",
-                "RunTask",
-                resourceIds=[task["taskArn"] for task in kept.answer["tasks"]],
-            )
-        return copy.deepcopy(kept.answer)
-
-    def record(self, params: dict[str, Any], answer: dict[str, Any], now: datetime) -> None:
-        """Keep a new request's answer, as it is now, under its token (if it has one)."""
-        token = params.get("clientToken")
-        if token is None:
-            return
-        kept = _Kept(_fingerprint(params), copy.deepcopy(answer), now + TOKEN_DAY)
-        self._kept[(params["cluster"], token)] = kept
-        for task in answer["tasks"]:
-            self._by_task[task["taskArn"]] = kept
-
-    def task_stopped(self, arn: str, when: datetime) -> None:
-        """The token that started the task is kept one hour more, if that is sooner."""
-        kept = self._by_task.get(arn)
-        if kept is not None:
-            kept.until = min(kept.until, when + TOKEN_AFTER_TASK)
-
-
-def _fingerprint(params: dict[str, Any]) -> str:
-    return json.dumps({k: v for k, v in params.items() if k != "clientToken"}, sort_keys=True)
-
-
-@dataclass
-class EcsSim:
-    """ECS for one cluster, on the replay's clock.
-
-    `schedule(when, action)` queues an action on the replay's clock; `emit(task)` is called with
-    the task (as DescribeTasks shows it) after every change, for the replay to deliver as an
-    event, or not.
+    `schedule(when, action)` queues an action on that clock; `emit(task)` is called with the task
+    (as DescribeTasks shows it) after every change, for the caller to deliver as an event, or not.
     """
 
     now: Callable[[], datetime]
@@ -201,17 +76,26 @@ class EcsSim:
     emit: Callable[[dict[str, Any]], None]
     fate_of: Callable[[str, int], Fate]
     """(run id, index of the run's task, from 0) → what the task does."""
-    placeable: Callable[[str, int, str], bool] = lambda run_id, index, provider: True
-    """(run id, index of the task it would start, capacity provider) → whether there is room."""
-    refused: Callable[[str, int], ClientError | None] = lambda run_id, index: None
+    placeable: Callable[[str, int, str], bool | list[dict[str, str]]] = (
+        lambda run_id, index, provider: True
+    )
+    """(run id, index of the task it would start, capacity provider) → True when there is room;
+    False for Fargate's answer without capacity; or the `failures` to answer with, no task
+    placed (ECS has been seen to answer a capacity failure without `arn`)."""
+    refused: Callable[[str, int], Exception | None] = lambda run_id, index: None
     """(run id, index of the task it would start) → an error RunTask raises instead."""
-    rng: random.Random = field(default_factory=random.Random)
+    rng: random.Random = field(default_factory=lambda: random.Random(0))
     throttle_rate: float = 0.0
     """Share of new RunTask requests answered with ThrottlingException."""
+    on_call: Callable[[str], None] = lambda operation: None
+    """Told each operation called, as it is called (to count calls beside other services')."""
     tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Task ARN → the task as it truly is now, in the order they started."""
     by_run: dict[str, list[str]] = field(default_factory=dict)
     """Run id (startedBy) → its tasks' ARNs, in the order they started."""
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    """(operation, request) for each call, and ("RunTask throttled", {}) and the like for what
+    ECS made of some."""
     overlaps: dict[str, int] = field(default_factory=dict)
     """Run id → how many times one of its tasks started while another was not stopped."""
     _tokens: ClientTokens = field(default_factory=ClientTokens)
@@ -220,7 +104,8 @@ class EcsSim:
 
     def _record(self, operation: str, params: dict[str, Any]) -> None:
         check_request(operation, params)
-        self.calls.append((operation, {"cluster": params.get("cluster")}))
+        self.calls.append((operation, copy.deepcopy(params)))
+        self.on_call(operation)
 
     # --- RunTask -----------------------------------------------------------------------------
 
@@ -245,13 +130,12 @@ class EcsSim:
         if error is not None:
             raise error
         provider = params["capacityProviderStrategy"][0]["capacityProvider"]
-        if not self.placeable(run_id, index, provider):
-            answer: dict[str, Any] = {
-                "tasks": [],
-                "failures": [{"arn": cluster, "reason": CAPACITY_REASON}],
-            }
+        room = self.placeable(run_id, index, provider)
+        if room is True:
+            answer: dict[str, Any] = {"tasks": [self._start(params, provider)], "failures": []}
         else:
-            answer = {"tasks": [self._start(params, provider)], "failures": []}
+            failures = [{"arn": cluster, "reason": CAPACITY_REASON}] if room is False else room
+            answer = {"tasks": [], "failures": copy.deepcopy(failures)}
         self._tokens.record(params, answer, now)
         return copy.deepcopy(answer)
 
@@ -418,11 +302,15 @@ class EcsSim:
         )
         return {"task": copy.deepcopy(task)}
 
-    # --- what the replay reads ---------------------------------------------------------------
+    # --- what the caller reads ---------------------------------------------------------------
 
     def running(self) -> list[dict[str, Any]]:
         """Tasks not stopped."""
         return [t for t in self.tasks.values() if t["lastStatus"] != "STOPPED"]
+
+    def requests(self, operation: str) -> list[dict[str, Any]]:
+        """The requests of one operation, in the order they came."""
+        return [params for name, params in self.calls if name == operation]
 
     def operations(self) -> dict[str, int]:
         counts: dict[str, int] = {}
