@@ -12,10 +12,22 @@ What it keeps of the ECS API reference and developer guide:
   `desiredStatus` STOPPED with its `stopCode` and `stoppedReason` (TaskStopCode in the API
   reference: `TaskFailedToStart`, `EssentialContainerExited`, `UserInitiated`,
   `SpotInterruption`, `TerminationNotice`, ...).
-- DescribeTasks answers an unknown task, or one stopped over an hour ago (ECS forgets it), as a
-  `failures` entry with reason `MISSING`; StopTask sets `desiredStatus` STOPPED and the stop code
-  `UserInitiated`, and leaves a task already stopping as it is.
+- Eventual consistency (RunTask in the API reference: "the result of an API command ... might
+  not be immediately visible"; AWS advises DescribeTasks with backoff for up to five minutes):
+  for `visible_after()` seconds after its start, DescribeTasks, StopTask and ListTasks do not
+  know a task yet.
+- DescribeTasks answers a task it does not know (unknown, not visible yet, or stopped over an
+  hour ago: ECS forgets it) as a `failures` entry with reason `MISSING`; StopTask raises
+  InvalidParameterException for it. StopTask sets `desiredStatus` STOPPED and the stop code
+  `UserInitiated`, and answers a task already stopping or stopped as it is.
+- ListTasks by `startedBy` and `desiredStatus` (RUNNING by default, or STOPPED: recently stopped
+  tasks, until forgotten), paginated.
+- Starts that never run (`Fate` "held", "no-ip") and Fargate Spot taking capacity back from many
+  tasks at once (`reclaim_spot`).
 Every request is first checked against botocore's own model of the operation.
+
+What the model knows that ECS would not tell (for a simulation's invariants): `tasks_of`,
+`live`, `task` and `end` answer the truth now, never lagging, never forgotten.
 
 Everything it does not decide itself is injected: the clock (`now`, `schedule`), where each
 change goes (`emit`), what each task does (its `Fate`), whether there is room (`placeable`),
@@ -37,10 +49,14 @@ from botocore.exceptions import ClientError
 from simulation.ecs_api import (
     CAPACITY_REASON,
     ESSENTIAL_EXITED,
+    HELD_REASON,
     MAINTENANCE_REASON,
+    NO_IP_REASON,
     PERMANENT_START_REASONS,
     SPOT_REASON,
+    TASK_NOT_FOUND,
     TRANSIENT_START_REASONS,
+    USER_REASON,
     check_request,
     client_error,
     described,
@@ -48,7 +64,24 @@ from simulation.ecs_api import (
 )
 from simulation.ecs_tokens import ClientTokens
 
+# ECS forgets a stopped task: it "can still be described ... for a short period of time after it
+# has been stopped" (an ECS maintainer, aws/amazon-ecs-cli#332), and ListTasks shows stopped
+# tasks "for at least one hour" (ListTasks in the API reference, earlier editions). Forgotten,
+# DescribeTasks answers it as `failures` MISSING, StopTask as a task it does not know.
 FORGET_AFTER = timedelta(hours=1)
+# A task waiting for capacity stays PROVISIONING, then stops TaskFailedToStart: after about 30
+# minutes in PrefectHQ/prefect#22410; "between 10 and 30 minutes" says AWS's "Deep dive on
+# Amazon ECS cluster auto scaling" (quoted in aws/containers-roadmap#2381).
+HELD_SECONDS = (25 * 60.0, 30 * 60.0)
+# A subnet without a free address stops the task soon after PROVISIONING
+# (paradisec-archive/nabu#1259); how soon is not documented.
+NO_IP_SECONDS = (5.0, 60.0)
+NEVER_RUN = {"held": (HELD_REASON, HELD_SECONDS), "no-ip": (NO_IP_REASON, NO_IP_SECONDS)}
+"""Fate kind → (stoppedReason, seconds from RunTask to the stop) of a start that never runs."""
+# ListTasks' maxResults: "between 1 and 100"; without it, up to 100 (ListTasks, API reference).
+LIST_PAGE = 100
+LIST_PARAMETERS = frozenset({"cluster", "startedBy", "desiredStatus", "nextToken", "maxResults"})
+"""What the model's ListTasks answers by; it refuses to guess at the others (family, ...)."""
 
 
 @dataclass(frozen=True)
@@ -57,10 +90,24 @@ class Fate:
 
     kind: str
     """"exit" (the job ends with `exit_code`), "interrupt" (the platform stops it),
-    "start-transient" / "start-permanent" (TaskFailedToStart), "hang" (runs until stopped)."""
+    "start-transient" / "start-permanent" (TaskFailedToStart after PENDING), "held" (never
+    placed: PROVISIONING about 30 minutes, then TaskFailedToStart with no containers), "no-ip"
+    (TaskFailedToStart soon after PROVISIONING: its subnet has no free address), "hang" (runs
+    until stopped)."""
     exit_code: int = 0
     seconds: float = 120.0
     """How long it runs before it exits or is interrupted."""
+
+
+@dataclass(frozen=True)
+class TaskEnd:
+    """How a task truly ended, once it is STOPPED."""
+
+    stop_code: str
+    stopped_reason: str
+    exit_code: int | None
+    """Its container's exit code; None when it never ran or was killed without one."""
+    stopped_at: datetime
 
 
 @dataclass
@@ -85,6 +132,11 @@ class EcsModel:
     refused: Callable[[str, int], Exception | None] = lambda run_id, index: None
     """(run id, index of the task it would start) → an error RunTask raises instead."""
     rng: random.Random = field(default_factory=lambda: random.Random(0))
+    visible_after: Callable[[], float] = lambda: 0.0
+    """Seconds, drawn for each task as it starts, before DescribeTasks, StopTask and ListTasks
+    know it (eventual consistency)."""
+    no_task_replay: str = "replay"
+    """What a token whose first request placed no task does: "replay" or "new" (`ClientTokens`)."""
     throttle_rate: float = 0.0
     """Share of new RunTask requests answered with ThrottlingException."""
     on_call: Callable[[str], None] = lambda operation: None
@@ -98,9 +150,14 @@ class EcsModel:
     ECS made of some."""
     overlaps: dict[str, int] = field(default_factory=dict)
     """Run id → how many times one of its tasks started while another was not stopped."""
-    _tokens: ClientTokens = field(default_factory=ClientTokens)
+    _tokens: ClientTokens = field(init=False)
     _plans: dict[str, int] = field(default_factory=dict)
     """Task ARN → generation of its scheduled changes (a stop cancels what was planned)."""
+    _visible_at: dict[str, datetime] = field(default_factory=dict)
+    """Task ARN → when reads first know it (a task put straight into `tasks` is known at once)."""
+
+    def __post_init__(self) -> None:
+        self._tokens = ClientTokens(self.no_task_replay)
 
     def _record(self, operation: str, params: dict[str, Any]) -> None:
         check_request(operation, params)
@@ -140,21 +197,26 @@ class EcsModel:
         return copy.deepcopy(answer)
 
     def _start(self, params: dict[str, Any], provider: str) -> dict[str, Any]:
-        task = {**new_task(params, provider, len(self.tasks)), "createdAt": self.now()}
+        now = self.now()
+        task = {**new_task(params, provider, len(self.tasks)), "createdAt": now}
         run_id = str(params.get("startedBy"))
         arn = task["taskArn"]
-        running = [a for a in self.by_run.get(run_id, []) if not self._stopped(a)]
-        if running:
+        if self.live(run_id):
             self.overlaps[run_id] = self.overlaps.get(run_id, 0) + 1
-        index = len(self.by_run.get(run_id, []))
+        fate = self.fate_of(run_id, len(self.tasks_of(run_id)))
+        if fate.kind == "held":
+            # A task waiting for capacity shows no containers (reproio/wrapbox#46), and stops
+            # with none (PrefectHQ/prefect#22410).
+            task["containers"] = []
         self.by_run.setdefault(run_id, []).append(arn)
         self.tasks[arn] = task
-        self._plan(arn, self.fate_of(run_id, index))
+        # "The Amazon ECS API follows an eventual consistency model" (RunTask, ECS API
+        # reference): reads may not know a task RunTask just started; AWS advises DescribeTasks
+        # with backoff "up to five minutes of wait time".
+        self._visible_at[arn] = now + timedelta(seconds=self.visible_after())
+        self._plan(arn, fate)
         self.emit(copy.deepcopy(task))
         return copy.deepcopy(task)
-
-    def _stopped(self, arn: str) -> bool:
-        return self.tasks[arn]["lastStatus"] == "STOPPED"
 
     # --- a task's life -----------------------------------------------------------------------
 
@@ -179,6 +241,11 @@ class EcsModel:
 
     def _plan(self, arn: str, fate: Fate) -> None:
         rng = self.rng
+        if fate.kind in NEVER_RUN:
+            reason, (soonest, latest) = NEVER_RUN[fate.kind]
+            failing = rng.uniform(soonest, latest)
+            self._later(arn, failing, lambda: self._stopping(arn, "TaskFailedToStart", reason))
+            return
         pending = rng.uniform(3, 20)
         self._later(arn, pending, lambda: self._change(arn, lastStatus="PENDING"))
         if fate.kind in ("start-transient", "start-permanent"):
@@ -214,20 +281,42 @@ class EcsModel:
             self._later(arn, started + fate.seconds, lambda: self._interrupt(arn))
 
     def _interrupt(self, arn: str) -> None:
-        task = self.tasks[arn]
-        if task["capacityProviderName"] == "FARGATE_SPOT":
-            code, reason = "SpotInterruption", SPOT_REASON
-        else:
-            code, reason = self.rng.choice(
-                [
-                    ("TerminationNotice", MAINTENANCE_REASON),
-                    ("InfrastructureHealth", "Task stopped due to an infrastructure issue."),
-                ]
-            )
-        # SIGTERM now; the job may exit within the two minutes (0 after a checkpoint, 143 on
-        # the signal) or be killed (no exit code: an unknown code must not look like a failure).
+        if self.tasks[arn]["capacityProviderName"] == "FARGATE_SPOT":
+            self._spot_interruption(arn)
+            return
+        code, reason = self.rng.choice(
+            [
+                ("TerminationNotice", MAINTENANCE_REASON),
+                ("InfrastructureHealth", "Task stopped due to an infrastructure issue."),
+            ]
+        )
+        # As for Spot, but an unknown code must not look like a failure: no exit code.
         exit_code = None if code == "InfrastructureHealth" else self.rng.choice([None, 0, 143])
         self._stopping(arn, code, reason, exit_code=exit_code, grace=self.rng.uniform(5, 120))
+
+    def _spot_interruption(self, arn: str) -> None:
+        """Fargate Spot's two-minute warning ("AWS Fargate capacity providers"; Knowledge Center,
+        fargate-spot-termination-notice): the task state change and SIGTERM now; the job may
+        exit within the two minutes (0 after a checkpoint, 143 on the signal) or be killed at
+        its stopTimeout, at most 120 s (no exit code)."""
+        exit_code = self.rng.choice([None, 0, 143])
+        grace = self.rng.uniform(5, 120)
+        self._stopping(arn, "SpotInterruption", SPOT_REASON, exit_code=exit_code, grace=grace)
+
+    def reclaim_spot(self, count: int) -> list[str]:
+        """Fargate Spot takes capacity back from up to `count` running Spot tasks at once, each
+        with the two-minute warning; the ARNs interrupted, in start order."""
+        running = [
+            arn
+            for arn, task in self.tasks.items()
+            if task["capacityProviderName"] == "FARGATE_SPOT"
+            and (task["lastStatus"], task["desiredStatus"]) == ("RUNNING", "RUNNING")
+        ]
+        chosen = set(self.rng.sample(running, min(count, len(running))))
+        reclaimed = [arn for arn in running if arn in chosen]
+        for arn in reclaimed:
+            self._spot_interruption(arn)
+        return reclaimed
 
     def _stopping(
         self,
@@ -272,17 +361,25 @@ class EcsModel:
         self._change(arn, lastStatus="STOPPED", stoppedAt=now)
         self._tokens.task_stopped(arn, now)
 
-    # --- DescribeTasks, StopTask -------------------------------------------------------------
+    # --- DescribeTasks, StopTask, ListTasks: what ECS answers ---------------------------------
+
+    def _known(self, arn: str, now: datetime) -> dict[str, Any] | None:
+        """The task as reads find it now: None before its start is visible to them (eventual
+        consistency, RunTask in the API reference) and once ECS has forgotten it (an hour after
+        it stopped: `FORGET_AFTER`)."""
+        task = self.tasks.get(arn)
+        if task is None or now < self._visible_at.get(arn, now):
+            return None
+        stopped = task.get("stoppedAt")
+        return None if stopped is not None and now - stopped >= FORGET_AFTER else task
 
     def describe_tasks(self, **params: Any) -> dict[str, Any]:
         self._record("DescribeTasks", params)
         now = self.now()
         known, missing = [], []
         for arn in params["tasks"]:
-            task = self.tasks.get(arn)
-            if task is None or (
-                task.get("stoppedAt") is not None and now - task["stoppedAt"] >= FORGET_AFTER
-            ):
+            task = self._known(arn, now)
+            if task is None:
                 missing.append({"arn": arn, "reason": "MISSING"})
             else:
                 known.append(described(task, params))
@@ -290,22 +387,81 @@ class EcsModel:
 
     def stop_task(self, **params: Any) -> dict[str, Any]:
         self._record("StopTask", params)
-        task = self.tasks.get(params["task"])
+        task = self._known(params["task"], self.now())
         if task is None:
-            raise client_error(
-                "InvalidParameterException", "The referenced task was not found.", "StopTask"
-            )
-        code_reason = params.get("reason", "Task stopped by user")
+            raise client_error("InvalidParameterException", TASK_NOT_FOUND, "StopTask")
         exit_code = 143 if task["lastStatus"] == "RUNNING" else None
-        self._stopping(
-            task["taskArn"], "UserInitiated", code_reason, exit_code=exit_code, grace=1.0
-        )
+        reason = params.get("reason", USER_REASON)
+        # A task already stopping keeps its own stop code and reason (`_stopping`).
+        self._stopping(task["taskArn"], "UserInitiated", reason, exit_code=exit_code, grace=1.0)
         return {"task": copy.deepcopy(task)}
 
-    # --- what the caller reads ---------------------------------------------------------------
+    def list_tasks(self, **params: Any) -> dict[str, Any]:
+        """ListTasks (ECS API reference): by `startedBy` and `desiredStatus` (RUNNING unless
+        asked for STOPPED; PENDING finds nothing, as ECS never desires it; "Recently stopped
+        tasks might appear"), at most `maxResults` (1 to 100, default 100) a page, then a
+        `nextToken`. Eventually consistent, and forgetful, as DescribeTasks."""
+        self._record("ListTasks", params)
+        unmodelled = sorted(set(params) - LIST_PARAMETERS)
+        if unmodelled:
+            raise NotImplementedError(f"ListTasks: the model does not filter by {unmodelled}")
+        size = params.get("maxResults", LIST_PAGE)
+        token = params.get("nextToken", "0")
+        if not 1 <= size <= LIST_PAGE or not token.isdigit():
+            message = f"maxResults {size} or nextToken {token!r} is not valid"
+            raise client_error("InvalidParameterException", message, "ListTasks")
+        now = self.now()
+        found = [
+            (serial, arn)
+            for serial, arn in enumerate(self.tasks)
+            if serial >= int(token) and self._listed(arn, params, now)
+        ]
+        answer: dict[str, Any] = {"taskArns": [arn for _, arn in found[:size]]}
+        if len(found) > size:
+            answer["nextToken"] = str(found[size][0])
+        return answer
+
+    def _listed(self, arn: str, params: dict[str, Any], now: datetime) -> bool:
+        task = self._known(arn, now)
+        cluster = params.get("cluster", "default")
+        return (
+            task is not None
+            and cluster in (task["clusterArn"], task["clusterArn"].rsplit("/", 1)[-1])
+            and params.get("startedBy", task["startedBy"]) == task["startedBy"]
+            and task["desiredStatus"] == params.get("desiredStatus", "RUNNING")
+        )
+
+    # --- the truth, for a simulation's invariants ---------------------------------------------
+
+    def tasks_of(self, run_id: str) -> list[str]:
+        """The run's tasks (by startedBy), in the order they started."""
+        return list(self.by_run.get(run_id, []))
+
+    def live(self, run_id: str) -> list[str]:
+        """The run's tasks not STOPPED, in the order they started."""
+        return [arn for arn in self.tasks_of(run_id) if self.tasks[arn]["lastStatus"] != "STOPPED"]
+
+    def task(self, arn: str) -> dict[str, Any]:
+        """The task as it truly is now: not lagging, never forgotten."""
+        return copy.deepcopy(self.tasks[arn])
+
+    def end(self, arn: str) -> TaskEnd | None:
+        """How the task truly ended; None until it is STOPPED."""
+        task = self.tasks[arn]
+        if task["lastStatus"] != "STOPPED":
+            return None
+        codes = [c["exitCode"] for c in task["containers"] if c.get("exitCode") is not None]
+        return TaskEnd(
+            stop_code=task["stopCode"],
+            stopped_reason=task["stoppedReason"],
+            exit_code=codes[0] if codes else None,
+            stopped_at=task["stoppedAt"],
+        )
+
+    # --- what the replay reads ----------------------------------------------------------------
 
     def running(self) -> list[dict[str, Any]]:
-        """Tasks not stopped."""
+        """Tasks not stopped, of every run."""
         return [t for t in self.tasks.values() if t["lastStatus"] != "STOPPED"]
 
     def requests(self, operation: str) -> list[dict[str, Any]]:

@@ -39,6 +39,19 @@ PERMANENT_START_REASONS = (
     "time(s): AccessDeniedException: User is not authorized to perform "
     "secretsmanager:GetSecretValue",
 )
+# A task ECS accepted and could never place, stopped after waiting in PROVISIONING. The stop
+# code and the empty `containers` are as PrefectHQ/prefect#22410 shows them; the reason's text
+# is not documented: prefect's own test of that case (PR #22417) uses "TaskFailedToStart:
+# RESOURCE:GPU" for an EC2 capacity provider, and this names Fargate's resource the same way.
+HELD_REASON = "TaskFailedToStart: RESOURCE:FARGATE"
+# A task placed in a subnet with no free address stops TaskFailedToStart soon after
+# PROVISIONING (paradisec-archive/nabu#1259: "InsufficientFreeAddressesInSubnet", 151 of 517
+# stopped tasks). ECS's exact stoppedReason is not documented; the words are EC2's own error for
+# the ENI it could not create (CreateNetworkInterface, as quoted in aws/amazon-vpc-cni-k8s#1773).
+NO_IP_REASON = (
+    "InsufficientFreeAddressesInSubnet: The specified subnet does not have enough free "
+    "addresses to satisfy the request."
+)
 # Fargate Spot's two-minute warning ("AWS Fargate capacity providers"; AWS Knowledge Center,
 # fargate-spot-termination-notice: a task state change event and SIGTERM, then the stop).
 SPOT_REASON = "Your Spot Task was interrupted."
@@ -46,6 +59,11 @@ MAINTENANCE_REASON = (
     "Task stopped because ECS is performing maintenance on the underlying infrastructure "
     "hosting the task."
 )
+USER_REASON = "Task stopped by user"
+# StopTask on a task ECS does not know (never started, not visible yet, or forgotten) raises
+# InvalidParameterException "The referenced task was not found" (not in the API reference; seen
+# in prefect-archive/prefect-aws#222 and griptape-ai/griptape-nodes-engine#1454).
+TASK_NOT_FOUND = "The referenced task was not found"
 
 
 @functools.cache

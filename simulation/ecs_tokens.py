@@ -13,6 +13,8 @@ from simulation.ecs_api import client_error
 
 TOKEN_DAY = timedelta(hours=24)
 TOKEN_AFTER_TASK = timedelta(hours=1)
+NO_TASK_REPLAYS = ("replay", "new")
+"""What the same token does after a first answer that placed no task (see `ClientTokens`)."""
 
 
 @dataclass
@@ -30,9 +32,18 @@ class ClientTokens:
     original result; the same token with other parameters raises `ConflictException` carrying the
     `resourceIds` it started. A token is kept for 24 hours or the task's lifetime plus one hour,
     whichever is shorter.
+
+    The page promises the original result for a retry of a request "that completed
+    successfully", and its example replays a no-task answer's `failures`; whether a first answer
+    that placed no task counts as completed is not said. `no_task_replay` takes either reading:
+    "replay" (the page's example: the same token answers the same `failures` again) or "new" (the
+    token is taken as a new request, which may start a task).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, no_task_replay: str = "replay") -> None:
+        if no_task_replay not in NO_TASK_REPLAYS:
+            raise ValueError(f"no_task_replay: {no_task_replay!r}; one of {NO_TASK_REPLAYS}")
+        self.no_task_replay = no_task_replay
         self._kept: dict[tuple[str, str], _Kept] = {}
         self._by_task: dict[str, _Kept] = {}
 
@@ -41,6 +52,8 @@ class ClientTokens:
         token = params.get("clientToken")
         kept = self._kept.get((params["cluster"], token)) if token is not None else None
         if kept is None or now >= kept.until:
+            return None
+        if not kept.answer["tasks"] and self.no_task_replay == "new":
             return None
         if kept.fingerprint != _fingerprint(params):
             raise client_error(
