@@ -5,7 +5,7 @@ VENV := venv
 PY := $(VENV)/bin/python
 SCAN_VENV := venv-scan
 
-.PHONY: plan test policy scan bench replay clean
+.PHONY: plan test policy scan bench sim replay clean
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -41,8 +41,12 @@ bench: $(VENV)/.dev  ## Benchmarks: print figures, assert nothing
 	$(PY) -m benchmarks.trigger_bench
 	$(PY) -m benchmarks.supervisor_bench
 
-replay: $(VENV)/.dev  ## Many runs end to end, events dropped and reordered: lost, duplicate, wrong, not once
-	$(PY) -m tools.replay
+SEEDS ?= 540
+RUNS ?= 40
+sim: $(VENV)/.dev  ## The lifecycle under the deterministic simulation: SEEDS worlds of RUNS runs (or SEED=n), invariants checked at every step
+	$(PY) -m tools.sim --seeds $(SEEDS) --runs $(RUNS) $(if $(SEED),--seed $(SEED))
+
+replay: sim  ## The simulation's former name
 
 clean:
 	rm -rf $(VENV) $(SCAN_VENV) .pytest_cache .ruff_cache .hypothesis .mypy_cache

@@ -54,7 +54,7 @@ def new_records(program: ProgramRun, count: int) -> list[dict[str, Any]]:
             idempotency_key=f"bench-{run}",
         )
         run_id = runs.run_id(job, request.idempotency_key)
-        made.append(records.new_record(run_id, request, START + timedelta(seconds=run), 30))
+        made.append(records.new_record(run_id, request, START + timedelta(seconds=run)))
     return made
 
 
@@ -117,7 +117,7 @@ def measure(client: Any, table: str, made: list[dict[str, Any]]) -> dict[str, tu
     }
     cursors = {runs.RUNNING: records.status_position(made[0] | running)}
     figures["save + read cursors"] = timed(
-        [lambda: (store.save_pass_cursors(cursors), store.pass_cursors())] * PAGES
+        [lambda: (store.save_pass_cursors(cursors, "bench"), store.pass_cursors())] * PAGES
     )
     return figures
 

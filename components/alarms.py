@@ -1,6 +1,7 @@
 """StackAlarms: what the stack did not do, told on the notifications topic: requests the trigger
-refused (an async caller or a schedule gets no answer to read), and anything left in a queue of
-what failed (the functions' failure queues, the schedules' dead letters)."""
+refused (an async caller or a schedule gets no answer to read), runs whose record the job's rules
+refuse, the supervisor's failed invocations, and anything left in a queue of what failed (the
+functions' failure queues, the schedules' dead letters)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components.alarm_forwarder import AlarmForwarder
 from components.context import StackContext
 from components.schedules import JobSchedules
 from components.supervisor import JobSupervisor
@@ -33,17 +35,21 @@ class StackAlarmsArgs:
     trigger: JobTrigger
     """Whose refused requests and failure queue are watched."""
     supervisor: JobSupervisor
-    """Whose failure queue is watched, and who publishes for the alarms without the key."""
+    """Whose failed invocations and failure queue are watched."""
     schedules: JobSchedules | None
     """Whose dead-letter queue is watched, when the stack has schedules."""
     topic_arn: pulumi.Input[str]
     """The notifications topic the alarms tell."""
+    forwarder: AlarmForwarder | None
+    """What the alarms invoke to tell the topic, without the stack's key; None with it, when
+    they publish to the topic themselves."""
 
 
 class StackAlarms(pulumi.ComponentResource):
-    """`<prefix>-refused-requests` and one `<prefix>-<queue>` alarm per queue of what failed;
-    each goes into ALARM on the first one in five minutes and tells the notifications topic:
-    itself when the topic is encrypted with the stack's key, through the supervisor otherwise."""
+    """`<prefix>-refused-requests`, `<prefix>-refused-records`, `<prefix>-supervisor-errors` and
+    one `<prefix>-<queue>` alarm per queue of what failed; each goes into ALARM on the first one
+    in five minutes and tells the notifications topic: itself when the topic is encrypted with
+    the stack's key, through the alarm forwarder otherwise."""
 
     refused_requests: aws.cloudwatch.LogMetricFilter
     """Counts the trigger's refused requests as `longjobs/<prefix>` `RefusedRequests`."""
@@ -53,7 +59,7 @@ class StackAlarms(pulumi.ComponentResource):
     alarms: dict[str, aws.cloudwatch.MetricAlarm]
     """Alarm name → the alarm."""
     permissions: list[aws.lambda_.Permission]
-    """Without the stack's key: each alarm may invoke the supervisor, which publishes for it
+    """Without the stack's key: each alarm may invoke the forwarder, which publishes for it
     (CloudWatch cannot use the AWS managed key `alias/aws/sns`)."""
 
     def __init__(
@@ -63,6 +69,8 @@ class StackAlarms(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("longjobs:index:StackAlarms", name, None, opts)
+        if (args.forwarder is None) != bool(args.context.key_arn):
+            raise ValueError("the alarms need the forwarder exactly when the stack has no key")
         self._context = args.context
         self.refused_requests = self._create_refused_requests_filter(name, args.trigger)
         self.refused_records = [
@@ -80,18 +88,20 @@ class StackAlarms(pulumi.ComponentResource):
         names = [
             args.context.name(stack_alarms.REFUSED_REQUESTS),
             args.context.name(stack_alarms.REFUSED_RECORDS),
+            args.context.name(stack_alarms.SUPERVISOR_ERRORS),
             *(args.context.name(q) for q in queues),
         ]
         self.permissions = (
-            [] if args.context.key_arn else self._create_permissions(name, names, args.supervisor)
+            self._create_permissions(name, names, args.forwarder) if args.forwarder else []
         )
-        action = args.topic_arn if args.context.key_arn else args.supervisor.function.arn
+        action = args.forwarder.function.arn if args.forwarder else args.topic_arn
         self.alarms = {
             names[0]: self._create_refused_requests_alarm(names[0], action),
             names[1]: self._create_refused_records_alarm(names[1], action),
+            names[2]: self._create_supervisor_errors_alarm(names[2], args.supervisor, action),
             **{
                 alarm: self._create_queue_alarm(alarm, queue, action)
-                for alarm, queue in zip(names[2:], queues.values(), strict=True)
+                for alarm, queue in zip(names[3:], queues.values(), strict=True)
             },
         }
         self.register_outputs({"alarmNames": list(self.alarms)})
@@ -147,16 +157,16 @@ class StackAlarms(pulumi.ComponentResource):
         return f"longjobs/{self._context.prefix}"
 
     def _create_permissions(
-        self, name: str, alarm_names: list[str], supervisor: JobSupervisor
+        self, name: str, alarm_names: list[str], forwarder: AlarmForwarder
     ) -> list[aws.lambda_.Permission]:
         # One statement per alarm, on its exact ARN (CloudWatch User Guide, "Lambda alarm
         # actions": the resource policy names the alarm as source ARN and the account).
         return [
             aws.lambda_.Permission(
-                f"{name}-{self._short(alarm)}-invokes-supervisor",
+                f"{name}-{self._short(alarm)}-invokes-forwarder",
                 statement_id=f"alarm-{self._short(alarm)}",
                 action="lambda:InvokeFunction",
-                function=supervisor.function.name,
+                function=forwarder.function.name,
                 principal=ALARM_ACTIONS_PRINCIPAL,
                 source_account=self._context.account_id,
                 source_arn=self._alarm_arn(alarm),
@@ -188,21 +198,57 @@ class StackAlarms(pulumi.ComponentResource):
             statistic="Sum",
         )
 
+    def _create_supervisor_errors_alarm(
+        self, alarm: str, supervisor: JobSupervisor, action: pulumi.Input[str]
+    ) -> aws.cloudwatch.MetricAlarm:
+        return self._alarm(
+            alarm,
+            action,
+            description=(
+                "The supervisor failed an invocation: a broken deploy (its config file, its "
+                "code), an AWS call failing past its retries, or a re-run that found no "
+                "capacity (CapacityUnavailable, failed on purpose so that Lambda retries it). "
+                "Runs may not move and notices may wait. Read its log group "
+                f"{supervisor.log_group_name}: each failed request's line has "
+                '{ $.outcome = "failed" } and the error. Once it works, its reconciliation '
+                "pass takes the failed events again from its failure queue and asks ECS about "
+                "the runs whose events never came: nothing to replay by hand."
+            ),
+            namespace="AWS/Lambda",
+            metric_name="Errors",
+            statistic="Sum",
+            dimensions={"FunctionName": supervisor.function.name},
+        )
+
     def _create_queue_alarm(
         self, alarm: str, queue: aws.sqs.Queue, action: pulumi.Input[str]
     ) -> aws.cloudwatch.MetricAlarm:
         return self._alarm(
             alarm,
             action,
-            description=(
-                f"A message waits in {alarm}: what a function or a schedule could not deliver "
-                "after its retries. Read it from the queue (its URL is a stack output), act, "
-                "then delete it."
-            ),
+            description=self._queue_description(alarm),
             namespace="AWS/SQS",
             metric_name="ApproximateNumberOfMessagesVisible",
             statistic="Maximum",
             dimensions={"QueueName": queue.name},
+        )
+
+    def _queue_description(self, alarm: str) -> str:
+        if self._short(alarm) != stack_alarms.QUEUES[1]:
+            return (
+                f"A message waits in {alarm}: what a function or a schedule could not deliver "
+                "after its retries. Read it from the queue (its URL is a stack output), act, "
+                "then delete it."
+            )
+        # functions/supervisor/failed_events.py: the pass takes the queue's events again.
+        return (
+            f"A task state change event waits in {alarm}: the supervisor failed it through "
+            "Lambda's two retries (about three minutes), or EventBridge could not deliver it "
+            "for a day, so the supervisor has been failing for a while. Its reconciliation "
+            "pass takes these events again by itself, every minute, once it works: read why "
+            "it fails in its log group (the supervisor-errors alarm tells of the same), fix "
+            "it, and leave the messages to the pass: once ECS forgets a stopped task (about "
+            "an hour), its event is the only record of how the task ended."
         )
 
     def _alarm(

@@ -1,9 +1,10 @@
-"""What every Lambda function of the stack is shipped as: its own files, the files all functions
-share (`functions/common/`), the contract package, and the functions' config file."""
+"""What every Lambda function of the stack is shipped as: its own files, the files the functions
+share (`functions/common/`), the contract package, and the functions' config file (the alarm
+forwarder: only the shared files and contract modules it imports, and no config file)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pulumi
@@ -29,8 +30,15 @@ def handler_name(function: str, module: str) -> str:
     return f"{FUNCTIONS_DIR.name}.{function}.{module}.handler"
 
 
-def package_files(function: str, own_files: Sequence[str]) -> dict[str, Path]:
-    """Archive path → file: exactly what the function's package holds, config file aside.
+def package_files(
+    function: str,
+    own_files: Sequence[str],
+    *,
+    common_files: Sequence[str] = COMMON_FILES,
+    contract_modules: Sequence[str] = CONTRACT_MODULES,
+) -> dict[str, Path]:
+    """Archive path → file: exactly what the function's package holds, config file aside: its
+    own files, and the shared files and contract modules it imports (all of them by default).
 
     The files keep their paths from the project's root, so that the package's root (Lambda's
     /var/task, first on its sys.path) holds the `functions` package and the contract package,
@@ -38,18 +46,19 @@ def package_files(function: str, own_files: Sequence[str]) -> dict[str, Path]:
     paths = [
         FUNCTIONS_DIR / "__init__.py",
         *(FUNCTIONS_DIR / function / name for name in ("__init__.py", *own_files)),
-        *(FUNCTIONS_DIR / "common" / name for name in ("__init__.py", *COMMON_FILES)),
-        *(CONTRACT_DIR / name for name in CONTRACT_MODULES),
+        *(FUNCTIONS_DIR / "common" / name for name in ("__init__.py", *common_files)),
+        *(CONTRACT_DIR / name for name in contract_modules),
     ]
     return {path.relative_to(PROJECT_ROOT).as_posix(): path for path in paths}
 
 
-def package(files: dict[str, Path], config_json: str) -> pulumi.AssetArchive:
-    """The deployment package: `files` and the config file the components wrote."""
+def package(files: dict[str, Path], config_json: str | None = None) -> pulumi.AssetArchive:
+    """The deployment package: `files`, and the config file the components wrote if given."""
     assets: dict[str, pulumi.Asset | pulumi.Archive] = {
         name: pulumi.FileAsset(str(path)) for name, path in files.items()
     }
-    assets[trigger_config.CONFIG_FILE] = pulumi.StringAsset(config_json)
+    if config_json is not None:
+        assets[trigger_config.CONFIG_FILE] = pulumi.StringAsset(config_json)
     return pulumi.AssetArchive(assets)
 
 
@@ -88,13 +97,18 @@ def create_log_group(
     )
 
 
+def failure_queue_name(name: str, context: StackContext) -> str:
+    """`<prefix>-<function>-failures`."""
+    return context.name(f"{name}-failures")
+
+
 def create_failure_queue(
     name: str, context: StackContext, parent: pulumi.Resource
 ) -> aws.sqs.Queue:
     """`<prefix>-<function>-failures`: what a function could not take, kept two weeks."""
     return aws.sqs.Queue(
         f"{name}-failures",
-        name=context.name(f"{name}-failures"),
+        name=failure_queue_name(name, context),
         message_retention_seconds=FAILURE_RETENTION_SECONDS,
         **encryption.queue(context),
         tags=context.tags_for(),
@@ -108,12 +122,7 @@ def own_statements(
     """What every function's role needs for itself: write its log group, and send what it could
     not take to its failure queue (Lambda's on-failure destination sends as the role)."""
     return [
-        {
-            "Sid": "Logs",
-            "Effect": "Allow",
-            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-            "Resource": context.log_streams_arn(log_group_name),
-        },
+        logs_statement(context, log_group_name),
         {
             "Sid": "FailureQueue",
             "Effect": "Allow",
@@ -121,6 +130,16 @@ def own_statements(
             "Resource": failure_queue.arn,
         },
     ]
+
+
+def logs_statement(context: StackContext, log_group_name: str) -> policies.Statement:
+    """Write the function's own log group, and no other."""
+    return {
+        "Sid": "Logs",
+        "Effect": "Allow",
+        "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+        "Resource": context.log_streams_arn(log_group_name),
+    }
 
 
 def create_queue_policy(
@@ -151,8 +170,10 @@ def create_function(
     log_group: aws.cloudwatch.LogGroup,
     context: StackContext,
     parent: pulumi.Resource,
+    environment: Mapping[str, pulumi.Input[str]] | None = None,
 ) -> aws.lambda_.Function:
-    """A function of the stack: Python on arm64, its logs in its own group."""
+    """A function of the stack: Python on arm64, its logs in its own group, and `environment`
+    as its environment variables if given."""
     return aws.lambda_.Function(
         f"{name}-function",
         name=function_name,
@@ -167,6 +188,11 @@ def create_function(
         logging_config=aws.lambda_.FunctionLoggingConfigArgs(
             log_format="Text", log_group=log_group.name
         ),
+        environment=(
+            aws.lambda_.FunctionEnvironmentArgs(variables=dict(environment))
+            if environment is not None
+            else None
+        ),
         tags=context.tags_for(),
         # The role must be able to do its work before the first invocation.
         opts=pulumi.ResourceOptions(parent=parent, depends_on=policies.created(policy)),
@@ -176,15 +202,15 @@ def create_function(
 def create_invoke_config(
     name: str,
     function: aws.lambda_.Function,
-    failure_queue: aws.sqs.Queue,
+    on_failure: pulumi.Input[str],
     retries: int,
     parent: pulumi.Resource,
     max_event_age_seconds: int | None = None,
     alias: tuple[str, aws.lambda_.Alias] | None = None,
 ) -> aws.lambda_.FunctionEventInvokeConfig:
-    """Lambda's retries of a failed async invocation, then the failure queue: of the
-    unqualified function, or of an alias (each qualifier has its own, PutFunctionEventInvokeConfig
-    in the Lambda API reference)."""
+    """Lambda's retries of a failed async invocation, then its record to `on_failure` (the ARN of
+    a failure queue, or of a topic): of the unqualified function, or of an alias (each qualifier
+    has its own, PutFunctionEventInvokeConfig in the Lambda API reference)."""
     return aws.lambda_.FunctionEventInvokeConfig(
         f"{name}-async" if alias is None else f"{name}-{alias[0]}-async",
         function_name=function.name,
@@ -193,7 +219,7 @@ def create_invoke_config(
         maximum_event_age_in_seconds=max_event_age_seconds,
         destination_config=aws.lambda_.FunctionEventInvokeConfigDestinationConfigArgs(
             on_failure=aws.lambda_.FunctionEventInvokeConfigDestinationConfigOnFailureArgs(
-                destination=failure_queue.arn
+                destination=on_failure
             )
         ),
         opts=pulumi.ResourceOptions(parent=parent),

@@ -41,8 +41,8 @@ class RunNotificationsArgs:
     """The stack the topic is named, tagged and encrypted for; with its key (`kms`) the stack's
     alarms publish to the topic themselves."""
     publisher_role_arns: pulumi.Input[Sequence[str]]
-    """The roles that publish (the supervisor's): the only principals, besides the stack's
-    alarms with its key, that may."""
+    """The roles that publish (the supervisor's, and the alarm forwarder's without the stack's
+    key): the only principals, besides the stack's alarms with its key, that may."""
 
 
 class RunNotifications(pulumi.ComponentResource):
@@ -158,7 +158,7 @@ class RunNotifications(pulumi.ComponentResource):
         the default, held to the alarms by `aws:SourceArn` (AWS Knowledge Center, "Why didn't I
         receive an SNS notification for my CloudWatch alarm trigger?"), and to the account by
         `aws:SourceAccount`. Without the stack's key there is none: CloudWatch cannot use SNS's
-        AWS managed key, so the alarms reach the topic through the supervisor."""
+        AWS managed key, so the alarms reach the topic through the alarm forwarder."""
         ctx = self._context
         return {
             "Sid": "StackAlarmsPublish",

@@ -8,13 +8,14 @@ from typing import Any
 
 import pulumi
 
+from components.alarm_forwarder import AlarmForwarder, AlarmForwarderArgs
 from components.alarms import StackAlarms, StackAlarmsArgs
 from components.checkpoints import CheckpointBucket, CheckpointBucketArgs
 from components.cluster import JobCluster, JobClusterArgs
 from components.config import StackConfig
 from components.config.models import KMS_CREATE
 from components.context import StackContext
-from components.functions import log_retention_days
+from components.functions import failure_queue_name, log_retention_days
 from components.image import STACK_KEY, Registry
 from components.job import FargateJob, FargateJobArgs
 from components.keys import StackKey, StackKeyArgs
@@ -24,6 +25,10 @@ from components.runs import RunRecords, RunRecordsArgs
 from components.schedules import JobSchedules, JobSchedulesArgs
 from components.supervisor import JobSupervisor, JobSupervisorArgs
 from components.trigger import JobTrigger, JobTriggerArgs
+from longjobs_contract import alarms as stack_alarms
+
+SUPERVISOR = "supervisor"
+"""The supervisor component's name, which names its resources (its failure queue)."""
 
 
 @dataclass(frozen=True)
@@ -57,8 +62,10 @@ class JobPlatform(pulumi.ComponentResource):
     """The Lambda that moves runs along as their tasks change state."""
     schedules: JobSchedules | None
     """The schedules, when any job has one."""
+    forwarder: AlarmForwarder | None
+    """The Lambda the alarms invoke to tell the topic, without the stack's key (`kms`)."""
     alarms: StackAlarms
-    """Refused requests and failure queues, told on the notifications topic."""
+    """Refused requests, the supervisor's errors and failure queues, told on the topic."""
 
     def __init__(
         self,
@@ -146,11 +153,12 @@ class JobPlatform(pulumi.ComponentResource):
                 run_retention_days=config.run_retention_days,
                 notifications_topic=self.notifications.arn,
                 allowed_callers=config.allowed_callers,
+                supervisor_failure_queue=failure_queue_name(SUPERVISOR, context),
             ),
             opts=child,
         )
         self.supervisor = JobSupervisor(
-            "supervisor",
+            SUPERVISOR,
             JobSupervisorArgs(
                 context=context,
                 cluster=self.cluster,
@@ -162,8 +170,26 @@ class JobPlatform(pulumi.ComponentResource):
             ),
             opts=child,
         )
+        # CloudWatch cannot publish to a topic encrypted with SNS's AWS managed key: without the
+        # stack's key, the alarms invoke a function of their own that publishes for them.
+        self.forwarder = None
+        if not context.key_arn:
+            self.forwarder = AlarmForwarder(
+                "alarm-forwarder",
+                AlarmForwarderArgs(
+                    context=context,
+                    notifications_topic=self.notifications.topic_arn,
+                    alarm_names=stack_alarms.names(context.prefix),
+                    run_retention_days=config.run_retention_days,
+                ),
+                opts=child,
+            )
         resolve_function_roles(pulumi.Output.all(self.trigger.role.arn, self.supervisor.role.arn))
-        resolve_publisher_roles(pulumi.Output.all(self.supervisor.role.arn))
+        resolve_publisher_roles(
+            pulumi.Output.all(
+                self.supervisor.role.arn, *([self.forwarder.role.arn] if self.forwarder else [])
+            )
+        )
         self.schedules = None
         if any(job.schedules for job in config.jobs.values()):
             self.schedules = JobSchedules(
@@ -181,6 +207,7 @@ class JobPlatform(pulumi.ComponentResource):
                 supervisor=self.supervisor,
                 schedules=self.schedules,
                 topic_arn=self.notifications.arn,
+                forwarder=self.forwarder,
             ),
             opts=child,
         )
@@ -241,6 +268,9 @@ class JobPlatform(pulumi.ComponentResource):
                 self.checkpoints.access_logs.bucket.bucket if self.checkpoints.access_logs else None
             ),
             "supervisorFunctionName": self.supervisor.function.name,
+            "alarmForwarderFunctionName": (
+                self.forwarder.function.name if self.forwarder else None
+            ),
             "notificationsTopicArn": self.notifications.topic_arn,
             "supervisorFailureQueueUrl": self.supervisor.failure_queue.url,
             "schedulesDeadLetterQueueUrl": (

@@ -20,7 +20,7 @@ from longjobs_contract.runs import BY_STATUS_INDEX, TO_NOTIFY_INDEX
 
 TASK_STATE_CHANGES = "task-state-changes"
 """The rule feeding the supervisor: `<prefix>-task-state-changes`."""
-FUNCTION_FILES = ("supervisor.py", "notices.py", "alarms.py")
+FUNCTION_FILES = ("supervisor.py", "notices.py", "failed_events.py")
 """The function's own files (functions/supervisor/)."""
 TIMEOUT_SECONDS = 300
 """Room for an event's calls with their retries (three usually, up to ten when writers race and
@@ -132,7 +132,7 @@ class JobSupervisor(pulumi.ComponentResource):
             parent=self,
         )
         self.invoke_config = functions.create_invoke_config(
-            name, self.function, self.failure_queue, ASYNC_RETRIES, self
+            name, self.function, self.failure_queue.arn, ASYNC_RETRIES, self
         )
         self.rule = self._create_rule(args.cluster)
         self.queue_policy = self._create_queue_policy(name)
@@ -273,6 +273,26 @@ class JobSupervisor(pulumi.ComponentResource):
                 "Condition": {
                     "ArnEquals": {"ecs:cluster": ctx.arn("ecs", f"cluster/{ctx.cluster_name}")}
                 },
+            },
+            # Before the pass presumes a run's task gone it asks ECS for the tasks the run started
+            # (ListTasks by startedBy). ListTasks is authorized on container instances (Service
+            # Authorization Reference, Amazon ECS: ListTasks, resource container-instance,
+            # condition key ecs:cluster): the cluster's, on the cluster.
+            {
+                "Sid": "ListRunTasks",
+                "Effect": "Allow",
+                "Action": "ecs:ListTasks",
+                "Resource": ctx.arn("ecs", f"container-instance/{ctx.cluster_name}/*"),
+                "Condition": {
+                    "ArnEquals": {"ecs:cluster": ctx.arn("ecs", f"cluster/{ctx.cluster_name}")}
+                },
+            },
+            # The pass takes again the events the function failed to take (failed_events.py).
+            {
+                "Sid": "TakeFailedEventsAgain",
+                "Effect": "Allow",
+                "Action": ["sqs:GetQueueUrl", "sqs:ReceiveMessage", "sqs:DeleteMessage"],
+                "Resource": self.failure_queue.arn,
             },
             policies.run_tasks_statement(ctx, ("ecs:StopTask",)),
             *policies.run_jobs_statements(

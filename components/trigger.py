@@ -46,6 +46,8 @@ class JobTriggerArgs:
     """The ARN of the topic each run's final state is published to."""
     allowed_callers: Sequence[str]
     """Accounts and roles of other accounts that may invoke the trigger (`allowedCallers`)."""
+    supervisor_failure_queue: str | None = None
+    """The name of the supervisor's failure queue, whose events its pass takes again."""
 
 
 class JobTrigger(pulumi.ComponentResource):
@@ -85,6 +87,7 @@ class JobTrigger(pulumi.ComponentResource):
     ):
         super().__init__("longjobs:index:JobTrigger", name, None, opts)
         self._notifications_topic = args.notifications_topic
+        self._supervisor_failure_queue = args.supervisor_failure_queue
         self._context = args.context
         self.function_name = args.context.name(name)
         self.package_files = functions.package_files("trigger", FUNCTION_FILES)
@@ -124,7 +127,7 @@ class JobTrigger(pulumi.ComponentResource):
         self.invoke_config = functions.create_invoke_config(
             name,
             self.function,
-            self.failure_queue,
+            self.failure_queue.arn,
             ASYNC_RETRIES,
             self,
             max_event_age_seconds=ASYNC_MAX_EVENT_AGE_SECONDS,
@@ -140,7 +143,7 @@ class JobTrigger(pulumi.ComponentResource):
         self.schedules_invoke_config = functions.create_invoke_config(
             name,
             self.function,
-            self.failure_queue,
+            self.failure_queue.arn,
             ASYNC_RETRIES,
             self,
             max_event_age_seconds=ASYNC_MAX_EVENT_AGE_SECONDS,
@@ -222,6 +225,7 @@ class JobTrigger(pulumi.ComponentResource):
                 run_retention_days=run_retention_days,
                 checkpoint_bucket=checkpoint_bucket,
                 notifications_topic=self._notifications_topic,
+                supervisor_failure_queue=self._supervisor_failure_queue,
                 jobs=dict(zip(names, resolved, strict=True)),
             )
             return trigger_config.dumps(config)

@@ -31,6 +31,7 @@ JOB_NAME: Final = re.compile(rf"[a-z]([a-z0-9-]{{0,{MAX_JOB_NAME - 2}}}[a-z0-9])
 MAX_RETRIES: Final = 10
 MAX_TIMEOUT_SECONDS: Final = 30 * 24 * 3600
 MIN_TIMEOUT_SECONDS: Final = 60
+MAX_START_TIMEOUT_SECONDS: Final = 2 * 3600
 MAX_WAIT_FOR_CAPACITY_SECONDS: Final = 24 * 3600
 
 
@@ -147,6 +148,16 @@ class LifecycleRules(Declared):
         minimum=60,
         maximum=MAX_WAIT_FOR_CAPACITY_SECONDS,
         source="max_wait_for_capacity",
+    )
+    start_timeout_seconds: int = declare(
+        int,
+        "How long an attempt's task may take to reach RUNNING before the supervisor stops it "
+        "and starts the next attempt, as for an interruption (a start held for capacity, a "
+        "subnet without free addresses).",
+        default=15 * 60,
+        minimum=60,
+        maximum=MAX_START_TIMEOUT_SECONDS,
+        source="start_timeout",
     )
 
 

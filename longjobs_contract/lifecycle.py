@@ -30,10 +30,14 @@ image pull i/o timeout): handled as an interruption."""
 START_PERMANENT: Final = "start-permanent"
 """It failed to start for a reason that stays (image not found, access denied to a secret)."""
 USER_STOPPED: Final = "user-stopped"
+USER_STOP_CODE: Final = "UserInitiated"
 TIMED_OUT: Final = "timed-out"
 
 TIMEOUT_REASON: Final = "longjobs: the attempt ran past the job's timeout"
 """The StopTask reason the supervisor gives a task it stops for its timeout."""
+START_TIMEOUT_REASON: Final = "longjobs: the attempt did not start within the job's startTimeout"
+"""The StopTask reason the supervisor gives a task that never reached RUNNING in time: handled
+as a start that passes (re-run while interruptionRetries last)."""
 MAINTENANCE_REASON: Final = (
     "ECS is performing maintenance on the underlying infrastructure hosting the task"
 )
@@ -51,6 +55,13 @@ TRANSIENT_START_MARKERS: Final = (
     "TLS handshake timeout",
     "toomanyrequests",
     "InternalError",
+    # A start held in PROVISIONING for want of Fargate capacity, stopped by ECS after about
+    # 30 minutes with no container (PrefectHQ/prefect#22410: "RESOURCE:FARGATE").
+    "RESOURCE:FARGATE",
+    # The task's subnet had no free address for its network interface (EC2's
+    # InsufficientFreeAddressesInSubnet; paradisec-archive/nabu#1259): another attempt later,
+    # once addresses are freed, starts.
+    "InsufficientFreeAddressesInSubnet",
 )
 OUT_OF_MEMORY_MARKER: Final = "OutOfMemoryError"
 STOPPED: Final = "STOPPED"
@@ -132,7 +143,9 @@ def classify(observation: Observation) -> str:
     reference) and reasons; a stop code not known today falls to its exit code."""
     code, reason = observation.stop_code, observation.stopped_reason or ""
     exit_code = observation.exit_code
-    if code == "UserInitiated":
+    if code == USER_STOP_CODE:
+        if reason.startswith(START_TIMEOUT_REASON):
+            return START_TRANSIENT
         return TIMED_OUT if reason.startswith(TIMEOUT_REASON) else USER_STOPPED
     if code in ("SpotInterruption", "TerminationNotice") or MAINTENANCE_REASON in reason:
         return INTERRUPTED
@@ -162,6 +175,8 @@ class Decision:
     """(attempt, capacity) to start now."""
     final: str | None = None
     """The final status the run reached with this observation."""
+    after_final: bool = False
+    """The run was final already: `changes` record its attempt's news, and nothing else."""
 
 
 def add_attempt(attempts: list[dict[str, Any]], entry: dict[str, Any]) -> None:
@@ -225,9 +240,13 @@ def _count(attempts: list[dict[str, Any]], kinds: tuple[str, ...]) -> int:
 def decide(
     record: Mapping[str, Any], observation: Observation, rules: LifecycleRules, now: str
 ) -> Decision:
-    """Apply one observation of one of the run's tasks to the run's record."""
-    if record[runs.Record.STATUS] in runs.FINAL or observation.attempt is None:
+    """Apply one observation of one of the run's tasks to the run's record. A final run's
+    state never changes, but what its attempts' tasks did is still recorded (`after_final`)."""
+    if observation.attempt is None:
         return Decision()
+    final_run = record[runs.Record.STATUS] in runs.FINAL
+    if final_run and _entry(record, observation.attempt) is None:
+        return Decision()  # a task no attempt of the final run knows: nothing to record of it
     current = int(record[runs.Record.ATTEMPT])
     attempt = observation.attempt
     entry = _entry(record, attempt) or {
@@ -263,6 +282,8 @@ def decide(
         attempts = _sent_in_vain(attempts, current, attempt)
     attempts = sorted([*attempts, entry], key=lambda a: a["attempt"])
     changes: dict[str, Any] = {runs.Record.ATTEMPTS: attempts, runs.Record.UPDATED_AT: now}
+    if final_run:
+        return Decision(changes, after_final=True)
     if attempt < current:
         return Decision(changes)  # an earlier attempt's late news: kept, but it moves nothing
     changes[runs.Record.ATTEMPT] = attempt
@@ -309,6 +330,14 @@ def _after_stop(
             retry = (entry["attempt"] + 1, rules.on_interruption)
         else:
             final = runs.FAILED
+    stop = record.get(runs.Record.STOP_REQUESTED)
+    if stop is not None and final is None:
+        # Its caller stopped the run as this task was ending: no attempt follows it.
+        final, reason = runs.STOPPED, f"stopped: {stop} (as {reason})"
+        changes[runs.Record.STATUS] = final
+        changes.update(notice(rules, final))
+        changes[runs.Record.REASON] = reason
+        return Decision(changes, final=final)
     if final is not None:
         changes[runs.Record.STATUS] = final
         changes.update(notice(rules, final))
@@ -317,7 +346,8 @@ def _after_stop(
         return Decision(changes, final=final)
     assert retry is not None
     entry["retryReason"] = kind
-    attempts.append({"attempt": retry[0], "capacity": retry[1], "requestedAt": now})
+    # Sent by the supervisor that decided it, right after: `sentAt` says it is taken.
+    attempts.append({"attempt": retry[0], "capacity": retry[1], "requestedAt": now, "sentAt": now})
     changes[runs.Record.ATTEMPT] = retry[0]
     changes[runs.Record.STATUS] = runs.PENDING
     return Decision(changes, retry=retry)

@@ -85,6 +85,16 @@ class Record:
     NOTIFY_CLAIM: Final = "notifyClaim"
     """When a publisher took the notice on; another may take it over after a while."""
     NOTIFIED_AT: Final = "notifiedAt"
+    STOP_REQUESTED: Final = "stopRequested"
+    """A caller's stop reason, kept when the run's task was already ending on its own as the
+    stop came: its end decides the run (exit 0 is SUCCEEDED), and no attempt follows it."""
+    SENDINGS: Final = "sendingsRecorded"
+    """Present on records whose attempts say when they are taken to be sent (`sentAt`): in a
+    record without it (written by an earlier version), each attempt was sent as it was recorded."""
+    JOB_CONTRACT: Final = "jobContract"
+    """The job's contract as the stack declared it when the run was accepted (the functions'
+    config file's entry for it): a run whose job leaves the stack is supervised to its final
+    state by the rules it started under."""
     LIST_KEY: Final = "listKey"
     """The same value on every run, so one index lists all runs newest first."""
 

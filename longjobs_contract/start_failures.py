@@ -28,6 +28,10 @@ SPOT_CAPACITY_REASON: Final = "RESOURCE:FARGATE"
 # RunTask's errors that another sending may get past: throttling ("Rate exceeded", the ECS
 # request throttling page) and ServerException, the one its model marks as a server fault.
 RETRYABLE_ERRORS = frozenset({"ThrottlingException", "ServerException"})
+THROTTLED_MARKER: Final = "(ErrorCode: Throttling)"
+"""RunTask's throttling can also come as an InvalidParameterException about EC2's rate:
+"Error retrieving subnet information for [...]: Rate exceeded (Service: Ec2, Status Code: 400)
+(ErrorCode: Throttling)" (dagster-io/dagster#33439): the message, not the code, says so."""
 
 
 def of_failure(reason: str | None) -> str:
@@ -40,8 +44,11 @@ def of_failure(reason: str | None) -> str:
     return PERMANENT
 
 
-def of_error(code: str) -> str:
+def of_error(code: str, message: str = "") -> str:
     """How an error RunTask raised (after botocore's own retries) is handled: ClientException,
     InvalidParameterException, AccessDeniedException, ClusterNotFoundException,
-    PlatformTaskDefinitionIncompatibilityException, ... are the request's own problem."""
-    return TRANSIENT if code in RETRYABLE_ERRORS else PERMANENT
+    PlatformTaskDefinitionIncompatibilityException, ... are the request's own problem, but for
+    throttling that comes under another code."""
+    if code in RETRYABLE_ERRORS or THROTTLED_MARKER in message:
+        return TRANSIENT
+    return PERMANENT

@@ -34,6 +34,10 @@ MAX_RUN_RETENTION_DAYS = 3653
 TOPIC_ARN = re.compile(r"arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}")
 
 
+QUEUE_NAME = re.compile(r"[A-Za-z0-9_-]{1,80}")
+"""An SQS standard queue's name (CreateQueue: up to 80 alphanumerics, hyphens, underscores)."""
+
+
 @dataclass(frozen=True)
 class TriggerConfig(Declared):
     """What the functions know of the stack: its cluster, network, tables and jobs."""
@@ -64,6 +68,14 @@ class TriggerConfig(Declared):
     )
     notifications_topic: str = declare(
         str, "The SNS topic each run's final state is published to.", pattern=TOPIC_ARN
+    )
+    supervisor_failure_queue: str | None = declare(
+        str,
+        "The SQS queue (by name) of the task state change events the supervisor failed to "
+        "take: its reconciliation pass takes them again. null: none.",
+        default=None,
+        optional=True,
+        pattern=QUEUE_NAME,
     )
     jobs: Mapping[str, JobContract] = nested(default_factory=dict)
 

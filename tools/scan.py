@@ -158,7 +158,8 @@ SKIPS = (
     Skip(
         "CKV_AWS_116",
         "aws_lambda_function",
-        "an async failure goes to an SQS on-failure destination, set on "
+        "an async failure goes to an on-failure destination (an SQS queue, or the topic for the "
+        "alarm forwarder), set on "
         "aws_lambda_function_event_invoke_config; the check reads only the function's "
         "dead_letter_config (checkov LambdaDLQConfigured.py), which AWS documents as the "
         "alternative to a destination",
@@ -262,6 +263,9 @@ CMK_CHECKS = {
     "CKV_AWS_145": "S3 bucket encrypted with KMS by default (not SSE-S3)",
     "CKV_AWS_158": "CloudWatch log group encrypted with a KMS key",
     "CKV_AWS_297": "EventBridge Scheduler schedule encrypted with a customer managed key",
+    # The alarm forwarder's variables (the topic's ARN, the alarms' names), which Lambda encrypts
+    # at rest with its AWS managed key; with `kms` the stack has no forwarder.
+    "CKV_AWS_173": "Lambda environment variables encrypted with a customer managed key",
 }
 # A check other stacks leave to an option, as they leave the checks above to `kms`: the default
 # VPC has no NAT, so its tasks reach ECR by a public IP; `network.create` gives a private one.

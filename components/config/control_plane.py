@@ -17,6 +17,7 @@ from components.config.errors import key_path
 from components.config.models import KMS_CREATE, PolicyStatement
 from components.config.names import ACCESS_LOGS, CHECKPOINTS, bucket_name, name_prefix
 from components.config.regions import AWS_REGIONS
+from longjobs_contract.alarms import FORWARDER
 from longjobs_contract.control_plane import (
     Finding,
     StackNames,
@@ -35,6 +36,8 @@ RULES = ("task-state-changes", "reconcile")
 QUEUES = ("trigger-failures", "supervisor-failures")
 SCHEDULES_QUEUE = "schedules-dead-letters"
 FUNCTION_LOG_GROUPS = ("lambda/trigger", "lambda/supervisor")
+# The alarm forwarder (`<prefix>-alarms`, its logs `lambda/alarms`), only without `kms`.
+FORWARDER_LOG_GROUP = f"lambda/{FORWARDER}"
 FLOW_LOG_GROUP = "vpc/flow-logs"
 # Any 12 digits: the hash a long prefix's bucket name holds does not depend on the account.
 _SOME_ACCOUNT = "0" * 12
@@ -62,10 +65,11 @@ def stack_names(
     scheduled = any(isinstance(j, dict) and j.get("schedules") for j in jobs.values())
     network = values.get("network")
     created = isinstance(network, dict) and network.get("create") is not None
+    forwarder = values.get("kms") is None
     return StackNames(
         tables=(f"{prefix}-{RUNS_TABLE}",),
         topics=(f"{prefix}-{TOPIC}",),
-        functions=tuple(f"{prefix}-{f}" for f in FUNCTIONS),
+        functions=tuple(f"{prefix}-{f}" for f in (*FUNCTIONS, *([FORWARDER] if forwarder else []))),
         clusters=(prefix,),
         task_families=tuple(f"{prefix}-{job}" for job in jobs),
         # Every role of the stack is under its IAM path, `/<prefix>/` (StackContext.iam_path).
@@ -83,6 +87,7 @@ def stack_names(
         log_groups=(
             *((f"{logs}{job}", job) for job in jobs),
             *((f"{logs}{group}", None) for group in FUNCTION_LOG_GROUPS),
+            *([(f"{logs}{FORWARDER_LOG_GROUP}", None)] if forwarder else []),
             *([(f"{logs}{FLOW_LOG_GROUP}", None)] if created else []),
         ),
         keys=_keys(values.get("kms"), prefix),

@@ -575,6 +575,12 @@ class JobConfig(_Model):
         Duration(contract.duration_allowed("max_wait_for_capacity_seconds")),
     ] = contract.default("max_wait_for_capacity_seconds")
     """How long a run's attempts may keep finding no Fargate capacity before it ends FAILED."""
+    start_timeout: Annotated[
+        int,
+        contract.duration("start_timeout_seconds"),
+        Duration(contract.duration_allowed("start_timeout_seconds")),
+    ] = contract.default("start_timeout_seconds")
+    """How long an attempt's task may take to reach RUNNING before it is stopped and re-run."""
     retries: Annotated[int, contract.bounds("retries")] = contract.default("retries")
     """Re-runs after the job itself fails (a non-zero exit, out of memory)."""
     interruption_retries: Annotated[int, contract.bounds("interruption_retries")] = (

@@ -33,18 +33,89 @@ from longjobs_contract.run_event import RunRequest
 # (ECS_Idempotency): an attempt is sent again, by a retried invocation or a repeated request, only
 # within an hour of its first sending, while ECS is sure to answer with the task it started.
 RESEND_WINDOW = timedelta(hours=1)
+SENDER_GONE = timedelta(minutes=6)
+"""How long after an invocation took an attempt to send (`sentAt`) it is surely gone: the
+functions' longest timeout (the supervisor's, 300 s) and a minute more. Until then nobody else
+sends it: a token whose first request placed no task may start one when sent again (ECS's
+idempotency page speaks only of requests that completed), so an attempt has one sender at a
+time."""
 
 
 def resendable(record: dict[str, Any], when: datetime) -> bool:
-    """Whether the run's current attempt may be sent (again): the run waits on it, nothing is
-    known of its task yet, and ECS still answers it by its token."""
+    """Whether the run's current attempt may be sent (again): the run waits on it and was not
+    stopped, nothing is known of its task yet, and either it was never sent (recorded for a
+    retry to send), or its sender is gone and ECS still answers its token."""
+    if runs.Record.STOP_REQUESTED in record or not _unanswered(record, when):
+        return False
+    current = records.current_attempt(record)
+    taken = sent_at(record, current)
+    if taken is None:
+        return True
+    if when - first_sent(current) >= RESEND_WINDOW:
+        return False
+    # Lambda's retry of its sender's invocation (the same request id): that sender is gone.
+    retried = current.get("sentBy") is not None and current["sentBy"] == request_log.request_id()
+    return retried or when - _parse(taken) >= SENDER_GONE
+
+
+def sent_at(record: dict[str, Any], entry: dict[str, Any]) -> str | None:
+    """When the attempt was last taken to be sent; None if it never was. A record written before
+    sendings were recorded had each attempt sent as it was recorded."""
+    if "sentAt" in entry:
+        return str(entry["sentAt"])
+    return None if runs.Record.SENDINGS in record else str(entry["requestedAt"])
+
+
+def first_sent(entry: dict[str, Any]) -> datetime:
+    """When an attempt's token was first sent: its creator sends it as it records it; an
+    attempt recorded for a retry, when it was first taken."""
+    return _parse(entry.get("firstSentAt") or entry["requestedAt"])
+
+
+def _unanswered(record: dict[str, Any], when: datetime) -> bool:
     if record[runs.Record.STATUS] != runs.PENDING:
         return False
     current = records.current_attempt(record)
     if "reason" in current or "taskArn" in current:
         return False
-    sent = datetime.fromisoformat(current["requestedAt"].replace("Z", "+00:00"))
-    return when - sent < RESEND_WINDOW
+    return sent_at(record, current) is None or when - first_sent(current) < RESEND_WINDOW
+
+
+def _parse(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def take(store: records.RunStore, record: dict[str, Any]) -> dict[str, Any] | None:
+    """Take the run's current attempt to send it (`sentAt`, a write over the revision read):
+    the run as written, or None when another invocation wrote it first."""
+    when = records.timestamp(records.now())
+    number = record[runs.Record.ATTEMPT]
+    attempts = [
+        _taken(a, when, sent_at(record, a) is not None) if a["attempt"] == number else a
+        for a in record[runs.Record.ATTEMPTS]
+    ]
+    changes = {runs.Record.ATTEMPTS: attempts, runs.Record.UPDATED_AT: when}
+    if not store.update(record, changes):
+        return None
+    return {
+        **record,
+        **changes,
+        runs.Record.REVISION: int(record.get(runs.Record.REVISION, 0)) + 1,
+    }
+
+
+def _taken(entry: dict[str, Any], when: str, sent: bool) -> dict[str, Any]:
+    """An attempt's entry as taken to send now; its first sending is kept (`first_sent`): its
+    creator's (`requestedAt`) when it was `sent`, or the first taker's."""
+    first = entry.get("firstSentAt") or (entry["requestedAt"] if sent else when)
+    return {**entry, "sentAt": when, "firstSentAt": first, **_sender()}
+
+
+def _sender() -> dict[str, str]:
+    """Who takes an attempt to send it: the invocation's request id, which Lambda keeps when it
+    retries the invocation, so that its retry may send it again at once."""
+    sender = request_log.request_id()
+    return {"sentBy": sender} if sender else {}
 
 
 class CapacityUnavailable(Exception):
@@ -155,6 +226,13 @@ def owns(ecs: Any, config: trigger_config.TriggerConfig, task_arn: str, run_id: 
     """Whether ECS shows the task as the run's own: started by the run (startedBy) and tagged
     with its id. A record names its tasks, and a record can be written around the functions:
     a task is stopped for a run only once ECS shows it is that run's."""
+    return described(ecs, config, task_arn, run_id) is not None
+
+
+def described(
+    ecs: Any, config: trigger_config.TriggerConfig, task_arn: str, run_id: str
+) -> dict[str, Any] | None:
+    """The task as ECS describes it, if it shows the task as the run's own (`owns`)."""
     try:
         answer = ecs.describe_tasks(cluster=config.cluster_arn, tasks=[task_arn], include=["TAGS"])
     except ClientError as error:
@@ -162,12 +240,14 @@ def owns(ecs: Any, config: trigger_config.TriggerConfig, task_arn: str, run_id: 
             raise
         # The trigger may describe only tasks tagged as this stack's runs (its role's
         # condition): a task it may not see is no run's of this stack.
-        return False
+        return None
     tasks = answer.get("tasks") or []
     if not tasks:
-        return False  # ECS no longer knows it: nothing of it is left to stop
+        return None  # ECS no longer knows it: nothing of it is left to stop
     tagged = {tag.get("key"): tag.get("value") for tag in tasks[0].get("tags") or []}
-    return bool(tasks[0].get("startedBy") == run_id and tagged.get(tags.RUN_ID) == run_id)
+    if tasks[0].get("startedBy") == run_id and tagged.get(tags.RUN_ID) == run_id:
+        return dict(tasks[0])
+    return None
 
 
 def send(
@@ -208,7 +288,7 @@ def send(
                 start_failures.CAPACITY,
                 f"{code}: this attempt's first sending started no task; {message}",
             )
-        if start_failures.of_error(code) == start_failures.TRANSIENT:
+        if start_failures.of_error(code, message) == start_failures.TRANSIENT:
             raise
         return NotStarted(start_failures.PERMANENT, f"{code}: {message}")
     tasks = response.get("tasks") or []
@@ -227,53 +307,98 @@ def start_attempts(
     config: trigger_config.TriggerConfig,
     store: records.RunStore,
     record: dict[str, Any],
+    *,
+    resend: bool = False,
 ) -> Outcome:
     """Send the run's current attempt; a Spot attempt Spot cannot place is followed at once by
-    an on-demand one. A start that fails is recorded before anything is answered or raised."""
+    an on-demand one, recorded before its token is sent. A start that fails is recorded
+    before anything is answered or raised. `resend`: the attempt was recorded by another
+    invocation, and is taken (`take`) before it is sent."""
+    if resend:
+        taken = take(store, record)
+        if taken is None:
+            return _superseded(store, record)
+        record = taken
     current = records.current_attempt(record)
     attempt = Attempt(current["attempt"], current["capacity"])
-    tried: list[tuple[Attempt, NotStarted]] = []
-    while True:
-        outcome = send(ecs, config, record, attempt)
-        if isinstance(outcome, Started):
-            request_log.bind(
-                taskArn=outcome.task_arn, attempt=attempt.number, capacity=attempt.capacity
-            )
-            return Outcome(record, outcome.task_arn, attempt.number, attempt.capacity)
-        tried.append((attempt, outcome))
-        spot_full = outcome.kind == start_failures.CAPACITY and attempt.capacity == capacity.SPOT
-        if not (spot_full and len(tried) == 1) or attempt.number >= runs.MAX_ATTEMPT:
-            break
-        attempt = Attempt(attempt.number + 1, capacity.ON_DEMAND)
-    rules = config.jobs[record[runs.Record.JOB]]
-    return record_no_start(store, record, tried, rules=rules)
-
-
-def task_sent(
-    ecs: Any, config: trigger_config.TriggerConfig, record: dict[str, Any], when: datetime
-) -> str | None:
-    """The task the run's current attempt started, when it is sent right after it was recorded
-    (the first attempt by the trigger, a re-run by the supervisor) and no event named its task
-    yet: sent again, as its sender sends it (Spot, then the on-demand fallback), ECS answers with
-    the task its token started. An attempt recorded after one that found no capacity is sent
-    only by a retry, so it is left alone: sending it could start what would never run."""
-    if not resendable(record, when):
-        return None
-    number = record[runs.Record.ATTEMPT]
-    before = [a for a in record[runs.Record.ATTEMPTS] if a["attempt"] < number]
-    if before and before[-1].get("classification") == start_failures.CAPACITY:
-        return None
-    current = records.current_attempt(record)
-    attempt = Attempt(number, current["capacity"])
+    rules = records.job_of(record, config) or LifecycleRules()
     outcome = send(ecs, config, record, attempt)
-    if (
-        isinstance(outcome, NotStarted)
-        and outcome.kind == start_failures.CAPACITY
+    # A token sent again may be answered with its first answer (ECS_Idempotency): a capacity
+    # failure then says nothing of the capacity now.
+    replayed = resend
+    if isinstance(outcome, NotStarted) and _falls_back(attempt, outcome):
+        fallback = _record_fallback(store, record, attempt)
+        if fallback is None:
+            return _superseded(store, record)
+        record, attempt = fallback, Attempt(attempt.number + 1, capacity.ON_DEMAND)
+        outcome, replayed = send(ecs, config, record, attempt), False
+    if isinstance(outcome, Started):
+        request_log.bind(
+            taskArn=outcome.task_arn, attempt=attempt.number, capacity=attempt.capacity
+        )
+        return Outcome(record, outcome.task_arn, attempt.number, attempt.capacity)
+    return record_no_start(store, record, [(attempt, outcome)], rules=rules, replayed=replayed)
+
+
+def _superseded(store: records.RunStore, record: dict[str, Any]) -> Outcome:
+    """Another invocation moved the run on first: its record stands."""
+    fresh = store.get(record[runs.Record.RUN_ID]) or record
+    request_log.bind(outcome="superseded", status=fresh[runs.Record.STATUS])
+    current = records.current_attempt(fresh)
+    return Outcome(fresh, None, fresh[runs.Record.ATTEMPT], current["capacity"], True)
+
+
+def _falls_back(attempt: Attempt, outcome: NotStarted) -> bool:
+    return (
+        outcome.kind == start_failures.CAPACITY
         and attempt.capacity == capacity.SPOT
         and attempt.number < runs.MAX_ATTEMPT
-    ):
-        outcome = send(ecs, config, record, Attempt(number + 1, capacity.ON_DEMAND))
-    return outcome.task_arn if isinstance(outcome, Started) else None
+    )
+
+
+def _record_fallback(
+    store: records.RunStore, record: dict[str, Any], spot: Attempt
+) -> dict[str, Any] | None:
+    """Record that the Spot attempt found no capacity and the on-demand attempt after it is
+    sent now (the record knows every attempt before its token is sent); the run as written,
+    or None when another writer got there first."""
+    when = records.timestamp(records.now())
+    attempts = [a for a in record[runs.Record.ATTEMPTS] if a["attempt"] < spot.number]
+    sent = next(
+        (a["requestedAt"] for a in record[runs.Record.ATTEMPTS] if a["attempt"] == spot.number),
+        when,
+    )
+    lifecycle.add_attempt(
+        attempts,
+        {
+            "attempt": spot.number,
+            "capacity": spot.capacity,
+            "requestedAt": sent,
+            "reason": lifecycle.FALLBACK_REASON.format(attempt=spot.number + 1),
+            "classification": start_failures.CAPACITY,
+        },
+    )
+    attempts.append(
+        {
+            "attempt": spot.number + 1,
+            "capacity": capacity.ON_DEMAND,
+            "requestedAt": when,
+            "sentAt": when,
+            **_sender(),
+        }
+    )
+    changes = {
+        runs.Record.ATTEMPTS: attempts,
+        runs.Record.ATTEMPT: spot.number + 1,
+        runs.Record.UPDATED_AT: when,
+    }
+    if not store.update(record, changes):
+        return None
+    return {
+        **record,
+        **changes,
+        runs.Record.REVISION: int(record.get(runs.Record.REVISION, 0)) + 1,
+    }
 
 
 def _waiting_for_capacity(attempts: list[dict[str, Any]], now: str) -> int:
@@ -293,9 +418,12 @@ def record_no_start(
     tried: list[tuple[Attempt, NotStarted]],
     *,
     rules: LifecycleRules,
+    replayed: bool = False,
 ) -> Outcome:
     """Record attempts that started nothing. A permanent reason ends the run FAILED (answered);
-    no capacity records the next attempt and raises, so that Lambda's retry sends it."""
+    no capacity records the next attempt and raises, so that Lambda's retry sends it. An answer
+    that may be a token's first answer again (`replayed`) does not end the wait for capacity:
+    the next attempt, a new token, asks ECS afresh."""
     when = records.timestamp(records.now())
     run_id = record[runs.Record.RUN_ID]
     first = tried[0][0].number
@@ -315,7 +443,11 @@ def record_no_start(
     last, outcome = tried[-1]
     changes: dict[str, Any] = {runs.Record.ATTEMPTS: attempts, runs.Record.UPDATED_AT: when}
     waited = _waiting_for_capacity(attempts, when)
-    if outcome.kind == start_failures.CAPACITY and waited >= rules.max_wait_for_capacity_seconds:
+    if (
+        outcome.kind == start_failures.CAPACITY
+        and waited >= rules.max_wait_for_capacity_seconds
+        and not replayed
+    ):
         outcome = NotStarted(
             start_failures.PERMANENT,
             f"no Fargate capacity for {waited // 60} minutes ({len(tried)} last tries: "

@@ -22,6 +22,10 @@ class Clock(Protocol):
         """Seconds from an arbitrary start that never go back (budgets and deadlines)."""
         ...
 
+    def sleep(self, seconds: float) -> None:
+        """Wait (a backoff between tries)."""
+        ...
+
 
 class SystemClock:
     def now(self) -> datetime:
@@ -29,6 +33,9 @@ class SystemClock:
 
     def monotonic(self) -> float:
         return time.monotonic()
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
 
 
 _current: Clock = SystemClock()
@@ -40,6 +47,10 @@ def now() -> datetime:
 
 def monotonic() -> float:
     return _current.monotonic()
+
+
+def sleep(seconds: float) -> None:
+    _current.sleep(seconds)
 
 
 @contextmanager

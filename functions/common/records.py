@@ -12,15 +12,17 @@ import json
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from functions.common import clock
-from longjobs_contract import runs
+from functions.common import clock, request_log
+from longjobs_contract import runs, settings
+from longjobs_contract.jobs import JobContract
 from longjobs_contract.run_event import RunRequest
 from longjobs_contract.runs import Record
+from longjobs_contract.trigger_config import TriggerConfig
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -31,6 +33,9 @@ PASS_CURSOR_ID = "reconciliation-pass"
 pass stopped in each status. Not a run id (so `status` never finds it), and without `createdAt`
 (so no index lists it)."""
 PASS_CURSORS = "cursors"
+PASS_LEASE = "leaseUntil"
+"""Epoch seconds until which the pass that took it works (`RunStore.take_pass`)."""
+PASS_OWNER = "leaseOwner"
 
 
 def now() -> datetime:
@@ -42,15 +47,32 @@ def timestamp(when: datetime) -> str:
     return when.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _plain(value: Any) -> Any:
-    """DynamoDB's numbers come back as Decimal: whole ones become int."""
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
+def _number(text: str) -> int | float:
+    """A DynamoDB number: whole ones as int, others as float (a record holds no others)."""
+    value = Decimal(text)
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+_PLAIN: dict[str, Any] = {
+    # The attribute value types of DynamoDB's JSON (API reference, "AttributeValue"), as a
+    # record holds them; the sets and binary, which no record holds, go through boto3's.
+    "S": lambda v: v,
+    "N": _number,
+    "BOOL": lambda v: v,
+    "NULL": lambda v: None,
+    "M": lambda v: {k: _plain(x) for k, x in v.items()},
+    "L": lambda v: [_plain(x) for x in v],
+}
+
+
+def _plain(value: Mapping[str, Any]) -> Any:
+    """One attribute value as plain Python: read directly, the deserializer being most of a
+    page's cost (the pass reads every open run every minute)."""
+    ((kind, raw),) = value.items()
+    read = _PLAIN.get(kind)
+    if read is None:
+        return _deserializer.deserialize(cast(Any, value))
+    return read(raw)
 
 
 def to_item(record: Mapping[str, Any]) -> dict[str, Any]:
@@ -58,7 +80,7 @@ def to_item(record: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def from_item(item: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: _plain(_deserializer.deserialize(v)) for k, v in item.items()}
+    return {k: _plain(v) for k, v in item.items()}
 
 
 def request_of(request: RunRequest) -> dict[str, Any]:
@@ -82,22 +104,53 @@ def _source(key: str) -> str:
 
 
 def new_record(
-    run_id: str, request: RunRequest, when: datetime, retention_days: int
+    run_id: str,
+    request: RunRequest,
+    when: datetime,
+    contract: JobContract | None = None,
 ) -> dict[str, Any]:
     created = timestamp(when)
-    return {
+    record = {
         Record.RUN_ID: run_id,
         Record.JOB: request.job,
         Record.STATUS: runs.PENDING,
         Record.REQUEST: request_of(request),
         Record.ATTEMPT: 1,
-        Record.ATTEMPTS: [{"attempt": 1, "capacity": request.capacity, "requestedAt": created}],
+        # Sent by its creator right after: `sentAt` keeps other invocations from sending it too.
+        Record.ATTEMPTS: [
+            {
+                "attempt": 1,
+                "capacity": request.capacity,
+                "requestedAt": created,
+                "sentAt": created,
+                **({"sentBy": sender} if (sender := request_log.request_id()) else {}),
+            }
+        ],
         Record.CREATED_AT: created,
         Record.UPDATED_AT: created,
-        Record.EXPIRES_AT: int((when + timedelta(days=retention_days)).timestamp()),
         Record.LIST_KEY: runs.LIST_KEY_VALUE,
         Record.REVISION: 0,
+        Record.SENDINGS: True,
     }
+    if contract is not None:
+        record[Record.JOB_CONTRACT] = settings.to_json(contract)
+    return record
+
+
+def job_of(record: Mapping[str, Any], config: TriggerConfig) -> JobContract | None:
+    """The contract a run is supervised by: its job's as the stack now declares it, or, once
+    the job has left the stack, the one it was accepted under; None for a record without
+    either (written before records kept it)."""
+    current = config.jobs.get(record[Record.JOB])
+    if current is not None:
+        return current
+    kept = record.get(Record.JOB_CONTRACT)
+    if not isinstance(kept, dict):
+        return None
+    try:
+        return settings.from_json(JobContract, kept)
+    except ValueError:
+        return None  # not a contract these functions can read
 
 
 def current_attempt(record: Mapping[str, Any]) -> dict[str, Any]:
@@ -109,9 +162,12 @@ def current_attempt(record: Mapping[str, Any]) -> dict[str, Any]:
 class RunStore:
     """The runs table through one DynamoDB client."""
 
-    def __init__(self, client: Any, table: str):
+    def __init__(self, client: Any, table: str, retention_days: int | None = None):
         self.client = client
         self.table = table
+        self.retention_days = retention_days
+        """A run's record is kept this long after its final state (`update` sets `expiresAt`
+        with it): an open run's record never expires, however long the run lasts."""
 
     def create(self, record: Mapping[str, Any]) -> tuple[dict[str, Any], bool]:
         """Record a new run; if its id is taken, the run already recorded and False."""
@@ -147,8 +203,16 @@ class RunStore:
         """Apply `changes` (and remove `remove`) to the run `read` if nobody wrote it since, and
         it is not final (or `final_ok`: what is written then is not its state, but its notice).
 
-        False when another writer got there first: the caller reads again.
+        False when another writer got there first: the caller reads again. A write that makes
+        the run final also sets when its record expires.
         """
+        if self.retention_days is not None and changes.get(Record.STATUS) in runs.FINAL:
+            expires = now() + timedelta(days=self.retention_days)
+            changes = {**changes, Record.EXPIRES_AT: int(expires.timestamp())}
+        elif Record.EXPIRES_AT in read and read.get(Record.STATUS) not in runs.FINAL:
+            # An open run's record from before records expired only once final: it no longer
+            # expires while its run is open.
+            remove = (*remove, Record.EXPIRES_AT)
         names = {f"#k{i}": key for i, key in enumerate(changes)}
         values = {f":v{i}": _serializer.serialize(v) for i, v in enumerate(changes.values())}
         revision = int(read.get(Record.REVISION, 0))
@@ -248,16 +312,58 @@ class RunStore:
                 continue  # unreadable: that status starts from its oldest run again
         return cursors
 
-    def save_pass_cursors(self, cursors: Mapping[str, Mapping[str, Any] | None]) -> None:
-        """Keep where the pass stopped; a status without a position starts from its oldest run."""
+    def take_pass(self, owner: str, until: datetime) -> bool:
+        """Take the reconciliation pass for `owner` until `until` (the lease is kept on the
+        cursors' item), unless another pass holds it: one pass works at a time, so that
+        overlapping passes (a retried one beside the next minute's) neither race on the same
+        runs nor move the cursors back. False when another holds it."""
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key={Record.RUN_ID: {"S": PASS_CURSOR_ID}},
+                UpdateExpression="SET #lease = :until, #owner = :owner",
+                ConditionExpression="attribute_not_exists(#lease) OR #lease < :now",
+                ExpressionAttributeNames={"#lease": PASS_LEASE, "#owner": PASS_OWNER},
+                ExpressionAttributeValues={
+                    ":until": {"N": str(int(until.timestamp()))},
+                    ":now": {"N": str(int(now().timestamp()))},
+                    ":owner": {"S": owner},
+                },
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != CONDITION_FAILED:
+                raise
+            return False
+        return True
+
+    def save_pass_cursors(
+        self, cursors: Mapping[str, Mapping[str, Any] | None], owner: str
+    ) -> bool:
+        """Keep where the pass stopped (a status without a position starts from its oldest
+        run) and give the pass up; False when `owner` no longer held it (its lease ran out and
+        another pass took it: that one's cursors stand)."""
         kept = {status: encode_token(key) for status, key in cursors.items() if key}
-        self.client.update_item(
-            TableName=self.table,
-            Key={Record.RUN_ID: {"S": PASS_CURSOR_ID}},
-            UpdateExpression="SET #cursors = :cursors",
-            ExpressionAttributeNames={"#cursors": PASS_CURSORS},
-            ExpressionAttributeValues={":cursors": _serializer.serialize(kept)},
-        )
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key={Record.RUN_ID: {"S": PASS_CURSOR_ID}},
+                UpdateExpression="SET #cursors = :cursors REMOVE #lease",
+                ConditionExpression="#owner = :owner",
+                ExpressionAttributeNames={
+                    "#cursors": PASS_CURSORS,
+                    "#lease": PASS_LEASE,
+                    "#owner": PASS_OWNER,
+                },
+                ExpressionAttributeValues={
+                    ":cursors": _serializer.serialize(kept),
+                    ":owner": {"S": owner},
+                },
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != CONDITION_FAILED:
+                raise
+            return False
+        return True
 
     def due_notices(self, limit: int) -> list[dict[str, Any]]:
         """Runs whose final state is still to be published, oldest first (the sparse index)."""

@@ -29,6 +29,12 @@ def request(request_id: str) -> Iterator[None]:
         print(json.dumps(fields, sort_keys=True, default=str))
 
 
+def request_id() -> str | None:
+    """The current request's id (Lambda keeps it across its retries of an async invocation)."""
+    current = _fields.get()
+    return None if current is None else current.get("requestId")
+
+
 def bind(**fields: Any) -> None:
     """Add fields to the current request's line; a later value for a key replaces the earlier.
     Outside a request (a step called on its own, as a benchmark does) there is no line to add to."""

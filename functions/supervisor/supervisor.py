@@ -19,11 +19,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import boto3
+from botocore.exceptions import ClientError
 
 from functions.common import attempts, clock, records, request_log, runtime
-from functions.supervisor import alarms, notices
+from functions.supervisor import failed_events, notices
 from longjobs_contract import lifecycle, runs, trigger_config
-from longjobs_contract.jobs import LifecycleRules
+from longjobs_contract.jobs import JobContract, LifecycleRules
 
 FUNCTION_TIMEOUT_SECONDS = 300
 """The function's timeout, as the JobSupervisor component declares it (a test holds them equal)."""
@@ -32,24 +33,34 @@ ecs = boto3.client("ecs", config=runtime.CLIENT_CONFIG)
 dynamodb = boto3.client("dynamodb", config=runtime.CLIENT_CONFIG)
 logs = boto3.client("logs", config=runtime.CLIENT_CONFIG)
 sns = boto3.client("sns", config=runtime.CLIENT_CONFIG)
+sqs = boto3.client("sqs", config=runtime.CLIENT_CONFIG)
 
 TASK_STATE_CHANGE = "ECS Task State Change"
 STOPPED_TASK = "STOPPED"
-STRAY = "longjobs: the run was stopped"
+STRAY = "longjobs: the run was already final"
 RECONCILE = lifecycle.RECONCILE_EVENT
 RECONCILE_AFTER = timedelta(minutes=2)
 """How long a run waits on its events before the reconciliation pass asks ECS."""
+MISSING = "MISSING"
+"""DescribeTasks' failure reason for a task it does not know (not yet, or no longer)."""
+VISIBLE_WITHIN = timedelta(minutes=5)
+"""How long after RunTask a task may stay unknown to DescribeTasks: AWS advises describing
+with backoff for up to five minutes (ECS API reference, RunTask, eventual consistency)."""
 PAGE = 100
 """Runs read a page, and described a call (DescribeTasks takes at most 100 tasks)."""
 MAX_NOTICES = 25
 """Notices published per pass; more wait for the next minute's pass."""
 NOTICE_TAKEOVER = timedelta(minutes=5)
+MARK_SENT_PAUSES = (0.5, 1.0, 2.0, None)
+"""Seconds between the tries to mark a published notice sent (each try is botocore's two)."""
 MAX_RECONCILED = 1000
 """Runs read per status and pass, oldest first from where the last pass stopped."""
 PASS_SECONDS = {runs.RUNNING: 20.0, runs.PENDING: 40.0}
 """When, from its start, a pass stops reading each status (RUNNING first; PENDING gets what
 RUNNING leaves of 40 s, at least 20): far inside the function's timeout, and before the next
 minute's pass."""
+FAILED_EVENTS_SECONDS = 10.0
+"""How long, from its start, a pass takes failed events again before it reads the runs."""
 MAX_WRITES = 3
 """Reads and writes of one event's run before the invocation fails and is retried."""
 
@@ -63,9 +74,7 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
         try:
             config = load_config()
             if event == RECONCILE:
-                answer = reconcile(config)
-            elif alarms.is_alarm(event):
-                answer = alarms.forward(event, config, sns)
+                answer = reconcile(config, request_id)
             else:
                 answer = supervise(event, config)
             request_log.bind(**answer)
@@ -90,7 +99,12 @@ def supervise(event: Any, config: trigger_config.TriggerConfig) -> dict[str, Any
     if not runs.is_run_id(run_id):
         return {"outcome": "ignored", "why": "not a task of a run (a service's, or another's)"}
     request_log.bind(runId=run_id)
-    return apply(config, records.RunStore(dynamodb, config.runs_table), run_id, detail)
+    return apply(
+        config,
+        records.RunStore(dynamodb, config.runs_table, config.run_retention_days),
+        run_id,
+        detail,
+    )
 
 
 def apply(
@@ -99,35 +113,44 @@ def apply(
     run_id: str,
     task: dict[str, Any],
 ) -> dict[str, Any]:
-    """Apply one task's state (an event's detail, or DescribeTasks' answer) to its run."""
+    """Apply one task's state (an event's detail, or DescribeTasks' answer) to its run: only a
+    task the run started (`startedBy`, which RunTask sets and nothing changes after) is the
+    run's, whatever its record names (a record can be written around the functions)."""
+    if task.get("startedBy") != run_id:
+        return {"outcome": "ignored", "why": "not a task the run started"}
     for _ in range(MAX_WRITES):
         record = store.get(run_id)
         if record is None:
             return {"outcome": "ignored", "why": "no such run (expired, or not this stack's)"}
-        target = config.jobs.get(record[runs.Record.JOB])
+        target = records.job_of(record, config)
         if target is None:
             return {"outcome": "ignored", "why": "the run's job is no longer in the stack"}
         observation = lifecycle.observe(task, target.container_name)
-        if record[runs.Record.STATUS] == runs.STOPPED and STOPPED_TASK not in (
-            observation.last_status,
-            observation.desired_status,
-        ):
-            # The run was stopped before this task was seen: it must not run on.
+        stopping = STOPPED_TASK in (observation.last_status, observation.desired_status)
+        stale = _recorded_version(record, observation.task_arn) >= observation.version
+        if not (stopping or stale) and record[runs.Record.STATUS] in runs.FINAL:
+            # The run ended (stopped, or lost track of) before this task was seen: it must
+            # not run on.
             ecs.stop_task(cluster=config.cluster_arn, task=observation.task_arn, reason=STRAY)
-            return {"outcome": "stopped-stray", "status": runs.STOPPED}
+            return {"outcome": "stopped-stray", "status": record[runs.Record.STATUS]}
+        if not (stopping or stale) and runs.Record.STOP_REQUESTED in record:
+            # Its caller stopped the run before this task was seen, or StopTask did not reach
+            # it (not visible yet): the stop is sent again.
+            ecs.stop_task(
+                cluster=config.cluster_arn,
+                task=observation.task_arn,
+                reason=str(record[runs.Record.STOP_REQUESTED]),
+            )
         decision = lifecycle.decide(record, observation, target, records.timestamp(records.now()))
         if not decision.changes:
             if record[runs.Record.ATTEMPT] > 1 and attempts.resendable(record, records.now()):
                 # A retried invocation whose re-run was recorded but maybe never sent.
-                outcome = attempts.start_attempts(ecs, config, store, record)
+                outcome = attempts.start_attempts(ecs, config, store, record, resend=True)
                 return _rerun_answer(outcome)
             return {"outcome": "unchanged", "status": record[runs.Record.STATUS]}
-        # Kept for the retention from its last change, so a run longer than the retention keeps
-        # its record while it runs.
-        decision.changes[runs.Record.EXPIRES_AT] = int(
-            (records.now() + timedelta(days=config.run_retention_days)).timestamp()
-        )
-        if store.update(record, decision.changes):
+        if decision.retry:
+            _sent_by_me(decision.changes, decision.retry[0])
+        if store.update(record, decision.changes, final_ok=decision.after_final):
             break
     else:
         raise RuntimeError(f"run {run_id}: {MAX_WRITES} writers in a row got there first")
@@ -139,6 +162,30 @@ def apply(
     if decision.retry:
         answer.update(_rerun_answer(attempts.start_attempts(ecs, config, store, updated)))
     return answer
+
+
+def _sent_by_me(changes: dict[str, Any], attempt: int) -> None:
+    """Mark the re-run this invocation records, and sends next, as its own (`sentBy`): Lambda's
+    retry of this invocation may send it again at once."""
+    sender = request_log.request_id()
+    if sender is None:
+        return
+    changes[runs.Record.ATTEMPTS] = [
+        {**a, "sentBy": sender} if a["attempt"] == attempt else a
+        for a in changes[runs.Record.ATTEMPTS]
+    ]
+
+
+def _recorded_version(record: dict[str, Any], task_arn: str) -> int:
+    """The version of the task the record last saw (0: never): older news is not acted on."""
+    return max(
+        (
+            int(a.get("version", 0))
+            for a in record[runs.Record.ATTEMPTS]
+            if a.get("taskArn") == task_arn
+        ),
+        default=0,
+    )
 
 
 def _rerun_answer(outcome: attempts.Outcome) -> dict[str, Any]:
@@ -156,7 +203,7 @@ def _rerun_answer(outcome: attempts.Outcome) -> dict[str, Any]:
 # --- the reconciliation pass ------------------------------------------------------------------
 
 
-def reconcile(config: trigger_config.TriggerConfig) -> dict[str, Any]:
+def reconcile(config: trigger_config.TriggerConfig, owner: str = "local") -> dict[str, Any]:
     """Every minute: stop attempts past their job's timeout, and bring every run still waiting
     on ECS up to date from DescribeTasks, as if its events had come.
 
@@ -167,12 +214,16 @@ def reconcile(config: trigger_config.TriggerConfig) -> dict[str, Any]:
 
     A run is brought up to date once nothing was written to it for RECONCILE_AFTER: its events,
     if they come, have had their time. An attempt whose task is not known yet is sent again
-    while ECS answers it by its token (the answer names the task); one older than that with no
-    task seen ends the run FAILED, visibly.
+    once its sender is gone while ECS answers it by its token (the answer names the task), or
+    asked of ECS by the run's id; one older than that with no task seen ends the run FAILED,
+    visibly, once no failed event is left that could tell.
     """
-    store = records.RunStore(dynamodb, config.runs_table)
+    store = records.RunStore(dynamodb, config.runs_table, config.run_retention_days)
     now = records.now()
     began = clock.monotonic()
+    # Held at most as long as this invocation can live: a pass Lambda kills gives it up so.
+    if not store.take_pass(owner, now + timedelta(seconds=FUNCTION_TIMEOUT_SECONDS)):
+        return {"outcome": "skipped", "why": "another pass is working"}
     counts = {
         "read": 0,
         "looked": 0,
@@ -183,15 +234,31 @@ def reconcile(config: trigger_config.TriggerConfig) -> dict[str, Any]:
         "applied": 0,
         "final": 0,
         "errors": 0,
+        "forgotten": 0,
+        "takenAgain": 0,
         "notified": 0,
     }
 
     def failed(what: str, error: Exception) -> None:
         # One run's trouble must not stop the pass for the others: the next pass tries again.
         counts["errors"] += 1
-        request_log.append("errors", f"{what}: {type(error).__name__}: {error}")
+        request_log.append("caught", f"{what}: {type(error).__name__}: {error}")
 
-    pass_ = _Pass(config, store, now, counts, failed)
+    # A run's task is presumed gone, or its end unknown, only once no failed event is left
+    # that could tell how it ended.
+    drained = not config.supervisor_failure_queue
+    if config.supervisor_failure_queue:
+        try:
+            counts["takenAgain"], drained = failed_events.take_again(
+                sqs,
+                config.supervisor_failure_queue,
+                lambda event: supervise(event, config),
+                began + FAILED_EVENTS_SECONDS,
+                failed,
+            )
+        except Exception as error:  # the queue: the next pass takes its events
+            failed("the failure queue", error)
+    pass_ = _Pass(config, store, now, counts, failed, verdicts=drained)
     try:
         cursors: dict[str, Any] = dict(store.pass_cursors())
     except Exception as error:  # read from the oldest runs, as a first pass does
@@ -203,7 +270,8 @@ def reconcile(config: trigger_config.TriggerConfig) -> dict[str, Any]:
         except Exception as error:  # the query: this status's next pass goes on from here
             failed(f"runs {status}", error)
     try:
-        store.save_pass_cursors(cursors)
+        if not store.save_pass_cursors(cursors, owner):
+            failed("the pass's cursor", RuntimeError("another pass took over: its cursors stand"))
     except Exception as error:  # the next pass reads from the last position kept
         failed("the pass's cursor", error)
     try:
@@ -223,9 +291,14 @@ class _Pass:
         now: datetime,
         counts: dict[str, int],
         failed: Callable[[str, Exception], None],
+        *,
+        verdicts: bool = True,
     ):
         self.config, self.store, self.now = config, store, now
         self.counts, self.failed = counts, failed
+        self.verdicts = verdicts
+        """Whether this pass may presume a task gone or its end unknown (the failure queue
+        holds no event that could tell)."""
 
     def sweep(
         self, status: str, start: dict[str, Any] | None, deadline: float
@@ -268,59 +341,95 @@ class _Pass:
             self.counts["read"] += 1
             self._stop_if_past_timeout(record)
             if self.now - _time(record[runs.Record.UPDATED_AT]) >= RECONCILE_AFTER:
-                task_arn = self._task_of(record)
-                if task_arn:
+                for task_arn in self._tasks_of(record):
                     known[task_arn] = record
         if known:
             self._describe(known)
         return looked
 
+    def _fresh(self, record: dict[str, Any]) -> dict[str, Any] | None:
+        """The run as the table holds it now: the page's copy may be behind a stop or an
+        event, and the pass acts only on what is current."""
+        return self.store.get(record[runs.Record.RUN_ID])
+
     def _stop_if_past_timeout(self, record: dict[str, Any]) -> None:
-        if not _past_timeout(record, self.config, self.now):
+        """Stop the run's task if it ran past its job's timeout, or has not reached RUNNING
+        within its start timeout (its stop then re-runs it, as an interruption does)."""
+        why = _overdue(record, self.config, self.now)
+        if why is None:
             return
-        task_arn = records.current_attempt(record).get("taskArn")
         try:
-            if not task_arn or not attempts.owns(
-                ecs, self.config, task_arn, record[runs.Record.RUN_ID]
-            ):
+            fresh = self._fresh(record)
+            why = _overdue(fresh, self.config, self.now) if fresh else None
+            if fresh is None or why is None:
+                return
+            task_arn = str(records.current_attempt(fresh)["taskArn"])
+            task = attempts.described(ecs, self.config, task_arn, fresh[runs.Record.RUN_ID])
+            if task is None:
                 self.counts["notOwned"] += 1
                 return
-            ecs.stop_task(
-                cluster=self.config.cluster_arn, task=task_arn, reason=lifecycle.TIMEOUT_REASON
-            )
+            if why == lifecycle.START_TIMEOUT_REASON and task.get("lastStatus") in (
+                "RUNNING",
+                STOPPED_TASK,
+            ):
+                return  # it started after all (its events are late): its own timeout holds
+            ecs.stop_task(cluster=self.config.cluster_arn, task=task_arn, reason=why)
         except Exception as error:
             self.failed(record[runs.Record.RUN_ID], error)
             return
         self.counts["timedOut"] += 1
 
-    def _task_of(self, record: dict[str, Any]) -> str | None:
-        """The task to describe for a quiet run: its current attempt's, known or asked of ECS
-        by the attempt's token; None when there is none to describe."""
+    def _tasks_of(self, record: dict[str, Any]) -> list[str]:
+        """The tasks to describe for a quiet run: its current attempt's, known, or asked of
+        ECS (by the attempt's token, or by the run's id as startedBy); none to describe."""
         self.counts["looked"] += 1
         run_id = record[runs.Record.RUN_ID]
         current = records.current_attempt(record)
         if current.get("taskArn"):
-            return str(current["taskArn"])
+            return [str(current["taskArn"])]
         if "reason" in current:
-            return None  # recorded as not started; the invocation that will send the next retries
-        if attempts.resendable(record, self.now):
-            try:
-                outcome = attempts.start_attempts(ecs, self.config, self.store, record)
-            except Exception as error:
-                self.failed(run_id, error)
-                return None
-            self.counts["resent"] += 1
-            self.counts["final"] += outcome.final is not None
-            return outcome.task_arn
-        target = self.config.jobs.get(record[runs.Record.JOB])
-        rules = target if target else LifecycleRules()
+            return []  # recorded as not started; the invocation that will send the next retries
         try:
-            _lost(self.store, record, self.now, rules)
+            fresh = self._fresh(record)
+            if fresh is None or fresh[runs.Record.STATUS] in runs.FINAL:
+                return []
+            current = records.current_attempt(fresh)
+            if current.get("taskArn"):
+                return [str(current["taskArn"])]
+            if attempts.resendable(fresh, self.now):
+                outcome = attempts.start_attempts(ecs, self.config, self.store, fresh, resend=True)
+                self.counts["resent"] += 1
+                self.counts["final"] += outcome.final is not None
+                return [outcome.task_arn] if outcome.task_arn else []
+            # Past the token's hour: ECS is asked for any task the run started before it is
+            # presumed gone (ListTasks by startedBy lists stopped tasks ECS still remembers).
+            started = _started_by(self.config, run_id)
+            if started:
+                return started
+            if (
+                self.now - attempts.first_sent(current) < attempts.RESEND_WINDOW
+                or not self.verdicts
+            ):
+                return []  # ECS may show it yet (it is eventually consistent), or an event will
+            target = records.job_of(fresh, self.config)
+            _lost(self.store, fresh, self.now, target if target else LifecycleRules())
         except Exception as error:
             self.failed(run_id, error)
-            return None
+            return []
         self.counts["lost"] += 1
-        return None
+        return []
+
+    def _stop_if_stop_requested(self, record: dict[str, Any], task: dict[str, Any]) -> None:
+        """A stopped run's task that still runs (StopTask did not reach it): stopped again."""
+        reason = record.get(runs.Record.STOP_REQUESTED)
+        if reason is None or task.get("desiredStatus") == STOPPED_TASK:
+            return
+        if task.get("startedBy") != record[runs.Record.RUN_ID]:
+            return  # the record names a task the run did not start: not its to stop
+        try:
+            ecs.stop_task(cluster=self.config.cluster_arn, task=task["taskArn"], reason=str(reason))
+        except Exception as error:
+            self.failed(record[runs.Record.RUN_ID], error)
 
     def _describe(self, known: dict[str, dict[str, Any]]) -> None:
         arns = sorted(known)
@@ -332,6 +441,7 @@ class _Pass:
         for task in described.get("tasks", []):
             record = known[task["taskArn"]]
             if _already_recorded(record, task):
+                self._stop_if_stop_requested(record, task)
                 continue  # nothing new since the record was read: no read or write for it
             run_id = record[runs.Record.RUN_ID]
             try:
@@ -341,6 +451,110 @@ class _Pass:
                 continue
             self.counts["applied"] += answer["outcome"] in ("recorded", "rerun")
             self.counts["final"] += "final" in answer
+        for failure in described.get("failures") or []:
+            unknown = known.get(str(failure.get("arn")))
+            if unknown is None or failure.get("reason") != MISSING or not self.verdicts:
+                continue
+            try:
+                self.counts["forgotten"] += _forgotten(
+                    self.config, self.store, unknown, failure["arn"], self.now
+                )
+            except Exception as error:
+                self.failed(unknown[runs.Record.RUN_ID], error)
+
+
+def _forgotten(
+    config: trigger_config.TriggerConfig,
+    store: records.RunStore,
+    record: dict[str, Any],
+    task_arn: str,
+    now: datetime,
+) -> int:
+    """A task ECS answers MISSING: not visible yet (RunTask is eventually consistent), or
+    forgotten (ECS forgets a task about an hour after it stops) before its end was seen. The
+    latter's run ends FAILED saying so, since nothing can tell how the task ended; 1 if so."""
+    fresh = store.get(record[runs.Record.RUN_ID])
+    if fresh is None or fresh[runs.Record.STATUS] in runs.FINAL:
+        return 0
+    entry = next((a for a in fresh[runs.Record.ATTEMPTS] if a.get("taskArn") == task_arn), None)
+    if entry is None or entry["attempt"] != fresh[runs.Record.ATTEMPT]:
+        return 0  # not the current attempt's task (any more)
+    if now - _time(entry.get("sentAt") or entry["requestedAt"]) < VISIBLE_WITHIN:
+        return 0
+    target = records.job_of(fresh, config)
+    if entry.get("stopCode") and target is not None:
+        # Its stop was seen (why, and the container's exit code), its last change was not:
+        # the end it was told is its end.
+        apply(
+            config,
+            store,
+            fresh[runs.Record.RUN_ID],
+            _stopped_as_told(fresh[runs.Record.RUN_ID], entry, target),
+        )
+        return 1
+    reason = (
+        f"attempt {entry['attempt']}: ECS no longer knows task {task_arn.rsplit('/', 1)[-1]} "
+        "(it forgets a task about an hour after it stops) and its end was never seen: the "
+        "run's outcome is unknown"
+    )
+    status = runs.FAILED
+    if runs.Record.STOP_REQUESTED in fresh:
+        status, reason = runs.STOPPED, f"stopped: {fresh[runs.Record.STOP_REQUESTED]} ({reason})"
+    changes = {
+        runs.Record.STATUS: status,
+        runs.Record.REASON: reason,
+        runs.Record.UPDATED_AT: records.timestamp(now),
+        **lifecycle.notice(target or LifecycleRules(), status),
+    }
+    return int(store.update(fresh, changes))
+
+
+def _stopped_as_told(run_id: str, entry: dict[str, Any], target: JobContract) -> dict[str, Any]:
+    """A task as DescribeTasks would have shown it STOPPED, from what its attempt recorded of
+    its stop (stop code, reason, exit code)."""
+    container: dict[str, Any] = {"name": target.container_name}
+    if entry.get("exitCode") is not None:
+        container["exitCode"] = entry["exitCode"]
+    return {
+        "taskArn": entry["taskArn"],
+        "startedBy": run_id,
+        "lastStatus": STOPPED_TASK,
+        "desiredStatus": STOPPED_TASK,
+        "version": int(entry.get("version", 0)) + 1,
+        "stopCode": entry["stopCode"],
+        "stoppedReason": entry.get("stoppedReason"),
+        "containers": [container],
+        "overrides": {
+            "containerOverrides": [
+                {
+                    "name": target.container_name,
+                    "environment": [
+                        {"name": runs.ATTEMPT_VARIABLE, "value": str(entry["attempt"])}
+                    ],
+                }
+            ]
+        },
+    }
+
+
+def _nothing_left_to_show(record: dict[str, Any], current: dict[str, Any], now: datetime) -> bool:
+    """Whether an attempt that ECS shows no task of (ListTasks) has nothing left to show: its
+    token is past the hour ECS surely answers it by, or, when the run's stop is recorded and
+    nothing sends it again, its sender is gone (and ListTasks, eventually consistent for a few
+    minutes, has had that long)."""
+    if runs.Record.STOP_REQUESTED in record:
+        sent = _time(current.get("sentAt") or current["requestedAt"])
+        return now - sent >= max(attempts.SENDER_GONE, VISIBLE_WITHIN)
+    return now - attempts.first_sent(current) >= attempts.RESEND_WINDOW
+
+
+def _started_by(config: trigger_config.TriggerConfig, run_id: str) -> list[str]:
+    """The tasks ECS knows the run started, running or stopped (ListTasks by startedBy)."""
+    found: list[str] = []
+    for desired in ("RUNNING", "STOPPED"):
+        answer = ecs.list_tasks(cluster=config.cluster_arn, startedBy=run_id, desiredStatus=desired)
+        found.extend(str(arn) for arn in answer.get("taskArns") or [])
+    return found
 
 
 def _already_recorded(record: dict[str, Any], task: dict[str, Any]) -> bool:
@@ -385,7 +599,7 @@ def _publish(
     if not store.update(record, {runs.Record.NOTIFY_CLAIM: stamp}, final_ok=True):
         return 0  # another pass took it
     taken = {**record, runs.Record.REVISION: int(record.get(runs.Record.REVISION, 0)) + 1}
-    target = config.jobs.get(record[runs.Record.JOB])
+    target = records.job_of(record, config)
     last = (record[runs.Record.ATTEMPTS] or [{}])[-1]
     lines: list[str] = []
     link = None
@@ -404,29 +618,56 @@ def _publish(
             "status": {"DataType": "String", "StringValue": record[runs.Record.STATUS]},
         },
     )
-    store.update(
-        taken,
-        {runs.Record.NOTIFIED_AT: stamp},
-        remove=(runs.Record.NOTIFY_DUE, runs.Record.NOTIFY_CLAIM),
-        final_ok=True,
-    )
+    _mark_sent(store, taken, stamp)
     return 1
+
+
+def _mark_sent(store: records.RunStore, taken: dict[str, Any], stamp: str) -> None:
+    """Mark a published notice sent. Once published, a failure here would have it published
+    again after NOTICE_TAKEOVER: the write is tried again over a few seconds of throttling or
+    a passing failure, and over the run read again when another writer (an attempt's late news)
+    got there first while the notice is still this pass's (its claim is `stamp`)."""
+    for pause in MARK_SENT_PAUSES:
+        try:
+            if store.update(
+                taken,
+                {runs.Record.NOTIFIED_AT: stamp},
+                remove=(runs.Record.NOTIFY_DUE, runs.Record.NOTIFY_CLAIM),
+                final_ok=True,
+            ):
+                return
+            fresh = store.get(taken[runs.Record.RUN_ID])
+            if fresh is None or fresh.get(runs.Record.NOTIFY_CLAIM) != stamp:
+                return  # marked, or taken over by another pass: not this pass's any more
+            taken = fresh
+        except ClientError:
+            if pause is None:
+                raise
+            clock.sleep(pause)
 
 
 def _time(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
-def _past_timeout(
+def _overdue(
     record: dict[str, Any], config: trigger_config.TriggerConfig, now: datetime
-) -> bool:
-    target = config.jobs.get(record[runs.Record.JOB])
-    timeout = target.timeout_seconds if target else None
+) -> str | None:
+    """The stop reason of a current attempt past its job's timeout (from its start) or, not
+    started yet, past its start timeout (from its sending); None when neither."""
+    target = records.job_of(record, config)
     current = records.current_attempt(record)
-    if timeout is None or record[runs.Record.STATUS] != runs.RUNNING or "taskArn" not in current:
-        return False
-    started = _time(current.get("startedAt") or current["requestedAt"])
-    return now - started > timedelta(seconds=timeout)
+    if target is None or "taskArn" not in current or current.get("lastStatus") == STOPPED_TASK:
+        return None
+    if record[runs.Record.STATUS] == runs.RUNNING and target.timeout_seconds is not None:
+        started = _time(current.get("startedAt") or current["requestedAt"])
+        if now - started > timedelta(seconds=target.timeout_seconds):
+            return lifecycle.TIMEOUT_REASON
+    if current.get("startedAt") is None and current.get("lastStatus") != "RUNNING":
+        sent = _time(current.get("sentAt") or current["requestedAt"])
+        if now - sent > timedelta(seconds=target.start_timeout_seconds):
+            return lifecycle.START_TIMEOUT_REASON
+    return None
 
 
 def _lost(
@@ -435,17 +676,46 @@ def _lost(
     now: datetime,
     rules: LifecycleRules,
 ) -> None:
+    """An attempt ECS shows no task of, an hour after it was sent, with no failed event left
+    that could name one: it started nothing (a throttled or refused sending whose invocation
+    died), so the run goes on with its next attempt, counted as an interruption; FAILED once
+    those are spent, STOPPED if its caller asked."""
     attempt = record[runs.Record.ATTEMPT]
     reason = (
-        f"attempt {attempt}: no task of it was ever seen, and ECS no longer answers its "
-        f"token ({int(attempts.RESEND_WINDOW.total_seconds() // 3600)} h after it was sent)"
+        f"attempt {attempt}: ECS shows no task of it (ListTasks by the run's id), and no "
+        f"longer answers its token ({int(attempts.RESEND_WINDOW.total_seconds() // 3600)} h "
+        "after it was sent)"
     )
-    store.update(
-        record,
+    stamp = records.timestamp(now)
+    entries = [
+        {**a, "reason": reason, "classification": lifecycle.START_TRANSIENT}
+        if a["attempt"] == attempt
+        else a
+        for a in record[runs.Record.ATTEMPTS]
+    ]
+    interrupted = sum(
+        1
+        for a in entries
+        if a.get("classification") in (lifecycle.INTERRUPTED, lifecycle.START_TRANSIENT)
+    )
+    changes: dict[str, Any] = {runs.Record.ATTEMPTS: entries, runs.Record.UPDATED_AT: stamp}
+    if runs.Record.STOP_REQUESTED in record:
+        status, reason = runs.STOPPED, f"stopped: {record[runs.Record.STOP_REQUESTED]} ({reason})"
+    elif interrupted <= rules.interruption_retries and attempt < runs.MAX_ATTEMPT:
+        # Recorded for the pass to send (no `sentAt`): a new token, so a new request to ECS.
+        entries.append(
+            {"attempt": attempt + 1, "capacity": rules.on_interruption, "requestedAt": stamp}
+        )
+        changes[runs.Record.ATTEMPT] = attempt + 1
+        store.update(record, changes)
+        return
+    else:
+        status = runs.FAILED
+    changes.update(
         {
-            runs.Record.STATUS: runs.FAILED,
+            runs.Record.STATUS: status,
             runs.Record.REASON: reason,
-            runs.Record.UPDATED_AT: records.timestamp(now),
-            **lifecycle.notice(rules, runs.FAILED),
-        },
+            **lifecycle.notice(rules, status),
+        }
     )
+    store.update(record, changes)

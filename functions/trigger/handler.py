@@ -5,14 +5,16 @@ Events (see the README for the full contract):
            "capacity": "spot" | "on-demand"?}
   status: {"action": "status", "runId": "..."} or {"action": "status", "taskArn": "..."}
   list:   {"action": "list", "job"?: ..., "status"?: ..., "limit"?: 1-100, "nextToken"?: ...}
-  stop:   {"action": "stop", "taskArn": "...", "reason": "..."?}
+  stop:   {"action": "stop", "runId": "...", "reason": "..."?} or {"action": "stop", "taskArn": ...}
 
 Bad input returns {"error": {"type": "ValidationError", "message": ...}} and changes nothing: the
 event is checked whole before any AWS call. A run is recorded (DynamoDB, conditional on its id,
 which the job and the idempotency key make) before RunTask: a repeated request finds its run and
-starts nothing new. Failures worth a retry (throttling, no capacity at all) are recorded and
-raised, so Lambda retries an async invocation as a new attempt; a start that can never succeed
-ends the run FAILED, with ECS's reason, and is answered, not raised.
+starts nothing new. Failures worth a retry are raised, so that Lambda retries an async
+invocation: throttling with nothing recorded (the retry, the same request id, sends the same
+attempt again at once), no capacity at all with the next attempt recorded (the retry sends it);
+a start that can never succeed ends the run FAILED, with ECS's reason, and is answered, not
+raised.
 """
 
 from __future__ import annotations
@@ -31,8 +33,8 @@ from longjobs_contract.run_event import RunRequest
 FUNCTION_TIMEOUT_SECONDS = 120
 """The function's timeout, as the JobTrigger component declares it (a test holds them equal)."""
 # Created once per execution environment and reused, each call within 20 s (runtime.py); a run
-# makes at most five: PutItem, RunTask, the on-demand RunTask, then UpdateItem and GetItem when
-# none started.
+# makes at most six: PutItem, RunTask, UpdateItem and the on-demand RunTask when Spot is full,
+# then UpdateItem and GetItem when none started.
 ecs = boto3.client("ecs", config=runtime.CLIENT_CONFIG)
 dynamodb = boto3.client("dynamodb", config=runtime.CLIENT_CONFIG)
 
@@ -95,17 +97,17 @@ def run(
     run_event.check_key_source(request, invocation.scheduled)
     run_id = runs.run_id(request.job, request.idempotency_key)
     request_log.bind(job=request.job, runId=run_id, idempotencyKey=request.idempotency_key)
-    store = records.RunStore(dynamodb, config.runs_table)
+    store = records.RunStore(dynamodb, config.runs_table, config.run_retention_days)
     when = records.now()
     record, created = store.create(
-        records.new_record(run_id, request, when, config.run_retention_days)
+        records.new_record(run_id, request, when, config.jobs[request.job])
     )
     if not created:
         _same_request(record, request)
         if not attempts.resendable(record, when):
             request_log.bind(outcome="duplicate", status=record[runs.Record.STATUS])
             return answer(record, duplicate=True)
-    outcome = attempts.start_attempts(ecs, config, store, record)
+    outcome = attempts.start_attempts(ecs, config, store, record, resend=not created)
     if outcome.task_arn is not None:
         request_log.bind(outcome="started" if created else "duplicate")
     return answer(
@@ -170,7 +172,7 @@ def run_status(event: dict, config: trigger_config.TriggerConfig) -> dict[str, A
     _unknown_keys(event, RUN_STATUS_KEYS)
     run_id = _parse_run_id(event)
     request_log.bind(runId=run_id)
-    record = records.RunStore(dynamodb, config.runs_table).get(run_id)
+    record = records.RunStore(dynamodb, config.runs_table, config.run_retention_days).get(run_id)
     if record is None:
         raise NotFound(
             f"runId: no run {run_id} (records are kept {config.run_retention_days} days)"
@@ -200,6 +202,7 @@ def view(record: dict[str, Any]) -> dict[str, Any]:
         runs.Record.REQUEST,
         runs.Record.CREATED_AT,
         runs.Record.UPDATED_AT,
+        runs.Record.STOP_REQUESTED,
     )
     return {key: record[key] for key in shown_keys if key in record}
 
@@ -242,9 +245,9 @@ def list_runs(
                 f"nextToken: {shown(token)} is not a nextToken this trigger gave"
             ) from None
     try:
-        page, next_token = records.RunStore(dynamodb, config.runs_table).page(
-            job=job, status=status_filter, limit=limit, next_token=token
-        )
+        page, next_token = records.RunStore(
+            dynamodb, config.runs_table, config.run_retention_days
+        ).page(job=job, status=status_filter, limit=limit, next_token=token)
     except ValueError:
         raise ValidationError(
             f"nextToken: {shown(token)} was given for another job or status filter"
@@ -263,13 +266,17 @@ def any_stop(
 
 
 def run_stop(event: dict, config: trigger_config.TriggerConfig) -> dict:
-    """The run ends STOPPED, so that nothing re-runs it; its current task is stopped first, so
-    that a failure to stop it leaves the run as it was, for the caller to send stop again."""
+    """Stop a run: no attempt is started after this, and its current task is stopped.
+
+    A run with a task ends when ECS reports that task stopped, by what the task did: STOPPED,
+    or SUCCEEDED when its job had already completed as the stop came (`stopRequested` is kept
+    on the record until then). A run without a task ends STOPPED at once. The stop is recorded
+    before StopTask, so that nothing re-runs the run whatever StopTask answers."""
     _unknown_keys(event, RUN_STOP_KEYS)
     run_id = _parse_run_id(event)
     reason = parse_reason(event)
     request_log.bind(runId=run_id)
-    store = records.RunStore(dynamodb, config.runs_table)
+    store = records.RunStore(dynamodb, config.runs_table, config.run_retention_days)
     for _ in range(MAX_STOP_TRIES):
         record = store.get(run_id)
         if record is None:
@@ -280,31 +287,52 @@ def run_stop(event: dict, config: trigger_config.TriggerConfig) -> dict:
         if record[runs.Record.STATUS] in runs.FINAL:
             request_log.bind(outcome="already-final")
             return view(record)
-        # A task not seen yet: asked of ECS by its attempt's token, as its sender asks, so that
-        # a re-run starting just now is stopped too (and the supervisor stops any task of a
-        # stopped run when its first event comes).
-        recorded = records.current_attempt(record).get("taskArn")
-        if recorded is None:
-            task_arn = attempts.task_sent(ecs, config, record, records.now())
-        elif attempts.owns(ecs, config, recorded, run_id):
-            task_arn = recorded
+        may_run, task_arn = _task_to_stop(record, config)
+        changes: dict[str, Any] = {runs.Record.UPDATED_AT: records.timestamp(records.now())}
+        if not may_run:
+            changes[runs.Record.STATUS] = runs.STOPPED
+            changes[runs.Record.REASON] = f"stopped: {reason}"
+            target = records.job_of(record, config)
+            if target is not None:
+                changes.update(lifecycle.notice(target, runs.STOPPED))
         else:
-            task_arn = None  # the record names a task that is not this run's: left alone
+            changes[runs.Record.STOP_REQUESTED] = reason
+        if not store.update(record, changes):
+            continue  # its task's events moved it on meanwhile: read it again
         if task_arn is not None:
-            ecs.stop_task(cluster=config.cluster_arn, task=task_arn, reason=reason)
-        changes = {
-            runs.Record.STATUS: runs.STOPPED,
-            runs.Record.REASON: f"stopped: {reason}",
-            runs.Record.UPDATED_AT: records.timestamp(records.now()),
-        }
-        target = config.jobs.get(record[runs.Record.JOB])
-        if target is not None:
-            changes.update(lifecycle.notice(target, runs.STOPPED))
-        if store.update(record, changes):
-            request_log.bind(outcome="stopped", taskArn=task_arn)
-            return view({**record, **changes})
-        # Its task's events moved it on meanwhile: read it again.
+            _stop_task(config, task_arn, reason)
+        request_log.bind(outcome="stopping" if may_run else "stopped", taskArn=task_arn)
+        return view({**record, **changes})
     raise RuntimeError(f"run {run_id} kept changing while it was being stopped; send stop again")
+
+
+def _task_to_stop(
+    record: dict[str, Any], config: trigger_config.TriggerConfig
+) -> tuple[bool, str | None]:
+    """Whether a task of the run's current attempt may be running, and the one to stop now.
+
+    A recorded task is stopped once ECS shows it is the run's; one ECS no longer shows, or an
+    attempt sent whose task no event has named yet, is left to the supervisor, which stops any
+    task of a run whose stop is recorded when its event or the pass (ListTasks by the run's id)
+    shows it, and ends the run by that task's end. The stop sends no RunTask: an attempt has one
+    sender. An attempt never sent, or recorded as having started nothing, has no task."""
+    current = records.current_attempt(record)
+    recorded = current.get("taskArn")
+    if recorded is not None:
+        owned = attempts.owns(ecs, config, recorded, record[runs.Record.RUN_ID])
+        return True, str(recorded) if owned else None
+    return "reason" not in current and attempts.sent_at(record, current) is not None, None
+
+
+def _stop_task(config: trigger_config.TriggerConfig, task_arn: str, reason: str) -> None:
+    """StopTask; a task ECS does not show yet (RunTask is eventually consistent) is stopped by
+    the supervisor when its first event or the pass shows it, as for any stopped run's task."""
+    try:
+        ecs.stop_task(cluster=config.cluster_arn, task=task_arn, reason=reason)
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") != "InvalidParameterException":
+            raise
+        request_log.bind(stopTask="not visible yet: the supervisor stops it when it is")
 
 
 def task_stop(event: dict, config: trigger_config.TriggerConfig) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import os
 
 import boto3
@@ -118,8 +119,19 @@ def scheduler_context(request_id: str = "5c1e8f5b-2a7d-4e8b-9c3f-6f1a2b3c4d5e") 
     return Context(request_id, f"{TRIGGER_ARN}:{run_event.SCHEDULES_ALIAS}")
 
 
+_invocations = itertools.count(1)
+
+
+def another_invocation() -> Context:
+    """An invocation of its own: Lambda gives each invocation a new request id, and keeps one
+    only across its own retries of that invocation (the `context` fixture, used again, is such
+    a retry). A repeat by a caller, another delivery of an event, or a pass is one of these."""
+    return Context(f"00000000-0000-4000-8000-{next(_invocations):012x}")
+
+
 @pytest.fixture
 def context() -> Context:
+    """One invocation; used again, Lambda's retry of it (the same request id)."""
     return Context()
 
 

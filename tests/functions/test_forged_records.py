@@ -14,12 +14,15 @@ from functions.supervisor import supervisor
 from functions.trigger import handler
 from longjobs_contract import lifecycle, runs, trigger_config
 from longjobs_contract.alarms import REFUSED_RECORD
+from tests.functions.conftest import another_invocation
 from tests.functions.test_supervisor import (
     NIGHTLY,
     RULES,
     RUN,
+    advance,
     event_for,
     later,
+    reconcile,
     running,
     stack,  # noqa: F401  (the fixture)
     start,
@@ -126,13 +129,18 @@ def test_stop_by_run_id_leaves_alone_a_task_the_record_names_but_ecs_does_not_sh
     attempts = store.get(RUN)["attempts"]
     forge(store, RUN, attempts=[{**attempts[0], "taskArn": other["taskArn"]}])
     answer = handler.handler({"action": "stop", "runId": RUN}, context)
-    assert answer["status"] == "STOPPED"
+    # The stop is recorded; the task the record names is not the run's, so nothing is stopped.
+    assert (answer["status"], answer["stopRequested"]) == (
+        "RUNNING",
+        "stopped through the longjobs trigger",
+    )
     assert ecs.tasks[other["taskArn"]]["desiredStatus"] != "STOPPED"
     assert store.get(OTHER_RUN)["status"] != "STOPPED"
     # Its own task is stopped by the supervisor when its next event comes: a stopped run's task
     # must not run on.
-    assert supervisor.handler(running(task), context)["outcome"] == "stopped-stray"
+    supervisor.handler(running(task), context)
     assert ecs.tasks[task["taskArn"]]["desiredStatus"] == "STOPPED"
+    assert ecs.tasks[other["taskArn"]]["desiredStatus"] != "STOPPED"
 
 
 def test_a_nightly_run_untouched_is_sent_as_before(stack, context):  # noqa: F811
@@ -162,5 +170,54 @@ def test_stop_by_run_id_goes_on_when_iam_hides_the_task_the_record_names(
 
     monkeypatch.setattr(ecs, "describe_tasks", denied)
     answer = handler.handler({"action": "stop", "runId": RUN}, context)
-    assert answer["status"] == "STOPPED"
+    # The stop goes on and is recorded; the task IAM hides is not stopped by the trigger.
+    assert answer["stopRequested"] == "stopped through the longjobs trigger"
     assert ecs.tasks[task["taskArn"]]["desiredStatus"] != "STOPPED"
+
+
+@pytest.mark.parametrize(
+    "forged_version",
+    [
+        # Behind ECS's: the pass applies the task to the run it was described for.
+        None,
+        # As ECS's: the pass takes it as recorded, and only sends the run's stop again.
+        3,
+    ],
+)
+def test_a_task_another_run_started_is_neither_stopped_nor_recorded_for_a_record_naming_it(
+    stack,  # noqa: F811
+    context,
+    monkeypatch,
+    forged_version,
+):
+    """A run's record forged to name another run's running task as its attempt's, and to ask
+    its stop: only a task the run started (`startedBy`) is the run's. The pass, describing it
+    for the forged run, neither stops it nor records it there; its own events record it on
+    its own run only."""
+    ecs, store, _ = stack
+    later(monkeypatch, 0)  # one clock for the stamps below
+    task = start(ecs, context)
+    handler.handler(OTHER, another_invocation())
+    other = ecs.tasks[ecs.started()[-1]]
+    for started in (task, other):
+        advance(ecs, started, lastStatus="RUNNING", version=3)
+    supervisor.handler(running(task), another_invocation())
+    entry = {**store.get(RUN)["attempts"][0], "taskArn": other["taskArn"]}
+    if forged_version is None:
+        entry.pop("version")
+    else:
+        entry["version"] = forged_version
+    forge(store, RUN, attempts=[entry], stopRequested="forged")
+    forged = store.get(RUN)
+    later(monkeypatch, 3)  # the forged run is quiet: the pass describes the task it names
+    assert supervisor.handler(running(other), another_invocation()) == {
+        "outcome": "recorded",
+        "status": "RUNNING",
+    }
+    others = store.get(OTHER_RUN)
+    answer = reconcile()
+    assert (answer["looked"], answer["applied"], answer["errors"]) == (1, 0, 0)
+    assert [params["tasks"] for params in ecs.requests("DescribeTasks")] == [[other["taskArn"]]]
+    assert ecs.requests("StopTask") == []
+    assert ecs.tasks[other["taskArn"]]["desiredStatus"] == "RUNNING"
+    assert (store.get(RUN), store.get(OTHER_RUN)) == (forged, others)

@@ -164,7 +164,13 @@ def test_a_spot_interruption_reruns_on_demand_regardless_of_retries():
     assert decision.retry == (2, "on-demand")
     assert (current["status"], current["attempt"]) == ("PENDING", 2)
     assert current["attempts"][0]["retryReason"] == "interrupted"
-    assert current["attempts"][1] == {"attempt": 2, "capacity": "on-demand", "requestedAt": NOW}
+    # Taken (`sentAt`) by the supervisor that decided it, which sends it right after.
+    assert current["attempts"][1] == {
+        "attempt": 2,
+        "capacity": "on-demand",
+        "requestedAt": NOW,
+        "sentAt": NOW,
+    }
     # Interrupted again: interruptionRetries (1) is spent.
     current, decision = apply(current, stopped(2, stopCode="SpotInterruption"), rules)
     assert (current["status"], decision.final, decision.retry) == ("FAILED", "FAILED", None)

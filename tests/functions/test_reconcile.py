@@ -8,6 +8,7 @@ theirs had been lost.
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -18,6 +19,7 @@ from functions.trigger import handler
 from longjobs_contract import runs
 from longjobs_contract.run_event import RunRequest
 from tests.functions import test_supervisor
+from tests.functions.conftest import another_invocation
 
 stack = test_supervisor.stack
 """The supervisor's stack: PROD in moto, ECS as the stand-in."""
@@ -46,7 +48,7 @@ def open_run(ecs, store, index: int, *, stopped: bool, created) -> str:
         idempotency_key=key,
     )
     run_id = runs.run_id("report", key)
-    record = records.new_record(run_id, request, created, 90)
+    record = records.new_record(run_id, request, created)
     arn = f"arn:aws:ecs:eu-west-1:123456789012:task/longjobs-prod/{run_id}"
     record[runs.Record.STATUS] = runs.RUNNING
     record[runs.Record.ATTEMPTS][0].update(taskArn=arn, version=3, lastStatus="RUNNING")
@@ -177,3 +179,90 @@ def test_an_unreadable_cursor_starts_from_the_oldest(stack, context, kept):
     )
     answer = supervisor.handler(supervisor.RECONCILE, context)
     assert (answer["read"], answer["final"], answer["errors"]) == (1, 1, 0)
+
+
+# --- one pass at a time: the lease ------------------------------------------------------------
+
+
+def a_pass() -> dict:
+    """A reconciliation pass, an invocation of its own (its request id owns the lease)."""
+    return supervisor.handler(supervisor.RECONCILE, another_invocation())
+
+
+def test_a_pass_while_another_holds_the_lease_does_nothing(stack, monkeypatch):
+    """A second pass while the first works (a retried one beside the next minute's) takes no
+    lease and so reads no run and sends nothing; once the first gives the lease up, the next
+    pass works."""
+    ecs, store, calls = stack
+    run = open_run(ecs, store, 0, stopped=True, created=records.now() - timedelta(hours=1))
+    sweep = supervisor._Pass.sweep
+    meanwhile: dict[str, tuple[dict, list[str]] | None] = {}
+
+    def sweep_beside_a_second_pass(self, status, start, deadline):
+        if "second" not in meanwhile:  # once, in the first pass's first sweep
+            meanwhile["second"] = None
+            mark = len(calls)
+            meanwhile["second"] = (a_pass(), calls[mark:])
+        return sweep(self, status, start, deadline)
+
+    monkeypatch.setattr(supervisor._Pass, "sweep", sweep_beside_a_second_pass)
+    first = a_pass()
+    assert meanwhile["second"] is not None
+    second, its_calls = meanwhile["second"]
+    assert second == {"outcome": "skipped", "why": "another pass is working"}
+    assert its_calls == ["UpdateItem"]  # the lease, refused: nothing else
+    assert (first["outcome"], first["final"], first["errors"]) == ("reconciled", 1, 0)
+    assert store.get(run)["status"] == "SUCCEEDED"
+    monkeypatch.setattr(supervisor._Pass, "sweep", sweep)
+    assert a_pass()["outcome"] == "reconciled"
+
+
+def test_a_lease_whose_pass_died_is_taken_once_the_function_timeout_has_passed(stack, monkeypatch):
+    """A pass Lambda killed never gives its lease up: it holds the lease for the function's
+    timeout at most, after which the next pass takes it."""
+    ecs, store, _ = stack
+    test_supervisor.later(monkeypatch, 0)  # one clock for the lease and the passes
+    died = records.now()
+    assert store.take_pass("killed", died + timedelta(seconds=supervisor.FUNCTION_TIMEOUT_SECONDS))
+    test_supervisor.later(monkeypatch, supervisor.FUNCTION_TIMEOUT_SECONDS / 60)
+    assert a_pass()["outcome"] == "skipped"
+    test_supervisor.later(monkeypatch, 1 / 60)
+    assert a_pass()["outcome"] == "reconciled"
+
+
+def test_a_pass_whose_lease_was_taken_over_does_not_save_its_cursors(stack, monkeypatch, capsys):
+    """Three open runs, two read a pass. Pass A reads runs 0 and 1; before it saves where it
+    stopped, its lease runs out and two passes take it in turn (the second reads runs 2 and
+    0). A's cursor (after run 1) would move theirs (after run 0) back: A's is refused, and the
+    next pass goes on from theirs."""
+    ecs, store, _ = stack
+    monkeypatch.setattr(supervisor, "MAX_RECONCILED", 2)
+    base = records.now() - timedelta(hours=1)
+    ids = [open_run(ecs, store, i, stopped=False, created=base + timedelta(minutes=i))
+           for i in range(3)]  # fmt: skip
+    arns = {store.get(run)["attempts"][0]["taskArn"]: run for run in ids}
+    test_supervisor.later(monkeypatch, 0)
+    a = another_invocation()
+    save = records.RunStore.save_pass_cursors
+    others: list[dict] = []
+
+    def taken_over_before_saving(self, cursors, owner):
+        if owner == a.aws_request_id and not others:
+            test_supervisor.later(monkeypatch, supervisor.FUNCTION_TIMEOUT_SECONDS / 60 + 1)
+            others.extend(a_pass() for _ in range(2))
+        return save(self, cursors, owner)
+
+    monkeypatch.setattr(records.RunStore, "save_pass_cursors", taken_over_before_saving)
+    capsys.readouterr()
+    answer = supervisor.handler(supervisor.RECONCILE, a)
+    assert [(o["outcome"], o["read"], o["errors"]) for o in others] == [("reconciled", 2, 0)] * 2
+    assert (answer["read"], answer["errors"]) == (2, 1)
+    logged = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert (logged["requestId"], logged["caught"]) == (
+        a.aws_request_id,
+        ["the pass's cursor: RuntimeError: another pass took over: its cursors stand"],
+    )
+    assert store.pass_cursors() == {runs.RUNNING: records.status_position(store.get(ids[0]))}
+    ecs.calls.clear()
+    assert a_pass()["read"] == 2
+    assert sorted(arns[arn] for arn in described(ecs)) == sorted(ids[1:])

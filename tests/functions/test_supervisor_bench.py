@@ -22,6 +22,7 @@ def test_the_call_counts_the_readme_quotes(capsys):
         "late (PENDING after STOPPED)": (1, "GetItem", "met"),
         "STOPPED, re-run": (3, "GetItem, UpdateItem, RunTask", "met"),
     }
-    # Two pages of RUNNING, one of PENDING, one of notices, two DescribeTasks for 150 runs, and
-    # the pass's position read and written: nothing of each run's own.
-    assert lines[-1].strip() == "8: GetItem, Query 4, DescribeTasks 2, UpdateItem"
+    # The pass's lease taken (UpdateItem), its position read (GetItem), two pages of RUNNING,
+    # one of PENDING, one of notices, two DescribeTasks for 150 runs, and its position written
+    # as it gives the lease up (UpdateItem): nothing of each run's own.
+    assert lines[-1].strip() == "9: UpdateItem 2, GetItem, Query 4, DescribeTasks 2"

@@ -287,7 +287,7 @@ def test_valid_runs_build_a_request_botocore_accepts(prod_config, run, capacity,
     config = handler.load_config()
     request = run_event.parse_run(event, config.jobs, "request")
     run_id = runs.run_id(request.job, request.idempotency_key)
-    record = records.new_record(run_id, request, records.now(), config.run_retention_days)
+    record = records.new_record(run_id, request, records.now())
     # The longest attempt number the platform variables are counted with.
     params = attempts.run_task_request(config, record, attempts.Attempt(runs.MAX_ATTEMPT, capacity))
     validate_parameters(params, RUN_TASK_MODEL)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from dataclasses import replace
 from datetime import timedelta
 
 import boto3
@@ -16,9 +17,9 @@ from moto import mock_aws
 
 from functions.common import attempts, records
 from functions.trigger import handler
-from longjobs_contract import runs, trigger_config
+from longjobs_contract import lifecycle, runs, start_failures, trigger_config
 from simulation.ecs_api import CAPACITY_REASON, client_error
-from tests.functions.conftest import PROD, scheduler_context
+from tests.functions.conftest import PROD, another_invocation, scheduler_context
 from tests.functions.ecs_fixture import EcsStandIn
 from tests.functions.runs_table import create_runs_table
 
@@ -51,8 +52,15 @@ def stack(dev, config_file, monkeypatch):
         yield ecs, records.RunStore(dynamodb, table), calls
 
 
-def test_a_run_is_recorded_then_started_in_two_calls(stack, context):
+def at(monkeypatch, when) -> None:
+    """The functions' clock reads `when`."""
+    monkeypatch.setattr(records, "now", lambda: when)
+
+
+def test_a_run_is_recorded_then_started_in_two_calls(stack, context, monkeypatch):
     ecs, store, calls = stack
+    start = records.now().replace(microsecond=0)
+    at(monkeypatch, start)
     response = handler.handler(NIGHTLY, context)
     [task] = ecs.started()
     assert response == {
@@ -82,14 +90,18 @@ def test_a_run_is_recorded_then_started_in_two_calls(stack, context):
         "idempotencyKey": "nightly-2026-11-01",
         "source": "caller",
     }
-    assert [a["attempt"] for a in record["attempts"]] == [1]
-    assert (
-        record["expiresAt"]
-        - int(
-            records.datetime.fromisoformat(record["createdAt"].replace("Z", "+00:00")).timestamp()
-        )
-        == 90 * 24 * 3600
-    )
+    # Taken to send by this invocation (`sentBy`: Lambda's retry of it may send it again).
+    created = records.timestamp(start)
+    assert record["attempts"] == [
+        {
+            "attempt": 1,
+            "capacity": "spot",
+            "requestedAt": created,
+            "sentAt": created,
+            "sentBy": context.aws_request_id,
+        }
+    ]
+    assert "expiresAt" not in record  # an open run's record never expires
 
 
 def test_the_exact_request_of_a_spot_attempt(stack, context):
@@ -139,11 +151,56 @@ def test_the_exact_request_of_a_spot_attempt(stack, context):
 
 
 def test_a_repeated_request_starts_nothing_new(stack, context):
-    ecs, _, _ = stack
+    """Repeated by a caller (an invocation of its own) while its first sending may still be
+    under way (within SENDER_GONE), a request is answered from the record alone: no RunTask,
+    and no task until an event names it."""
+    ecs, _, calls = stack
     first = handler.handler(NIGHTLY, context)
-    again = handler.handler(NIGHTLY, context)
-    assert again == {**first, "duplicate": True}
-    assert len(ecs.started()) == 1
+    calls.clear()
+    again = handler.handler(NIGHTLY, another_invocation())
+    assert calls == ["PutItem"]
+    assert again == {**first, "taskArn": None, "duplicate": True}
+    assert ecs.started() == [first["taskArn"]]
+
+
+def test_a_repeat_sends_the_same_token_once_the_sender_is_gone(stack, context, monkeypatch):
+    """One sender an attempt: a caller's repeat within SENDER_GONE of the attempt's sending
+    sends nothing; the first after it takes the attempt (`sentAt`, `sentBy`, the first sending
+    kept as `firstSentAt`) and sends the same token, which answers with the task it started; a
+    repeat right after that sends nothing again."""
+    ecs, store, calls = stack
+    start = records.now().replace(microsecond=0)
+    at(monkeypatch, start)
+    first = handler.handler(NIGHTLY, context)
+    at(monkeypatch, start + attempts.SENDER_GONE - timedelta(milliseconds=1))
+    calls.clear()
+    early = another_invocation()
+    assert handler.handler(NIGHTLY, early) == {**first, "taskArn": None, "duplicate": True}
+    assert calls == ["PutItem"]
+    gone = start + attempts.SENDER_GONE
+    at(monkeypatch, gone)
+    calls.clear()
+    repeat = another_invocation()
+    assert handler.handler(NIGHTLY, repeat) == {**first, "duplicate": True}
+    assert calls == ["PutItem", "UpdateItem", "RunTask"]
+    assert store.get(NIGHTLY_RUN)["attempts"] == [
+        {
+            "attempt": 1,
+            "capacity": "spot",
+            "requestedAt": records.timestamp(start),
+            "sentAt": records.timestamp(gone),
+            "firstSentAt": records.timestamp(start),
+            "sentBy": repeat.aws_request_id,
+        }
+    ]
+    at(monkeypatch, gone + timedelta(seconds=1))
+    calls.clear()
+    again = handler.handler(NIGHTLY, another_invocation())
+    assert again == {**first, "taskArn": None, "duplicate": True}
+    assert calls == ["PutItem"]
+    token = runs.client_token(NIGHTLY_RUN, 1)
+    assert [c["clientToken"] for c in ecs.run_task_calls()] == [token, token]
+    assert ecs.started() == [first["taskArn"]]
 
 
 def test_a_repeat_after_the_token_window_is_answered_from_the_record_alone(
@@ -181,11 +238,56 @@ def test_spot_without_capacity_falls_back_to_on_demand_as_attempt_two(stack, con
     ecs.capacity["FARGATE_SPOT"] = False
     response = handler.handler(NIGHTLY, context)
     assert (response["attempt"], response["capacity"]) == (2, "on-demand")
-    assert calls == ["PutItem", "RunTask", "RunTask"]
+    # The fallback is recorded (UpdateItem) before its own RunTask.
+    assert calls == ["PutItem", "RunTask", "UpdateItem", "RunTask"]
     spot, on_demand = ecs.run_task_calls()
     assert spot["clientToken"] == runs.client_token(NIGHTLY_RUN, 1)
     assert on_demand["clientToken"] == runs.client_token(NIGHTLY_RUN, 2)
     assert on_demand["capacityProviderStrategy"] == [{"capacityProvider": "FARGATE", "weight": 1}]
+
+
+def test_the_fallback_is_in_the_record_before_its_runtask(stack, context, monkeypatch):
+    """Whatever becomes of the invocation after the on-demand RunTask, the record already
+    names the task it may start: Spot's attempt 1 as having found no capacity, and the
+    on-demand attempt 2 as current and taken by this sender."""
+    ecs, store, _ = stack
+    ecs.capacity["FARGATE_SPOT"] = False
+    start = records.now().replace(microsecond=0)
+    at(monkeypatch, start)
+    sent = []
+    run_task = ecs.run_task
+
+    def record_then_run_task(**params):
+        sent.append((params["clientToken"], store.get(NIGHTLY_RUN)))
+        return run_task(**params)
+
+    monkeypatch.setattr(ecs, "run_task", record_then_run_task)
+    response = handler.handler(NIGHTLY, context)
+    (spot, _), (on_demand, at_on_demand) = sent
+    assert (spot, on_demand) == (
+        runs.client_token(NIGHTLY_RUN, 1),
+        runs.client_token(NIGHTLY_RUN, 2),
+    )
+    created = records.timestamp(start)
+    assert (at_on_demand["status"], at_on_demand["attempt"]) == ("PENDING", 2)
+    assert at_on_demand["attempts"] == [
+        {
+            "attempt": 1,
+            "capacity": "spot",
+            "requestedAt": created,
+            "reason": lifecycle.FALLBACK_REASON.format(attempt=2),
+            "classification": "capacity",
+        },
+        {
+            "attempt": 2,
+            "capacity": "on-demand",
+            "requestedAt": created,
+            "sentAt": created,
+            "sentBy": context.aws_request_id,
+        },
+    ]
+    assert store.get(NIGHTLY_RUN) == at_on_demand  # nothing is written after it
+    assert (response["attempt"], response["taskArn"]) == (2, ecs.started()[0])
 
 
 def test_a_capacity_failure_without_an_arn_still_falls_back(stack, context):
@@ -214,15 +316,27 @@ def test_zero_tasks_without_failures_is_not_success(stack, context):
 
 
 def test_a_retried_invocation_after_the_fallback_starts_nothing_new(stack, context):
-    """Lambda retries the invocation (same event) after the fallback started a task, and Spot
-    has capacity again: the Spot attempt's token still answers with its recorded failure."""
-    ecs, _, _ = stack
+    """The fallback started a task, and Spot has capacity again. The record names the
+    on-demand attempt 2 as current, taken by the invocation that sent it: a caller's repeat
+    answers from the record, and Lambda's retry of that invocation (its sender, gone) sends
+    attempt 2's token alone, at once, which answers with its task. Spot's token is not sent
+    again."""
+    ecs, _, calls = stack
     ecs.capacity["FARGATE_SPOT"] = False
     first = handler.handler(NIGHTLY, context)
     ecs.capacity["FARGATE_SPOT"] = True
-    again = handler.handler(NIGHTLY, context)
-    assert again == {**first, "duplicate": True}
-    assert len(ecs.started()) == 1
+    calls.clear()
+    again = handler.handler(NIGHTLY, another_invocation())
+    assert calls == ["PutItem"]
+    assert again == {**first, "taskArn": None, "duplicate": True}
+    calls.clear()
+    after = handler.handler(NIGHTLY, context)
+    assert calls == ["PutItem", "UpdateItem", "RunTask"]
+    assert after == {**first, "duplicate": True}
+    assert [c["clientToken"] for c in ecs.run_task_calls()] == [
+        runs.client_token(NIGHTLY_RUN, n) for n in (1, 2, 2)
+    ]
+    assert ecs.started() == [first["taskArn"]]
 
 
 def test_no_capacity_anywhere_is_recorded_and_the_retry_is_a_new_attempt(stack, context):
@@ -262,14 +376,20 @@ def deploy_a_new_revision(config_file) -> None:
     handler.load_config.cache_clear()
 
 
-def test_a_retry_after_a_deploy_is_resolved_from_the_conflict(stack, context, config_file):
-    """A new task definition revision between an attempt and its retry: ECS refuses the token
-    with ConflictException and names the task it started, which is this attempt's."""
+def test_a_retry_after_a_deploy_is_resolved_from_the_conflict(
+    stack, context, config_file, monkeypatch
+):
+    """A new task definition revision between an attempt and its sending again (a caller's
+    repeat, once the first sender is gone): ECS refuses the token with ConflictException and
+    names the task it started, which is this attempt's."""
     ecs, _, _ = stack
+    start = records.now()
     first = handler.handler(NIGHTLY, context)
     deploy_a_new_revision(config_file)
-    again = handler.handler(NIGHTLY, context)
+    at(monkeypatch, start + attempts.SENDER_GONE + timedelta(seconds=1))
+    again = handler.handler(NIGHTLY, another_invocation())  # a caller's repeat
     assert again == {**first, "duplicate": True}
+    assert ecs.calls[-1] == ("RunTask ConflictException", {})
     assert len(ecs.started()) == 1
 
 
@@ -303,15 +423,77 @@ def test_a_start_no_attempt_can_fix_ends_the_run_failed_answered_not_raised(
     assert len(ecs.calls) == calls_before
 
 
-def test_throttling_is_raised_and_the_retry_sends_the_same_attempt(stack, context):
-    ecs, store, _ = stack
+THROTTLED = {
+    "ThrottlingException": "Rate exceeded",
+    # dagster-io/dagster#33439: throttling of the EC2 call RunTask makes, under another code.
+    "InvalidParameterException": (
+        "Error retrieving subnet information for [subnet-0123456789abcdef0]: Rate exceeded "
+        "(Service: Ec2, Status Code: 400, Request ID: 0) (ErrorCode: Throttling)"
+    ),
+}
+
+
+@pytest.mark.parametrize("code", THROTTLED)
+def test_throttling_is_raised_and_lambdas_retry_sends_the_same_attempt_at_once(
+    stack, context, code, monkeypatch
+):
+    """The throttled invocation took attempt 1 (`sentAt`, `sentBy` its request id) and raised;
+    Lambda's retry of it, the same request id a moment later, is that sender, gone: it sends
+    attempt 1's token again at once, which starts its task."""
+    ecs, store, calls = stack
+    start = records.now().replace(microsecond=0)
+    at(monkeypatch, start)
+    ecs.next_errors.append(client_error(code, THROTTLED[code], "RunTask"))
+    with pytest.raises(Exception, match="Rate exceeded"):
+        handler.handler(NIGHTLY, context)
+    assert ecs.started() == []
+    retried = start + timedelta(seconds=1)
+    at(monkeypatch, retried)
+    calls.clear()
+    response = handler.handler(NIGHTLY, context)
+    assert calls == ["PutItem", "UpdateItem", "RunTask"]
+    assert (response["attempt"], response["taskArn"]) == (1, ecs.started()[0])
+    assert store.get(NIGHTLY_RUN)["attempts"] == [
+        {
+            "attempt": 1,
+            "capacity": "spot",
+            "requestedAt": records.timestamp(start),
+            "sentAt": records.timestamp(retried),
+            "firstSentAt": records.timestamp(start),
+            "sentBy": context.aws_request_id,
+        }
+    ]
+    assert [c["clientToken"] for c in ecs.run_task_calls()] == [
+        runs.client_token(NIGHTLY_RUN, 1)
+    ] * 2
+
+
+def test_after_throttling_another_invocation_sends_the_attempt_only_once_its_sender_is_gone(
+    stack, context, monkeypatch
+):
+    """The throttled invocation took attempt 1 and raised; an invocation of its own (a
+    caller's repeat) is not its sender: it answers from the record until SENDER_GONE after
+    the sending, and sends attempt 1's token after it."""
+    ecs, store, calls = stack
+    start = records.now().replace(microsecond=0)
+    at(monkeypatch, start)
     ecs.next_errors.append(client_error("ThrottlingException", "Rate exceeded", "RunTask"))
     with pytest.raises(Exception, match="Rate exceeded"):
         handler.handler(NIGHTLY, context)
-    assert store.get(NIGHTLY_RUN)["attempt"] == 1
-    response = handler.handler(NIGHTLY, context)
-    assert response["attempt"] == 1 and response["taskArn"] == ecs.started()[0]
-    assert {c["clientToken"] for c in ecs.run_task_calls()} == {runs.client_token(NIGHTLY_RUN, 1)}
+    at(monkeypatch, start + attempts.SENDER_GONE - timedelta(milliseconds=1))
+    calls.clear()
+    early = handler.handler(NIGHTLY, another_invocation())
+    assert (early["attempt"], early["taskArn"], calls) == (1, None, ["PutItem"])
+    at(monkeypatch, start + attempts.SENDER_GONE)
+    calls.clear()
+    repeat = another_invocation()
+    response = handler.handler(NIGHTLY, repeat)
+    assert calls == ["PutItem", "UpdateItem", "RunTask"]
+    assert (response["attempt"], response["taskArn"]) == (1, ecs.started()[0])
+    assert records.current_attempt(store.get(NIGHTLY_RUN))["sentBy"] == repeat.aws_request_id
+    assert [c["clientToken"] for c in ecs.run_task_calls()] == [
+        runs.client_token(NIGHTLY_RUN, 1)
+    ] * 2
 
 
 def test_status_answers_from_the_record(stack, context):
@@ -388,9 +570,13 @@ def test_the_record_holds_what_the_contract_names(stack, context):
     assert set(record) == {
         runs.Record.RUN_ID, runs.Record.JOB, runs.Record.STATUS, runs.Record.REQUEST,
         runs.Record.ATTEMPT, runs.Record.ATTEMPTS, runs.Record.CREATED_AT,
-        runs.Record.UPDATED_AT, runs.Record.EXPIRES_AT, runs.Record.LIST_KEY, runs.Record.REVISION,
+        runs.Record.UPDATED_AT, runs.Record.LIST_KEY, runs.Record.REVISION,
+        runs.Record.JOB_CONTRACT, runs.Record.SENDINGS,
     }  # fmt: skip
     assert json.loads(json.dumps(record)) == record
+    # The contract it was accepted under, whole: it supervises the run if its job leaves.
+    config = handler.load_config()
+    assert records.job_of(record, replace(config, jobs={})) == config.jobs["report"]
 
 
 def test_a_run_that_finds_no_capacity_for_its_wait_ends_failed(stack, context, monkeypatch):
@@ -425,15 +611,22 @@ def test_a_next_token_of_another_filter_is_refused(stack, context):
     assert other["error"]["message"].endswith("was given for another job or status filter")
 
 
-def test_a_retry_after_a_deploy_of_a_run_that_fell_back_finds_its_task(stack, context, config_file):
-    """Spot was full, the on-demand fallback started; a deploy; the request again: the Spot
-    attempt's token answers ConflictException naming no task, the fallback's names its task."""
+def test_a_retry_after_a_deploy_of_a_run_that_fell_back_finds_its_task(
+    stack, context, config_file, monkeypatch
+):
+    """Spot was full, the on-demand fallback started; a deploy; the request again once the
+    fallback's sender is gone: the record names the fallback as current, and its token
+    answers ConflictException naming its task."""
     ecs, _, _ = stack
     ecs.capacity["FARGATE_SPOT"] = False
+    start = records.now()
     first = handler.handler(NIGHTLY, context)
     deploy_a_new_revision(config_file)
-    again = handler.handler(NIGHTLY, context)
-    assert (again["taskArn"], again["attempt"], again["status"]) == (first["taskArn"], 2, "PENDING")
+    at(monkeypatch, start + attempts.SENDER_GONE + timedelta(seconds=1))
+    again = handler.handler(NIGHTLY, another_invocation())  # a caller's repeat
+    assert again == {**first, "duplicate": True}
+    assert ecs.run_task_calls()[-1]["clientToken"] == runs.client_token(NIGHTLY_RUN, 2)
+    assert ecs.calls[-1] == ("RunTask ConflictException", {})
     assert len(ecs.started()) == 1
 
 
@@ -559,3 +752,49 @@ def test_the_schedules_alias_takes_schedule_firings_only(stack, context):
         "schedules invoke the trigger's 'schedules' alias",
     }
     assert ecs.started() == []
+
+
+def test_a_record_from_before_sendings_were_recorded_counts_its_attempt_as_sent(stack, context):
+    """A run recorded by an earlier version (no `sendingsRecorded`, no `sentAt`): its attempt was
+    sent as it was recorded, so a stop records itself and leaves the task to the supervisor
+    rather than ending the run at once, and no repeat within SENDER_GONE sends it again."""
+    ecs, store, _ = stack
+    handler.handler(NIGHTLY, context)
+    record = store.get(NIGHTLY_RUN)
+    legacy = [
+        {k: v for k, v in a.items() if k not in ("sentAt", "sentBy")} for a in record["attempts"]
+    ]
+    store.client.update_item(
+        TableName=store.table,
+        Key={"runId": {"S": NIGHTLY_RUN}},
+        UpdateExpression="REMOVE sendingsRecorded",
+    )
+    assert store.update(store.get(NIGHTLY_RUN), {"attempts": legacy})
+    assert attempts.sent_at(store.get(NIGHTLY_RUN), legacy[0]) == legacy[0]["requestedAt"]
+    sent = len(ecs.run_task_calls())
+    assert handler.handler(NIGHTLY, another_invocation())["duplicate"] is True
+    assert len(ecs.run_task_calls()) == sent
+    answer = handler.handler({"action": "stop", "runId": NIGHTLY_RUN}, context)
+    assert answer["status"] != "STOPPED" and "stopRequested" in answer
+
+
+@pytest.mark.parametrize("replayed, status", [(False, "FAILED"), (True, "PENDING")])
+def test_a_replayed_capacity_failure_does_not_end_the_wait_for_capacity(
+    stack, context, monkeypatch, replayed, status
+):
+    """Past `maxWaitForCapacity`, a fresh "no capacity" ends the run FAILED; the same answer to
+    a token sent again may be its first answer replayed (ECS_Idempotency), which says nothing of
+    the capacity now: the run goes on with its next attempt, a new token."""
+    _, store, _ = stack
+    start = records.now()
+    handler.handler(NIGHTLY, context)
+    monkeypatch.setattr(records, "now", lambda: start + timedelta(minutes=20))
+    record = store.get(NIGHTLY_RUN)
+    reason = "Capacity is unavailable at this time. Please try again later"
+    tried = [(attempts.Attempt(1, "spot"), attempts.NotStarted(start_failures.CAPACITY, reason))]
+    rules = handler.load_config().jobs["report"]
+    try:
+        attempts.record_no_start(store, record, tried, rules=rules, replayed=replayed)
+    except attempts.CapacityUnavailable:
+        pass
+    assert store.get(NIGHTLY_RUN)["status"] == status

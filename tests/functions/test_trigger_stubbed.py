@@ -81,7 +81,7 @@ def test_every_aws_call_with_its_retries_ends_inside_the_function_timeout():
 def record_of(config, event: dict) -> dict:
     request = run_event.parse_run(event, config.jobs, "r")
     run_id = runs.run_id(request.job, request.idempotency_key)
-    return records.new_record(run_id, request, records.now(), config.run_retention_days)
+    return records.new_record(run_id, request, records.now())
 
 
 def test_started_by_and_tags_fit_ecs_limits(prod_config):

@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
 
-from functions.common import records
+from functions.common import clock, records
 from longjobs_contract import runs, trigger_config
 from longjobs_contract.run_event import RunRequest
 from longjobs_contract.runs import Record
@@ -126,7 +126,7 @@ def new_record(rules, run: int, job: str, status: str, minute: int, due: bool) -
         capacity="spot",
         idempotency_key=f"key-{run}",
     )
-    record = records.new_record(run_id(run), request, START + timedelta(minutes=minute), 30)
+    record = records.new_record(run_id(run), request, START + timedelta(minutes=minute))
     record[Record.STATUS] = status
     if due:
         record[Record.NOTIFY_DUE] = runs.NOTIFY_DUE_VALUE
@@ -147,6 +147,17 @@ def perform(store: records.RunStore, rules, operation: tuple) -> Any:
         return ("error", error.response["Error"])
 
 
+class _Fixed:
+    def now(self) -> datetime:
+        return START
+
+    def monotonic(self) -> float:
+        return 0.0
+
+    def sleep(self, seconds: float) -> None:
+        raise AssertionError("nothing here waits")
+
+
 def _perform(store: records.RunStore, rules, kind: str, *args: Any) -> Any:
     if kind == "create":
         return store.create(new_record(rules, *args))
@@ -159,8 +170,17 @@ def _perform(store: records.RunStore, rules, kind: str, *args: Any) -> Any:
     if kind == "oldest":
         return _oldest(store, *args)
     if kind == "cursors":
-        store.save_pass_cursors({s: p and position(p[0], s, p[1]) for s, p in args[0].items()})
-        return store.pass_cursors()
+        # A pass takes the lease (a second taker is refused while it holds it), then saves
+        # its cursors as its holder, and a save by another is refused.
+        with clock.use(_Fixed()):  # the lease is over the clock: the same on both sides
+            until = START + timedelta(minutes=5)
+            taken = (store.take_pass("pass-1", until), store.take_pass("pass-2", until))
+            cursors = {s: p and position(p[0], s, p[1]) for s, p in args[0].items()}
+            saved = (
+                store.save_pass_cursors(cursors, "pass-2"),
+                store.save_pass_cursors(cursors, "pass-1"),
+            )
+        return taken, saved, store.pass_cursors()
     if kind == "due":
         return store.due_notices(args[0])
     if kind == "delete":
@@ -668,10 +688,12 @@ def test_an_expired_item_stays_until_its_delay_has_passed(declared, rules):
         declared, clock, ttl_delay=lambda: 3600.0, index_lag=lambda: 1.0, on_expire=deleted.append
     )
     store = records.RunStore(table.client(), declared["name"])
-    record = new_record(rules, 0, "report", runs.SUCCEEDED, 0, False)
+    # A final run's record expires (an open run's has no expiry at all).
+    expires = int((START + timedelta(days=30)).timestamp())
+    record = new_record(rules, 0, "report", runs.SUCCEEDED, 0, False) | {"expiresAt": expires}
     store.create(record)
-    store.create(new_record(rules, 1, "report", runs.RUNNING, 0, False) | {"expiresAt": 10**10})
-    clock.at = datetime.fromtimestamp(record[Record.EXPIRES_AT], UTC) + timedelta(seconds=3599)
+    store.create(new_record(rules, 1, "report", runs.RUNNING, 0, False))
+    clock.at = datetime.fromtimestamp(expires, UTC) + timedelta(seconds=3599)
     assert table.expire() == 0
     assert store.get(run_id(0)) is not None
     assert by_status(store, runs.SUCCEEDED) == [run_id(0)]

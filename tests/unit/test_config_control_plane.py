@@ -295,6 +295,26 @@ def test_what_is_the_job_s_own_or_outside_the_stack_is_accepted(accepted):
     assert [s.document() for s in job.policy_statements] == [accepted]
 
 
+def test_the_alarm_forwarder_and_its_logs_are_the_stack_s_without_kms_only():
+    # Invoked, it would publish a forged alarm to every subscriber; its logs are an audit's.
+    invoke = statement(
+        "lambda:InvokeFunction", f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:longjobs-dev-alarms"
+    )
+    logs = statement(
+        "logs:PutLogEvents",
+        f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/longjobs/dev/lambda/alarms:log-stream:*",
+    )
+    assert [problem.split(" could ")[0] for problem in problems(with_statements(invoke, logs))] == [
+        "longjobs:jobs.report.policyStatements.0: Action 'lambda:InvokeFunction' on Resource "
+        f"'arn:aws:lambda:us-east-1:{ACCOUNT}:function:longjobs-dev-alarms'",
+        "longjobs:jobs.report.policyStatements.1: Action 'logs:PutLogEvents' on Resource "
+        f"'arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/longjobs/dev/lambda/alarms:log-stream:*'",
+    ]
+    # With the stack's key there is no forwarder: those names are not the stack's.
+    job = parse(with_statements(invoke, logs, kms="create"), **STACK).jobs["report"]
+    assert [s.document() for s in job.policy_statements] == [invoke, logs]
+
+
 def test_a_key_the_stack_creates_is_matched_by_wildcards_only_a_named_one_by_its_arn():
     mine = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
     deletion = statement("kms:ScheduleKeyDeletion", mine)

@@ -39,6 +39,7 @@ FROM_CONFIG = {
     "timeout_seconds": ({"timeout": "2h"}, 7200),
     "notify": ({"notify": "all"}, "all"),
     "max_wait_for_capacity_seconds": ({"maxWaitForCapacity": "1d"}, 86400),
+    "start_timeout_seconds": ({"startTimeout": "45m"}, 2700),
 }
 
 
@@ -80,6 +81,12 @@ def test_every_setting_of_a_job_reaches_the_functions():
             "25h",
             "longjobs:jobs.report.maxWaitForCapacity: '25h' is 25 hours; allowed: 1 minute to 1 "
             "day, as seconds or like 45m, 2h, 1h30m",
+        ),
+        (
+            "startTimeout",
+            "3h",
+            "longjobs:jobs.report.startTimeout: '3h' is 3 hours; allowed: 1 minute to 2 hours, as "
+            "seconds or like 45m, 2h, 1h30m",
         ),
         (
             "notify",

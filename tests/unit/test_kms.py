@@ -107,6 +107,7 @@ def test_without_kms_each_service_encrypts_with_its_own_key(dev):
         "log group report-logs": None,
         "log group trigger-logs": None,
         "log group supervisor-logs": None,
+        "log group alarm-forwarder-logs": None,
         "repository hello-world-repository": ("AES256", None),
         "repository report-repository": ("AES256", None),
         "queue trigger-failures": "SQS-managed",
@@ -229,6 +230,7 @@ def test_each_service_uses_the_key_for_this_stack_only(created):
                         for name in (
                             "refused-requests",
                             "refused-records",
+                            "supervisor-errors",
                             "trigger-failures",
                             "supervisor-failures",
                             "schedules-dead-letters",

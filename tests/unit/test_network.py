@@ -139,9 +139,7 @@ def test_runs_the_trigger_starts_get_the_vpcs_subnets_and_no_public_ip(endpoints
     run, _ = endpoints_only
     config = trigger_config.loads(run.trigger_config)
     request = run_event.parse_run({"job": "report", "idempotencyKey": "k"}, config.jobs, "r")
-    record = records.new_record(
-        runs.run_id("report", "k"), request, records.now(), config.run_retention_days
-    )
+    record = records.new_record(runs.run_id("report", "k"), request, records.now())
     params = attempts.run_task_request(config, record, attempts.Attempt(1, "spot"))
     assert params["networkConfiguration"] == {
         "awsvpcConfiguration": {

@@ -177,7 +177,8 @@ def test_plan_prints_every_resource_policy_statement_by_statement(dev_plan):
         "      sns:Publish",
         f"        on {topic}",
         "      if ArnNotEquals aws:PrincipalArn in "
-        "[arn:aws:iam::123456789012:role/longjobs-dev/supervisor-role-9a73f43]",
+        "[arn:aws:iam::123456789012:role/longjobs-dev/supervisor-role-9a73f43, "
+        "arn:aws:iam::123456789012:role/longjobs-dev/alarm-forwarder-role-2b4a41e]",
         "    PublishThroughTlsOnly: Deny every principal",
         "      sns:Publish",
         f"        on {topic}",
@@ -522,7 +523,7 @@ def test_plan_prints_what_the_policy_of_a_named_key_must_hold(tmp_path):
 
 def test_plan_prices_the_alarms(dev_plan):
     assert (
-        "  Alarms: 5 at 0.10 a month each, 2 metrics from log lines at 0.30 a month each: 1.10 a "
+        "  Alarms: 6 at 0.10 a month each, 2 metrics from log lines at 0.30 a month each: 1.20 a "
         "month"
     ) in dev_plan.splitlines()
 

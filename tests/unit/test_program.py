@@ -306,12 +306,14 @@ def test_stack_outputs_are_the_documented_contract(dev):
         "checkpointBucket",
         "checkpointAccessLogBucket",
         "supervisorFunctionName",
+        "alarmForwarderFunctionName",
         "supervisorFailureQueueUrl",
         "notificationsTopicArn",
         "kmsKeyArn",
     }
     assert dev.outputs["kmsKeyArn"] is None  # the dev stack leaves encryption to each service
     assert dev.outputs["supervisorFunctionName"] == "longjobs-dev-supervisor"
+    assert dev.outputs["alarmForwarderFunctionName"] == "longjobs-dev-alarms"
     assert dev.outputs["notificationsTopicArn"] == (
         f"arn:aws:sns:{REGION}:{ACCOUNT}:longjobs-dev-notifications"
     )
@@ -487,6 +489,7 @@ def test_every_named_resource_is_found_by_the_stack_prefix(dev):
     # Log groups are /<project>/<stack>/...: found by that prefix (see the README).
     assert sorted(log_groups.values()) == [
         "/longjobs/dev/hello-world",
+        "/longjobs/dev/lambda/alarms",
         "/longjobs/dev/lambda/supervisor",
         "/longjobs/dev/lambda/trigger",
         "/longjobs/dev/report",

@@ -133,11 +133,11 @@ def test_each_policy_waits_for_the_roles_it_names(monkeypatch):
         return sorted(r._name for r in depends_on if isinstance(r, aws.iam.Role))
 
     assert roles(documents["runs-policy"]) == ["supervisor-role", "trigger-role"]
-    assert roles(documents["notifications-policy"]) == ["supervisor-role"]
+    assert roles(documents["notifications-policy"]) == ["alarm-forwarder-role", "supervisor-role"]
 
 
-def test_without_the_stacks_key_only_the_supervisor_publishes(dev):
-    """The alarms invoke the supervisor, which publishes for them: no statement for
+def test_without_the_stacks_key_only_the_supervisor_and_the_alarm_forwarder_publish(dev):
+    """The alarms invoke the forwarder, which publishes for them: no statement for
     CloudWatch."""
     policy = dev.one(TOPIC_POLICY, "notifications-policy")
     assert policy.inputs == {"arn": TOPIC, "policy": policy.inputs["policy"]}
@@ -153,7 +153,12 @@ def test_without_the_stacks_key_only_the_supervisor_publishes(dev):
                 "Action": "sns:Publish",
                 "Resource": TOPIC,
                 "Condition": {
-                    "ArnNotEquals": {"aws:PrincipalArn": [role_arn(dev, "supervisor-role")]}
+                    "ArnNotEquals": {
+                        "aws:PrincipalArn": [
+                            role_arn(dev, "supervisor-role"),
+                            role_arn(dev, "alarm-forwarder-role"),
+                        ]
+                    }
                 },
             },
             THROUGH_TLS_ONLY,
@@ -167,6 +172,7 @@ def test_with_the_stacks_key_its_alarms_publish_too_and_no_others(keyed):
         for name in (
             "refused-requests",
             "refused-records",
+            "supervisor-errors",
             "trigger-failures",
             "supervisor-failures",
             "schedules-dead-letters",

@@ -49,6 +49,7 @@ def test_there_are_components():
     names = sorted(param.values[1].name for param in component_classes())
     assert names == [
         "AccessLogBucket",
+        "AlarmForwarder",
         "CheckpointBucket",
         "FargateJob",
         "JobCluster",

@@ -88,6 +88,17 @@ def test_every_queue_of_what_failed_takes_requests_over_tls_only(dev, queue):
     }
 
 
+def test_the_pass_knows_the_queue_its_failed_events_land_in(dev):
+    """The queue the function's on-failure destination and the rule's dead letters name is the
+    one the functions' config tells the pass to take events from again."""
+    queue = dev.one("aws:sqs/queue:Queue", "supervisor-failures")
+    assert json.loads(dev.trigger_config)["supervisorFailureQueue"] == queue.inputs["name"]
+    destination = dev.one(
+        "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig", "supervisor-async"
+    )
+    assert destination.inputs["destinationConfig"]["onFailure"]["destination"] == QUEUE
+
+
 def test_the_package_is_the_supervisor_the_shared_files_and_the_config(dev):
     import longjobs_contract
 
@@ -97,8 +108,8 @@ def test_the_package_is_the_supervisor_the_shared_files_and_the_config(dev):
         [
             "functions/supervisor/__init__.py",
             "functions/supervisor/supervisor.py",
+            "functions/supervisor/failed_events.py",
             "functions/supervisor/notices.py",
-            "functions/supervisor/alarms.py",
             "functions/__init__.py",
             "functions/common/__init__.py",
             "functions/common/attempts.py",
@@ -163,6 +174,21 @@ def test_the_supervisor_may_do_exactly_this(dev):
             "Action": "ecs:DescribeTasks",
             "Resource": f"arn:aws:ecs:{REGION}:{ACCOUNT}:task/longjobs-dev/*",
             "Condition": {"ArnEquals": {"ecs:cluster": CLUSTER}},
+        },
+        {
+            # Asked before a run's task is presumed gone: the tasks it started, on the cluster.
+            "Sid": "ListRunTasks",
+            "Effect": "Allow",
+            "Action": "ecs:ListTasks",
+            "Resource": f"arn:aws:ecs:{REGION}:{ACCOUNT}:container-instance/longjobs-dev/*",
+            "Condition": {"ArnEquals": {"ecs:cluster": CLUSTER}},
+        },
+        {
+            # Its pass takes again the events it failed to take.
+            "Sid": "TakeFailedEventsAgain",
+            "Effect": "Allow",
+            "Action": ["sqs:GetQueueUrl", "sqs:ReceiveMessage", "sqs:DeleteMessage"],
+            "Resource": f"arn:aws:sqs:{REGION}:{ACCOUNT}:longjobs-dev-supervisor-failures",
         },
         {
             "Sid": "StopRuns",
@@ -236,6 +262,6 @@ def test_the_functions_keep_their_logs_a_year_or_as_long_as_the_run_records(
     config = dev_config()
     config["longjobs:runRetentionDays"] = run_retention_days
     run = run_program(config=config)
-    for group in ("trigger-logs", "supervisor-logs"):
+    for group in ("trigger-logs", "supervisor-logs", "alarm-forwarder-logs"):
         logs = run.one("aws:cloudwatch/logGroup:LogGroup", group)
         assert logs.inputs["retentionInDays"] == log_retention_days

@@ -1,0 +1,1 @@
+"""The alarm forwarder: passes the stack's alarms on to the notifications topic."""
