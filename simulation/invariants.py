@@ -107,9 +107,6 @@ class Invariants:
 
     # --- as the world moves ---------------------------------------------------------------------
 
-    def step(self) -> None:
-        """After every step of the simulator: the checks are made where things change."""
-
     def watch(self, service: str, operation: str, params: dict[str, Any], answer: Any) -> None:
         if service == "ecs" and operation == "run_task" and not isinstance(answer, ClientError):
             self._run_task(params, answer)

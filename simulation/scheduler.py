@@ -133,9 +133,8 @@ class Simulator:
     def at(self, when: datetime, action: Callable[[], object]) -> None:
         self.after(self.at_time(when) - self.t, action)
 
-    def run(self, until: float, check: Callable[[], None] | None = None) -> None:
-        """Do what is queued, in time order, until the clock would pass `until`; `check` after
-        every step (the invariants)."""
+    def run(self, until: float) -> None:
+        """Do what is queued, in time order, until the clock would pass `until`."""
         _SIM.append(self)
         try:
             while self._queue and self._queue[0].when <= min(until, self.end or until):
@@ -143,8 +142,6 @@ class Simulator:
                 self.t = max(self.t, entry.when)
                 self.steps += 1
                 entry.action()
-                if check is not None:
-                    check()
             self.t = max(self.t, min(until, self.end or until))
         finally:
             _SIM.pop()

@@ -17,6 +17,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from simulation.ecs_api import client_error
 from simulation.scheduler import Simulator
 
 THROTTLED = {
@@ -45,10 +46,6 @@ ECS_THROTTLED_AS_PARAMETER = (
 """RunTask's throttling as it can also come: an InvalidParameterException naming EC2's rate
 (dagster-io/dagster#33439). botocore does not retry it: the caller must read the message."""
 MAX_ATTEMPTS = 2
-
-
-def client_error(code: str, message: str, operation: str) -> ClientError:
-    return ClientError({"Error": {"Code": code, "Message": message}}, operation)
 
 
 @dataclass
