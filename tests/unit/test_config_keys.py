@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import botocore.loaders
 import pytest
@@ -257,10 +258,29 @@ def test_the_program_refuses_a_secret_under_longjobs_it_would_write_in_plaintext
     assert mocks.resources == [] and mocks.invokes == []
 
 
-def test_every_key_is_in_the_readmes_stack_config_table():
-    from components.config.load import KEYS
+def stack_config_tables() -> tuple[str, str]:
+    """docs/stack-config.md's table of stack keys, and its table of a job's keys."""
     from offline.program import PROJECT_ROOT
 
-    readme = (PROJECT_ROOT / "README.md").read_text()
-    table = readme[readme.index("## Stack config") : readme.index("Each job:")]
+    page = (PROJECT_ROOT / "docs" / "stack-config.md").read_text()
+    jobs = page.index("Each job:")
+    return page[:jobs], page[jobs : page.index("Config is validated before anything is declared")]
+
+
+def test_every_stack_key_is_in_the_stack_config_pages_table():
+    from components.config.load import KEYS
+
+    table, _ = stack_config_tables()
     assert [key for key in KEYS if f"| `longjobs:{key}" not in table] == []
+
+
+def test_every_job_key_is_in_the_stack_config_pages_job_table():
+    from components.config.models import JobConfig
+
+    _, table = stack_config_tables()
+    # A row's first cell names its keys, one or more (`entryPoint`, `command`), or a key's path
+    # under one (`service.desiredCount`).
+    rows = [line.split("|")[1] for line in table.splitlines() if line.startswith("| `")]
+    documented = {name.split(".")[0] for cell in rows for name in re.findall(r"`([^`]+)`", cell)}
+    keys = {field.alias or name for name, field in JobConfig.model_fields.items()}
+    assert sorted(keys - documented) == []

@@ -334,9 +334,11 @@ def test_stack_outputs_are_the_documented_contract(dev):
     for job, values in dev.outputs["jobs"].items():
         assert set(values) == JOB_OUTPUT_KEYS, job
         assert all(v is not None for v in values.values()), job
-    readme = (PROJECT_ROOT / "README.md").read_text()
+    page = (PROJECT_ROOT / "docs" / "operations.md").read_text()
+    outputs = page[page.index("## Stack outputs") :]
+    outputs = outputs[: outputs.index("\n## ")]
     for key in JOB_OUTPUT_KEYS | set(dev.outputs):
-        assert f"`{key}`" in readme, f"output {key} is not documented in the README"
+        assert f"`{key}`" in outputs, f"output {key} is not in docs/operations.md's Stack outputs"
 
 
 def test_given_network_is_used_as_is():
@@ -486,7 +488,7 @@ def test_every_named_resource_is_found_by_the_stack_prefix(dev):
         if r.type in TAGGABLE | {"aws:scheduler/schedule:Schedule"}
     }
     log_groups = {n: v for n, v in names.items() if n.endswith("-logs")}
-    # Log groups are /<project>/<stack>/...: found by that prefix (see the README).
+    # Log groups are /<project>/<stack>/...: found by that prefix (see docs/jobs.md).
     assert sorted(log_groups.values()) == [
         "/longjobs/dev/hello-world",
         "/longjobs/dev/lambda/alarms",
