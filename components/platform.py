@@ -229,7 +229,7 @@ class JobPlatform(pulumi.ComponentResource):
         return None, context.with_key(config.kms)
 
     def _outputs(self) -> dict[str, Any]:
-        """The stack outputs: a contract other stacks read, documented in the README."""
+        """The stack outputs: a contract other stacks read, documented in docs/operations.md."""
         schedule_arns = self.schedules.arns() if self.schedules else {}
         return {
             "clusterArn": self.cluster.arn,

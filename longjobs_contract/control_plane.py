@@ -7,7 +7,7 @@ is the platform's (the runs table, the notifications topic, the trigger and the 
 cluster and the jobs' task definitions, the roles, the schedules, the EventBridge rules, the
 queues of what failed, the image repositories, the key) or another job's. Each entry below is a
 way a job's own statements could reach them, with what it would let the job do. The resources'
-names are those README.md "What each job gets" lists; `StackNames` holds them, filled from the
+names are those docs/jobs.md "What each job gets" lists; `StackNames` holds them, filled from the
 stack config (components/config/control_plane.py) or from the declared resources (the pack's
 policy/control_plane.py), and tests hold the two equal on the dev and prod stacks.
 

@@ -1,9 +1,9 @@
-"""What each simulated run is to meet, and the final state the README's rules give it.
+"""What each simulated run is to meet, and the final state the documented rules give it.
 
 A scenario is drawn per run: what each task the run starts does (its `Fate`), when capacity is
 missing, which RunTask is refused, whether and when its caller stops it or repeats the request,
 whether its events are all lost. `expected` works the final state out from the scenario and the
-README's rules alone, not from the lifecycle's code.
+documented rules alone (docs/lifecycle.md), not from the lifecycle's code.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from simulation.ecs import Fate
 IMPORT_RUNS_AT_MOST = 420.0
 INTERRUPTIONS = ("interrupt", "start-transient", "held", "no-ip")
 """Fates the platform causes: re-run on the job's onInterruption capacity while
-interruptionRetries last (README, "Retries")."""
+interruptionRetries last (docs/lifecycle.md, "Retries")."""
 
 
 @dataclass
@@ -47,7 +47,7 @@ class Scenario:
     """The caller invokes the trigger asynchronously (Lambda retries what raises)."""
 
     def expected(self, rules: LifecycleRules) -> str:
-        """The final status by the README's rules, from the scenario alone (no stop)."""
+        """The final status by the documented rules, from the scenario alone (no stop)."""
         job_failed = interrupted = 0
         for index, fate in enumerate(self.fates):
             if index in self.refused:

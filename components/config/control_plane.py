@@ -1,5 +1,5 @@
 """A job's `policyStatements` against the stack's own resources: the names the stack gives them
-(README.md "What each job gets"), and one problem line per statement and catalogue entry it
+(docs/jobs.md, "What each job gets"), and one problem line per statement and catalogue entry it
 reaches (longjobs_contract.control_plane, the catalogue the policy pack reads too).
 
 The account is not known when the config is read: a name holding it matches any account's. The

@@ -1,6 +1,6 @@
 """longjobs trigger: start, inspect and stop this stack's jobs on ECS Fargate.
 
-Events (see the README for the full contract):
+Events (docs/trigger.md has the full contract):
   run:    {"job": "report", "environment": {...}?, "command": [...]?, "idempotencyKey": "..."?,
            "capacity": "spot" | "on-demand"?}
   status: {"action": "status", "runId": "..."} or {"action": "status", "taskArn": "..."}

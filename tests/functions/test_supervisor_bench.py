@@ -1,4 +1,4 @@
-"""The supervisor benchmark's call counts, which the README quotes, on a small pass."""
+"""The supervisor benchmark's call counts, which docs/development.md quotes, on a small pass."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from benchmarks import supervisor_bench
 FIGURE = re.compile(r"\s+(?P<kind>.+?)\s+(?P<count>\d+)\s+(?P<calls>.+?)\s+(?P<verdict>met|MISSED)")
 
 
-def test_the_call_counts_the_readme_quotes(capsys):
+def test_the_call_counts_the_development_docs_quote(capsys):
     supervisor_bench.main(["--open-runs", "150"])
     lines = capsys.readouterr().out.splitlines()
     figures = {m["kind"]: (int(m["count"]), m["calls"], m["verdict"])
