@@ -23,7 +23,7 @@ test: $(VENV)/.dev  ## Lint, type-check, then every test
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
-	$(PY) -m pytest -n auto --dist loadfile
+	$(PY) -m pytest -n auto --dist loadfile --durations=15
 
 docs: $(VENV)/.runtime  ## docs/configuration.md from the config model
 	$(PY) -m tools.docs
