@@ -5,7 +5,7 @@ VENV := venv
 PY := $(VENV)/bin/python
 SCAN_VENV := venv-scan
 
-.PHONY: plan test policy scan bench sim replay clean
+.PHONY: plan test policy scan bench sim replay docs clean
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,7 +23,10 @@ test: $(VENV)/.dev  ## Lint, type-check, then every test
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
-	$(PY) -m pytest -n auto --dist loadfile
+	$(PY) -m pytest -n auto --dist loadfile --durations=15
+
+docs: $(VENV)/.runtime  ## docs/configuration.md from the config model
+	$(PY) -m tools.docs
 
 policy: $(VENV)/.dev  ## Every rule of the policy pack over every resource STACK declares, offline
 	$(PY) -m tools.policy_check --stack $(STACK)

@@ -132,3 +132,31 @@ def base_digests(dockerfile: Path, build_args: Mapping[str, str]) -> list[str]:
     if problems:
         raise ValueError(f"{dockerfile}: " + "; ".join(problems))
     return [match[1] for match in (DIGEST.search(image) for image in images) if match]
+
+
+_ROOT = ("root", "0")
+
+
+def user_problems(dockerfile: Path) -> list[str]:
+    """Why the image the Dockerfile makes would run its job as root, by line: its last stage
+    (the image) sets no USER, or its last USER is root (`root`, `0`, with or without a group).
+    A container runs as the image's user unless the task definition names another ("user" in
+    the ECS task definition parameters), and longjobs' task definitions name none."""
+    instructions = _instructions(dockerfile.read_text())
+    froms = [number for number, keyword, _ in instructions if keyword == "FROM"]
+    if not froms:
+        return []
+    users = [
+        (number, arguments)
+        for number, keyword, arguments in instructions
+        if keyword == "USER" and number > froms[-1]
+    ]
+    if not users:
+        return [
+            f"line {froms[-1]}: the last stage sets no USER: add USER <a user or uid other "
+            "than root and 0> after its FROM"
+        ]
+    number, user = users[-1]
+    if user.split(":")[0].strip() in _ROOT:
+        return [f"line {number}: USER {user} is root: name another user or uid"]
+    return []

@@ -54,7 +54,7 @@ from components.config.types import (
     Tags,
     Words,
 )
-from components.dockerfile import base_images
+from components.dockerfile import base_images, user_problems
 from longjobs_contract import environment as variables
 from longjobs_contract import iam_escalation
 from longjobs_contract.capacity import ON_DEMAND, SPOT
@@ -777,8 +777,9 @@ class JobConfig(_Model):
 
 def build_folder_problem(build: str) -> str | None:
     """Why `build` is not a folder under containers/ holding a Dockerfile whose base images are
-    pinned by digest, or None. The image's tag covers its bases by digest (components/image.py):
-    a base named by a tag alone is refused here, with every other problem, not mid-program."""
+    pinned by digest and whose image runs as a user other than root, or None. The image's tag
+    covers its bases by digest (components/image.py): a base named by a tag alone is refused
+    here, with every other problem, not mid-program."""
     path = PurePosixPath(build)
     if path.is_absolute() or ".." in path.parts or path.parts[:1] != (CONTAINERS_DIR,):
         return f"{build!r} is not a folder under {CONTAINERS_DIR}/; allowed: {BUILD_ALLOWED}"
@@ -795,6 +796,9 @@ def build_folder_problem(build: str) -> str | None:
             f"{build!r} builds from images not pinned by digest: {path / 'Dockerfile'}, "
             f"{'; '.join(unpinned)}; allowed: {BUILD_ALLOWED}"
         )
+    as_root = user_problems(dockerfile)
+    if as_root:
+        return f"{build!r} runs its job as root: {path / 'Dockerfile'}, {'; '.join(as_root)}"
     return None
 
 

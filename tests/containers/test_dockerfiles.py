@@ -10,7 +10,11 @@ from pathlib import Path
 import pytest
 
 CONTAINERS = Path(__file__).resolve().parents[2] / "containers"
-DOCKERFILES = sorted(CONTAINERS.glob("*/Dockerfile"))
+EXAMPLES = ("hello-world", "report")
+"""The project's own example jobs. A job a user adds is checked by `make plan` (a base image
+pinned by digest, a USER other than root: components/dockerfile.py), not held to the examples'
+stricter habits here (ECR Public bases, a version tag beside the digest)."""
+DOCKERFILES = [CONTAINERS / name / "Dockerfile" for name in EXAMPLES]
 
 
 def instructions(dockerfile: Path) -> list[tuple[str, str]]:
@@ -23,7 +27,7 @@ def instructions(dockerfile: Path) -> list[tuple[str, str]]:
 
 
 def test_every_example_job_has_a_dockerfile():
-    assert {path.parent.name for path in DOCKERFILES} >= {"hello-world", "report"}
+    assert all(path.is_file() for path in DOCKERFILES)
 
 
 # A base image from ECR Public, by a version tag for readers and by the digest that tag names for

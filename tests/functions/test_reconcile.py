@@ -1,7 +1,8 @@
 """The reconciliation pass over more open runs than it reads at once: each status read oldest
 first from where the last pass stopped, so every open run is looked at over a few passes.
 
-moto's DynamoDB with the program's runs table (its by-status index), the ECS stand-in; runs
+moto's DynamoDB with the program's runs table (its by-status index; the DynamoDB model for the
+test of a thousand runs), the ECS stand-in; runs
 are written straight into the table and their tasks into the stand-in, as if every event of
 theirs had been lost.
 """
@@ -23,6 +24,8 @@ from tests.functions.conftest import another_invocation
 
 stack = test_supervisor.stack
 """The supervisor's stack: PROD in moto, ECS as the stand-in."""
+model_stack = test_supervisor.model_stack
+"""The same with the runs table in the DynamoDB model, for a thousand runs."""
 
 
 @pytest.fixture(autouse=True)
@@ -86,11 +89,11 @@ def described(ecs) -> list[str]:
             for arn in params["tasks"]]  # fmt: skip
 
 
-def test_more_open_runs_than_a_pass_reads_are_all_looked_at_within_two_passes(stack, context):
+def test_more_open_runs_than_a_pass_reads_are_all_looked_at_within_two_passes(model_stack, context):
     """1,070 RUNNING runs, more than the 1,000 a pass reads: the 50 oldest and the 20 newest
     have stopped with their events lost, the 1,000 between run on. A pass that read only the
     newest 1,000 would never see the oldest; one that read only the oldest, never the newest."""
-    ecs, store, _ = stack
+    ecs, store, _ = model_stack
     assert supervisor.MAX_RECONCILED == 1000
     base = records.now() - timedelta(hours=2)
     ids = [

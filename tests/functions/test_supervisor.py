@@ -23,7 +23,7 @@ from functions.trigger import handler
 from longjobs_contract import lifecycle, runs, trigger_config
 from tests.functions.conftest import PROD, another_invocation
 from tests.functions.ecs_fixture import EcsStandIn
-from tests.functions.runs_table import create_runs_table
+from tests.functions.runs_table import create_runs_table, model_runs_table
 
 SAMPLE = json.loads(
     (Path(__file__).parent / "fixtures" / "ecs_task_state_change_fargate_running.json").read_text()
@@ -40,27 +40,42 @@ def stack(dev, config_file, monkeypatch):
     with mock_aws():
         dynamodb = boto3.client("dynamodb", region_name="eu-west-1")
         table = create_runs_table(dynamodb, dev)
-        report = dataclasses.replace(PROD.jobs["report"], **RULES)
-        config = dataclasses.replace(PROD, runs_table=table, jobs={**PROD.jobs, "report": report})
-        config_file.write_text(trigger_config.dumps(config))
-        handler.load_config.cache_clear()
-        supervisor.load_config.cache_clear()
-        ecs = EcsStandIn()
-        calls: list[str] = []
+        yield from _stack(dynamodb, table, config_file, monkeypatch)
+
+
+@pytest.fixture
+def model_stack(dev, config_file, monkeypatch):
+    """The same stack with the runs table in the DynamoDB model (SNS and Logs still in moto),
+    for tests that write runs by the thousand."""
+    with mock_aws():
+        dynamodb, table = model_runs_table(dev)
+        yield from _stack(dynamodb, table, config_file, monkeypatch)
+
+
+def _stack(dynamodb, table: str, config_file, monkeypatch):
+    """The handlers share `dynamodb` (its table `table`), the ECS stand-in and moto's SNS."""
+    report = dataclasses.replace(PROD.jobs["report"], **RULES)
+    config = dataclasses.replace(PROD, runs_table=table, jobs={**PROD.jobs, "report": report})
+    config_file.write_text(trigger_config.dumps(config))
+    handler.load_config.cache_clear()
+    supervisor.load_config.cache_clear()
+    ecs = EcsStandIn()
+    calls: list[str] = []
+    if hasattr(dynamodb, "meta"):  # moto's client; the model's counts nothing
         dynamodb.meta.events.register(
             "provide-client-params.dynamodb", lambda model, **_: calls.append(model.name)
         )
-        ecs.on_call = calls.append
-        for module in (handler, supervisor):
-            monkeypatch.setattr(module, "dynamodb", dynamodb)
-            monkeypatch.setattr(module, "ecs", ecs)
-        sns = boto3.client("sns", region_name="eu-west-1")
-        topic = sns.create_topic(Name="longjobs-prod-notifications")["TopicArn"]
-        assert topic == config.notifications_topic
-        monkeypatch.setattr(supervisor, "sns", sns)
-        monkeypatch.setattr(supervisor, "logs", boto3.client("logs", region_name="eu-west-1"))
-        yield ecs, records.RunStore(dynamodb, table), calls
-        supervisor.load_config.cache_clear()
+    ecs.on_call = calls.append
+    for module in (handler, supervisor):
+        monkeypatch.setattr(module, "dynamodb", dynamodb)
+        monkeypatch.setattr(module, "ecs", ecs)
+    sns = boto3.client("sns", region_name="eu-west-1")
+    topic = sns.create_topic(Name="longjobs-prod-notifications")["TopicArn"]
+    assert topic == config.notifications_topic
+    monkeypatch.setattr(supervisor, "sns", sns)
+    monkeypatch.setattr(supervisor, "logs", boto3.client("logs", region_name="eu-west-1"))
+    yield ecs, records.RunStore(dynamodb, table), calls
+    supervisor.load_config.cache_clear()
 
 
 def event_for(task: dict, **state) -> dict:

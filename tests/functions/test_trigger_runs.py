@@ -21,7 +21,7 @@ from longjobs_contract import lifecycle, runs, start_failures, trigger_config
 from simulation.ecs_api import CAPACITY_REASON, client_error
 from tests.functions.conftest import PROD, another_invocation, scheduler_context
 from tests.functions.ecs_fixture import EcsStandIn
-from tests.functions.runs_table import create_runs_table
+from tests.functions.runs_table import create_runs_table, model_runs_table
 
 NIGHTLY = {
     "job": "report",
@@ -38,18 +38,30 @@ def stack(dev, config_file, monkeypatch):
     with mock_aws():
         dynamodb = boto3.client("dynamodb", region_name="eu-west-1")
         table = create_runs_table(dynamodb, dev)
-        config = dataclasses.replace(PROD, runs_table=table)
-        config_file.write_text(trigger_config.dumps(config))
-        handler.load_config.cache_clear()
-        ecs = EcsStandIn()
         calls: list[str] = []
         dynamodb.meta.events.register(
             "provide-client-params.dynamodb", lambda model, **_: calls.append(model.name)
         )
-        ecs.on_call = calls.append
-        monkeypatch.setattr(handler, "dynamodb", dynamodb)
-        monkeypatch.setattr(handler, "ecs", ecs)
-        yield ecs, records.RunStore(dynamodb, table), calls
+        yield _stack(dynamodb, table, calls, config_file, monkeypatch)
+
+
+@pytest.fixture
+def model_stack(dev, config_file, monkeypatch):
+    """The same with the runs table in the DynamoDB model, for a run tried hundreds of times;
+    the model counts no calls."""
+    dynamodb, table = model_runs_table(dev)
+    return _stack(dynamodb, table, [], config_file, monkeypatch)
+
+
+def _stack(dynamodb, table: str, calls: list[str], config_file, monkeypatch):
+    config = dataclasses.replace(PROD, runs_table=table)
+    config_file.write_text(trigger_config.dumps(config))
+    handler.load_config.cache_clear()
+    ecs = EcsStandIn()
+    ecs.on_call = calls.append
+    monkeypatch.setattr(handler, "dynamodb", dynamodb)
+    monkeypatch.setattr(handler, "ecs", ecs)
+    return ecs, records.RunStore(dynamodb, table), calls
 
 
 def at(monkeypatch, when) -> None:
@@ -631,12 +643,12 @@ def test_a_retry_after_a_deploy_of_a_run_that_fell_back_finds_its_task(
 
 
 def test_tries_without_capacity_are_one_attempt_entry_and_the_record_stays_small(
-    stack, context, monkeypatch, config_file
+    model_stack, context, monkeypatch, config_file
 ):
     """A run that keeps finding no capacity for a day (maxWaitForCapacity at its maximum) is
     tried on every retry: its record holds one entry for all those tries, not two a try, so it
     stays far from DynamoDB's 400 KB an item."""
-    ecs, store, _ = stack
+    ecs, store, _ = model_stack
     config = trigger_config.loads(config_file.read_text())
     report = dataclasses.replace(config.jobs["report"], max_wait_for_capacity_seconds=24 * 3600)
     config_file.write_text(

@@ -932,6 +932,58 @@ def test_a_base_image_not_pinned_by_digest_is_a_config_problem(tmp_path, monkeyp
     ]
 
 
+ROOT_PINNED = "public.ecr.aws/docker/library/alpine:3.22.2@sha256:" + "4" * 64
+
+
+@pytest.mark.parametrize(
+    ("dockerfile", "problem"),
+    [
+        (
+            f"FROM {ROOT_PINNED}\nCOPY job.sh /job.sh\n",
+            "line 1: the last stage sets no USER: add USER <a user or uid other than root and "
+            "0> after its FROM",
+        ),
+        (
+            f"FROM {ROOT_PINNED} AS build\nUSER nobody\n# the image\nFROM {ROOT_PINNED}\n",
+            "line 4: the last stage sets no USER: add USER <a user or uid other than root and "
+            "0> after its FROM",
+        ),
+        (
+            f"FROM {ROOT_PINNED}\nUSER nobody\nRUN true\nUSER 0:0\n",
+            "line 4: USER 0:0 is root: name another user or uid",
+        ),
+    ],
+    ids=["no-user", "user-in-an-earlier-stage", "root-by-uid"],
+)
+def test_a_job_image_that_runs_as_root_is_a_config_problem(
+    tmp_path, monkeypatch, dockerfile, problem
+):
+    import components.config.models
+
+    folder = tmp_path / "containers" / "report"
+    folder.mkdir(parents=True)
+    (folder / "Dockerfile").write_text(dockerfile)
+    monkeypatch.setattr(components.config.models, "PROJECT_ROOT", tmp_path)
+    values = with_job(build="containers/report")
+    del values["jobs"]["hello-world"]  # not in this project folder
+    assert problems(values) == [
+        "longjobs:jobs.report.build: 'containers/report' runs its job as root: "
+        f"containers/report/Dockerfile, {problem}"
+    ]
+
+
+def test_a_job_image_with_a_user_of_its_own_is_no_problem(tmp_path, monkeypatch):
+    import components.config.models
+
+    folder = tmp_path / "containers" / "report"
+    folder.mkdir(parents=True)
+    (folder / "Dockerfile").write_text(f"FROM {ROOT_PINNED}\nUSER 65534:65534\n")
+    monkeypatch.setattr(components.config.models, "PROJECT_ROOT", tmp_path)
+    values = with_job(build="containers/report")
+    del values["jobs"]["hello-world"]
+    assert parse(values).jobs["report"].build == "containers/report"
+
+
 @pytest.mark.parametrize("name", ["Report", "hello_world", "r" * 40, "rapport-été"])
 def test_a_bad_job_name_is_named_alone(name):
     # No build folder is made up for a name that is refused: its folder is not the problem.

@@ -1,0 +1,1 @@
+"""GitHub's OIDC provider and the two roles longjobs' workflows assume: a program of its own."""
