@@ -1163,9 +1163,7 @@ def test_a_task_ecs_forgot_after_its_run_was_stopped_ends_the_run_stopped(
     [{"account": "999988887777"}, {"region": "us-east-1"}, {"source": "my.app"}],
     ids=["another-account", "another-region", "another-source"],
 )
-def test_an_event_not_from_the_clusters_account_and_region_moves_nothing(
-    stack, context, envelope
-):
+def test_an_event_not_from_the_clusters_account_and_region_moves_nothing(stack, context, envelope):
     """EventBridge puts the account and region of the event's source on it: an event that names
     the stack's cluster but another account or region was not sent by ECS for it."""
     ecs, store, _ = stack

@@ -268,12 +268,16 @@ REACH = [
         id="alarms",
     ),
     pytest.param(
-        with_statements(statement("ssm:PutParameter", "arn:aws:ssm:*:*:parameter/longjobs-dev/images/*")),
+        with_statements(
+            statement("ssm:PutParameter", "arn:aws:ssm:*:*:parameter/longjobs-dev/images/*")
+        ),
         "longjobs:jobs.report.policyStatements.0: Action 'ssm:PutParameter' on Resource 'arn:aws:ssm:*:*:parameter/longjobs-dev/images/*' could write the stack's image records (an image pushed by anyone recorded as the stack's own build, which the next deploy then runs under that job's roles); allowed: these actions on parameters of the job's own, named by ARNs outside the stack's /<prefix>/images/ path (like arn:aws:ssm:us-east-1:111122223333:parameter/report/*)",
         id="image-records",
     ),
     pytest.param(
-        with_statements(statement("ec2:AuthorizeSecurityGroupIngress", "arn:aws:ec2:*:*:security-group/*")),
+        with_statements(
+            statement("ec2:AuthorizeSecurityGroupIngress", "arn:aws:ec2:*:*:security-group/*")
+        ),
         "longjobs:jobs.report.policyStatements.0: Action 'ec2:AuthorizeSecurityGroupIngress' on Resource 'arn:aws:ec2:*:*:security-group/*' could change the stack's security groups (every job's tasks opened to connections from anywhere, or their egress, VPC endpoints included, cut); allowed: these actions on security groups of the job's own, named by their whole ARNs (like arn:aws:ec2:us-east-1:111122223333:security-group/sg-0123456789abcdef0)",
         id="security-groups",
     ),

@@ -72,7 +72,9 @@ def test_events_reach_the_function_with_retries_and_a_dead_letter_queue(dev):
             "Condition": {
                 "ArnNotEquals": {
                     "aws:SourceArn": RULE,
-                    "aws:PrincipalArn": dev.one("aws:iam/role:Role", "supervisor-role").state["arn"],
+                    "aws:PrincipalArn": dev.one("aws:iam/role:Role", "supervisor-role").state[
+                        "arn"
+                    ],
                 }
             },
         },
