@@ -12,7 +12,13 @@ from moto import mock_aws
 from functions.common import records
 from functions.trigger import handler
 from longjobs_contract import callers, runs, trigger_config
-from tests.functions.conftest import PROD, TRIGGER_ARN, Context, another_invocation
+from tests.functions.conftest import (
+    PROD,
+    TRIGGER_ARN,
+    Context,
+    another_invocation,
+    scheduler_context,
+)
 from tests.functions.ecs_fixture import EcsStandIn
 from tests.functions.runs_table import create_runs_table
 
@@ -150,3 +156,32 @@ def test_another_callers_key_names_a_run_that_is_not_theirs(stack):
         f"{runs.run_id('import', 'shared')} of import, which another caller asked for; choose "
         "another key",
     }
+
+
+def test_a_jobs_own_schedule_runs_it_whatever_its_callers(stack):
+    _, store = stack
+    event = {"job": "report", "idempotencyKey": "schedule:report/nightly:2026-11-02T02:00:00Z"}
+    answer = handler.handler(event, scheduler_context())
+    assert answer["status"] == "PENDING"
+    assert store.get(answer["runId"])[runs.Record.CALLER] == callers.SCHEDULE
+    # The stack's own account stops it; a caller of another account may not.
+    stop = {"action": "stop", "runId": answer["runId"]}
+    assert handler.handler(stop, as_caller(API))["error"]["type"] == "ValidationError"
+    assert handler.handler(stop, as_caller(None))["stopRequested"]
+
+
+@pytest.mark.parametrize(
+    ("qualifier", "caller"),
+    [
+        ("", callers.ACCOUNT),
+        (":$LATEST", callers.ACCOUNT),
+        (":schedules", callers.SCHEDULE),
+        (f":{callers.alias(API)}", API),
+        (f":{callers.alias(ORGANIZATION)}", ORGANIZATION),
+        (":7", None),
+        (":caller-role-000000000000", None),
+    ],
+)
+def test_who_asked_is_read_from_the_qualifier_invoked(qualifier, caller):
+    invoked = f"{TRIGGER_ARN}{qualifier}"
+    assert callers.caller_of(invoked, CONFIG.callers, "schedules") == caller
