@@ -260,6 +260,11 @@ class JobPlatform(pulumi.ComponentResource):
             "triggerFunctionName": self.trigger.function.name,
             "triggerFunctionArn": self.trigger.function.arn,
             "callerPolicy": self.trigger.caller_policy,
+            # What each allowedCallers entry invokes: the trigger with this qualifier (an
+            # alias of its own), by which the trigger knows who asked.
+            "triggerCallerQualifiers": {
+                entry: alias.name for entry, alias in self.trigger.caller_aliases.items()
+            },
             "triggerFailureQueueUrl": self.trigger.failure_queue.url,
             "triggerLogGroupName": self.trigger.log_group.name,
             "runsTableName": self.runs.table_name,

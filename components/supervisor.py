@@ -170,7 +170,26 @@ class JobSupervisor(pulumi.ComponentResource):
             "Resource": self.failure_queue.arn,
             "Condition": {"ArnEquals": {"aws:SourceArn": self.rule.arn}},
         }
-        return functions.create_queue_policy(f"{name}-failures", self.failure_queue, [statement])
+        # Nobody else may hand the pass an event to take again: within the account an identity
+        # policy alone would let any principal send, so only a Deny limits them (IAM User Guide,
+        # "Policy evaluation logic"). The two senders: the rule's dead letters (aws:SourceArn),
+        # and Lambda's on-failure destination, which sends as the function's role
+        # (aws:PrincipalArn; Lambda developer guide, "Capturing records of asynchronous
+        # invocations"). Keys of one operator must all match for the Deny to apply, and a
+        # negated operator matches a key the request lacks.
+        others = {
+            "Sid": "OnlyTheRuleAndTheSupervisorSend",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "sqs:SendMessage",
+            "Resource": self.failure_queue.arn,
+            "Condition": {
+                "ArnNotEquals": {"aws:SourceArn": self.rule.arn, "aws:PrincipalArn": self.role.arn}
+            },
+        }
+        return functions.create_queue_policy(
+            f"{name}-failures", self.failure_queue, [statement, others]
+        )
 
     def _create_permission(self, name: str) -> aws.lambda_.Permission:
         return aws.lambda_.Permission(

@@ -15,7 +15,7 @@ from components.context import StackContext
 from components.job import FargateJob
 from components.network import JobNetwork
 from components.runs import RunRecords
-from longjobs_contract import run_event, trigger_config
+from longjobs_contract import callers, run_event, trigger_config
 from longjobs_contract.trigger_config import TriggerConfig
 
 FUNCTION_FILES = ("handler.py",)
@@ -71,8 +71,14 @@ class JobTrigger(pulumi.ComponentResource):
     schedule's firing from a caller's request by the ARN it was invoked by."""
     schedules_invoke_config: aws.lambda_.FunctionEventInvokeConfig
     """The alias's own async retries and failure queue, the same as the function's."""
+    caller_aliases: dict[str, aws.lambda_.Alias]
+    """One alias per `allowedCallers` entry, `caller-…`: what that caller invokes, and the
+    qualifier the trigger tells it by (`longjobs_contract.callers`)."""
+    caller_invoke_configs: list[aws.lambda_.FunctionEventInvokeConfig]
+    """Each caller alias's async retries and failure queue, the same as the function's."""
     caller_permissions: list[aws.lambda_.Permission]
-    """One statement of the function's resource-based policy per `allowedCallers` entry."""
+    """One statement of the function's resource-based policy per `allowedCallers` entry, on
+    that entry's alias."""
 
     config_json: pulumi.Output[str]
     """The contract file shipped with the function."""
@@ -99,6 +105,7 @@ class JobTrigger(pulumi.ComponentResource):
         self.failure_queue_policy = functions.create_queue_policy(
             f"{name}-failures", self.failure_queue
         )
+        self._allowed_callers = tuple(args.allowed_callers)
         self.config_json = self._config_json(
             args.cluster, args.network, args.jobs, args.runs, args.run_retention_days
         )
@@ -149,7 +156,9 @@ class JobTrigger(pulumi.ComponentResource):
             max_event_age_seconds=ASYNC_MAX_EVENT_AGE_SECONDS,
             alias=("schedules", self.schedules_alias),
         )
-        self.caller_permissions = self._create_caller_permissions(name, args.allowed_callers)
+        self.caller_invoke_configs = []
+        self.caller_aliases = self._create_caller_aliases(name, args.allowed_callers)
+        self.caller_permissions = self._create_caller_permissions(name)
         self.caller_policy = self._caller_policy()
         self.register_outputs(
             {
@@ -160,17 +169,48 @@ class JobTrigger(pulumi.ComponentResource):
             }
         )
 
-    def _create_caller_permissions(
-        self, name: str, callers: Sequence[str]
-    ) -> list[aws.lambda_.Permission]:
-        """Invoke for each caller, on the unqualified function only (the schedules' alias stays
-        theirs). A role ARN grants that role only; an account id grants that account, whose own
-        IAM policies then decide which of its roles may call (Lambda developer guide, "Granting
-        Lambda function access to other accounts"); an organization id grants every account of
-        that organization, as Principal "*" with PrincipalOrgID (AddPermission in the Lambda API
-        reference), each account's IAM policies deciding again."""
+    def _create_caller_aliases(
+        self, name: str, entries: Sequence[str]
+    ) -> dict[str, aws.lambda_.Alias]:
+        """One alias per caller, on $LATEST, with the same async retries and failure queue as
+        the function: the alias it invokes tells the trigger who asked
+        (`longjobs_contract.callers`)."""
+        made = {}
+        for entry in entries:
+            alias_name = callers.alias(entry)
+            made[entry] = aws.lambda_.Alias(
+                f"{name}-{alias_name}",
+                name=alias_name,
+                # An alias's description holds up to 256 characters; a role's path may be longer.
+                description=f"longjobs: what {entry[:200]} invokes",
+                function_name=self.function.name,
+                function_version="$LATEST",
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            self.caller_invoke_configs.append(
+                functions.create_invoke_config(
+                    name,
+                    self.function,
+                    self.failure_queue.arn,
+                    ASYNC_RETRIES,
+                    self,
+                    max_event_age_seconds=ASYNC_MAX_EVENT_AGE_SECONDS,
+                    alias=(alias_name, made[entry]),
+                )
+            )
+        return made
+
+    def _create_caller_permissions(self, name: str) -> list[aws.lambda_.Permission]:
+        """Invoke for each caller, on its own alias only: not on the function, another
+        caller's alias or the schedules'. A role ARN grants that role only; an account id grants
+        that account, whose own IAM policies then decide which of its roles may call (Lambda
+        developer guide, "Granting Lambda function access to other accounts"); an organization
+        id grants every account of that organization, as Principal "*" with PrincipalOrgID
+        (AddPermission in the Lambda API reference), each account's IAM policies deciding
+        again. A permission on an alias covers that alias alone (Lambda developer guide, "Using
+        Lambda aliases in event sources and permissions policies")."""
         permissions = []
-        for caller in callers:
+        for caller, alias in self.caller_aliases.items():
             statement_id = caller_statement_id(caller)
             organization = caller if caller.startswith("o-") else None
             permissions.append(
@@ -179,6 +219,7 @@ class JobTrigger(pulumi.ComponentResource):
                     statement_id=statement_id,
                     action="lambda:InvokeFunction",
                     function=self.function.name,
+                    qualifier=alias.name,
                     principal="*" if organization else caller,
                     principal_org_id=organization,
                     opts=pulumi.ResourceOptions(parent=self.function),
@@ -187,8 +228,9 @@ class JobTrigger(pulumi.ComponentResource):
         return permissions
 
     def _caller_policy(self) -> pulumi.Output[str]:
-        """Invoke on the unqualified ARN, the only one callers use: a permission on it covers
-        neither versions nor aliases (the schedules' alias stays theirs)."""
+        """Invoke on the unqualified ARN, which callers of the stack's own account use: a
+        permission on it covers neither versions nor aliases (the schedules' and the other
+        accounts' callers' stay theirs)."""
         return policies.to_json(
             [
                 {
@@ -226,6 +268,7 @@ class JobTrigger(pulumi.ComponentResource):
                 checkpoint_bucket=checkpoint_bucket,
                 notifications_topic=self._notifications_topic,
                 supervisor_failure_queue=self._supervisor_failure_queue,
+                callers=self._allowed_callers,
                 jobs=dict(zip(names, resolved, strict=True)),
             )
             return trigger_config.dumps(config)

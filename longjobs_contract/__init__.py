@@ -11,6 +11,7 @@ Nothing here may import pulumi, boto3 or project code.
 MODULES = (
     "__init__.py",
     "alarms.py",
+    "callers.py",
     "capacity.py",
     "control_plane.py",
     "environment.py",

@@ -5,7 +5,8 @@ Whoever controls a job's code holds its task role. The platform gives each job i
 (under `<job>/` in the checkpoint bucket) and its log group; everything else the stack declares
 is the platform's (the runs table, the notifications topic, the trigger and the supervisor, the
 cluster and the jobs' task definitions, the roles, the schedules, the EventBridge rules, the
-queues of what failed, the image repositories, the key) or another job's. Each entry below is a
+queues of what failed, the image repositories and their records, the alarms, the security
+groups, the key) or another job's. Each entry below is a
 way a job's own statements could reach them, with what it would let the job do. The resources'
 names are those docs/jobs.md "What each job gets" lists; `StackNames` holds them, filled from the
 stack config (components/config/control_plane.py) or from the declared resources (the pack's
@@ -69,6 +70,9 @@ CHECKPOINT_BUCKET = "checkpoint bucket"
 CHECKPOINTS = "checkpoints"
 LOG_GROUPS = "log groups"
 KEY = "key"
+ALARMS = "alarms"
+IMAGE_RECORDS = "image records"
+NETWORK = "network"
 
 # What a name may hold where it is not known: each stands for a run of these characters.
 _NAME_CHARACTERS = PARTITION_CHARACTERS  # lowercase letters, digits and hyphens
@@ -477,6 +481,54 @@ CATALOGUE: tuple[Reach, ...] = (
         "us-east-1:111122223333:log-group:/report/imports:*)",
     ),
     Reach(
+        ALARMS,
+        (
+            "cloudwatch:PutMetricAlarm",
+            "cloudwatch:DeleteAlarms",
+            "cloudwatch:DisableAlarmActions",
+            "cloudwatch:SetAlarmState",
+        ),  # fmt: skip
+        "change, silence or set off the stack's alarms",
+        "no page when runs are refused, records are forged or the supervisor fails, or a false "
+        "one to on-call",
+        "these actions on alarms of the job's own, named by ARNs the stack's do not match (like "
+        "arn:aws:cloudwatch:us-east-1:111122223333:alarm:report-slow)",
+    ),
+    Reach(
+        IMAGE_RECORDS,
+        # A found image runs only if its record says the stack pushed it (components/image.py).
+        (
+            "ssm:PutParameter",
+            "ssm:DeleteParameter",
+            "ssm:DeleteParameters",
+            "ssm:LabelParameterVersion",
+        ),  # fmt: skip
+        "write the stack's image records",
+        "an image pushed by anyone recorded as the stack's own build, which the next deploy "
+        "then runs under that job's roles",
+        "these actions on parameters of the job's own, named by ARNs outside the stack's "
+        "/<prefix>/images/ path (like arn:aws:ssm:us-east-1:111122223333:parameter/report/*)",
+    ),
+    Reach(
+        NETWORK,
+        # ModifyNetworkInterfaceAttribute puts a task's interface in other groups (its
+        # resource types include security-group, Service Authorization Reference for EC2).
+        (
+            "ec2:AuthorizeSecurityGroupIngress",
+            "ec2:AuthorizeSecurityGroupEgress",
+            "ec2:RevokeSecurityGroupIngress",
+            "ec2:RevokeSecurityGroupEgress",
+            "ec2:ModifySecurityGroupRules",
+            "ec2:DeleteSecurityGroup",
+            "ec2:ModifyNetworkInterfaceAttribute",
+        ),  # fmt: skip
+        "change the stack's security groups",
+        "every job's tasks opened to connections from anywhere, or their egress, VPC "
+        "endpoints included, cut",
+        "these actions on security groups of the job's own, named by their whole ARNs (like "
+        "arn:aws:ec2:us-east-1:111122223333:security-group/sg-0123456789abcdef0)",
+    ),
+    Reach(
         KEY,
         (
             "kms:PutKeyPolicy",
@@ -540,6 +592,11 @@ SHAPES: dict[str, tuple[str, ...]] = {
     CHECKPOINTS: (_arn("s3", "<name>/{key}", regional=False),),
     LOG_GROUPS: (_arn("logs", "log-group:<name>"), _arn("logs", "log-group:<name>:log-stream:*")),
     KEY: (_arn("kms", "<name>"),),
+    ALARMS: (_arn("cloudwatch", "alarm:<name>"),),
+    # A parameter's ARN holds its name without the leading `/` (SSM, "Working with parameter
+    # hierarchies"): `/<prefix>/images/<job>/<tag>` is `parameter/<prefix>/images/<job>/<tag>`.
+    IMAGE_RECORDS: (_arn("ssm", "parameter/<name>"),),
+    NETWORK: (_arn("ec2", "security-group/<name>"),),
 }
 
 
@@ -573,6 +630,12 @@ class StackNames:
     """Each log group's name, with the job it is the own of (None: a function's, the VPC's)."""
     keys: tuple[tuple[str, bool], ...] = ()
     """The key's resource (`key/<id>`, `alias/<name>`), with whether it is known."""
+    alarms: tuple[str, ...] = ()
+    image_records: tuple[str, ...] = ()
+    """The path of the image records, without its leading `/`, and `/*`: `longjobs-dev/images/*`."""
+    security_groups: tuple[tuple[str, bool], ...] = ()
+    """Each security group's id, with whether it is known (a group the stack is about to
+    create has no id yet)."""
 
     def resources(self) -> list[StackResource]:
         """The stack's resources, by kind."""
@@ -591,6 +654,9 @@ class StackNames:
             ),
             *(stack_resource(LOG_GROUPS, name, job) for name, job in self.log_groups),
             *(stack_resource(KEY, key, known=known) for key, known in self.keys),
+            *(stack_resource(ALARMS, name) for name in self.alarms),
+            *(stack_resource(IMAGE_RECORDS, name) for name in self.image_records),
+            *(stack_resource(NETWORK, g, known=known) for g, known in self.security_groups),
         ]
 
 
@@ -667,3 +733,53 @@ def covering(patterns: Sequence[str], actions: Sequence[str]) -> list[str]:
             also = "" if covered == [pattern] else f" (covering {', '.join(covered)})"
             shown.append(f"{pattern!r}{also}")
     return shown
+
+
+# AWS managed policies whose grants reach the stack's own resources, each with what it would let
+# a job do there, refused in a job's `managedPolicyArns` by the config and on any role by the
+# policy pack. Their documents are AWS's and may grow, so they are named, not read (AWS Managed
+# Policy Reference Guide, each policy's page). Customer managed policies are not read by either:
+# the stack cannot see them (docs/security.md).
+MANAGED_POLICIES: dict[str, str] = {
+    "AdministratorAccess": "allows every action on every resource, the stack's own included",
+    "PowerUserAccess": "allows every action but IAM's and Organizations': writing the runs "
+    "table, invoking the trigger, running and stopping any job's tasks",
+    "IAMFullAccess": "changes every role of the account, the stack's and the jobs' included",
+    "ReadOnlyAccess": "reads every table and log group: every run's environment values, every "
+    "job's logs",
+    "AmazonECS_FullAccess": "runs, stops and registers task definitions in every cluster, "
+    "passing roles to ECS: running code as another job",
+    "AmazonDynamoDBFullAccess": "writes and deletes every table, the runs table included",
+    "AmazonDynamoDBReadOnlyAccess": "reads every table: every run's environment values",
+    "AWSLambda_FullAccess": "invokes and changes every function, the trigger and the supervisor "
+    "included",
+    "AmazonSNSFullAccess": "publishes to and changes every topic, the notifications topic included",
+    "AmazonSQSFullAccess": "sends to, reads and purges every queue, the queues of what failed "
+    "included",
+    "AmazonEC2ContainerRegistryFullAccess": "pushes to and deletes every repository, the jobs' "
+    "included",
+    "AmazonEC2ContainerRegistryPowerUser": "pushes images to every repository, the jobs' included",
+    "AmazonS3FullAccess": "reads and writes every bucket, every job's checkpoints included",
+    "CloudWatchFullAccess": "deletes and silences every alarm and log group, and publishes to "
+    "every topic",
+    "CloudWatchFullAccessV2": "deletes and silences every alarm and log group",
+    "CloudWatchLogsFullAccess": "reads, deletes and diverts every log group, the functions' and "
+    "other jobs' included",
+    "AmazonSSMFullAccess": "writes every parameter, the stack's image records included",
+    "AmazonEC2FullAccess": "changes every security group, the tasks' and the endpoints' included",
+    "AmazonEventBridgeFullAccess": "changes every rule, the supervisor's included",
+    "AmazonEventBridgeSchedulerFullAccess": "changes every schedule, the stack's included",
+}
+
+
+def managed_policy_problem(arn: str) -> str | None:
+    """Why a managed policy may not be attached to a job's role, or None: by its name (the
+    ARN's last part), whatever its path, case or partition."""
+    name = arn.rsplit("/", 1)[-1].lower()
+    found = next((p for p in MANAGED_POLICIES if p.lower() == name), None)
+    if found is None:
+        return None
+    return (
+        f"{arn} {MANAGED_POLICIES[found]}; name the actions on the job's own resources in "
+        "policyStatements instead"
+    )

@@ -84,6 +84,16 @@ class RunRules(Declared):
         default=True,
         source="allow_capacity_override",
     )
+    allowed_callers: tuple[str, ...] | None = declare(
+        tuple,
+        "The callers that may run the job and read and stop its runs: `account` (the stack's "
+        "own account) and entries of the stack's allowedCallers; null: every caller.",
+        default=None,
+        optional=True,
+        min_items=1,
+        unique=True,
+        source="allowed_callers",
+    )
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -89,11 +89,6 @@ def schedule_key(job: str, schedule: str, scheduled_time: str = SCHEDULED_TIME) 
     return f"{SCHEDULE_KEY_PREFIX}{job}/{schedule}:{scheduled_time}"
 
 
-def invoked_as_schedule(invoked_function_arn: str | None) -> bool:
-    """Whether the trigger was invoked through the schedules' alias."""
-    return bool(invoked_function_arn) and str(invoked_function_arn).endswith(f":{SCHEDULES_ALIAS}")
-
-
 def check_key_source(request: RunRequest, scheduled: bool) -> None:
     """A schedule's key form from a schedule only, and a schedule sends nothing else: a caller
     who could send a future firing's key would take that firing's place."""

@@ -65,6 +65,9 @@ class Record:
     STATUS: Final = "status"
     REQUEST: Final = "request"
     """environment, command, capacity, idempotencyKey, source (who or which schedule asked)."""
+    CALLER: Final = "caller"
+    """Who asked for the run, as the trigger told it by the qualifier it was invoked through
+    (`longjobs_contract.callers`): `account`, `schedule`, or an `allowedCallers` entry."""
     ATTEMPT: Final = "attempt"
     """The number of the current (or last) attempt, from 1."""
     ATTEMPTS: Final = "attempts"

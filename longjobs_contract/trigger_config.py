@@ -77,6 +77,13 @@ class TriggerConfig(Declared):
         optional=True,
         pattern=QUEUE_NAME,
     )
+    callers: tuple[str, ...] = declare(
+        tuple,
+        "The stack's allowedCallers: each invokes the trigger through an alias of its own, "
+        "which tells the trigger who asked (longjobs_contract.callers).",
+        default=(),
+        unique=True,
+    )
     jobs: Mapping[str, JobContract] = nested(default_factory=dict)
 
     @property

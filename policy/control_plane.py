@@ -40,6 +40,11 @@ ROLE_POLICY_ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
 MANAGED_POLICY = "aws:iam/policy:Policy"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 KEY = "aws:kms/key:Key"
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+SECURITY_GROUPS = (
+    "aws:ec2/securityGroup:SecurityGroup",
+    "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup",
+)
 ALIAS = "aws:kms/alias:Alias"
 # The property that names each kind's resources.
 NAMED_BY = {
@@ -60,7 +65,8 @@ def task_roles_stay_in_their_job(
 ) -> None:
     """No statement of a role ECS tasks assume reaches the stack's own resources: the runs
     table, the topic, the functions, the cluster and task definitions, the roles, schedules,
-    rules, queues, repositories, the key, and another job's checkpoints and logs."""
+    rules, queues, repositories, image records, alarms, security groups, the key, and another
+    job's checkpoints and logs."""
     declared = list(args.resources)
     stack = declared_names(declared).resources()
     for role in of_type(declared, ROLE):
@@ -98,6 +104,17 @@ def declared_names(declared: Sequence[PolicyResource]) -> StackNames:
         jobs=tuple(sorted({job for r in declared if (job := _job(r))})),
         log_groups=tuple((_name(r, "name"), _job(r)) for r in of_type(declared, LOG_GROUP)),
         keys=_keys(declared),
+        alarms=tuple(_name(r, "name") for r in of_type(declared, ALARM)),
+        # Every repository's records are under `/<prefix>/images/` (its name is `<prefix>/<job>`),
+        # those of earlier deploys too, which this deploy may not declare.
+        image_records=tuple(
+            dict.fromkeys(
+                f"{_name(r, 'name').split('/')[0]}/images/*"
+                for r in of_type(declared, NAMED_BY["repositories"][0])
+            )
+        ),
+        # A group's id is not known before it exists: any group then could be one of them.
+        security_groups=(("*", False),) if of_type(declared, *SECURITY_GROUPS) else (),
     )
 
 

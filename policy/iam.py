@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pulumi_policy import ReportViolation, ResourceValidationArgs
 
+from longjobs_contract import control_plane
 from longjobs_contract.iam_escalation import (
     ASSUME_ROLE,
     ESCALATION_ACTIONS,
@@ -24,7 +25,6 @@ from .documents import Document, Statement, documents, names_one_role
 from .props import as_list, get
 
 # AWS managed policies that hand over the account (or IAM, which is the same thing).
-ADMINISTRATOR_POLICIES = ("AdministratorAccess", "PowerUserAccess", "IAMFullAccess")
 POLICY_ATTACHMENT_TYPES = frozenset(
     {
         "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
@@ -152,7 +152,8 @@ def _passes_to(statement: Statement, service: str) -> bool:
 def no_administrator_policies(
     args: ResourceValidationArgs, report_violation: ReportViolation
 ) -> None:
-    """No AdministratorAccess, PowerUserAccess or IAMFullAccess managed policy attached."""
+    """No AWS managed policy that reaches the stack's own resources is attached (the catalogue
+    the config reads too: `longjobs_contract.control_plane.MANAGED_POLICIES`)."""
     if args.resource_type in POLICY_ATTACHMENT_TYPES:
         arns = [get(args.props, "policyArn")]
     elif args.resource_type == "aws:iam/role:Role":
@@ -160,10 +161,10 @@ def no_administrator_policies(
     else:
         return
     for arn in arns:
-        name = str(arn or "").rsplit("/", 1)[-1]
-        if name.lower() in (p.lower() for p in ADMINISTRATOR_POLICIES):
+        problem = control_plane.managed_policy_problem(str(arn or ""))
+        if problem:
             report_violation(
-                f"Attaches the administrator managed policy {arn!r}: grant only the actions the "
-                "role needs (for a longjobs job: its policyStatements) instead.",
+                f"Attaches the managed policy {problem} (for a longjobs job: its "
+                "policyStatements).",
                 None,
             )

@@ -45,7 +45,8 @@ POLICIES: list[Policy] = [
     ),
     ResourceValidationPolicy(
         name="iam-no-administrator-policies",
-        description="No AdministratorAccess, PowerUserAccess or IAMFullAccess policy is attached.",
+        description="No AWS managed policy whose grants reach the stack's own resources "
+        "(AdministratorAccess, AmazonECS_FullAccess, ...) is attached.",
         validate=iam.no_administrator_policies,
     ),
     ResourceValidationPolicy(

@@ -91,7 +91,20 @@ def stack_names(
             *([(f"{logs}{FLOW_LOG_GROUP}", None)] if created else []),
         ),
         keys=_keys(values.get("kms"), prefix),
+        # Every alarm the stack declares is named `<prefix>-…` (components/alarms.py).
+        alarms=(f"{prefix}-*",),
+        image_records=(f"{prefix}/images/*",),
+        security_groups=_security_groups(network),
     )
+
+
+def _security_groups(network: Any) -> tuple[tuple[str, bool], ...]:
+    """The groups the tasks run in: those the config names, or the ones the stack creates,
+    whose ids are not known before they exist."""
+    named = network.get("securityGroupIds") if isinstance(network, dict) else None
+    if isinstance(named, list) and network.get("create") is None:
+        return tuple((group, True) for group in named if isinstance(group, str))
+    return (("*", False),)
 
 
 def checkpoint_buckets(prefix: str | None, region: str | None) -> tuple[str, ...]:

@@ -11,6 +11,7 @@ deployed: a namespace misspelt or missing, `aws:` keys the AWS provider does not
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
@@ -30,7 +31,7 @@ from components.config.errors import (
     secret_held,
     unknown_key,
 )
-from components.config.models import JobConfig, StackConfig
+from components.config.models import CALLER_PATTERN, JobConfig, StackConfig
 from components.config.names import prefix_problem
 from components.config.regions import (
     REGION_KEY,
@@ -39,7 +40,7 @@ from components.config.regions import (
     region_problem,
 )
 from components.config.shape import Shape, read_shape
-from longjobs_contract import run_event
+from longjobs_contract import callers, run_event
 from longjobs_contract.errors import ValidationError as RunEventError
 from longjobs_contract.jobs import RunRules
 
@@ -125,6 +126,7 @@ def _across_keys(
         for name, job in jobs.items():
             if isinstance(job, dict):
                 problems += _job_problems(str(name), job, found)
+                problems += _job_caller_problems(str(name), job, values.get("allowedCallers"))
                 problems += statement_problems(str(name), job.get("policyStatements"), own)
                 if isinstance(create, dict) and create.get("natGateways") == "none":
                     problems += endpoint_only_problems(str(name), job, region)
@@ -329,6 +331,24 @@ def _job_problems(name: str, job: Mapping[str, Any], found: list[str]) -> list[s
                 if problem:
                     problems.append(problem)
     return problems
+
+
+def _job_caller_problems(name: str, job: Mapping[str, Any], stack_callers: Any) -> list[str]:
+    """A job's `allowedCallers` names callers the stack lets invoke the trigger: `account` or
+    an entry of `longjobs:allowedCallers`; another entry could never call, and is a slip."""
+    entries = job.get("allowedCallers")
+    if not isinstance(entries, list):
+        return []
+    given = stack_callers if isinstance(stack_callers, list) else []
+    known = [c for c in given if isinstance(c, str)]
+    listed = ", ".join(known) if known else "none"
+    return [
+        f"{key_path('jobs', name, 'allowedCallers', index)}: {entry!r} is not a caller of the "
+        f"stack; allowed: {callers.ACCOUNT!r} or an entry of longjobs:allowedCallers ({listed})"
+        for index, entry in enumerate(entries)
+        # An entry of no caller's form has its own problem already.
+        if isinstance(entry, str) and re.fullmatch(CALLER_PATTERN, entry) and entry not in known
+    ]
 
 
 def _schedule_event_problem(

@@ -55,8 +55,8 @@ from components.config.types import (
     Words,
 )
 from components.dockerfile import base_images, user_problems
+from longjobs_contract import callers, control_plane, iam_escalation
 from longjobs_contract import environment as variables
-from longjobs_contract import iam_escalation
 from longjobs_contract.capacity import ON_DEMAND, SPOT
 
 ALLOWED_LOG_RETENTION_DAYS = (
@@ -70,7 +70,6 @@ PLATFORM_TASK_ROLE_SIDS = ("Checkpoints", "CheckpointList", "CheckpointsKey")
 """Sids of the statements the platform puts in every task role (components/checkpoints.py)."""
 MAX_RUN_RETENTION_DAYS = 3653  # ten years, the longest CloudWatch Logs keeps a job's logs
 # Managed policies that would make a job's task role an administrator.
-FORBIDDEN_MANAGED_POLICIES = ("AdministratorAccess", "PowerUserAccess", "IAMFullAccess")
 # IAM's hard limit of managed policies attached to one role; the default quota is lower.
 MAX_MANAGED_POLICIES = 20
 DEFAULT_MANAGED_POLICIES_QUOTA = 10
@@ -504,6 +503,30 @@ def _storage_beyond_the_free(gib: int) -> int | None:
     return gib if gib >= fargate.EPHEMERAL_STORAGE_MIN_GIB else None
 
 
+# Organization ids: o- and 10 to 32 lowercase letters or digits (AWS Organizations API
+# reference, Organization.Id).
+CALLER_PATTERN = (
+    r"[0-9]{12}|o-[a-z0-9]{10,32}|arn:aws(-[a-z]+)*:iam::[0-9]{12}:role/"
+    r"([A-Za-z0-9+=,.@_-]+/)*[A-Za-z0-9+=,.@_-]{1,64}"
+)
+CALLER_ALLOWED = (
+    "an IAM role ARN (arn:<partition>:iam::<account>:role/<path/name>, like "
+    "arn:aws:iam::111122223333:role/api), an AWS account id (12 digits, like 111122223333) or an "
+    "AWS Organizations id (like o-a1b2c3d4e5), without wildcards"
+)
+JOB_CALLER_ALLOWED = (
+    f"{callers.ACCOUNT!r} (identities of the stack's own account) or an entry of "
+    "longjobs:allowedCallers, written the same"
+)
+
+
+def _unique_job_callers(entries: list[str]) -> list[str]:
+    repeated = [c for c in dict.fromkeys(entries) if entries.count(c) > 1]
+    if repeated:
+        raise ValueError(f"{', '.join(repeated)} listed more than once; list each caller once")
+    return entries
+
+
 class JobConfig(_Model):
     build: Annotated[str, Allowed(BUILD_ALLOWED)] | None = None
     image: ImageUri | None = None
@@ -548,6 +571,18 @@ class JobConfig(_Model):
     secrets_kms_key_arns: Annotated[list[KmsKeyArn], AfterValidator(_unique_keys)] = []
     """Customer-managed keys the `secrets` are encrypted with: the execution role may decrypt
     with exactly these, through Secrets Manager or SSM only."""
+    allowed_callers: (
+        Annotated[
+            list[
+                Annotated[str, matching(f"{callers.ACCOUNT}|{CALLER_PATTERN}", JOB_CALLER_ALLOWED)]
+            ],
+            Field(min_length=1),
+            AfterValidator(_unique_job_callers),
+        ]
+        | None
+    ) = contract.default("allowed_callers")
+    """The callers that may run the job and read and stop its runs; none: every caller of the
+    stack. Each entry is checked against the stack's `allowedCallers` (config/load.py)."""
     policy_statements: Annotated[
         list[PolicyStatement],
         Allowed(
@@ -709,11 +744,7 @@ class JobConfig(_Model):
     @field_validator("managed_policy_arns")
     @classmethod
     def _managed_policies(cls, arns: list[str]) -> list[str]:
-        problems = [
-            f"{arn} grants administrator rights; name the actions instead"
-            for arn in arns
-            if arn.rsplit("/", 1)[-1] in FORBIDDEN_MANAGED_POLICIES
-        ]
+        problems = [p for arn in arns if (p := control_plane.managed_policy_problem(arn))]
         problems += [
             f"{arn} is listed {arns.count(arn)} times; list each policy once"
             for arn in dict.fromkeys(arns)
@@ -865,23 +896,10 @@ class StackConfig(_Model):
     run_retention_days: Annotated[int, Field(ge=1, le=MAX_RUN_RETENTION_DAYS)] = 90
     """How long a run's record is kept after it was created."""
     notifications: NotificationsConfig = NotificationsConfig()
-    allowed_callers: list[
-        Annotated[
-            str,
-            matching(
-                # Organization ids: o- and 10 to 32 lowercase letters or digits (AWS
-                # Organizations API reference, Organization.Id).
-                r"[0-9]{12}|o-[a-z0-9]{10,32}|arn:aws(-[a-z]+)*:iam::[0-9]{12}:role/"
-                r"([A-Za-z0-9+=,.@_-]+/)*[A-Za-z0-9+=,.@_-]{1,64}",
-                "an IAM role ARN (arn:<partition>:iam::<account>:role/<path/name>, like "
-                "arn:aws:iam::111122223333:role/api), an AWS account id (12 digits, like "
-                "111122223333) or an AWS Organizations id (like o-a1b2c3d4e5), without "
-                "wildcards",
-            ),
-        ]
-    ] = []
-    """Roles, accounts and organizations that may invoke the trigger: each becomes a statement
-    of the function's resource-based policy. Same-account callers need none."""
+    allowed_callers: list[Annotated[str, matching(CALLER_PATTERN, CALLER_ALLOWED)]] = []
+    """Roles, accounts and organizations that may invoke the trigger: each gets an alias of the
+    function and a statement of its resource-based policy for that alias only. Same-account
+    callers need none."""
     image_pushers: Annotated[
         list[Annotated[str, AfterValidator(_image_pusher), Allowed(IMAGE_PUSHER_ALLOWED)]],
         Field(max_length=MAX_IMAGE_PUSHERS),
@@ -911,11 +929,8 @@ class StackConfig(_Model):
 
     @field_validator("allowed_callers")
     @classmethod
-    def _unique_callers(cls, callers: list[str]) -> list[str]:
-        repeated = [c for c in dict.fromkeys(callers) if callers.count(c) > 1]
-        if repeated:
-            raise ValueError(f"{', '.join(repeated)} listed more than once; list each caller once")
-        return callers
+    def _unique_callers(cls, entries: list[str]) -> list[str]:
+        return _unique_job_callers(entries)
 
     @model_validator(mode="before")
     @classmethod

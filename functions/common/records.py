@@ -108,7 +108,10 @@ def new_record(
     request: RunRequest,
     when: datetime,
     contract: JobContract | None = None,
+    *,
+    caller: str | None = None,
 ) -> dict[str, Any]:
+    """A new run's record; `caller` is who asked (`longjobs_contract.callers`)."""
     created = timestamp(when)
     record = {
         Record.RUN_ID: run_id,
@@ -134,6 +137,8 @@ def new_record(
     }
     if contract is not None:
         record[Record.JOB_CONTRACT] = settings.to_json(contract)
+    if caller is not None:
+        record[Record.CALLER] = caller
     return record
 
 

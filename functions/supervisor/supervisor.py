@@ -87,10 +87,17 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
 def supervise(event: Any, config: trigger_config.TriggerConfig) -> dict[str, Any]:
     """Apply one task state change event to its run."""
     detail = event.get("detail") if isinstance(event, dict) else None
+    # EventBridge sets `source`, `account` and `region` to the sending service's own: ECS's event
+    # for this cluster carries the cluster's account and region (EventBridge user guide, "Amazon
+    # EventBridge events"); a sender's content beyond that is held by the queue's and the
+    # function's policies (docs/security.md, "The supervisor's inputs").
+    _, _, _, region, account, _ = config.cluster_arn.split(":", 5)
     if (
         not isinstance(detail, dict)
         or event.get("source") != "aws.ecs"
         or event.get("detail-type") != TASK_STATE_CHANGE
+        or event.get("account") != account
+        or event.get("region") != region
         or detail.get("clusterArn") != config.cluster_arn
     ):
         return {"outcome": "ignored", "why": "not a task state change of this stack's cluster"}

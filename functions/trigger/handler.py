@@ -26,7 +26,7 @@ import boto3
 from botocore.exceptions import ClientError
 
 from functions.common import attempts, records, request_log, runtime
-from longjobs_contract import capacity, jobs, lifecycle, run_event, runs, trigger_config
+from longjobs_contract import callers, capacity, jobs, lifecycle, run_event, runs, trigger_config
 from longjobs_contract.errors import ValidationError, listed, shown
 from longjobs_contract.run_event import RunRequest
 
@@ -60,18 +60,23 @@ class Invocation:
 
     request_id: str
     """Lambda keeps it across its own retries of an async invocation."""
-    scheduled: bool
-    """Invoked through the schedules' alias, which only the stack's schedules may invoke."""
+    caller: str
+    """Who asked, by the qualifier the trigger was invoked through (`longjobs_contract.callers`):
+    `account`, `schedule`, or an `allowedCallers` entry."""
+
+    @property
+    def scheduled(self) -> bool:
+        """Invoked through the schedules' alias, which only the stack's schedules may invoke."""
+        return self.caller == callers.SCHEDULE
 
 
 def handler(event: Any, context: Any) -> dict[str, Any]:
-    invocation = Invocation(
-        request_id=getattr(context, "aws_request_id", None) or "local",
-        scheduled=run_event.invoked_as_schedule(getattr(context, "invoked_function_arn", None)),
-    )
-    with request_log.request(invocation.request_id):
+    request_id = getattr(context, "aws_request_id", None) or "local"
+    with request_log.request(request_id):
         try:
             config = load_config()
+            invocation = Invocation(request_id, caller_of(context, config))
+            request_log.bind(caller=invocation.caller)
             action = parse_action(event)
             request_log.bind(action=action)
             return ACTIONS[action](event, config, invocation)
@@ -86,6 +91,39 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
             raise
 
 
+def caller_of(context: Any, config: trigger_config.TriggerConfig) -> str:
+    """Who invoked the trigger; an alias that names no caller of the stack is refused."""
+    invoked = getattr(context, "invoked_function_arn", None)
+    caller = callers.caller_of(invoked, config.callers, run_event.SCHEDULES_ALIAS)
+    if caller is None:
+        raise ValidationError(
+            f"invoked through {shown(callers.qualifier(invoked))}, which names no caller of "
+            "this stack; invoke the qualifier the stack's triggerCallerQualifiers output gives"
+        )
+    return caller
+
+
+def _check_job_caller(job: str, rules: jobs.RunRules | None, caller: str) -> None:
+    """A job whose `allowedCallers` leaves out the caller is not run for it."""
+    if rules is not None and not callers.may_use_job(caller, rules.allowed_callers):
+        raise ValidationError(
+            f"{run_event.JOB}: this caller ({caller}) may not run, read or stop runs of {job} "
+            "(the job's allowedCallers)"
+        )
+
+
+def _visible_run(
+    record: dict[str, Any] | None, config: trigger_config.TriggerConfig, run_id: str, caller: str
+) -> dict[str, Any]:
+    """The run's record, when it exists and its job's rules let the caller see it; a run the
+    caller may not see is answered as one that does not exist."""
+    if record is not None:
+        rules = records.job_of(record, config)
+        if rules is None or callers.may_use_job(caller, rules.allowed_callers):
+            return record
+    raise NotFound(f"runId: no run {run_id} (records are kept {config.run_retention_days} days)")
+
+
 # Each action: validate everything, then act, then answer.
 
 
@@ -95,15 +133,18 @@ def run(
     """Record the run, then start its current attempt (and the on-demand fallback)."""
     request = run_event.parse_run(event, config.jobs, default_key=invocation.request_id)
     run_event.check_key_source(request, invocation.scheduled)
+    _check_job_caller(request.job, request.rules, invocation.caller)
     run_id = runs.run_id(request.job, request.idempotency_key)
     request_log.bind(job=request.job, runId=run_id, idempotencyKey=request.idempotency_key)
     store = records.RunStore(dynamodb, config.runs_table, config.run_retention_days)
     when = records.now()
     record, created = store.create(
-        records.new_record(run_id, request, when, config.jobs[request.job])
+        records.new_record(
+            run_id, request, when, config.jobs[request.job], caller=invocation.caller
+        )
     )
     if not created:
-        _same_request(record, request)
+        _same_request(record, request, invocation.caller)
         if not attempts.resendable(record, when):
             request_log.bind(outcome="duplicate", status=record[runs.Record.STATUS])
             return answer(record, duplicate=True)
@@ -119,7 +160,13 @@ def run(
     )
 
 
-def _same_request(record: dict[str, Any], request: RunRequest) -> None:
+def _same_request(record: dict[str, Any], request: RunRequest, caller: str) -> None:
+    if record.get(runs.Record.CALLER, callers.ACCOUNT) != caller:
+        raise ValidationError(
+            f"idempotencyKey: {shown(request.idempotency_key)} already names run "
+            f"{record[runs.Record.RUN_ID]} of {request.job}, which another caller asked for; "
+            "choose another key"
+        )
     kept = record[runs.Record.REQUEST]
     if (
         kept.get("environment", {}) != request.environment
@@ -164,21 +211,18 @@ def any_status(
 ) -> dict[str, Any]:
     """A run's status from its record, or a task's from ECS (while ECS remembers it)."""
     if "runId" in event:
-        return run_status(event, config)
-    return task_status(event, config)
+        return run_status(event, config, invocation.caller)
+    return task_status(event, config, invocation.caller)
 
 
-def run_status(event: dict, config: trigger_config.TriggerConfig) -> dict[str, Any]:
+def run_status(event: dict, config: trigger_config.TriggerConfig, caller: str) -> dict[str, Any]:
     _unknown_keys(event, RUN_STATUS_KEYS)
     run_id = _parse_run_id(event)
     request_log.bind(runId=run_id)
-    record = records.RunStore(dynamodb, config.runs_table, config.run_retention_days).get(run_id)
-    if record is None:
-        raise NotFound(
-            f"runId: no run {run_id} (records are kept {config.run_retention_days} days)"
-        )
+    store = records.RunStore(dynamodb, config.runs_table, config.run_retention_days)
+    record = _visible_run(store.get(run_id), config, run_id, caller)
     request_log.bind(job=record[runs.Record.JOB], outcome="status")
-    return view(record)
+    return view(record, caller)
 
 
 def _parse_run_id(event: dict) -> str:
@@ -190,8 +234,10 @@ def _parse_run_id(event: dict) -> str:
     return run_id
 
 
-def view(record: dict[str, Any]) -> dict[str, Any]:
-    """A run as `status` answers it: its record, in the contract's field names."""
+def view(record: dict[str, Any], caller: str) -> dict[str, Any]:
+    """A run as `status` answers it: its record, in the contract's field names. Who asked, the
+    environment values and the command are shown to that caller and to the stack's own account
+    only: a value one caller sends is not another's to read."""
     shown_keys = (
         runs.Record.RUN_ID,
         runs.Record.JOB,
@@ -203,14 +249,24 @@ def view(record: dict[str, Any]) -> dict[str, Any]:
         runs.Record.CREATED_AT,
         runs.Record.UPDATED_AT,
         runs.Record.STOP_REQUESTED,
+        runs.Record.CALLER,
     )
-    return {key: record[key] for key in shown_keys if key in record}
+    shown_record = {key: record[key] for key in shown_keys if key in record}
+    if not callers.may_see_values(caller, record):
+        shown_record.pop(runs.Record.CALLER, None)
+        request = shown_record.get(runs.Record.REQUEST)
+        if isinstance(request, dict):
+            hidden = ("environment", "command")
+            shown_record[runs.Record.REQUEST] = {
+                k: v for k, v in request.items() if k not in hidden
+            }
+    return shown_record
 
 
-def task_status(event: dict, config: trigger_config.TriggerConfig) -> dict[str, Any]:
+def task_status(event: dict, config: trigger_config.TriggerConfig, caller: str) -> dict[str, Any]:
     task_arn = parse_task_arn(event, config, TASK_KEYS["status"])
     request_log.bind(taskArn=task_arn)
-    response = status(task_arn, config)
+    response = status(task_arn, config, caller)
     request_log.bind(job=response["job"], outcome="status")
     return response
 
@@ -224,6 +280,8 @@ def list_runs(
     if job is not None and (not isinstance(job, str) or job not in config.jobs):
         allowed = ", ".join(sorted(config.jobs))
         raise ValidationError(f"job: {shown(job)} is not a job of this stack; allowed: {allowed}")
+    if job is not None:
+        _check_job_caller(job, config.jobs[job], invocation.caller)
     status_filter = event.get("status")
     if status_filter is not None and status_filter not in runs.STATUSES:
         raise ValidationError(
@@ -252,8 +310,16 @@ def list_runs(
         raise ValidationError(
             f"nextToken: {shown(token)} was given for another job or status filter"
         ) from None
-    request_log.bind(outcome="list", count=len(page))
-    return {"runs": [view(record) for record in page], "nextToken": next_token}
+    # A page keeps its place in the table: runs of jobs the caller may not see are left out of
+    # it, and the page may hold fewer than `limit` runs.
+    visible = [r for r in page if _may_see_run(r, config, invocation.caller)]
+    request_log.bind(outcome="list", count=len(visible))
+    return {"runs": [view(r, invocation.caller) for r in visible], "nextToken": next_token}
+
+
+def _may_see_run(record: dict[str, Any], config: trigger_config.TriggerConfig, caller: str) -> bool:
+    rules = records.job_of(record, config)
+    return rules is None or callers.may_use_job(caller, rules.allowed_callers)
 
 
 def any_stop(
@@ -261,11 +327,11 @@ def any_stop(
 ) -> dict[str, Any]:
     """Stop a run (its current attempt, and no attempt after it), or one task by its ARN."""
     if "runId" in event:
-        return run_stop(event, config)
-    return task_stop(event, config)
+        return run_stop(event, config, invocation.caller)
+    return task_stop(event, config, invocation.caller)
 
 
-def run_stop(event: dict, config: trigger_config.TriggerConfig) -> dict:
+def run_stop(event: dict, config: trigger_config.TriggerConfig, caller: str) -> dict:
     """Stop a run: no attempt is started after this, and its current task is stopped.
 
     A run with a task ends when ECS reports that task stopped, by what the task did: STOPPED,
@@ -278,15 +344,12 @@ def run_stop(event: dict, config: trigger_config.TriggerConfig) -> dict:
     request_log.bind(runId=run_id)
     store = records.RunStore(dynamodb, config.runs_table, config.run_retention_days)
     for _ in range(MAX_STOP_TRIES):
-        record = store.get(run_id)
-        if record is None:
-            raise NotFound(
-                f"runId: no run {run_id} (records are kept {config.run_retention_days} days)"
-            )
+        record = _visible_run(store.get(run_id), config, run_id, caller)
         request_log.bind(job=record[runs.Record.JOB])
+        _check_stopper(record, caller)
         if record[runs.Record.STATUS] in runs.FINAL:
             request_log.bind(outcome="already-final")
-            return view(record)
+            return view(record, caller)
         may_run, task_arn = _task_to_stop(record, config)
         changes: dict[str, Any] = {runs.Record.UPDATED_AT: records.timestamp(records.now())}
         if not may_run:
@@ -302,8 +365,17 @@ def run_stop(event: dict, config: trigger_config.TriggerConfig) -> dict:
         if task_arn is not None:
             _stop_task(config, task_arn, reason)
         request_log.bind(outcome="stopping" if may_run else "stopped", taskArn=task_arn)
-        return view({**record, **changes})
+        return view({**record, **changes}, caller)
     raise RuntimeError(f"run {run_id} kept changing while it was being stopped; send stop again")
+
+
+def _check_stopper(record: dict[str, Any], caller: str) -> None:
+    """A run is stopped by the caller that asked for it, or by the stack's own account."""
+    if not callers.may_see_values(caller, record):
+        raise ValidationError(
+            f"runId: run {record[runs.Record.RUN_ID]} was asked for by another caller; only it "
+            "and the stack's own account may stop it"
+        )
 
 
 def _task_to_stop(
@@ -335,11 +407,11 @@ def _stop_task(config: trigger_config.TriggerConfig, task_arn: str, reason: str)
         request_log.bind(stopTask="not visible yet: the supervisor stops it when it is")
 
 
-def task_stop(event: dict, config: trigger_config.TriggerConfig) -> dict[str, Any]:
+def task_stop(event: dict, config: trigger_config.TriggerConfig, caller: str) -> dict[str, Any]:
     task_arn = parse_task_arn(event, config, TASK_KEYS["stop"])
     reason = parse_reason(event)
     request_log.bind(taskArn=task_arn)
-    response = stop(task_arn, reason, config)
+    response = stop(task_arn, reason, config, caller)
     request_log.bind(job=response["job"], outcome="stopped")
     return response
 
@@ -444,8 +516,9 @@ def _time(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def status(task_arn: str, config: trigger_config.TriggerConfig) -> dict[str, Any]:
+def status(task_arn: str, config: trigger_config.TriggerConfig, caller: str) -> dict[str, Any]:
     job, task = describe_job_task(task_arn, config)
+    _check_job_caller(job, config.jobs[job], caller)
     container_name = config.jobs[job].container_name
     containers: list[dict[str, Any]] = task.get("containers", [])
     container = next((c for c in containers if c.get("name") == container_name), {})
@@ -463,8 +536,16 @@ def status(task_arn: str, config: trigger_config.TriggerConfig) -> dict[str, Any
     }
 
 
-def stop(task_arn: str, reason: str, config: trigger_config.TriggerConfig) -> dict[str, Any]:
-    job, _ = describe_job_task(task_arn, config)
+def stop(
+    task_arn: str, reason: str, config: trigger_config.TriggerConfig, caller: str
+) -> dict[str, Any]:
+    job, task = describe_job_task(task_arn, config)
+    _check_job_caller(job, config.jobs[job], caller)
+    if caller != callers.ACCOUNT:
+        # Whose run the task is: its record, by the run id ECS holds as startedBy.
+        run_id = str(task["startedBy"])
+        store = records.RunStore(dynamodb, config.runs_table, config.run_retention_days)
+        _check_stopper(_visible_run(store.get(run_id), config, run_id, caller), caller)
     task = ecs.stop_task(cluster=config.cluster_arn, task=task_arn, reason=reason)["task"]
     return {
         "job": job,

@@ -44,6 +44,7 @@ SAMPLE_TEXT = {
     "log_group": "/longjobs/prod/import",
     "reserved_environment": ("API_TOKEN", "DB_PASSWORD"),
     "overridable_environment": ("DAY", "ROWS"),
+    "allowed_callers": ("account", "arn:aws:iam::111122223333:role/reports-api"),
 }
 
 

@@ -20,7 +20,7 @@ from moto import mock_aws
 from functions.common import attempts, records
 from functions.supervisor import supervisor
 from functions.trigger import handler
-from longjobs_contract import lifecycle, runs, trigger_config
+from longjobs_contract import callers, lifecycle, runs, trigger_config
 from tests.functions.conftest import PROD, another_invocation
 from tests.functions.ecs_fixture import EcsStandIn
 from tests.functions.runs_table import create_runs_table, model_runs_table
@@ -278,7 +278,7 @@ def test_stop_by_run_stops_its_task_and_the_run_ends_stopped_with_it(stack, cont
     answer = handler.handler({"action": "stop", "runId": RUN, "reason": "not needed"}, context)
     stopping = store.get(RUN)
     assert (stopping["status"], stopping["stopRequested"]) == ("RUNNING", "not needed")
-    assert answer == handler.view(stopping)
+    assert answer == handler.view(stopping, callers.ACCOUNT)
     told = ecs.tasks[task["taskArn"]]
     assert (told["desiredStatus"], told["stopCode"], told["stoppedReason"]) == (
         "STOPPED",
@@ -297,7 +297,7 @@ def test_stop_by_run_stops_its_task_and_the_run_ends_stopped_with_it(stack, cont
     )
     assert len(ecs.started()) == 1
     again = handler.handler({"action": "stop", "runId": RUN}, context)
-    assert again == handler.view(record)
+    assert again == handler.view(record, callers.ACCOUNT)
 
 
 def test_a_task_first_seen_after_its_run_was_stopped_is_stopped(stack, context):
@@ -709,7 +709,7 @@ def test_a_stop_whose_stoptask_fails_is_kept_and_its_task_is_stopped_by_the_pass
     assert (told["desiredStatus"], told.get("stoppedReason")) == ("STOPPED", "superseded")
     assert [r["task"] for r in ecs.requests("StopTask")] == [task["taskArn"]]
     again = handler.handler({"action": "stop", "runId": RUN, "reason": "superseded"}, context)
-    assert again == handler.view(store.get(RUN))
+    assert again == handler.view(store.get(RUN), callers.ACCOUNT)
     assert (again["status"], again["stopRequested"]) == ("RUNNING", "superseded")
     assert len(ecs.requests("StopTask")) == 2
 
@@ -883,7 +883,7 @@ def test_a_stop_racing_a_job_that_already_exited_0_ends_the_run_succeeded(stack,
     supervisor.handler(running(task), context)
     job_exits(ecs, task, 0)
     answer = handler.handler({"action": "stop", "runId": RUN, "reason": "not needed"}, context)
-    assert answer == handler.view(store.get(RUN))
+    assert answer == handler.view(store.get(RUN), callers.ACCOUNT)
     assert (answer["status"], answer["stopRequested"]) == ("RUNNING", "not needed")
     # ECS answers StopTask of a task already stopping as it is: the job's own end stands.
     told = ecs.tasks[task["taskArn"]]
@@ -1072,7 +1072,7 @@ def test_a_stop_of_a_task_ecs_does_not_show_yet_is_sent_again_when_its_event_sho
     ecs.visible_after = lambda: 60.0
     task = start(ecs, context)
     answer = handler.handler({"action": "stop", "runId": RUN, "reason": "superseded"}, context)
-    assert answer == handler.view(store.get(RUN))
+    assert answer == handler.view(store.get(RUN), callers.ACCOUNT)
     assert (answer["status"], answer["stopRequested"]) == ("PENDING", "superseded")
     assert ecs.tasks[task["taskArn"]]["desiredStatus"] == "RUNNING"  # StopTask did not reach it
     later(monkeypatch, 2)
@@ -1171,3 +1171,22 @@ def test_a_task_ecs_forgot_after_its_run_was_stopped_ends_the_run_stopped(
         f"stopped: superseded (attempt 1: ECS no longer knows task {task_id} (it forgets a task "
         "about an hour after it stops) and its end was never seen: the run's outcome is unknown)",
     )
+
+
+@pytest.mark.parametrize(
+    "envelope",
+    [{"account": "999988887777"}, {"region": "us-east-1"}, {"source": "my.app"}],
+    ids=["another-account", "another-region", "another-source"],
+)
+def test_an_event_not_from_the_clusters_account_and_region_moves_nothing(stack, context, envelope):
+    """EventBridge puts the account and region of the event's source on it: an event that names
+    the stack's cluster but another account or region was not sent by ECS for it."""
+    ecs, store, _ = stack
+    task = start(ecs, context)
+    forged = {**stopped(task, stopCode="EssentialContainerExited", exitCode=0), **envelope}
+    answer = supervisor.handler(forged, another_invocation())
+    assert answer == {
+        "outcome": "ignored",
+        "why": "not a task state change of this stack's cluster",
+    }
+    assert store.get(RUN)["status"] == "PENDING"

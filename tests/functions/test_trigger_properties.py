@@ -331,6 +331,7 @@ def test_each_request_logs_one_json_line(no_aws, context, capsys):
     [line] = capsys.readouterr().out.splitlines()
     assert json.loads(line) == {
         "action": "run",
+        "caller": "account",
         "error": "job: 'nope' is not a job of this stack; allowed: import, report",
         "outcome": "validation-error",
         "requestId": context.aws_request_id,

@@ -520,7 +520,9 @@ def test_status_answers_from_the_record(stack, context):
     assert status["request"]["idempotencyKey"] == "nightly-2026-11-01"
     assert set(status) == {
         "runId", "job", "status", "attempt", "attempts", "request", "createdAt", "updatedAt",
+        "caller",
     }  # fmt: skip
+    assert status["caller"] == "account"
 
 
 def test_status_of_an_unknown_or_malformed_run(stack, context):
@@ -583,7 +585,7 @@ def test_the_record_holds_what_the_contract_names(stack, context):
         runs.Record.RUN_ID, runs.Record.JOB, runs.Record.STATUS, runs.Record.REQUEST,
         runs.Record.ATTEMPT, runs.Record.ATTEMPTS, runs.Record.CREATED_AT,
         runs.Record.UPDATED_AT, runs.Record.LIST_KEY, runs.Record.REVISION,
-        runs.Record.JOB_CONTRACT, runs.Record.SENDINGS,
+        runs.Record.JOB_CONTRACT, runs.Record.SENDINGS, runs.Record.CALLER,
     }  # fmt: skip
     assert json.loads(json.dumps(record)) == record
     # The contract it was accepted under, whole: it supervises the run if its job leaves.

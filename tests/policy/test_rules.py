@@ -11,7 +11,7 @@ import pytest
 from pulumi_policy import EnforcementLevel, PolicyResource, StackValidationArgs
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
 
-from longjobs_contract import iam_escalation
+from longjobs_contract import control_plane, iam_escalation
 from offline.program import ProgramRun, run_program
 from policy import ecs, iam, resources, stack
 from policy.pack import POLICIES, enforcement_level
@@ -179,12 +179,31 @@ def test_administrator_policies_refuse_attachments_and_role_managed_policy_arns(
     role = {"managedPolicyArns": ["arn:aws:iam::aws:policy/IAMFullAccess"]}
     rule = iam.no_administrator_policies
     assert violations(rule, "aws:iam/rolePolicyAttachment:RolePolicyAttachment", attachment) == [
-        "Attaches the administrator managed policy 'arn:aws:iam::aws:policy/AdministratorAccess': grant only "
-        "the actions the role needs (for a longjobs job: its policyStatements) instead."
+        "Attaches the managed policy arn:aws:iam::aws:policy/AdministratorAccess allows every "
+        "action on every resource, the stack's own included; name the actions on the job's own "
+        "resources in policyStatements instead (for a longjobs job: its policyStatements)."
     ]
     assert violations(rule, "aws:iam/role:Role", role) == [
-        "Attaches the administrator managed policy 'arn:aws:iam::aws:policy/IAMFullAccess': grant only "
-        "the actions the role needs (for a longjobs job: its policyStatements) instead."
+        "Attaches the managed policy arn:aws:iam::aws:policy/IAMFullAccess changes every role of "
+        "the account, the stack's and the jobs' included; name the actions on the job's own "
+        "resources in policyStatements instead (for a longjobs job: its policyStatements)."
+    ]
+
+
+@pytest.mark.parametrize("name", sorted(control_plane.MANAGED_POLICIES))
+def test_every_managed_policy_that_reaches_the_control_plane_is_refused_by_pack_and_config(name):
+    from components.config import ConfigError, parse
+    from tests.unit.test_config import with_job
+
+    arn = f"arn:aws:iam::aws:policy/{name}"
+    rule = iam.no_administrator_policies
+    props = {"policyArn": arn, "role": "r"}
+    [found] = violations(rule, "aws:iam/rolePolicyAttachment:RolePolicyAttachment", props)
+    assert control_plane.MANAGED_POLICIES[name] in found
+    with pytest.raises(ConfigError) as caught:
+        parse(with_job(managedPolicyArns=[arn]))
+    assert caught.value.problems == [
+        f"longjobs:jobs.report.managedPolicyArns: {control_plane.managed_policy_problem(arn)}"
     ]
 
 

@@ -331,7 +331,7 @@ BAD = [
     ),
     pytest.param(
         with_job(managedPolicyArns=["arn:aws:iam::aws:policy/AdministratorAccess"]),
-        "longjobs:jobs.report.managedPolicyArns: arn:aws:iam::aws:policy/AdministratorAccess grants administrator rights; name the actions instead",
+        "longjobs:jobs.report.managedPolicyArns: arn:aws:iam::aws:policy/AdministratorAccess allows every action on every resource, the stack's own included; name the actions on the job's own resources in policyStatements instead",
         id="admin-policy",
     ),
     pytest.param(
@@ -387,7 +387,7 @@ BAD = [
     ),
     pytest.param(
         with_job(cpuUnits=512),
-        "longjobs:jobs.report.cpuUnits: unknown key; allowed: build, image, entryPoint, command, cpu, memory, architecture, ephemeralStorageGiB, capacity, environment, parameters, allowCommandOverride, allowCapacityOverride, secrets, secretsKmsKeyArns, policyStatements, managedPolicyArns, logRetentionDays, timeout, maxWaitForCapacity, startTimeout, retries, interruptionRetries, onInterruption, notify, service, schedules, tags, readonlyRootFilesystem, scratchPaths",
+        "longjobs:jobs.report.cpuUnits: unknown key; allowed: build, image, entryPoint, command, cpu, memory, architecture, ephemeralStorageGiB, capacity, environment, parameters, allowCommandOverride, allowCapacityOverride, secrets, secretsKmsKeyArns, allowedCallers, policyStatements, managedPolicyArns, logRetentionDays, timeout, maxWaitForCapacity, startTimeout, retries, interruptionRetries, onInterruption, notify, service, schedules, tags, readonlyRootFilesystem, scratchPaths",
         id="unknown-job-key",
     ),
     pytest.param(
@@ -842,7 +842,7 @@ BAD = [
     ),
     pytest.param(
         with_job(timout="2h"),
-        "longjobs:jobs.report.timout: unknown key 'timout'; did you mean timeout? allowed: build, image, entryPoint, command, cpu, memory, architecture, ephemeralStorageGiB, capacity, environment, parameters, allowCommandOverride, allowCapacityOverride, secrets, secretsKmsKeyArns, policyStatements, managedPolicyArns, logRetentionDays, timeout, maxWaitForCapacity, startTimeout, retries, interruptionRetries, onInterruption, notify, service, schedules, tags, readonlyRootFilesystem, scratchPaths",
+        "longjobs:jobs.report.timout: unknown key 'timout'; did you mean timeout? allowed: build, image, entryPoint, command, cpu, memory, architecture, ephemeralStorageGiB, capacity, environment, parameters, allowCommandOverride, allowCapacityOverride, secrets, secretsKmsKeyArns, allowedCallers, policyStatements, managedPolicyArns, logRetentionDays, timeout, maxWaitForCapacity, startTimeout, retries, interruptionRetries, onInterruption, notify, service, schedules, tags, readonlyRootFilesystem, scratchPaths",
         id="job-key-near-miss",
     ),
     pytest.param(
@@ -884,7 +884,7 @@ BAD = [
                 "service": {"image": "public.ecr.aws/x/y:1", "timout": "2h"},
             },
         },
-        "longjobs:jobs.service.timout: unknown key 'timout'; did you mean timeout? allowed: build, image, entryPoint, command, cpu, memory, architecture, ephemeralStorageGiB, capacity, environment, parameters, allowCommandOverride, allowCapacityOverride, secrets, secretsKmsKeyArns, policyStatements, managedPolicyArns, logRetentionDays, timeout, maxWaitForCapacity, startTimeout, retries, interruptionRetries, onInterruption, notify, service, schedules, tags, readonlyRootFilesystem, scratchPaths",
+        "longjobs:jobs.service.timout: unknown key 'timout'; did you mean timeout? allowed: build, image, entryPoint, command, cpu, memory, architecture, ephemeralStorageGiB, capacity, environment, parameters, allowCommandOverride, allowCapacityOverride, secrets, secretsKmsKeyArns, allowedCallers, policyStatements, managedPolicyArns, logRetentionDays, timeout, maxWaitForCapacity, startTimeout, retries, interruptionRetries, onInterruption, notify, service, schedules, tags, readonlyRootFilesystem, scratchPaths",
         id="a-job-named-after-a-setting",
     ),
     pytest.param(
@@ -1075,8 +1075,9 @@ def test_managed_policy_problems_are_reported_together():
     admin = "arn:aws:iam::aws:policy/AdministratorAccess"
     [problem] = problems(with_job(managedPolicyArns=[admin, *POLICY_ARNS[:19], POLICY_ARNS[0]]))
     assert problem == (
-        f"longjobs:jobs.report.managedPolicyArns: {admin} grants administrator rights; name the "
-        f"actions instead; {POLICY_ARNS[0]} is listed 2 times; list each policy once; 21 "
+        f"longjobs:jobs.report.managedPolicyArns: {admin} allows every action on every resource, "
+        "the stack's own included; name the actions on the job's own resources in "
+        f"policyStatements instead; {POLICY_ARNS[0]} is listed 2 times; list each policy once; 21 "
         "policies; IAM attaches at most 20 managed policies to a role (and 10 until the "
         "account's quota is raised); merge them or use policyStatements"
     )

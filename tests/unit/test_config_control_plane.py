@@ -262,6 +262,25 @@ REACH = [
         "longjobs:jobs.report.policyStatements.0: Action 'kms:UpdateAlias' on Resource 'arn:aws:kms:us-east-1:123456789012:alias/longjobs-dev' could administer the stack's KMS key (disabled or deleted, every log, image, table, queue, topic and checkpoint it encrypts is lost; its policy or a grant gives it away); allowed: these actions on keys of the job's own, named by their whole ARNs (like arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab)",
         id="key-alias-moved",
     ),
+    pytest.param(
+        with_statements(statement("cloudwatch:DeleteAlarms", "*")),
+        "longjobs:jobs.report.policyStatements.0: Action 'cloudwatch:DeleteAlarms' on Resource '*' could change, silence or set off the stack's alarms (no page when runs are refused, records are forged or the supervisor fails, or a false one to on-call); allowed: these actions on alarms of the job's own, named by ARNs the stack's do not match (like arn:aws:cloudwatch:us-east-1:111122223333:alarm:report-slow)",
+        id="alarms",
+    ),
+    pytest.param(
+        with_statements(
+            statement("ssm:PutParameter", "arn:aws:ssm:*:*:parameter/longjobs-dev/images/*")
+        ),
+        "longjobs:jobs.report.policyStatements.0: Action 'ssm:PutParameter' on Resource 'arn:aws:ssm:*:*:parameter/longjobs-dev/images/*' could write the stack's image records (an image pushed by anyone recorded as the stack's own build, which the next deploy then runs under that job's roles); allowed: these actions on parameters of the job's own, named by ARNs outside the stack's /<prefix>/images/ path (like arn:aws:ssm:us-east-1:111122223333:parameter/report/*)",
+        id="image-records",
+    ),
+    pytest.param(
+        with_statements(
+            statement("ec2:AuthorizeSecurityGroupIngress", "arn:aws:ec2:*:*:security-group/*")
+        ),
+        "longjobs:jobs.report.policyStatements.0: Action 'ec2:AuthorizeSecurityGroupIngress' on Resource 'arn:aws:ec2:*:*:security-group/*' could change the stack's security groups (every job's tasks opened to connections from anywhere, or their egress, VPC endpoints included, cut); allowed: these actions on security groups of the job's own, named by their whole ARNs (like arn:aws:ec2:us-east-1:111122223333:security-group/sg-0123456789abcdef0)",
+        id="security-groups",
+    ),
 ]
 
 
@@ -286,6 +305,8 @@ ACCEPTED = [
     pytest.param(statement("ecs:RunTask", f"arn:aws:ecs:us-east-1:{ACCOUNT}:task-definition/tools:*"), id="another-task-definition"),
     pytest.param(statement(["ecs:DescribeTaskDefinition", "ecs:ListTasks"], "*"), id="configuration-reads"),
     pytest.param(statement("sqs:SendMessage", f"arn:aws:sqs:us-east-1:{ACCOUNT}:report-work"), id="a-queue-of-its-own"),
+    pytest.param(statement("ssm:PutParameter", f"arn:aws:ssm:us-east-1:{ACCOUNT}:parameter/report/*"), id="parameters-of-its-own"),
+    pytest.param(statement("cloudwatch:PutMetricAlarm", f"arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:report-slow"), id="an-alarm-of-its-own"),
 ]  # fmt: skip
 
 

@@ -40,6 +40,7 @@ FROM_CONFIG = {
     "notify": ({"notify": "all"}, "all"),
     "max_wait_for_capacity_seconds": ({"maxWaitForCapacity": "1d"}, 86400),
     "start_timeout_seconds": ({"startTimeout": "45m"}, 2700),
+    "allowed_callers": ({"allowedCallers": ["account"]}, ("account",)),
 }
 
 
@@ -162,6 +163,10 @@ def test_the_model_holds_each_setting_to_its_declaration(name, declared):
     elif declared.kind is bool:
         assert _accepts(key, True) and _accepts(key, False)
         assert not _accepts(key, "yes")
+    elif declared.kind is tuple:
+        assert _accepts(key, ["account"])
+        assert not _accepts(key, [""]) and not _accepts(key, ["account", "account"])
+        assert _accepts(key, []) is (declared.min_items == 0)
     else:
         raise AssertionError(f"{name}: no check for a {declared.kind.__name__} setting")
     if declared.optional:

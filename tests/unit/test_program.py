@@ -299,6 +299,7 @@ def test_stack_outputs_are_the_documented_contract(dev):
         "triggerFunctionName",
         "triggerFunctionArn",
         "callerPolicy",
+        "triggerCallerQualifiers",
         "triggerFailureQueueUrl",
         "triggerLogGroupName",
         "schedulesDeadLetterQueueUrl",

@@ -61,6 +61,23 @@ def test_events_reach_the_function_with_retries_and_a_dead_letter_queue(dev):
             "Resource": QUEUE,
             "Condition": {"ArnEquals": {"aws:SourceArn": RULE}},
         },
+        # Anyone else's SendMessage is denied: only the rule and Lambda's on-failure
+        # destination (the supervisor's role) may hand the pass an event to take again.
+        {
+            "Sid": "OnlyTheRuleAndTheSupervisorSend",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "sqs:SendMessage",
+            "Resource": QUEUE,
+            "Condition": {
+                "ArnNotEquals": {
+                    "aws:SourceArn": RULE,
+                    "aws:PrincipalArn": dev.one("aws:iam/role:Role", "supervisor-role").state[
+                        "arn"
+                    ],
+                }
+            },
+        },
     ]
 
 
