@@ -3,11 +3,13 @@ tasks as Docker containers, their logs in the local CloudWatch Logs."""
 
 from __future__ import annotations
 
+import json
 import time
 
 import docker
 
 from functions.supervisor.notices import log_stream
+from local.dev import interrupt
 
 
 def test_a_run_goes_through_the_whole_loop_to_succeeded_with_its_logs(local):
@@ -53,3 +55,42 @@ def _containers_of(engine, task_id: str) -> list:
         for c in engine.containers.list(all=True, filters={"label": "longjobs.task-arn"})
         if c.labels["longjobs.task-arn"].endswith(task_id)
     ]
+
+
+def test_an_interrupted_run_is_retried_and_resumes_from_its_checkpoint(local):
+    run_id = local.start("report")
+    group = local.outputs["jobs"]["report"]["logGroupName"]
+    first = _wait_for_line(local, run_id, group, '"event": "progress"')
+    task_arn = interrupt(local.outputs, run_id)
+    assert task_arn == first
+    status = local.wait(run_id, within=180)
+    assert status["status"] == "SUCCEEDED", status
+    interrupted, resumed = status["attempts"]
+    assert (interrupted["stopCode"], interrupted["exitCode"]) == ("SpotInterruption", 143)
+    assert (resumed["stopCode"], resumed["exitCode"]) == ("EssentialContainerExited", 0)
+    events = [
+        json.loads(line)
+        for line in local.log_lines(group, log_stream(resumed["taskArn"], "report"))
+    ]
+    [resume] = [event for event in events if event["event"] == "resumed"]
+    assert resume["row"] > 0
+    assert resume["checkpoint"].startswith(
+        f"s3://{local.outputs['checkpointBucket']}/report/{run_id}/"
+    )
+    assert events[-1]["event"] == "done"
+
+
+def _wait_for_line(local, run_id: str, group: str, text: str, within: float = 120) -> str:
+    """The run's task ARN, once its log stream has a line containing `text`."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        attempts = local.status(run_id).get("attempts", [])
+        if attempts and "taskArn" in attempts[-1]:
+            arn = attempts[-1]["taskArn"]
+            try:
+                if any(text in line for line in local.log_lines(group, log_stream(arn, "report"))):
+                    return arn
+            except local.client("logs").exceptions.ResourceNotFoundException:
+                pass
+        time.sleep(0.3)
+    raise AssertionError(f"no log line with {text!r} within {within} s")
