@@ -359,7 +359,14 @@ def test_a_driven_task_changes_only_when_its_driver_says_so():
     world.ecs.container_created(arn)
     world.ecs.container_started(arn)
     world.ecs.container_exited(arn, 3)
-    assert world.statuses(arn) == ["PROVISIONING", "PENDING", "RUNNING", "RUNNING", "DEPROVISIONING", "STOPPED"]
+    assert world.statuses(arn) == [
+        "PROVISIONING",
+        "PENDING",
+        "RUNNING",
+        "RUNNING",
+        "DEPROVISIONING",
+        "STOPPED",
+    ]
     end = world.ecs.end(arn)
     assert (end.stop_code, end.stopped_reason, end.exit_code) == (
         "EssentialContainerExited",
