@@ -17,6 +17,8 @@ from local.stack import LocalStack
 from local.tasks import DockerTasks
 from local.timers import Timers
 
+ENGINE_TIMEOUT = 300
+"""Seconds for one engine call: removing a container that wrote much takes long on vfs."""
 CONTAINER_HOST = "host.docker.internal"
 """The name a container reaches the local AWS by (Docker Desktop's own name for its host)."""
 ENGINE_ARCHITECTURES = {"x86_64": "X86_64", "amd64": "X86_64", "aarch64": "ARM64", "arm64": "ARM64"}
@@ -27,7 +29,7 @@ NO_DOCKER = (
 
 def engine() -> docker.DockerClient:
     try:
-        client = docker.from_env(timeout=30)
+        client = docker.from_env(timeout=ENGINE_TIMEOUT)
         client.ping()
     except docker.errors.DockerException as error:
         raise LocalError(NO_DOCKER.format(reason=" ".join(str(error).split())[:200])) from None

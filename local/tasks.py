@@ -22,7 +22,7 @@ from docker.types import Mount
 from local.containers import ContainerSpec, container_spec
 from local.ecs import LocalEcs
 from local.stack import TaskDefinition
-from local.timers import Timers
+from local.timers import Timers, log
 
 LABEL = "longjobs.local"
 """Every container the runtime starts carries it, valued with the runtime's own id."""
@@ -94,12 +94,9 @@ class DockerTasks:
         finally:
             with self._lock:
                 self._containers.pop(arn, None)
-            try:
-                container.remove(v=True, force=True)
-            except docker.errors.NotFound:
-                pass  # removed on the way out (`stop_all`)
             with self.ecs.lock:
                 self.ecs.model.container_exited(arn, exit_code)
+            _remove(container)
 
     def _create(self, arn: str, spec: ContainerSpec) -> Container:
         options: dict[str, Any] = {
@@ -148,6 +145,17 @@ def _stop(container: Container, timeout: int) -> None:
         container.stop(timeout=timeout)
     except docker.errors.NotFound:
         pass  # it exited and was removed meanwhile
+
+
+def _remove(container: Container) -> None:
+    """Remove the container and its scratch volumes; after the task's exit is reported, as a
+    removal can take long (vfs copies every layer)."""
+    try:
+        container.remove(v=True, force=True)
+    except docker.errors.NotFound:
+        pass  # removed already (by its watcher, or on the way out)
+    except docker.errors.DockerException as error:
+        log.warning("longjobs local: container %s not removed: %s", container.name, error)
 
 
 def _lines(chunks: Iterator[bytes]) -> Iterator[tuple[int, str]]:
