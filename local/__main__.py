@@ -1,5 +1,6 @@
-"""`python -m local dev [--stack dev] [--no-schedules]` and `python -m local interrupt RUN`: the
-local runtime from the command line, until the `longjobs` command wraps it."""
+"""`python -m local dev [--stack dev] [--no-schedules]`, `python -m local interrupt RUN` and
+`python -m local run JOB [--env NAME=value]`: the local runtime from the command line, until the
+`longjobs` command wraps it."""
 
 from __future__ import annotations
 
@@ -10,11 +11,16 @@ import threading
 from pathlib import Path
 
 from local.dev import LocalError, Runtime, interrupt, outputs_path, serve
+from local.single import run_local
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
+        if args.command == "run":
+            overrides = {"environment": dict(_pair(text) for text in args.env)} if args.env else {}
+            secrets = Path(args.secrets) if args.secrets else None
+            return run_local(args.stack, args.job, overrides, secrets_file=secrets)
         if args.command == "interrupt":
             outputs = Path(args.outputs) if args.outputs else outputs_path(args.stack)
             print(f"interrupted {interrupt(outputs, args.run_id)}")
@@ -49,7 +55,19 @@ def _parser() -> argparse.ArgumentParser:
     stop.add_argument("run_id")
     stop.add_argument("--stack", default="dev")
     stop.add_argument("--outputs", help="the runtime's outputs file")
+    run = commands.add_parser("run", help="run one job's container; exit with its exit code")
+    run.add_argument("job")
+    run.add_argument("--stack", default="dev")
+    run.add_argument("--env", action="append", default=[], help="NAME=value, the run's override")
+    run.add_argument("--secrets", help="NAME=value lines: the jobs' secrets' local values")
     return parser
+
+
+def _pair(text: str) -> tuple[str, str]:
+    name, equals, value = text.partition("=")
+    if not equals:
+        raise LocalError(f"--env {text!r}: give NAME=value")
+    return name, value
 
 
 def _say_ready(runtime: Runtime) -> None:

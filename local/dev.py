@@ -82,7 +82,7 @@ def start(
     from local import docker_side
 
     began = time.monotonic()
-    stack = _load(stack_name)
+    stack = load_stack(stack_name)
     engine = docker_side.engine()
     secrets = docker_side.read_secrets(secrets_file)
     images = docker_side.images(engine, stack)
@@ -166,7 +166,7 @@ def local_outputs(stack: LocalStack, aws: LocalAws, endpoint: str) -> dict[str, 
     return outputs
 
 
-def _load(stack_name: str) -> LocalStack:
+def load_stack(stack_name: str) -> LocalStack:
     from local.stack import StackError
 
     try:

@@ -36,10 +36,14 @@ def engine() -> docker.DockerClient:
     return client
 
 
-def images(client: docker.DockerClient, stack: LocalStack) -> dict[str, str]:
-    """Task definition family → the local image of its job, built now."""
+def images(
+    client: docker.DockerClient, stack: LocalStack, only: str | None = None
+) -> dict[str, str]:
+    """Task definition family → the local image of its job (of every job, or `only` one),
+    built now."""
+    builds = {job: folder for job, folder in stack.builds().items() if only in (None, job)}
     try:
-        built = build_all(client, stack.name, stack.builds())
+        built = build_all(client, stack.name, builds)
     except BuildError as error:
         raise LocalError(str(error)) from None
     jobs = stack.program.outputs["jobs"]
@@ -72,16 +76,8 @@ def driver(
     secrets: dict[str, str],
 ) -> tuple[DockerTasks, list[str]]:
     """The tasks' driver, and what the user should know of how tasks run here."""
-    gateway, endpoint = _container_endpoint(client, aws)
-    environment = {
-        "AWS_ENDPOINT_URL": endpoint,
-        "AWS_DEFAULT_REGION": ecs.stack.region,
-        "AWS_REGION": ecs.stack.region,
-        # The task role's credentials, which Fargate serves at AWS_CONTAINER_CREDENTIALS_*,
-        # are placeholders here: the local AWS takes any (IAM is not enforced locally).
-        "AWS_ACCESS_KEY_ID": "local",
-        "AWS_SECRET_ACCESS_KEY": "local",
-    }
+    gateway, endpoint = container_endpoint(client, aws)
+    environment = container_environment(ecs.stack.region, endpoint)
     tasks = DockerTasks(
         ecs=ecs,
         timers=timers,
@@ -96,7 +92,20 @@ def driver(
     return tasks, _architecture_notes(client, ecs.stack)
 
 
-def _container_endpoint(client: docker.DockerClient, aws: LocalAws) -> tuple[str, str]:
+def container_environment(region: str, endpoint: str) -> dict[str, str]:
+    """What every container gets besides its definition's: the local AWS and a region."""
+    return {
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_DEFAULT_REGION": region,
+        "AWS_REGION": region,
+        # The task role's credentials, which Fargate serves at AWS_CONTAINER_CREDENTIALS_*,
+        # are placeholders here: the local AWS takes any (IAM is not enforced locally).
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+    }
+
+
+def container_endpoint(client: docker.DockerClient, aws: LocalAws) -> tuple[str, str]:
     """(the address containers reach this machine at, the local AWS's URL for them).
 
     On Linux a container reaches the host at its bridge network's gateway, where a server on

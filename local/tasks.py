@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -66,9 +67,16 @@ class DockerTasks:
         found = self.engine.containers.list(
             all=True, filters={"label": f"{LABEL}={self.runtime_id}"}
         )
-        for container in found:
-            _stop(container, 10)
-            container.remove(v=True, force=True)
+        with self._lock:
+            timeouts = dict(self._stop_timeouts)
+
+        def stop(container: Container) -> None:
+            _stop(container, timeouts.get(container.labels.get(TASK_LABEL, ""), 30))
+            _remove(container)
+
+        # All at once: each may take its whole stop timeout.
+        with ThreadPoolExecutor(max(1, len(found))) as stopping:
+            list(stopping.map(stop, found))
 
     def _run(self, task: dict[str, Any], definition: TaskDefinition) -> None:
         arn = task["taskArn"]
@@ -99,29 +107,8 @@ class DockerTasks:
             _remove(container)
 
     def _create(self, arn: str, spec: ContainerSpec) -> Container:
-        options: dict[str, Any] = {
-            "image": spec.image,
-            "command": spec.command,
-            "entrypoint": spec.entry_point,
-            "environment": spec.environment,
-            "nano_cpus": spec.nano_cpus,
-            "mem_limit": f"{spec.memory_mib}m",
-            "read_only": spec.read_only,
-            "mounts": [Mount(target=path, source=None, type="volume") for path in spec.scratch],
-            "init": spec.init,
-            "stop_signal": "SIGTERM",
-            "labels": {LABEL: self.runtime_id, TASK_LABEL: arn},
-            "extra_hosts": self.extra_hosts,
-            "detach": True,
-        }
-        if spec.user:
-            options["user"] = spec.user
-        # The declared architecture, when the engine has the image for it; otherwise the
-        # engine's own (docker/docs: a local image of another platform does not match).
-        built = self.engine.images.get(spec.image).attrs.get("Architecture")
-        if spec.platform.endswith(f"/{built}"):
-            options["platform"] = spec.platform
-        container = self.engine.containers.create(**options)
+        labels = {LABEL: self.runtime_id, TASK_LABEL: arn}
+        container = create_container(self.engine, spec, labels, self.extra_hosts)
         with self._lock:
             self._containers[arn] = container
             self._stop_timeouts[arn] = spec.stop_timeout
@@ -131,13 +118,52 @@ class DockerTasks:
         """Every line the container writes, to its awslogs stream, as it comes; returns when
         the container's output ends (it exited)."""
         self.logs.create_log_stream(logGroupName=spec.log_group, logStreamName=spec.log_stream)
-        stream = container.logs(stream=True, follow=True, timestamps=True)
-        for when, message in _lines(stream):
+        for when, message in output_lines(container):
             self.logs.put_log_events(
                 logGroupName=spec.log_group,
                 logStreamName=spec.log_stream,
                 logEvents=[{"timestamp": when, "message": message}],
             )
+
+
+def create_container(
+    engine: docker.DockerClient,
+    spec: ContainerSpec,
+    labels: dict[str, str],
+    extra_hosts: dict[str, str],
+) -> Container:
+    """The container as Fargate would run it (see `container_spec`), created, not started."""
+    options: dict[str, Any] = {
+        "image": spec.image,
+        "command": spec.command,
+        "entrypoint": spec.entry_point,
+        "environment": spec.environment,
+        "nano_cpus": spec.nano_cpus,
+        "mem_limit": f"{spec.memory_mib}m",
+        "read_only": spec.read_only,
+        "mounts": [Mount(target=path, source=None, type="volume") for path in spec.scratch],
+        "init": spec.init,
+        "stop_signal": "SIGTERM",
+        "labels": labels,
+        "extra_hosts": extra_hosts,
+        "detach": True,
+    }
+    if spec.user:
+        options["user"] = spec.user
+    # The declared architecture, when the engine has the image for it; otherwise the engine's
+    # own (a local image of another platform does not match).
+    built = engine.images.get(spec.image).attrs.get("Architecture")
+    if spec.platform.endswith(f"/{built}"):
+        options["platform"] = spec.platform
+    return engine.containers.create(**options)
+
+
+def stop_container(container: Container, timeout: int) -> None:
+    _stop(container, timeout)
+
+
+def remove_container(container: Container) -> None:
+    _remove(container)
 
 
 def _stop(container: Container, timeout: int) -> None:
@@ -156,6 +182,11 @@ def _remove(container: Container) -> None:
         pass  # removed already (by its watcher, or on the way out)
     except docker.errors.DockerException as error:
         log.warning("longjobs local: container %s not removed: %s", container.name, error)
+
+
+def output_lines(container: Container) -> Iterator[tuple[int, str]]:
+    """(epoch milliseconds, text) of each line the container writes, until it exits."""
+    return _lines(container.logs(stream=True, follow=True, timestamps=True))
 
 
 def _lines(chunks: Iterator[bytes]) -> Iterator[tuple[int, str]]:
