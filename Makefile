@@ -40,6 +40,7 @@ bench: $(VENV)/.dev  ## Benchmarks: print figures, assert nothing
 	$(PY) -m benchmarks.program_bench
 	$(PY) -m benchmarks.trigger_bench
 	$(PY) -m benchmarks.supervisor_bench
+	$(PY) -m benchmarks.local_bench
 
 demo: $(VENV)/.dev  ## The dev stack on this machine with Docker: a run, a Spot interruption, its resumed retry, the record and its notice
 	$(PY) -m local.demo

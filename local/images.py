@@ -9,6 +9,7 @@ instead, from a copy of the Dockerfile that names it."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import tempfile
@@ -21,6 +22,8 @@ from offline.program import PROJECT_ROOT
 
 DOCKER = os.environ.get("DOCKER", "/usr/bin/docker")
 STAND_IN_LABEL = "longjobs.stand-in-for"
+CONTEXT_LABEL = "longjobs.local.context"
+"""The digest of the files a local image was built from: the same files are not built again."""
 CA_BUNDLES = ("/etc/ssl/certs/ca-certificates.crt",)
 
 
@@ -49,9 +52,12 @@ def build(engine: docker.DockerClient, stack: str, job: str, build_folder: str |
     tag = image_tag(stack, job)
     with tempfile.TemporaryDirectory() as work:
         dockerfile = _with_stand_ins(engine, folder / "Dockerfile", Path(work))
+        context = context_digest(folder, dockerfile)
+        if _built_from(engine, tag) == context:
+            return tag  # built from these very files: nothing to do
         command = [DOCKER, "build", "--quiet", *_ca_secret(), "--file", str(dockerfile)]
         built = subprocess.run(
-            [*command, "--tag", tag, str(folder)],
+            [*command, "--label", f"{CONTEXT_LABEL}={context}", "--tag", tag, str(folder)],
             capture_output=True,
             text=True,
             env={**os.environ, "DOCKER_BUILDKIT": "1"},
@@ -61,6 +67,23 @@ def build(engine: docker.DockerClient, stack: str, job: str, build_folder: str |
         last = (built.stderr.strip().splitlines() or ["docker build failed"])[-1]
         raise BuildError(f"{job}: its image did not build: {last}")
     return tag
+
+
+def context_digest(folder: Path, dockerfile: Path) -> str:
+    """A digest of the build's inputs: every file of the folder (names, modes, contents) and the
+    Dockerfile built, which names its bases by digest or by stand-in."""
+    digest = hashlib.sha256(dockerfile.read_bytes())
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(f"{path.relative_to(folder)}:{path.stat().st_mode:o}\n".encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _built_from(engine: docker.DockerClient, tag: str) -> str | None:
+    try:
+        return engine.images.get(tag).labels.get(CONTEXT_LABEL)
+    except docker.errors.ImageNotFound:
+        return None
 
 
 def _with_stand_ins(engine: docker.DockerClient, dockerfile: Path, work: Path) -> Path:
