@@ -89,12 +89,14 @@ def start(
     aws = LocalAws(stack)
     aws.start()
     timers = Timers()
+    started: list[Callable[[], None]] = []
     try:
         functions = LocalFunctions(declared_functions(stack), timers, _failure_sender(aws))
         ecs = _local_ecs(stack, timers, functions)
         endpoint = Endpoint(functions, ecs.call, ecs.interrupt, LOOPBACK)
         _point_handlers_at(stack, aws.endpoint, endpoint.url, Path(_work_folder(stack)))
         endpoint.start()
+        started.append(endpoint.stop)
         driver, notes = docker_side.driver(ecs, timers, engine, aws, images, secrets)
         ecs.driver = driver
         _start_rules(stack, timers, functions)
@@ -104,6 +106,8 @@ def start(
     except BaseException:
         timers.close()
         timers.join()
+        for stop in started:
+            stop()
         aws.stop()
         raise
     outputs = local_outputs(stack, aws, endpoint.url)

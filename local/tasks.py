@@ -82,19 +82,22 @@ class DockerTasks:
         arn = task["taskArn"]
         try:
             spec = container_spec(task, definition, self.images, self.environment, self.secrets)
+        except ValueError as error:  # worded as ECS's stopped reason
+            self._failed(arn, str(error))
+            return
+        try:
             container = self._create(arn, spec)
         except Exception as error:  # noqa: BLE001 - any of them is the task's failure to start
-            reason = getattr(error, "explanation", None) or str(error)
-            with self.ecs.lock:
-                self.ecs.model.failed_to_start(arn, f"CannotStartContainerError: {reason}")
+            self._failed(arn, f"CannotCreateContainerError: {_reason(error)}")
             return
         with self.ecs.lock:
             self.ecs.model.container_created(arn)
             stopping = self.ecs.model.tasks[arn]["desiredStatus"] == "STOPPED"
         exit_code: int | None = None
         try:
+            if not stopping and not self._started(arn, container):
+                return
             if not stopping:
-                container.start()
                 with self.ecs.lock:
                     self.ecs.model.container_started(arn)
                 self._ship_logs(container, spec)
@@ -105,6 +108,22 @@ class DockerTasks:
             with self.ecs.lock:
                 self.ecs.model.container_exited(arn, exit_code)
             _remove(container)
+
+    def _started(self, arn: str, container: Container) -> bool:
+        """Start the container; a refusal (say, its entry point is not in the image) is the
+        task's failure to start, as ECS stops it: TaskFailedToStart, CannotStartContainerError."""
+        try:
+            container.start()
+            return True
+        except docker.errors.DockerException as error:
+            self._failed(arn, f"CannotStartContainerError: {_reason(error)}")
+            return False
+
+    def _failed(self, arn: str, reason: str) -> None:
+        """The task stops TaskFailedToStart with `reason` (ECS developer guide, "Amazon ECS
+        stopped task errors": CannotCreateContainerError, CannotStartContainerError, ...)."""
+        with self.ecs.lock:
+            self.ecs.model.failed_to_start(arn, reason)
 
     def _create(self, arn: str, spec: ContainerSpec) -> Container:
         labels = {LABEL: self.runtime_id, TASK_LABEL: arn}
@@ -171,6 +190,10 @@ def _stop(container: Container, timeout: int) -> None:
         container.stop(timeout=timeout)
     except docker.errors.NotFound:
         pass  # it exited and was removed meanwhile
+
+
+def _reason(error: Exception) -> str:
+    return str(getattr(error, "explanation", None) or error)
 
 
 def _remove(container: Container) -> None:
