@@ -21,6 +21,7 @@ from tests.images.test_images import REQUIRED, missing
 
 ROOT = Path(__file__).resolve().parents[2]
 TEST_STACK = Path(__file__).with_name("Pulumi.local-test.yaml")
+SECRETS = Path(__file__).with_name("secrets.env")
 FINAL = ("SUCCEEDED", "FAILED", "TIMED_OUT", "STOPPED")
 READY_WITHIN = 300.0
 """Seconds for the images to build on a cold engine (vfs is slow)."""
@@ -128,6 +129,6 @@ def local(tmp_path_factory) -> Iterator[Local]:
     """The test stack, without its schedules, for every test of a module."""
     needs_docker()
     outputs = tmp_path_factory.mktemp("local") / "outputs.json"
-    runtime = start_local(TEST_STACK, outputs, "--no-schedules")
+    runtime = start_local(TEST_STACK, outputs, "--no-schedules", "--secrets", str(SECRETS))
     yield runtime
     runtime.stop()

@@ -94,3 +94,23 @@ def _wait_for_line(local, run_id: str, group: str, text: str, within: float = 12
                 pass
         time.sleep(0.3)
     raise AssertionError(f"no log line with {text!r} within {within} s")
+
+
+def test_a_secret_takes_its_value_from_the_local_secrets_file(local):
+    status = local.wait(local.start("with-secret"))
+    assert status["status"] == "SUCCEEDED", status
+    group = local.outputs["jobs"]["with-secret"]["logGroupName"]
+    stream = log_stream(status["attempts"][-1]["taskArn"], "with-secret")
+    assert local.log_lines(group, stream) == ["password: local-only-value"]
+
+
+def test_a_secret_without_a_local_value_fails_the_start_as_ecs_does(local):
+    status = local.wait(local.start("without-secret"))
+    assert status["status"] == "FAILED", status
+    last = status["attempts"][-1]
+    assert last["stopCode"] == "TaskFailedToStart"
+    assert last["stoppedReason"] == (
+        "ResourceInitializationError: unable to pull secrets: the local secrets file gives "
+        "no value for API_TOKEN"
+    )
+    assert "exitCode" not in last
