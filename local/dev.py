@@ -35,7 +35,8 @@ from offline.program import PROJECT_ROOT
 OUTPUTS_FOLDER = PROJECT_ROOT / ".longjobs" / "local"
 MOTO_SERVICES = ("DYNAMODB", "S3", "SQS", "SNS", "CLOUDWATCH_LOGS", "SCHEDULER", "STS")
 """The services moto serves; boto3 reads AWS_ENDPOINT_URL_<SERVICE> (botocore >= 1.31)."""
-OUTPUT_SERVICES = {"dynamodb": "", "s3": "", "sqs": "", "sns": "", "logs": "", "scheduler": ""}
+OUTPUT_SERVICES = ("dynamodb", "s3", "sqs", "sns", "logs", "scheduler")
+"""The outputs file's `endpointUrls` keys that the local AWS serves (boto3's service names)."""
 TICK_SECONDS = 1.0
 
 
