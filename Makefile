@@ -5,7 +5,7 @@ VENV := venv
 PY := $(VENV)/bin/python
 SCAN_VENV := venv-scan
 
-.PHONY: plan test policy scan bench sim replay docs clean
+.PHONY: plan test policy scan bench sim replay docs demo clean
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -44,6 +44,10 @@ bench: $(VENV)/.dev  ## Benchmarks: print figures, assert nothing
 	$(PY) -m benchmarks.trigger_bench
 	$(PY) -m benchmarks.supervisor_bench
 	$(PY) -m benchmarks.caller_identity_bench
+	$(PY) -m benchmarks.local_bench
+
+demo: $(VENV)/.dev  ## The dev stack on this machine with Docker: a run, a Spot interruption, its resumed retry, the record and its notice
+	$(PY) -m local.demo
 
 SEEDS ?= 540
 RUNS ?= 40

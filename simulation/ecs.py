@@ -33,6 +33,11 @@ Everything it does not decide itself is injected: the clock (`now`, `schedule`),
 change goes (`emit`), what each task does (its `Fate`), whether there is room (`placeable`),
 which requests are refused (`refused`), and the random draws (`rng`). It reads no wall clock and
 no global random: one seed, one story.
+
+A task whose fate is "driven" does what something outside the model says: the local runtime
+runs it as a Docker container and tells the model when the container starts (`container_started`),
+exits (`container_exited`) or cannot start (`failed_to_start`); the model tells it, through
+`on_stop`, when ECS would stop the task (StopTask, a Spot interruption: `interrupt`).
 """
 
 from __future__ import annotations
@@ -76,6 +81,7 @@ HELD_SECONDS = (25 * 60.0, 30 * 60.0)
 # A subnet without a free address stops the task soon after PROVISIONING
 # (paradisec-archive/nabu#1259); how soon is not documented.
 NO_IP_SECONDS = (5.0, 60.0)
+DRIVEN = "driven"
 NEVER_RUN = {"held": (HELD_REASON, HELD_SECONDS), "no-ip": (NO_IP_REASON, NO_IP_SECONDS)}
 """Fate kind → (stoppedReason, seconds from RunTask to the stop) of a start that never runs."""
 # ListTasks' maxResults: "between 1 and 100"; without it, up to 100 (ListTasks, API reference).
@@ -90,6 +96,7 @@ class Fate:
 
     kind: str
     """"exit" (the job ends with `exit_code`), "interrupt" (the platform stops it),
+    "driven" (a driver outside the model runs it and reports its changes),
     "start-transient" / "start-permanent" (TaskFailedToStart after PENDING), "held" (never
     placed: PROVISIONING about 30 minutes, then TaskFailedToStart with no containers), "no-ip"
     (TaskFailedToStart soon after PROVISIONING: its subnet has no free address), "hang" (runs
@@ -144,6 +151,9 @@ class EcsModel:
     whose request shapes the function tests check, runs without (most of a call's cost)."""
     on_call: Callable[[str], None] = lambda operation: None
     """Told each operation called, as it is called (to count calls beside other services')."""
+    on_stop: Callable[[str], None] = lambda arn: None
+    """Told the ARN of each "driven" task that is to stop, once: its driver stops it (SIGTERM,
+    then SIGKILL after the container's stopTimeout) and reports the exit."""
     tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Task ARN → the task as it truly is now, in the order they started."""
     by_run: dict[str, list[str]] = field(default_factory=dict)
@@ -158,6 +168,8 @@ class EcsModel:
     """Task ARN → generation of its scheduled changes (a stop cancels what was planned)."""
     _visible_at: dict[str, datetime] = field(default_factory=dict)
     """Task ARN → when reads first know it (a task put straight into `tasks` is known at once)."""
+    _driven: set[str] = field(default_factory=set)
+    """The tasks whose changes a driver reports."""
 
     def __post_init__(self) -> None:
         self._tokens = ClientTokens(self.no_task_replay)
@@ -245,6 +257,9 @@ class EcsModel:
 
     def _plan(self, arn: str, fate: Fate) -> None:
         rng = self.rng
+        if fate.kind == DRIVEN:
+            self._driven.add(arn)
+            return
         if fate.kind in NEVER_RUN:
             reason, (soonest, latest) = NEVER_RUN[fate.kind]
             failing = rng.uniform(soonest, latest)
@@ -345,6 +360,9 @@ class EcsModel:
             stoppedReason=reason,
             stoppingAt=self.now(),
         )
+        if arn in self._driven:
+            self.on_stop(arn)  # its driver reports the exit: `container_exited`
+            return
         container: dict[str, Any] = {"lastStatus": "STOPPED"}
         if was_running and exit_code is not None:
             container["exitCode"] = exit_code
@@ -359,6 +377,51 @@ class EcsModel:
             deprovision + self.rng.uniform(5, 40),
             lambda: self._becomes_stopped(arn),
         )
+
+    # --- a driven task's life, as its driver reports it --------------------------------------
+
+    def container_created(self, arn: str) -> None:
+        """The driver has the task's container (its image pulled): PENDING."""
+        if self.tasks[arn]["lastStatus"] == "PROVISIONING":
+            self._change(arn, lastStatus="PENDING")
+
+    def container_started(self, arn: str) -> None:
+        """The task's container runs: RUNNING, unless the task is already to stop."""
+        task = self.tasks[arn]
+        if task["lastStatus"] in ("PROVISIONING", "PENDING"):
+            running = {"lastStatus": "RUNNING"}
+            self._change(arn, lastStatus="RUNNING", startedAt=self.now(), containers=running)
+
+    def container_exited(self, arn: str, exit_code: int | None) -> None:
+        """The task's container exited with `exit_code` (None: it never ran): a task not already
+        stopping stops as EssentialContainerExited, then DEPROVISIONING (with the container's exit
+        code) and STOPPED."""
+        task = self.tasks[arn]
+        if task["lastStatus"] in ("DEPROVISIONING", "STOPPED"):
+            return
+        was_running = task["lastStatus"] == "RUNNING"
+        self._stopping(arn, "EssentialContainerExited", ESSENTIAL_EXITED)
+        container: dict[str, Any] = {"lastStatus": "STOPPED"}
+        if was_running and exit_code is not None:
+            container["exitCode"] = exit_code
+        self._change(arn, lastStatus="DEPROVISIONING", containers=container)
+        self._becomes_stopped(arn)
+
+    def failed_to_start(self, arn: str, reason: str) -> None:
+        """The driver could not start the task's container (no image, a secret without a
+        value): TaskFailedToStart with `reason`, then STOPPED without an exit code."""
+        self._stopping(arn, "TaskFailedToStart", reason)
+        self.container_exited(arn, None)
+
+    def interrupt(self, arn: str) -> None:
+        """The platform takes the task back: a Spot task gets Spot's two-minute warning
+        (SpotInterruption), an on-demand one a maintenance stop (TerminationNotice, "Task
+        maintenance on AWS Fargate"); a driven task's driver sends SIGTERM and waits up to its
+        stopTimeout."""
+        if self.tasks[arn]["capacityProviderName"] == "FARGATE_SPOT":
+            self._stopping(arn, "SpotInterruption", SPOT_REASON)
+        else:
+            self._stopping(arn, "TerminationNotice", MAINTENANCE_REASON)
 
     def _becomes_stopped(self, arn: str) -> None:
         now = self.now()

@@ -15,8 +15,6 @@ import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -26,7 +24,7 @@ from botocore.exceptions import ClientError
 os.environ.setdefault("AWS_DEFAULT_REGION", "eu-west-1")
 
 from functions.alarms import forwarder  # noqa: E402
-from functions.common import clock, records  # noqa: E402
+from functions.common import clock  # noqa: E402
 from functions.supervisor import supervisor  # noqa: E402
 from functions.trigger import handler  # noqa: E402
 from longjobs_contract import alarms as stack_alarms  # noqa: E402
@@ -36,16 +34,13 @@ from simulation.alarms import ErrorsAlarm  # noqa: E402
 from simulation.dynamodb import Schema, Table  # noqa: E402
 from simulation.ecs import EcsModel, Fate  # noqa: E402
 from simulation.ecs_api import client_error  # noqa: E402
+from simulation.ecs_events import state_change_event  # noqa: E402
 from simulation.invariants import Invariants  # noqa: E402
 from simulation.lambdas import Function  # noqa: E402
 from simulation.scheduler import Simulator  # noqa: E402
 from simulation.services import Faults, LogGroups, Service, Topic  # noqa: E402
 from simulation.sqs import Queue  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent.parent
-SAMPLE = (ROOT / "tests/functions/fixtures/ecs_task_state_change_fargate_running.json").read_text()
-"""The documented "ECS Task State Change" sample (ECS developer guide, "Amazon ECS task state
-change events"): every delivered event is it, with the task's own fields and state set on it."""
 MINUTE = 60.0
 HOUR = 3600.0
 QUIET_TAIL = 20 * MINUTE
@@ -439,33 +434,7 @@ class World:
         self.supervisor.send(event)
 
     def envelope(self, task: dict[str, Any]) -> dict[str, Any]:
-        event = json.loads(SAMPLE)
-        detail = event["detail"]
-        for key in (
-            "startedAt",
-            "stoppedAt",
-            "stoppingAt",
-            "pullStartedAt",
-            "pullStoppedAt",
-            "connectivityAt",
-            "executionStoppedAt",
-            "stopCode",
-            "stoppedReason",
-        ):
-            detail.pop(key, None)
-        for key, value in task.items():
-            if key == "tags":
-                continue  # events carry no tags
-            detail[key] = records.timestamp(value) if isinstance(value, datetime) else value
-        now = self.sim.now()
-        detail["updatedAt"] = records.timestamp(now)
-        event.update(
-            time=records.timestamp(now),
-            region=stack.REGION,
-            account=stack.ACCOUNT,
-            resources=[task["taskArn"]],
-        )
-        return event
+        return state_change_event(task, self.sim.now(), stack.REGION, stack.ACCOUNT)
 
     def watch(self, service: str, operation: str, params: dict[str, Any], answer: Any) -> None:
         """Every AWS call as it takes effect: the invariants check it, and a caller who stops

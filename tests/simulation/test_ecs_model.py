@@ -338,3 +338,86 @@ def test_every_request_is_checked_against_botocores_model_of_the_operation():
 
 def test_the_operations_input_shapes_are_read_once():
     assert ecs_api._input_shape("RunTask") is ecs_api._input_shape("RunTask")
+
+
+# --- a task driven from outside the model (the local runtime's Docker containers) -------------
+
+
+def driven_world() -> tuple[World, list[str]]:
+    """A world whose run "r" is driven: its stops are told to `stops`, not scheduled."""
+    world = World({"r": Fate("driven")})
+    stops: list[str] = []
+    world.ecs.on_stop = stops.append
+    return world, stops
+
+
+def test_a_driven_task_changes_only_when_its_driver_says_so():
+    world, stops = driven_world()
+    arn = world.run("r")
+    world.clock.advance(3600)  # nothing is scheduled for it
+    assert world.statuses(arn) == ["PROVISIONING"]
+    world.ecs.container_created(arn)
+    world.ecs.container_started(arn)
+    world.ecs.container_exited(arn, 3)
+    assert world.statuses(arn) == [
+        "PROVISIONING",
+        "PENDING",
+        "RUNNING",
+        "RUNNING",
+        "DEPROVISIONING",
+        "STOPPED",
+    ]
+    end = world.ecs.end(arn)
+    assert (end.stop_code, end.stopped_reason, end.exit_code) == (
+        "EssentialContainerExited",
+        ecs_api.ESSENTIAL_EXITED,
+        3,
+    )
+    assert stops == [arn]  # the driver is told, and ignores it: the container is gone
+
+
+def test_a_stop_of_a_driven_task_waits_for_its_container_to_exit():
+    world, stops = driven_world()
+    arn = world.run("r")
+    world.ecs.container_created(arn)
+    world.ecs.container_started(arn)
+    world.ecs.stop_task(cluster=CLUSTER, task=arn, reason="enough")
+    world.clock.advance(3600)
+    assert stops == [arn]
+    assert world.describe(arn)["tasks"][0]["lastStatus"] == "RUNNING"  # SIGTERM sent, not yet out
+    world.ecs.container_exited(arn, 143)
+    end = world.ecs.end(arn)
+    assert (end.stop_code, end.stopped_reason, end.exit_code) == ("UserInitiated", "enough", 143)
+
+
+@pytest.mark.parametrize(
+    ("provider", "code", "reason"),
+    [
+        ("FARGATE_SPOT", "SpotInterruption", ecs_api.SPOT_REASON),
+        ("FARGATE", "TerminationNotice", ecs_api.MAINTENANCE_REASON),
+    ],
+)
+def test_an_interrupted_driven_task_stops_with_the_platforms_code(provider, code, reason):
+    world, stops = driven_world()
+    arn = world.run("r", provider=provider)
+    world.ecs.container_created(arn)
+    world.ecs.container_started(arn)
+    world.ecs.interrupt(arn)
+    world.ecs.interrupt(arn)  # a second warning for a task already stopping changes nothing
+    assert stops == [arn]
+    world.ecs.container_exited(arn, 0)
+    end = world.ecs.end(arn)
+    assert (end.stop_code, end.stopped_reason, end.exit_code) == (code, reason, 0)
+
+
+def test_a_driven_task_that_cannot_start_stops_without_an_exit_code():
+    world, _ = driven_world()
+    arn = world.run("r")
+    world.ecs.failed_to_start(arn, "CannotPullContainerError: no such image")
+    end = world.ecs.end(arn)
+    assert (end.stop_code, end.stopped_reason, end.exit_code) == (
+        "TaskFailedToStart",
+        "CannotPullContainerError: no such image",
+        None,
+    )
+    assert world.describe(arn)["tasks"][0]["containers"][0]["lastStatus"] == "STOPPED"

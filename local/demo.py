@@ -1,0 +1,217 @@
+"""`make demo`: the product doing its job on this machine, step by step, in plain words.
+
+Starts the local runtime on the dev stack, runs hello-world to SUCCEEDED, starts the report job,
+interrupts it as Fargate Spot would, shows the retry resuming from its checkpoint and
+succeeding, shows the run's record and its notice, then stops everything. Exits non-zero when a
+step does not happen; without Docker, says so in one line and points to `make plan`."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from local.dev import LocalError, interrupt
+from offline.program import PROJECT_ROOT
+
+FINAL = ("SUCCEEDED", "FAILED", "TIMED_OUT", "STOPPED")
+REPORT_ROWS = "300000"
+"""Enough rows for the report to run a few seconds: long enough to interrupt it."""
+LOG = PROJECT_ROOT / ".longjobs" / "local" / "demo.log"
+
+
+class StepFailed(Exception):
+    pass
+
+
+def say(text: str) -> None:
+    print(text, flush=True)
+
+
+class Demo:
+    def __init__(self, outputs: dict[str, Any]) -> None:
+        self.outputs = outputs
+        self.region = outputs["clusterArn"].split(":")[3]
+
+    def client(self, service: str) -> Any:
+        return boto3.client(
+            service,  # type: ignore[call-overload]
+            endpoint_url=self.outputs["endpointUrls"][service],
+            region_name=self.region,
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
+        )
+
+    def invoke(self, event: dict[str, Any]) -> dict[str, Any]:
+        answer = self.client("lambda").invoke(
+            FunctionName=self.outputs["triggerFunctionName"], Payload=json.dumps(event)
+        )
+        body: dict[str, Any] = json.loads(answer["Payload"].read())
+        if "FunctionError" in answer or "error" in body:
+            raise StepFailed(f"the trigger refused {event}: {body}")
+        return body
+
+    def follow(self, run_id: str, until: tuple[str, ...] = FINAL, within: float = 300) -> dict:
+        deadline, last = time.monotonic() + within, None
+        while time.monotonic() < deadline:
+            status = self.invoke({"action": "status", "runId": run_id})
+            if status["status"] != last:
+                last = status["status"]
+                say(f"    run {run_id[:8]}: {last} (attempt {status['attempt']})")
+            if last in until:
+                return status
+            time.sleep(0.5)
+        raise StepFailed(f"run {run_id} did not reach {' or '.join(until)} in {within:.0f} s")
+
+    def log_lines(self, job: str, task_arn: str, container: str) -> list[str]:
+        group = self.outputs["jobs"][job]["logGroupName"]
+        stream = f"job/{container}/{task_arn.rsplit('/', 1)[-1]}"
+        events = self.client("logs").get_log_events(logGroupName=group, logStreamName=stream)
+        return [event["message"] for event in events["events"]]
+
+    def listen_for_notices(self) -> str:
+        """A queue subscribed to the notifications topic, as a team's own consumer would be."""
+        sqs = self.client("sqs")
+        url: str = sqs.create_queue(QueueName="demo-notices")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
+        self.client("sns").subscribe(
+            TopicArn=self.outputs["notificationsTopicArn"],
+            Protocol="sqs",
+            Endpoint=arn["Attributes"]["QueueArn"],
+            Attributes={"RawMessageDelivery": "true"},
+        )
+        return url
+
+    def notice(self, queue_url: str, run_id: str, within: float = 90) -> dict[str, Any]:
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            answer = self.client("sqs").receive_message(QueueUrl=queue_url, WaitTimeSeconds=1)
+            for message in answer.get("Messages", []):
+                body = json.loads(message["Body"])
+                if body.get("runId") == run_id:
+                    return body
+        raise StepFailed(f"no notice for run {run_id} in {within:.0f} s")
+
+
+def hello_world(demo: Demo) -> None:
+    say("\n2. Run hello-world, the smallest job, and follow it to its end.")
+    run_id = demo.invoke({"job": "hello-world"})["runId"]
+    status = demo.follow(run_id)
+    if status["status"] != "SUCCEEDED":
+        raise StepFailed(f"hello-world ended {status['status']}")
+    attempt = status["attempts"][-1]
+    lines = demo.log_lines("hello-world", attempt["taskArn"], "hello-world")
+    say(f"    its container said: {' | '.join(lines)}")
+
+
+def report(demo: Demo, outputs_file: Path, notices: str) -> None:
+    say(f"\n3. Start the report job ({REPORT_ROWS} rows): it checkpoints to S3 when told to stop.")
+    run_id = demo.invoke({"job": "report", "environment": {"REPORT_ROWS": REPORT_ROWS}})["runId"]
+    first = demo.follow(run_id, until=("RUNNING", *FINAL))
+    if first["status"] != "RUNNING":
+        raise StepFailed(f"the report ended {first['status']} before it could be interrupted")
+    _wait_for_progress(demo, first["attempts"][-1]["taskArn"])
+    say("\n4. Interrupt it as Fargate Spot reclaims capacity: SIGTERM, then two minutes at most.")
+    say(f"    interrupted task {interrupt(outputs_file, run_id).rsplit('/', 1)[-1]}")
+    status = demo.follow(run_id)
+    if status["status"] != "SUCCEEDED" or len(status["attempts"]) < 2:
+        raise StepFailed(
+            f"the report ended {status['status']} after {len(status['attempts'])} attempt(s)"
+        )
+    say("\n5. The retry resumed from the checkpoint the interrupted attempt left in S3:")
+    lines = demo.log_lines("report", status["attempts"][-1]["taskArn"], "report")
+    resumed = [json.loads(line) for line in lines if '"resumed"' in line]
+    if not resumed:
+        raise StepFailed("the retry did not resume from a checkpoint")
+    say(f"    {json.dumps(resumed[0])}")
+    say("\n6. The run's record, as `status` answers it:")
+    for attempt in status["attempts"]:
+        where, code = attempt["capacity"], attempt.get("stopCode")
+        say(f"    attempt {attempt['attempt']} on {where}: {code}, exit {attempt.get('exitCode')}")
+    say("\n7. Its notice on the notifications topic (sent by the supervisor's minute pass):")
+    notice = demo.notice(notices, run_id)
+    keys = ("job", "status", "attempts", "stopCode", "exitCode")
+    say(f"    {json.dumps({key: notice.get(key) for key in keys})}")
+
+
+def _wait_for_progress(demo: Demo, task_arn: str, within: float = 120) -> None:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            if any('"progress"' in line for line in demo.log_lines("report", task_arn, "report")):
+                return
+        except demo.client("logs").exceptions.ResourceNotFoundException:
+            pass
+        time.sleep(0.3)
+    raise StepFailed("the report logged no progress")
+
+
+def start_runtime(outputs_file: Path) -> subprocess.Popen:
+    say("1. Start the dev stack locally (`python -m local dev`): a local AWS, the real trigger and")
+    say(f"   supervisor, a local ECS on Docker. Its own log: {LOG}")
+    LOG.parent.mkdir(parents=True, exist_ok=True)
+    log = LOG.open("w")
+    command = [sys.executable, "-m", "local", "dev", "--outputs", str(outputs_file)]
+    process = subprocess.Popen(command, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline and process.poll() is None:
+        text = LOG.read_text()
+        if " ready in " in text:
+            say("   " + next(line for line in text.splitlines() if " ready in " in line))
+            return process
+        time.sleep(0.2)
+    raise StepFailed("the local runtime did not start: " + LOG.read_text().strip()[-500:])
+
+
+def stop_runtime(process: subprocess.Popen) -> None:
+    say("\n8. Stop everything, as Ctrl-C does: containers, servers, the process.")
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+    code = process.wait(timeout=300)
+    if code != 0:
+        raise StepFailed(f"the local runtime exited {code}: see {LOG}")
+    say("    stopped: nothing left running")
+
+
+def main() -> int:
+    from local.docker_side import engine
+
+    try:
+        engine()
+    except LocalError as error:
+        print(f"make demo needs Docker: {error}", file=sys.stderr)
+        return 1
+    with tempfile.TemporaryDirectory() as work:
+        outputs_file = Path(work) / "outputs.json"
+        process = None
+        try:
+            process = start_runtime(outputs_file)
+            demo = Demo(json.loads(outputs_file.read_text()))
+            notices = demo.listen_for_notices()
+            hello_world(demo)
+            report(demo, outputs_file, notices)
+            stop_runtime(process)
+        except (StepFailed, LocalError) as error:
+            print(f"\nmake demo: a step did not happen: {error}", file=sys.stderr)
+            return 1
+        finally:
+            if process is not None and process.poll() is None:
+                process.send_signal(signal.SIGINT)
+                process.wait(timeout=300)
+    say(
+        "\nThat is the product: the same config, handlers and lifecycle as on AWS, on this machine."
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    sys.exit(main())

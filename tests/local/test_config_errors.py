@@ -1,0 +1,47 @@
+"""The local runtime reads a stack's config with the model `make plan` uses: the same problems,
+one line each, a non-zero exit, and nothing started."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from tests.local.conftest import ROOT
+
+BAD = """config:
+  aws:region: eu-west-1
+  longjobs:jobs:
+    hello-world:
+      cpu: 300
+      memory: 512
+      retries: -1
+"""
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", *args], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_bad_config_is_refused_with_every_problem_as_make_plan_words_it(tmp_path):
+    stack = tmp_path / "Pulumi.bad.yaml"
+    stack.write_text(BAD)
+    outputs = tmp_path / "outputs.json"
+    local = run("local", "dev", "--stack", str(stack), "--outputs", str(outputs))
+    plan = run("tools.plan", "--file", str(stack))
+    assert (local.returncode, plan.returncode) == (1, 1)
+    assert local.stdout == ""
+    assert local.stderr == "longjobs dev: " + plan.stderr
+    problems = [line for line in local.stderr.splitlines() if line.startswith("  - ")]
+    assert len(problems) == 2, local.stderr
+    assert "Traceback" not in local.stderr
+    assert not outputs.exists()
+
+
+def test_a_missing_stack_is_one_line_naming_the_stacks_there(tmp_path):
+    local = run("local", "dev", "--stack", "nosuch", "--outputs", str(tmp_path / "o.json"))
+    assert local.returncode == 1
+    assert local.stderr.splitlines() == [
+        f"longjobs dev: no stack file {ROOT / 'Pulumi.nosuch.yaml'}; stacks here: dev, prod"
+    ]
