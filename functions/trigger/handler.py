@@ -178,7 +178,7 @@ def run_status(event: dict, config: trigger_config.TriggerConfig) -> dict[str, A
             f"runId: no run {run_id} (records are kept {config.run_retention_days} days)"
         )
     request_log.bind(job=record[runs.Record.JOB], outcome="status")
-    return view(record)
+    return view(record, config)
 
 
 def _parse_run_id(event: dict) -> str:
@@ -190,8 +190,9 @@ def _parse_run_id(event: dict) -> str:
     return run_id
 
 
-def view(record: dict[str, Any]) -> dict[str, Any]:
-    """A run as `status` answers it: its record, in the contract's field names."""
+def view(record: dict[str, Any], config: trigger_config.TriggerConfig) -> dict[str, Any]:
+    """A run as `status` answers it: its record, in the contract's field names, each attempt
+    that has a task with the log group and stream its container writes to."""
     shown_keys = (
         runs.Record.RUN_ID,
         runs.Record.JOB,
@@ -204,7 +205,19 @@ def view(record: dict[str, Any]) -> dict[str, Any]:
         runs.Record.UPDATED_AT,
         runs.Record.STOP_REQUESTED,
     )
-    return {key: record[key] for key in shown_keys if key in record}
+    shown = {key: record[key] for key in shown_keys if key in record}
+    target = records.job_of(record, config)
+    if target is not None and runs.Record.ATTEMPTS in shown:
+        shown[runs.Record.ATTEMPTS] = [_with_logs(a, target) for a in shown[runs.Record.ATTEMPTS]]
+    return shown
+
+
+def _with_logs(attempt: dict[str, Any], target: jobs.JobContract) -> dict[str, Any]:
+    task_arn = attempt.get("taskArn")
+    if not task_arn:
+        return attempt
+    stream = runs.log_stream(task_arn, target.container_name)
+    return {**attempt, "logGroup": target.log_group, "logStream": stream}
 
 
 def task_status(event: dict, config: trigger_config.TriggerConfig) -> dict[str, Any]:
@@ -253,7 +266,7 @@ def list_runs(
             f"nextToken: {shown(token)} was given for another job or status filter"
         ) from None
     request_log.bind(outcome="list", count=len(page))
-    return {"runs": [view(record) for record in page], "nextToken": next_token}
+    return {"runs": [view(record, config) for record in page], "nextToken": next_token}
 
 
 def any_stop(
@@ -286,7 +299,7 @@ def run_stop(event: dict, config: trigger_config.TriggerConfig) -> dict:
         request_log.bind(job=record[runs.Record.JOB])
         if record[runs.Record.STATUS] in runs.FINAL:
             request_log.bind(outcome="already-final")
-            return view(record)
+            return view(record, config)
         may_run, task_arn = _task_to_stop(record, config)
         changes: dict[str, Any] = {runs.Record.UPDATED_AT: records.timestamp(records.now())}
         if not may_run:
@@ -302,7 +315,7 @@ def run_stop(event: dict, config: trigger_config.TriggerConfig) -> dict:
         if task_arn is not None:
             _stop_task(config, task_arn, reason)
         request_log.bind(outcome="stopping" if may_run else "stopped", taskArn=task_arn)
-        return view({**record, **changes})
+        return view({**record, **changes}, config)
     raise RuntimeError(f"run {run_id} kept changing while it was being stopped; send stop again")
 
 
