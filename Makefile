@@ -12,8 +12,11 @@ $(VENV)/.runtime: requirements.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $@
 
-$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
+# The client's package goes in editable, without its dependencies (requirements-dev.txt has them):
+# `import longjobs` from anywhere and the `longjobs` command in ./venv/bin.
+$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $@
 
 plan: $(VENV)/.runtime  ## What `pulumi up` would declare for STACK, offline, with costs
