@@ -43,6 +43,7 @@ bench: $(VENV)/.dev  ## Benchmarks: print figures, assert nothing
 	$(PY) -m benchmarks.program_bench
 	$(PY) -m benchmarks.trigger_bench
 	$(PY) -m benchmarks.supervisor_bench
+	$(PY) -m benchmarks.client_bench
 
 SEEDS ?= 540
 RUNS ?= 40

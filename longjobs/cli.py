@@ -53,7 +53,10 @@ class LongjobsGroup(click.Group):
         except Exception as error:  # never a traceback, unless asked for
             if os.environ.get(DEBUG_VARIABLE):
                 raise
-            fail(f"unexpected {type(error).__name__}: {error} ({DEBUG_VARIABLE}=1 shows where)", 1)
+            fail(
+                f"unexpected {type(error).__name__}: {error} ({DEBUG_VARIABLE}=1 shows where)",
+                exit_codes.UNEXPECTED,
+            )
         sys.exit(code if isinstance(code, int) else 0)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:

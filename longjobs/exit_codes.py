@@ -21,6 +21,7 @@ from longjobs.errors import (
 )
 
 SUCCEEDED: Final = 0
+UNEXPECTED: Final = 1
 BAD_INPUT: Final = 2
 STACK_NOT_FOUND: Final = 3
 CREDENTIALS: Final = 4
@@ -36,6 +37,7 @@ INTERRUPTED: Final = 130
 
 TABLE: Final = (
     (SUCCEEDED, "the command did what it was asked; with --wait, the run SUCCEEDED"),
+    (UNEXPECTED, "an unexpected error in the command itself (LONGJOBS_DEBUG=1 shows where)"),
     (BAD_INPUT, "bad input: an argument, or a request the trigger refused (nothing started)"),
     (STACK_NOT_FOUND, "no stack outputs where the command looked, or not a stack's"),
     (CREDENTIALS, "no AWS credentials, expired ones, or ones not allowed to call the trigger"),

@@ -6,18 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from longjobs_contract import lifecycle, runs, start_failures
-
-NEVER_STARTED = frozenset(
-    {
-        start_failures.CAPACITY,
-        start_failures.PERMANENT,
-        start_failures.TRANSIENT,
-        lifecycle.START_TRANSIENT,
-        lifecycle.START_PERMANENT,
-    }
-)
-"""Classifications of an attempt whose job never ran."""
+from longjobs_contract import runs
 
 
 @dataclass(frozen=True)
@@ -93,10 +82,21 @@ class Result:
             return "timed-out"
         if state == runs.STOPPED:
             return "stopped"
+        # The lifecycle's words, imported here: a command that only starts or lists runs does
+        # not load the supervisor's rules.
+        from longjobs_contract import lifecycle, start_failures
+
+        never_started = {
+            start_failures.CAPACITY,
+            start_failures.PERMANENT,
+            start_failures.TRANSIENT,
+            lifecycle.START_TRANSIENT,
+            lifecycle.START_PERMANENT,
+        }
         last = self.status.current
         if last.get("classification") == lifecycle.JOB_FAILED and self.exit_code is not None:
             return "job-failed"
-        if not last.get("taskArn") or last.get("classification") in NEVER_STARTED:
+        if not last.get("taskArn") or last.get("classification") in never_started:
             return "failed-to-start"
         return "platform-failure"
 

@@ -13,7 +13,6 @@ from longjobs.errors import ValidationError
 from longjobs.models import Status
 from longjobs.outputs import StackOutputs
 from longjobs.run import Run
-from longjobs_contract import run_event
 
 MAX_PAGE = 100
 """The most runs the trigger's `list` answers a page."""
@@ -77,6 +76,8 @@ class Stack:
     ) -> Run:
         """Start a run of `job`. It always carries an idempotency key (a new one unless `key` is
         given), so a retried call names the same run and starts nothing new."""
+        from longjobs_contract import run_event  # the run event's names; only `run` needs them
+
         event: dict[str, Any] = {
             run_event.JOB: job,
             run_event.IDEMPOTENCY_KEY: key if key is not None else str(uuid.uuid4()),

@@ -325,3 +325,28 @@ def test_shell_completion_offers_commands_and_the_stacks_jobs(outputs_file):
         },
     )
     assert jobs.stdout.splitlines() == ["plain,hello-world", "plain,report"]
+
+
+def test_ctrl_c_while_waiting_exits_130_and_the_run_goes_on(world, outputs_file):
+    def press_ctrl_c(event):
+        if event.get("action") == "status":
+            raise KeyboardInterrupt
+
+    world.on_invoke = press_ctrl_c
+    result = longjobs(outputs_file, "run", "hello-world", "--wait")
+    run_id = result.stdout.strip()
+    assert result.exit_code == exit_codes.INTERRUPTED == 130
+    assert result.stderr.splitlines()[-1] == (
+        f"longjobs: interrupted; run {run_id} goes on: `longjobs wait {run_id}` waits again"
+    )
+
+
+def test_an_unexpected_error_is_one_line_exit_1(world, outputs_file, monkeypatch):
+    monkeypatch.setattr("longjobs.render.status", lambda found: 1 / 0)
+    world.plans["hello-world"] = Job()
+    run = CliRunner().invoke(cli, ["--outputs", str(outputs_file), "run", "hello-world"])
+    result = longjobs(outputs_file, "status", run.stdout.strip())
+    assert result.exit_code == exit_codes.UNEXPECTED == 1
+    assert one_error_line(result) == (
+        "longjobs: unexpected ZeroDivisionError: division by zero (LONGJOBS_DEBUG=1 shows where)"
+    )

@@ -110,6 +110,7 @@ def test_outputs_that_are_not_a_stacks_are_named(clean, text, message):
 def test_clients_wait_longer_than_the_trigger_can_take_and_retry_in_standard_mode(clean, tmp_path):
     assert aws.TRIGGER_TIMEOUT_SECONDS == TIMEOUT_SECONDS
     assert aws.READ_TIMEOUT_SECONDS > TIMEOUT_SECONDS + aws.INIT_SECONDS
+    assert aws.READ_TIMEOUT_SECONDS == 150  # as the README says
     found = outputs.discover(written(tmp_path, "o.json", {"triggerFunctionArn": ARN}))
     client = aws.make_client(boto3.session.Session(), "lambda", found)
     config = client.meta.config

@@ -23,6 +23,7 @@ import heapq
 import io
 import itertools
 import json
+import os
 import random
 import traceback
 from collections.abc import Callable, Iterator
@@ -30,17 +31,24 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from unittest import mock
 from urllib.parse import unquote
 
+import boto3
 from botocore.awsrequest import AWSResponse
+from moto import mock_aws
 from moto.core.botocore_stubber import MockRawResponse
 
+import longjobs.aws
+import longjobs.stack
 from functions.common import clock as functions_clock
 from functions.common import records
 from functions.supervisor import supervisor
 from functions.trigger import handler
 from longjobs_contract import lifecycle, runs, trigger_config
+from offline.program import ProgramRun
 from simulation.ecs import EcsModel, Fate
+from tests.functions.runs_table import create_runs_table
 
 SAMPLE = json.loads(
     (
@@ -135,8 +143,10 @@ class World:
     """Each event the trigger was invoked with."""
     service_errors: list[tuple[int, str, str]] = field(default_factory=list)
     """(HTTP status, error type, message) the next Invoke calls answer, instead of running."""
-    raise_next: list[Exception] = field(default_factory=list)
+    raise_next: list[BaseException] = field(default_factory=list)
     """Errors the handler raises on its next invocations (an AWS failure inside it)."""
+    on_invoke: Callable[[dict[str, Any]], None] = lambda event: None
+    """Told each event before the trigger runs it (where a test presses Ctrl-C)."""
     request_log: io.StringIO = field(default_factory=io.StringIO)
     """The handlers' request log lines (CloudWatch Logs' part, in Lambda)."""
     run_jobs: dict[str, str] = field(default_factory=dict)
@@ -228,6 +238,13 @@ class World:
 
     # --- Lambda ---------------------------------------------------------------------------
 
+    def session(self) -> boto3.session.Session:
+        """A boto3 session whose Lambda calls reach this world's trigger (before moto sees
+        them)."""
+        session = boto3.session.Session()
+        session.events.register_first("before-send.lambda.Invoke", self.invoke)
+        return session
+
     def context(self) -> Context:
         return Context(f"00000000-0000-4000-8000-{next(self._requests):012x}", self.function_arn)
 
@@ -246,6 +263,7 @@ class World:
             return AWSResponse(request.url, status, headers, MockRawResponse(body))
         event = json.loads(request.body)
         self.invocations.append(event)
+        self.on_invoke(event)
         if isinstance(event.get("job"), str) and isinstance(event.get("idempotencyKey"), str):
             self.run_jobs[runs.run_id(event["job"], event["idempotencyKey"])] = event["job"]
         headers = {"X-Amz-Executed-Version": "$LATEST", "Content-Type": "application/json"}
@@ -281,3 +299,45 @@ def envelope(task: dict[str, Any], now: datetime, region: str) -> dict[str, Any]
 def start_of_world() -> datetime:
     """Now, to the second: CloudWatch Logs takes events from the last 14 days only."""
     return datetime.now(UTC).replace(microsecond=0)
+
+
+MOTO_CONFIG = {"core": {"reset_boto3_session": False}}
+
+
+@contextlib.contextmanager
+def open_world(program: ProgramRun, directory: Path) -> Iterator[World]:
+    """The program's stack running in process (moto, the ECS model, the real handlers), with
+    `longjobs`' sessions and clock the world's while the block runs."""
+    config = trigger_config.loads(program.trigger_config)
+    region = config.region
+    with mock_aws(config=MOTO_CONFIG), contextlib.ExitStack() as patches:
+        dynamodb = boto3.client("dynamodb", region_name=region)
+        create_runs_table(dynamodb, program)
+        logs = boto3.client("logs", region_name=region)
+        for group in sorted({job.log_group for job in config.jobs.values()}):
+            logs.create_log_group(logGroupName=group)
+        sns = boto3.client("sns", region_name=region)
+        sns.create_topic(Name=config.notifications_topic.rsplit(":", 1)[-1])
+        sqs = boto3.client("sqs", region_name=region)
+        if config.supervisor_failure_queue:
+            sqs.create_queue(QueueName=config.supervisor_failure_queue)
+        path = directory / trigger_config.CONFIG_FILE
+        path.write_text(program.trigger_config)
+        patches.enter_context(
+            mock.patch.dict(os.environ, {trigger_config.CONFIG_PATH_VARIABLE: str(path)})
+        )
+        arn = program.outputs["triggerFunctionArn"]
+        world = World(VirtualClock(start_of_world()), config, logs, arn, path)
+        clients = {"dynamodb": dynamodb, "ecs": world.ecs, "sns": sns, "sqs": sqs, "logs": logs}
+        for module in (handler, supervisor):
+            for name, client in clients.items():
+                if hasattr(module, name):
+                    patches.enter_context(mock.patch.object(module, name, client))
+        patches.enter_context(mock.patch.object(longjobs.aws, "session", world.session))
+        patches.enter_context(mock.patch.object(longjobs.stack, "SystemClock", lambda: world.clock))
+        patches.callback(handler.load_config.cache_clear)
+        patches.callback(supervisor.load_config.cache_clear)
+        handler.load_config.cache_clear()
+        supervisor.load_config.cache_clear()
+        world.clock.after(60, world.reconcile)
+        yield world
