@@ -75,11 +75,30 @@ class LongjobsGroup(click.Group):
     "(the JSON), $LONGJOBS_OUTPUTS_FILE, or the Pulumi CLI.",
 )
 @click.option("--stack", help="The Pulumi stack to ask the Pulumi CLI about.")
-@click.version_option(package_name="longjobs", message="%(prog)s %(version)s")
+@click.option(
+    "--version",
+    is_flag=True,
+    is_eager=True,
+    expose_value=False,
+    callback=lambda ctx, param, value: show_version(ctx) if value else None,
+    help="Show the version and exit.",
+)
 @click.pass_context
 def cli(ctx: click.Context, outputs_file: str | None, stack: str | None) -> None:
     """Start, follow and stop the jobs of a longjobs stack."""
     ctx.obj = {"outputs_file": outputs_file, "stack": stack}
+
+
+def show_version(ctx: click.Context) -> None:
+    """The installed package's version; looked up only when asked (it reads every install)."""
+    from importlib import metadata
+
+    try:
+        version = metadata.version("longjobs")
+    except metadata.PackageNotFoundError:
+        version = "(not installed: run from the repository)"
+    click.echo(f"longjobs {version}")
+    ctx.exit(0)
 
 
 def stack_of(ctx: click.Context) -> Stack:

@@ -11,8 +11,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -109,6 +107,8 @@ def discover(path: str | None = None, stack: str | None = None) -> StackOutputs:
     if os.environ.get(OUTPUTS_FILE_VARIABLE):
         named = os.environ[OUTPUTS_FILE_VARIABLE]
         return from_file(named, f"${OUTPUTS_FILE_VARIABLE} ({named})")
+    import shutil
+
     pulumi = shutil.which("pulumi")
     if pulumi is None:
         raise StackNotFound(
@@ -120,6 +120,8 @@ def discover(path: str | None = None, stack: str | None = None) -> StackOutputs:
 
 
 def from_pulumi(pulumi: str, stack: str | None) -> StackOutputs:
+    import subprocess  # only here: most commands find their outputs without it
+
     command = [pulumi, "stack", "output", "--json", *(["--stack", stack] if stack else [])]
     where = f"`{' '.join(['pulumi', *command[1:]])}`"
     try:

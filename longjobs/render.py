@@ -82,10 +82,14 @@ def table(headers: list[str], rows: list[list[str]]) -> None:
             click.echo("\t".join(row))
         return
     from rich.console import Console
-    from rich.table import Table
+    from rich.table import Column, Table
     from rich.text import Text
 
-    shown = Table(*headers, box=None, header_style="bold")
+    # The first column is an id people copy: never cut; the others fold rather than end in "…".
+    widest = max((len(row[0]) for row in rows), default=0)
+    columns = [Column(headers[0], no_wrap=True, min_width=widest)]
+    columns += [Column(header, overflow="fold") for header in headers[1:]]
+    shown = Table(*columns, box=None, header_style="bold")
     for row in rows:
         shown.add_row(*(Text(cell) for cell in row))  # cells as text: a reason is not markup
     Console().print(shown)

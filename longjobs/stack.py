@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -76,6 +75,8 @@ class Stack:
     ) -> Run:
         """Start a run of `job`. It always carries an idempotency key (a new one unless `key` is
         given), so a retried call names the same run and starts nothing new."""
+        import uuid
+
         from longjobs_contract import run_event  # the run event's names; only `run` needs them
 
         event: dict[str, Any] = {

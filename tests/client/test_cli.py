@@ -350,3 +350,32 @@ def test_an_unexpected_error_is_one_line_exit_1(world, outputs_file, monkeypatch
     assert one_error_line(result) == (
         "longjobs: unexpected ZeroDivisionError: division by zero (LONGJOBS_DEBUG=1 shows where)"
     )
+
+
+def test_on_a_terminal_list_is_a_table_not_tab_separated(world, outputs_file, stack, monkeypatch):
+    run = stack.run("hello-world")
+    monkeypatch.setattr("longjobs.render.on_terminal", lambda: True)
+    monkeypatch.setenv("COLUMNS", "120")  # rich reads the terminal's width from it
+    shown = longjobs(outputs_file, "list").stdout
+    assert "\t" not in shown
+    header, row = shown.splitlines()[:2]
+    assert header.split() == ["run", "job", "status", "attempt", "created", "reason"]
+    assert row.split()[:4] == [run.run_id, "hello-world", "PENDING", "1"]
+
+
+def test_on_a_narrow_terminal_the_run_id_is_never_cut(world, outputs_file, stack, monkeypatch):
+    run = stack.run("hello-world")
+    monkeypatch.setattr("longjobs.render.on_terminal", lambda: True)
+    monkeypatch.setenv("COLUMNS", "60")
+    assert run.run_id in longjobs(outputs_file, "list").stdout
+
+
+def test_version_and_help_answer_without_a_stack(monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    version = CliRunner().invoke(cli, ["--version"], prog_name="longjobs")
+    assert version.exit_code == 0 and version.stdout.startswith("longjobs ")
+    shown = CliRunner().invoke(cli, ["--help"], prog_name="longjobs")
+    assert shown.exit_code == 0
+    commands = shown.stdout.split("Commands:")[1].split()
+    for command in ("list", "logs", "outputs", "rerun", "run", "status", "stop", "wait"):
+        assert command in commands
