@@ -12,8 +12,11 @@ $(VENV)/.runtime: requirements.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $@
 
-$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
+# The client's package goes in editable, without its dependencies (requirements-dev.txt has them):
+# `import longjobs` from anywhere and the `longjobs` command in ./venv/bin.
+$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $@
 
 plan: $(VENV)/.runtime  ## What `pulumi up` would declare for STACK, offline, with costs
@@ -48,6 +51,7 @@ bench: $(VENV)/.dev  ## Benchmarks: print figures, assert nothing
 
 demo: $(VENV)/.dev  ## The dev stack on this machine with Docker: a run, a Spot interruption, its resumed retry, the record and its notice
 	$(PY) -m local.demo
+	$(PY) -m benchmarks.client_bench
 
 SEEDS ?= 540
 RUNS ?= 40

@@ -49,6 +49,13 @@ def client_token(run: str, attempt: int) -> str:
     return hashlib.sha256(f"{run}#{attempt}".encode()).hexdigest()
 
 
+def log_stream(task_arn: str, container_name: str) -> str:
+    """The awslogs stream of a task's container: prefix/container/task id (ECS developer guide,
+    "Send Amazon ECS logs to CloudWatch": prefix-name/container-name/ecs-task-id). The trigger's
+    `status` answers it for each attempt, and a run's notice reads its last lines from it."""
+    return f"{LOG_STREAM_PREFIX}/{container_name}/{task_arn.rsplit('/', 1)[-1]}"
+
+
 def is_run_id(value: object) -> TypeGuard[str]:
     return (
         isinstance(value, str)

@@ -15,12 +15,6 @@ MAX_LINE = 1000
 MAX_SUBJECT = 99  # SNS takes a subject "less than 100 characters long" (Publish)
 
 
-def log_stream(task_arn: str, container_name: str) -> str:
-    """The awslogs stream of a task's container: prefix/container/task id (ECS developer guide,
-    "Send Amazon ECS logs to CloudWatch": prefix-name/container-name/ecs-task-id)."""
-    return f"{runs.LOG_STREAM_PREFIX}/{container_name}/{task_arn.rsplit('/', 1)[-1]}"
-
-
 def console_link(region: str, group: str, stream: str) -> str:
     """The CloudWatch console page of one log stream."""
 

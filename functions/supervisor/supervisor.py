@@ -611,7 +611,7 @@ def _publish(
     lines: list[str] = []
     link = None
     if target is not None and last.get("taskArn"):
-        stream = notices.log_stream(last["taskArn"], target.container_name)
+        stream = runs.log_stream(last["taskArn"], target.container_name)
         lines = notices.last_lines(logs, target.log_group, stream)
         link = notices.console_link(config.region, target.log_group, stream)
     subject, message = notices.compose(record, lines, link)

@@ -222,7 +222,7 @@ def run_status(event: dict, config: trigger_config.TriggerConfig, caller: str) -
     store = records.RunStore(dynamodb, config.runs_table, config.run_retention_days)
     record = _visible_run(store.get(run_id), config, run_id, caller)
     request_log.bind(job=record[runs.Record.JOB], outcome="status")
-    return view(record, caller)
+    return view(record, config, caller)
 
 
 def _parse_run_id(event: dict) -> str:
@@ -234,8 +234,11 @@ def _parse_run_id(event: dict) -> str:
     return run_id
 
 
-def view(record: dict[str, Any], caller: str) -> dict[str, Any]:
-    """A run as `status` answers it: its record, in the contract's field names. Who asked, the
+def view(
+    record: dict[str, Any], config: trigger_config.TriggerConfig, caller: str
+) -> dict[str, Any]:
+    """A run as `status` answers it: its record, in the contract's field names, each attempt
+    that has a task with the log group and stream its container writes to. Who asked, the
     environment values and the command are shown to that caller and to the stack's own account
     only: a value one caller sends is not another's to read."""
     shown_keys = (
@@ -251,16 +254,25 @@ def view(record: dict[str, Any], caller: str) -> dict[str, Any]:
         runs.Record.STOP_REQUESTED,
         runs.Record.CALLER,
     )
-    shown_record = {key: record[key] for key in shown_keys if key in record}
+    shown = {key: record[key] for key in shown_keys if key in record}
     if not callers.may_see_values(caller, record):
-        shown_record.pop(runs.Record.CALLER, None)
-        request = shown_record.get(runs.Record.REQUEST)
+        shown.pop(runs.Record.CALLER, None)
+        request = shown.get(runs.Record.REQUEST)
         if isinstance(request, dict):
             hidden = ("environment", "command")
-            shown_record[runs.Record.REQUEST] = {
-                k: v for k, v in request.items() if k not in hidden
-            }
-    return shown_record
+            shown[runs.Record.REQUEST] = {k: v for k, v in request.items() if k not in hidden}
+    target = records.job_of(record, config)
+    if target is not None and runs.Record.ATTEMPTS in shown:
+        shown[runs.Record.ATTEMPTS] = [_with_logs(a, target) for a in shown[runs.Record.ATTEMPTS]]
+    return shown
+
+
+def _with_logs(attempt: dict[str, Any], target: jobs.JobContract) -> dict[str, Any]:
+    task_arn = attempt.get("taskArn")
+    if not task_arn:
+        return attempt
+    stream = runs.log_stream(task_arn, target.container_name)
+    return {**attempt, "logGroup": target.log_group, "logStream": stream}
 
 
 def task_status(event: dict, config: trigger_config.TriggerConfig, caller: str) -> dict[str, Any]:
@@ -314,7 +326,7 @@ def list_runs(
     # it, and the page may hold fewer than `limit` runs.
     visible = [r for r in page if _may_see_run(r, config, invocation.caller)]
     request_log.bind(outcome="list", count=len(visible))
-    return {"runs": [view(r, invocation.caller) for r in visible], "nextToken": next_token}
+    return {"runs": [view(r, config, invocation.caller) for r in visible], "nextToken": next_token}
 
 
 def _may_see_run(record: dict[str, Any], config: trigger_config.TriggerConfig, caller: str) -> bool:
@@ -349,7 +361,7 @@ def run_stop(event: dict, config: trigger_config.TriggerConfig, caller: str) -> 
         _check_stopper(record, caller)
         if record[runs.Record.STATUS] in runs.FINAL:
             request_log.bind(outcome="already-final")
-            return view(record, caller)
+            return view(record, config, caller)
         may_run, task_arn = _task_to_stop(record, config)
         changes: dict[str, Any] = {runs.Record.UPDATED_AT: records.timestamp(records.now())}
         if not may_run:
@@ -365,7 +377,7 @@ def run_stop(event: dict, config: trigger_config.TriggerConfig, caller: str) -> 
         if task_arn is not None:
             _stop_task(config, task_arn, reason)
         request_log.bind(outcome="stopping" if may_run else "stopped", taskArn=task_arn)
-        return view({**record, **changes}, caller)
+        return view({**record, **changes}, config, caller)
     raise RuntimeError(f"run {run_id} kept changing while it was being stopped; send stop again")
 
 

@@ -134,6 +134,12 @@ def test_running_then_success_in_at_most_three_calls_an_event(stack, context):
     # Status answers the whole story from the record.
     status = handler.handler({"action": "status", "runId": RUN}, context)
     assert status["status"] == "SUCCEEDED" and status["attempts"][0]["taskArn"] == task["taskArn"]
+    # With where its container logged: the job's group, awslogs' prefix/container/task id.
+    task_id = task["taskArn"].rsplit("/", 1)[-1]
+    assert (status["attempts"][0]["logGroup"], status["attempts"][0]["logStream"]) == (
+        "/longjobs/prod/jobs",
+        f"job/report/{task_id}",
+    )
 
 
 def test_a_spot_interruption_is_rerun_on_demand_then_succeeds(stack, context):
@@ -278,7 +284,7 @@ def test_stop_by_run_stops_its_task_and_the_run_ends_stopped_with_it(stack, cont
     answer = handler.handler({"action": "stop", "runId": RUN, "reason": "not needed"}, context)
     stopping = store.get(RUN)
     assert (stopping["status"], stopping["stopRequested"]) == ("RUNNING", "not needed")
-    assert answer == handler.view(stopping, callers.ACCOUNT)
+    assert answer == handler.view(stopping, handler.load_config(), callers.ACCOUNT)
     told = ecs.tasks[task["taskArn"]]
     assert (told["desiredStatus"], told["stopCode"], told["stoppedReason"]) == (
         "STOPPED",
@@ -297,7 +303,7 @@ def test_stop_by_run_stops_its_task_and_the_run_ends_stopped_with_it(stack, cont
     )
     assert len(ecs.started()) == 1
     again = handler.handler({"action": "stop", "runId": RUN}, context)
-    assert again == handler.view(record, callers.ACCOUNT)
+    assert again == handler.view(record, handler.load_config(), callers.ACCOUNT)
 
 
 def test_a_task_first_seen_after_its_run_was_stopped_is_stopped(stack, context):
@@ -709,7 +715,7 @@ def test_a_stop_whose_stoptask_fails_is_kept_and_its_task_is_stopped_by_the_pass
     assert (told["desiredStatus"], told.get("stoppedReason")) == ("STOPPED", "superseded")
     assert [r["task"] for r in ecs.requests("StopTask")] == [task["taskArn"]]
     again = handler.handler({"action": "stop", "runId": RUN, "reason": "superseded"}, context)
-    assert again == handler.view(store.get(RUN), callers.ACCOUNT)
+    assert again == handler.view(store.get(RUN), handler.load_config(), callers.ACCOUNT)
     assert (again["status"], again["stopRequested"]) == ("RUNNING", "superseded")
     assert len(ecs.requests("StopTask")) == 2
 
@@ -883,7 +889,7 @@ def test_a_stop_racing_a_job_that_already_exited_0_ends_the_run_succeeded(stack,
     supervisor.handler(running(task), context)
     job_exits(ecs, task, 0)
     answer = handler.handler({"action": "stop", "runId": RUN, "reason": "not needed"}, context)
-    assert answer == handler.view(store.get(RUN), callers.ACCOUNT)
+    assert answer == handler.view(store.get(RUN), handler.load_config(), callers.ACCOUNT)
     assert (answer["status"], answer["stopRequested"]) == ("RUNNING", "not needed")
     # ECS answers StopTask of a task already stopping as it is: the job's own end stands.
     told = ecs.tasks[task["taskArn"]]
@@ -1072,7 +1078,7 @@ def test_a_stop_of_a_task_ecs_does_not_show_yet_is_sent_again_when_its_event_sho
     ecs.visible_after = lambda: 60.0
     task = start(ecs, context)
     answer = handler.handler({"action": "stop", "runId": RUN, "reason": "superseded"}, context)
-    assert answer == handler.view(store.get(RUN), callers.ACCOUNT)
+    assert answer == handler.view(store.get(RUN), handler.load_config(), callers.ACCOUNT)
     assert (answer["status"], answer["stopRequested"]) == ("PENDING", "superseded")
     assert ecs.tasks[task["taskArn"]]["desiredStatus"] == "RUNNING"  # StopTask did not reach it
     later(monkeypatch, 2)

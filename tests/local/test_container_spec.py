@@ -7,9 +7,9 @@ import dataclasses
 
 import pytest
 
-from functions.supervisor.notices import log_stream
 from local.containers import ContainerSpec, container_spec
 from local.stack import LocalStack
+from longjobs_contract.runs import log_stream
 
 TASK_ARN = "arn:aws:ecs:us-east-1:123456789012:task/longjobs-dev/0123456789abcdef0123456789abcdef"
 

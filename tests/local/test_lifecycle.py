@@ -8,8 +8,8 @@ import time
 
 import docker
 
-from functions.supervisor.notices import log_stream
 from local.dev import interrupt
+from longjobs_contract.runs import log_stream
 
 
 def test_a_run_goes_through_the_whole_loop_to_succeeded_with_its_logs(local):

@@ -1,0 +1,139 @@
+"""Finding a stack's outputs: the JSON `pulumi stack output --json` prints.
+
+Looked for in this order: a file given by the caller (`--outputs FILE`); the environment
+variable LONGJOBS_OUTPUTS holding the JSON; LONGJOBS_OUTPUTS_FILE naming a file of it; the Pulumi
+CLI, when it is on PATH (`pulumi stack output --json [--stack S]`, run in the current
+directory, as a user runs it in the project). Region and account come from the trigger's ARN.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from longjobs.errors import StackNotFound
+
+OUTPUTS_VARIABLE = "LONGJOBS_OUTPUTS"
+OUTPUTS_FILE_VARIABLE = "LONGJOBS_OUTPUTS_FILE"
+PULUMI_TIMEOUT_SECONDS = 60
+FUNCTION_ARN = re.compile(
+    r"arn:(?P<partition>aws[a-z-]*):lambda:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):"
+    r"function:(?P<name>[A-Za-z0-9_-]{1,64})"
+)
+ENDPOINT_SERVICES = ("lambda", "logs")
+"""Services an outputs' `endpointUrls` may name (written by the local runtime only)."""
+
+
+@dataclass(frozen=True)
+class StackOutputs:
+    """What the client reads of a stack's outputs, and where it found them."""
+
+    source: str
+    """Where they came from, in words: a file, a variable, or the Pulumi CLI and its stack."""
+    trigger_function_arn: str
+    jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    endpoint_urls: dict[str, str] = field(default_factory=dict)
+    """Service → endpoint URL, for a local stack; empty for AWS."""
+
+    @property
+    def region(self) -> str:
+        return self._arn("region")
+
+    @property
+    def account(self) -> str:
+        return self._arn("account")
+
+    @property
+    def trigger_function_name(self) -> str:
+        return self._arn("name")
+
+    def _arn(self, part: str) -> str:
+        match = FUNCTION_ARN.fullmatch(self.trigger_function_arn)
+        assert match is not None  # checked when read
+        return match[part]
+
+
+def parse(text: str, source: str) -> StackOutputs:
+    """Stack outputs from their JSON; StackNotFound names the source and what is wrong."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise StackNotFound(f"{source} is not JSON: {error}") from None
+    if not isinstance(data, dict):
+        raise StackNotFound(f"{source} is not a JSON object of stack outputs")
+    arn = data.get("triggerFunctionArn")
+    if not isinstance(arn, str) or not FUNCTION_ARN.fullmatch(arn):
+        shown = "missing" if arn is None else f"{str(arn)[:80]!r} is not a Lambda function ARN"
+        raise StackNotFound(
+            f"{source} is not a longjobs stack's outputs: triggerFunctionArn {shown}"
+        )
+    found = data.get("jobs")
+    jobs: dict[str, dict[str, Any]] = found if isinstance(found, dict) else {}
+    return StackOutputs(source, arn, jobs, _endpoint_urls(data.get("endpointUrls"), source))
+
+
+def _endpoint_urls(value: Any, source: str) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not all(
+        key in ENDPOINT_SERVICES and isinstance(url, str) and re.match(r"https?://", url)
+        for key, url in value.items()
+    ):
+        raise StackNotFound(
+            f"{source}: endpointUrls must map {' and '.join(ENDPOINT_SERVICES)} to http(s) URLs"
+        )
+    return dict(value)
+
+
+def from_file(path: str | os.PathLike[str], source: str | None = None) -> StackOutputs:
+    where = source or f"the outputs file {path}"
+    try:
+        text = Path(path).read_text()
+    except OSError as error:
+        raise StackNotFound(f"cannot read {where}: {error.strerror or error}") from None
+    return parse(text, where)
+
+
+def discover(path: str | None = None, stack: str | None = None) -> StackOutputs:
+    """The first source that is there, in the documented order."""
+    if path is not None:
+        return from_file(path)
+    if os.environ.get(OUTPUTS_VARIABLE):
+        return parse(os.environ[OUTPUTS_VARIABLE], f"${OUTPUTS_VARIABLE}")
+    if os.environ.get(OUTPUTS_FILE_VARIABLE):
+        named = os.environ[OUTPUTS_FILE_VARIABLE]
+        return from_file(named, f"${OUTPUTS_FILE_VARIABLE} ({named})")
+    import shutil
+
+    pulumi = shutil.which("pulumi")
+    if pulumi is None:
+        raise StackNotFound(
+            "no stack outputs: give --outputs FILE (from `pulumi stack output --json`), or set "
+            f"{OUTPUTS_VARIABLE} (the JSON) or {OUTPUTS_FILE_VARIABLE} (a file of it); the "
+            "Pulumi CLI is not on PATH to ask"
+        )
+    return from_pulumi(pulumi, stack)
+
+
+def from_pulumi(pulumi: str, stack: str | None) -> StackOutputs:
+    import subprocess  # only here: most commands find their outputs without it
+
+    command = [pulumi, "stack", "output", "--json", *(["--stack", stack] if stack else [])]
+    where = f"`{' '.join(['pulumi', *command[1:]])}`"
+    try:
+        done = subprocess.run(
+            command, capture_output=True, text=True, timeout=PULUMI_TIMEOUT_SECONDS, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired) as error:
+        raise StackNotFound(f"{where} did not answer: {error}") from None
+    if done.returncode != 0:
+        said = (done.stderr.strip().splitlines() or ["no message"])[-1]
+        raise StackNotFound(
+            f"no stack outputs: {where} failed ({said}); give --outputs FILE, or set "
+            f"{OUTPUTS_VARIABLE} or {OUTPUTS_FILE_VARIABLE}"
+        )
+    return parse(done.stdout, where)
