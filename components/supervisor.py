@@ -132,7 +132,12 @@ class JobSupervisor(pulumi.ComponentResource):
             parent=self,
         )
         self.invoke_config = functions.create_invoke_config(
-            name, self.function, self.failure_queue.arn, ASYNC_RETRIES, self
+            name,
+            self.function,
+            self.failure_queue.arn,
+            ASYNC_RETRIES,
+            self,
+            max_event_age_seconds=lifecycle.SUPERVISOR_EVENT_AGE_SECONDS,
         )
         self.rule = self._create_rule(args.cluster)
         self.queue_policy = self._create_queue_policy(name)

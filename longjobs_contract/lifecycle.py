@@ -68,6 +68,13 @@ STOPPED: Final = "STOPPED"
 RECONCILE_EVENT: Final = {"action": "reconcile"}
 """What the every-minute schedule sends the supervisor: the reconciliation pass."""
 RECONCILE_EVERY: Final = "rate(1 minute)"
+SUPERVISOR_EVENT_AGE_SECONDS: Final = 30 * 60
+"""How long Lambda keeps a task state change event in the supervisor's asynchronous queue, its
+retries included, before it gives the event to the failure queue (MaximumEventAgeInSeconds,
+60 to 21,600, PutFunctionEventInvokeConfig in the Lambda API reference; its default is 6 hours).
+Shorter than the hour after which the pass presumes an attempt lost and than the hour ECS
+remembers a stopped task: by the time the pass may give either verdict, every event of the task
+has been applied or waits in the failure queue, which the pass drains first."""
 
 
 def notice(rules: LifecycleRules, final: str) -> dict[str, Any]:

@@ -6,6 +6,9 @@
   the same request id; then the event goes to the on-failure destination, if any, or is dropped.
   "Even if your function doesn't return an error, it's possible for it to receive the same
   event from Lambda multiple times because the queue itself is eventually consistent."
+- An event older than the function's maximum event age (its event invoke config,
+  MaximumEventAgeInSeconds; Lambda API reference, PutFunctionEventInvokeConfig) is not tried
+  again: it goes to the on-failure destination as expired ("EventAgeExceeded").
 - EventBridge rules and EventBridge Scheduler invoke asynchronously, so the above applies once
   Lambda has accepted the event.
 - A synchronous caller gets the function's answer or its error, and Lambda retries nothing.
@@ -56,6 +59,8 @@ class Function:
     """Async events that failed every try."""
     on_failure: Callable[[dict[str, Any]], None] | None = None
     """The on-failure destination: sent the invocation record of each of them."""
+    max_event_age: float = 6 * 3600.0
+    """Seconds an async event may wait, its retries included (Lambda's default: 6 hours)."""
 
     def _run(self, event: Any, invocation: Invocation) -> Any:
         why = self.broken()
@@ -90,28 +95,32 @@ class Function:
     def send(self, event: Any) -> None:
         """Invoke asynchronously: queued, retried twice on error, then dead-lettered."""
         request_id = self.sim.new_request_id()
-        self._queue(event, request_id, 0)
+        self._queue(event, request_id, 0, self.sim.t)
         if self.sim.rng.random() < DUPLICATE_SHARE:
-            self._queue(event, request_id, 0)
+            self._queue(event, request_id, 0, self.sim.t)
 
-    def _queue(self, event: Any, request_id: str, tried: int) -> None:
+    def _queue(self, event: Any, request_id: str, tried: int, queued: float) -> None:
         def after(outcome: Outcome) -> None:
             if not outcome.failed:
                 return
+            condition = "RetriesExhausted"
             if tried < len(ASYNC_RETRY_DELAYS):
-                self.sim.after(
-                    ASYNC_RETRY_DELAYS[tried],
-                    lambda: self._queue(event, request_id, tried + 1),
-                )
-                return
+                retry_at = self.sim.t + ASYNC_RETRY_DELAYS[tried]
+                if retry_at - queued <= self.max_event_age:
+                    self.sim.after(
+                        ASYNC_RETRY_DELAYS[tried],
+                        lambda: self._queue(event, request_id, tried + 1, queued),
+                    )
+                    return
+                condition = "EventAgeExceeded"
             self.dead_letters.append(event)
             if self.on_failure is not None:
-                self.on_failure(self._record(outcome, tried + 1))
+                self.on_failure(self._record(outcome, tried + 1, condition))
 
         delay = self.sim.rng.uniform(*QUEUE_DELAY) if tried == 0 else 0.0
         self.sim.after(delay, lambda: self.call(event, request_id=request_id, then=after))
 
-    def _record(self, outcome: Outcome, tries: int) -> dict[str, Any]:
+    def _record(self, outcome: Outcome, tries: int, condition: str) -> dict[str, Any]:
         """The invocation record an on-failure destination gets (Lambda developer guide,
         "Capturing records of Lambda asynchronous invocations")."""
         error = outcome.invocation.error
@@ -121,7 +130,7 @@ class Function:
             "requestContext": {
                 "requestId": outcome.invocation.request_id,
                 "functionArn": f"{self.arn}:$LATEST",
-                "condition": "RetriesExhausted",
+                "condition": condition,
                 "approximateInvokeCount": tries,
             },
             "requestPayload": outcome.event,

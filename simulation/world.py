@@ -195,6 +195,7 @@ class World:
             broken=self.outage,
             ended=ended,
             on_failure=self.failure_queue.send,
+            max_event_age=lifecycle.SUPERVISOR_EVENT_AGE_SECONDS,
         )
         self.forwarder = Function(
             sim, "alarms", forwarder.handler, 60, stack.FORWARDER_ARN, ended=ended

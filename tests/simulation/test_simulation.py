@@ -8,7 +8,9 @@ import pytest
 from functions.common import attempts
 from functions.supervisor import failed_events
 from functions.trigger import handler
+from simulation.lambdas import Function
 from simulation.run import declared_table, run_seed
+from simulation.scheduler import Simulator
 from simulation.world import World, draw
 
 RUNS = 30
@@ -84,3 +86,19 @@ def test_an_alarm_passed_on_by_the_failing_supervisor_itself_is_seen(monkeypatch
 
     monkeypatch.setattr(World, "__init__", through_the_supervisor)
     assert "outage-untold" in run_seed(31, RUNS).rules
+
+
+def test_an_async_event_older_than_its_maximum_age_goes_to_the_failure_destination():
+    """Tried at 0, again a minute later; the next try (two minutes after that) would be past
+    the event's 150 s: Lambda gives it to the on-failure destination as expired."""
+    sim = Simulator(1)
+    records: list[dict] = []
+
+    def fails(event, context):
+        raise RuntimeError("broken")
+
+    function = Function(sim, "f", fails, 10, "arn:f", on_failure=records.append, max_event_age=150)
+    function.send({"n": 1})
+    sim.run(3600)
+    assert [r["requestContext"]["condition"] for r in records] == ["EventAgeExceeded"]
+    assert records[0]["requestContext"]["approximateInvokeCount"] == 2

@@ -48,6 +48,11 @@ def test_events_reach_the_function_with_retries_and_a_dead_letter_queue(dev):
         "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig", "supervisor-async"
     )
     assert invoke.inputs["destinationConfig"] == {"onFailure": {"destination": QUEUE}}
+    # Events wait in Lambda's queue at most half an hour, then go to the failure queue.
+    assert (invoke.inputs["maximumRetryAttempts"], invoke.inputs["maximumEventAgeInSeconds"]) == (
+        2,
+        1800,
+    )
     queue_policy = json.loads(
         dev.one("aws:sqs/queuePolicy:QueuePolicy", "supervisor-failures-policy").inputs["policy"]
     )
@@ -134,6 +139,7 @@ def test_the_package_is_the_supervisor_the_shared_files_and_the_config(dev):
             "functions/common/records.py",
             "functions/common/request_log.py",
             "functions/common/runtime.py",
+            "functions/common/workers.py",
             *(f"longjobs_contract/{module}" for module in longjobs_contract.MODULES),
             "longjobs-trigger.json",
         ]
