@@ -24,6 +24,14 @@ REFUSED_RECORD_PATTERN = f'{{ $.outcome = "{stack_alarms.REFUSED_RECORD}" }}'
 """The functions' log line of a run whose recorded request the job's rules refuse
 (functions/common/attempts.py prints one for each, whichever function sends)."""
 REFUSED_RECORDS_METRIC = "RefusedRecords"
+NO_CAPACITY_PATTERN = f'{{ $.outcome = "{stack_alarms.NO_CAPACITY}" }}'
+"""The supervisor's log line of an invocation that failed on purpose: its re-run found no
+capacity, the next attempt is recorded, and Lambda's retry sends it (an expected outcome)."""
+NO_CAPACITY_METRIC = "SupervisorNoCapacity"
+REAL_ERRORS = "errors - FILL(handled, 0)"
+"""The supervisor's errors alarm's metric math: Lambda's `Errors` (every failed invocation, a
+broken deploy's and a timeout's too, which print no line) less the handled ones (CloudWatch
+User Guide, "Using metric math"; FILL makes a period without a handled one count 0)."""
 PERIOD_SECONDS = 300
 ALARM_ACTIONS_PRINCIPAL = "lambda.alarms.cloudwatch.amazonaws.com"
 
@@ -73,6 +81,7 @@ class StackAlarms(pulumi.ComponentResource):
             raise ValueError("the alarms need the forwarder exactly when the stack has no key")
         self._context = args.context
         self.refused_requests = self._create_refused_requests_filter(name, args.trigger)
+        self.no_capacity = self._create_no_capacity_filter(name, args.supervisor)
         self.refused_records = [
             self._create_refused_records_filter(name, function, log_group)
             for function, log_group in (
@@ -198,26 +207,70 @@ class StackAlarms(pulumi.ComponentResource):
             statistic="Sum",
         )
 
+    def _create_no_capacity_filter(
+        self, name: str, supervisor: JobSupervisor
+    ) -> aws.cloudwatch.LogMetricFilter:
+        return aws.cloudwatch.LogMetricFilter(
+            f"{name}-supervisor-no-capacity",
+            name=self._context.name("supervisor-no-capacity"),
+            log_group_name=supervisor.log_group.name,
+            pattern=NO_CAPACITY_PATTERN,
+            metric_transformation=aws.cloudwatch.LogMetricFilterMetricTransformationArgs(
+                name=NO_CAPACITY_METRIC, namespace=self.namespace, value="1", unit="Count"
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
     def _create_supervisor_errors_alarm(
         self, alarm: str, supervisor: JobSupervisor, action: pulumi.Input[str]
     ) -> aws.cloudwatch.MetricAlarm:
-        return self._alarm(
-            alarm,
-            action,
-            description=(
+        def metric(
+            query: str, namespace: str, name: str, dimensions: dict[str, pulumi.Input[str]] | None
+        ) -> aws.cloudwatch.MetricAlarmMetricQueryArgs:
+            return aws.cloudwatch.MetricAlarmMetricQueryArgs(
+                id=query,
+                metric=aws.cloudwatch.MetricAlarmMetricQueryMetricArgs(
+                    namespace=namespace,
+                    metric_name=name,
+                    dimensions=dimensions,
+                    stat="Sum",
+                    period=PERIOD_SECONDS,
+                ),
+                return_data=False,
+            )
+
+        return aws.cloudwatch.MetricAlarm(
+            self._short(alarm),
+            name=alarm,
+            alarm_description=(
                 "The supervisor failed an invocation: a broken deploy (its config file, its "
-                "code), an AWS call failing past its retries, or a re-run that found no "
-                "capacity (CapacityUnavailable, failed on purpose so that Lambda retries it). "
+                "code), a timeout, or an AWS call failing past its retries (a re-run that found "
+                "no capacity fails on purpose, so that Lambda retries it, and is not counted). "
                 "Runs may not move and notices may wait. Read its log group "
                 f"{supervisor.log_group_name}: each failed request's line has "
                 '{ $.outcome = "failed" } and the error. Once it works, its reconciliation '
                 "pass takes the failed events again from its failure queue and asks ECS about "
                 "the runs whose events never came: nothing to replay by hand."
             ),
-            namespace="AWS/Lambda",
-            metric_name="Errors",
-            statistic="Sum",
-            dimensions={"FunctionName": supervisor.function.name},
+            metric_queries=[
+                metric(
+                    "errors", "AWS/Lambda", "Errors", {"FunctionName": supervisor.function.name}
+                ),
+                metric("handled", self.namespace, NO_CAPACITY_METRIC, None),
+                aws.cloudwatch.MetricAlarmMetricQueryArgs(
+                    id="real",
+                    expression=REAL_ERRORS,
+                    label="Failed invocations, less those without capacity",
+                    return_data=True,
+                ),
+            ],
+            evaluation_periods=1,
+            threshold=1,
+            comparison_operator="GreaterThanOrEqualToThreshold",
+            treat_missing_data="notBreaching",
+            alarm_actions=[action],
+            tags=self._context.tags_for(),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=self.permissions),
         )
 
     def _create_queue_alarm(

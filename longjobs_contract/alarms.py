@@ -10,7 +10,11 @@ REFUSED_RECORDS = "refused-records"
 REFUSED_RECORD = "refused-record"
 """The `outcome` of the functions' log line for each such run."""
 SUPERVISOR_ERRORS = "supervisor-errors"
-"""Invocations of the supervisor that failed (Lambda's `Errors`)."""
+"""Invocations of the supervisor that failed (Lambda's `Errors`), less those that failed on
+purpose for Lambda to retry them (a re-run that found no capacity, `NO_CAPACITY`)."""
+NO_CAPACITY = "no-capacity"
+"""The outcome on a request's log line whose re-run found no capacity: its next attempt is
+recorded and the invocation fails so that Lambda's retry sends it."""
 QUEUES = ("trigger-failures", "supervisor-failures", "schedules-dead-letters")
 """The queues of what failed, each alarmed on its first message; alarm and queue share a name."""
 

@@ -24,7 +24,7 @@ from longjobs_contract import (
     tags,
     trigger_config,
 )
-from longjobs_contract.alarms import REFUSED_RECORD
+from longjobs_contract.alarms import NO_CAPACITY, REFUSED_RECORD
 from longjobs_contract.errors import ValidationError
 from longjobs_contract.jobs import LifecycleRules
 from longjobs_contract.run_event import RunRequest
@@ -486,7 +486,7 @@ def record_no_start(
     if outcome.kind == start_failures.PERMANENT:
         request_log.bind(outcome="failed-to-start", reason=outcome.reason)
         return Outcome({**record, **changes}, None, last.number, last.capacity, final=runs.FAILED)
-    request_log.bind(outcome="no-capacity", reason=reasons)
+    request_log.bind(outcome=NO_CAPACITY, reason=reasons)
     raise CapacityUnavailable(
         f"run {run_id} of {record[runs.Record.JOB]} started no task ({reasons}); attempt "
         f"{last.number + 1} is recorded and is sent when this invocation is retried"

@@ -79,6 +79,11 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
                 answer = supervise(event, config)
             request_log.bind(**answer)
             return answer
+        except attempts.CapacityUnavailable as error:
+            # Handled: the next attempt is recorded and Lambda's retry sends it. The line keeps
+            # its outcome ("no-capacity"), which the errors alarm does not count.
+            request_log.bind(error=f"{type(error).__name__}: {error}")
+            raise
         except Exception as error:
             request_log.bind(outcome="failed", error=f"{type(error).__name__}: {error}")
             raise

@@ -20,7 +20,12 @@ from moto import mock_aws
 from functions.common import attempts, records
 from functions.supervisor import supervisor
 from functions.trigger import handler
+<<<<<<< HEAD
 from longjobs_contract import callers, lifecycle, runs, trigger_config
+=======
+from longjobs_contract import alarms as stack_alarms
+from longjobs_contract import lifecycle, runs, trigger_config
+>>>>>>> 88f8591 (The supervisor-errors alarm counts real errors only: Lambda's Errors less the invocations that failed on purpose for want of capacity, counted by a metric filter on the supervisor's no-capacity log lines (metric math); the handler keeps that outcome on its line, and the simulation's alarm plays the same)
 from tests.functions.conftest import PROD, another_invocation
 from tests.functions.ecs_fixture import EcsStandIn
 from tests.functions.runs_table import create_runs_table, model_runs_table
@@ -204,6 +209,28 @@ def test_a_rerun_without_capacity_is_recorded_and_the_retried_event_sends_the_ne
     assert (answer["outcome"], answer["attempt"]) == ("rerun", 3)
     assert len(ecs.started()) == 2
     assert ecs.run_task_calls()[-1]["clientToken"] == runs.client_token(RUN, 3)
+
+
+def test_a_rerun_without_capacity_logs_the_outcome_the_errors_alarm_leaves_out(
+    stack, context, capsys, monkeypatch
+):
+    """The supervisor-errors alarm counts Lambda's Errors less the lines whose outcome is
+    no-capacity (components/alarms.py): a failure on purpose says so, any other says failed."""
+    ecs, store, _ = stack
+    task = start(ecs, context)
+    ecs.capacity.update(FARGATE=False, FARGATE_SPOT=False)
+    capsys.readouterr()
+    with pytest.raises(attempts.CapacityUnavailable):
+        supervisor.handler(stopped(task, stopCode="SpotInterruption"), context)
+    line = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert (line["outcome"], line["error"].split(":")[0]) == (
+        stack_alarms.NO_CAPACITY,
+        "CapacityUnavailable",
+    )
+    monkeypatch.setattr(supervisor, "supervise", lambda event, config: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        supervisor.handler(stopped(task, stopCode="SpotInterruption"), context)
+    assert json.loads(capsys.readouterr().out.splitlines()[-1])["outcome"] == "failed"
 
 
 def test_a_rerun_lost_between_the_record_and_runtask_is_sent_by_the_events_retry_at_once(

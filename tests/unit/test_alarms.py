@@ -62,7 +62,7 @@ def test_refused_records_are_counted_from_both_functions_log_lines(dev):
     filters = {
         f.inputs["name"]: f.inputs
         for f in dev.by_type("aws:cloudwatch/logMetricFilter:LogMetricFilter")
-        if f.name != "alarms-refused-requests"
+        if f.name not in ("alarms-refused-requests", "alarms-supervisor-no-capacity")
     }
     assert filters == {
         f"longjobs-dev-{function}-refused-records": {
@@ -97,7 +97,8 @@ def test_each_queue_of_what_failed_has_an_alarm_on_its_first_message(dev):
         assert found[name]["statistic"] == "Maximum"
         assert found[name]["dimensions"] == {"QueueName": f"longjobs-dev-{queue}"}
     for alarm in found.values():
-        assert (alarm["period"], alarm["evaluationPeriods"], alarm["threshold"]) == (300, 1, 1)
+        period = alarm.get("period") or alarm["metricQueries"][0]["metric"]["period"]
+        assert (period, alarm["evaluationPeriods"], alarm["threshold"]) == (300, 1, 1)
         assert alarm["comparisonOperator"] == "GreaterThanOrEqualToThreshold"
         assert alarm["treatMissingData"] == "notBreaching"
         assert alarm["alarmDescription"]
@@ -108,11 +109,37 @@ def test_the_supervisor_failing_has_an_alarm_on_its_first_error(dev):
     description = errors.pop("alarmDescription")
     assert errors == {
         "name": "longjobs-dev-supervisor-errors",
-        "namespace": "AWS/Lambda",
-        "metricName": "Errors",
-        "dimensions": {"FunctionName": "longjobs-dev-supervisor"},
-        "statistic": "Sum",
-        "period": 300,
+        # Lambda's Errors less the invocations that failed on purpose (no capacity: Lambda's
+        # retry sends the next attempt), counted from the supervisor's log lines.
+        "metricQueries": [
+            {
+                "id": "errors",
+                "metric": {
+                    "namespace": "AWS/Lambda",
+                    "metricName": "Errors",
+                    "dimensions": {"FunctionName": "longjobs-dev-supervisor"},
+                    "stat": "Sum",
+                    "period": 300,
+                },
+                "returnData": False,
+            },
+            {
+                "id": "handled",
+                "metric": {
+                    "namespace": "longjobs/longjobs-dev",
+                    "metricName": "SupervisorNoCapacity",
+                    "stat": "Sum",
+                    "period": 300,
+                },
+                "returnData": False,
+            },
+            {
+                "id": "real",
+                "expression": "errors - FILL(handled, 0)",
+                "label": "Failed invocations, less those without capacity",
+                "returnData": True,
+            },
+        ],
         "evaluationPeriods": 1,
         "threshold": 1,
         "comparisonOperator": "GreaterThanOrEqualToThreshold",
@@ -196,3 +223,17 @@ def test_a_stack_without_schedules_has_no_dead_letters_alarm():
         job.pop("schedules", None)
     run = run_program(config=config)
     assert sorted(alarms(run)) == sorted(ALARMS[:5])
+
+
+def test_invocations_without_capacity_are_counted_from_the_supervisors_log_lines(dev):
+    metric_filter = dev.one(
+        "aws:cloudwatch/logMetricFilter:LogMetricFilter", "alarms-supervisor-no-capacity"
+    )
+    assert metric_filter.inputs["logGroupName"] == "/longjobs/dev/lambda/supervisor"
+    assert metric_filter.inputs["pattern"] == '{ $.outcome = "no-capacity" }'
+    assert metric_filter.inputs["metricTransformation"] == {
+        "name": "SupervisorNoCapacity",
+        "namespace": "longjobs/longjobs-dev",
+        "value": "1",
+        "unit": "Count",
+    }
