@@ -140,9 +140,9 @@ KMS_KEY_MONTH = 1.00
 KMS_REQUESTS_PER_10K = 0.03
 
 
-# CloudWatch pricing page (us-east-1, checked 2026-11): a standard-resolution metric alarm is
-# 0.10 USD a month; a custom metric (what a metric filter publishes) 0.30 USD a month for the
-# account's first 10,000.
+# CloudWatch pricing page (us-east-1, checked 2026-11): a standard-resolution alarm is 0.10 USD
+# a month for each metric it reads (a metric math alarm, each metric of its expression); a
+# custom metric (what a metric filter publishes) 0.30 USD a month for the account's first 10,000.
 ALARM_MONTH = 0.10
 CUSTOM_METRIC_MONTH = 0.30
 
@@ -155,9 +155,14 @@ def print_alarm_costs(run: ProgramRun) -> None:
         for metric_filter in run.by_type("aws:cloudwatch/logMetricFilter:LogMetricFilter")
         for transform in (metric_filter.inputs["metricTransformation"],)
     }
-    total = len(alarms) * ALARM_MONTH + len(metrics) * CUSTOM_METRIC_MONTH
+    read = sum(
+        sum(1 for query in alarm.inputs.get("metricQueries") or [] if query.get("metric")) or 1
+        for alarm in alarms
+    )
+    total = read * ALARM_MONTH + len(metrics) * CUSTOM_METRIC_MONTH
     print(
-        f"\n  Alarms: {len(alarms)} at {ALARM_MONTH:.2f} a month each, {len(metrics)} "
+        f"\n  Alarms: {len(alarms)} reading {read} metrics at {ALARM_MONTH:.2f} a month each, "
+        f"{len(metrics)} "
         f"metric{'' if len(metrics) == 1 else 's'} from log lines at {CUSTOM_METRIC_MONTH:.2f} "
         f"a month each: {total:.2f} a month"
     )

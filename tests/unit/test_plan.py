@@ -523,8 +523,8 @@ def test_plan_prints_what_the_policy_of_a_named_key_must_hold(tmp_path):
 
 def test_plan_prices_the_alarms(dev_plan):
     assert (
-        "  Alarms: 6 at 0.10 a month each, 2 metrics from log lines at 0.30 a month each: 1.20 a "
-        "month"
+        "  Alarms: 6 reading 7 metrics at 0.10 a month each, 3 metrics from log lines at 0.30 a "
+        "month each: 1.60 a month"
     ) in dev_plan.splitlines()
 
 
