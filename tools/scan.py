@@ -94,6 +94,7 @@ TERRAFORM_TYPES = {
 # (rule → rules) where Terraform names them in the singular. Every list of objects the program
 # sets is named here, by the Pulumi type and the path of property names to it.
 BLOCK_NAMES = {
+    ("aws:cloudwatch/metricAlarm:MetricAlarm", "metricQueries"): "metric_query",
     ("aws:dynamodb/table:Table", "attributes"): "attribute",
     ("aws:dynamodb/table:Table", "globalSecondaryIndexes"): "global_secondary_index",
     ("aws:dynamodb/table:Table", "globalSecondaryIndexes.keySchemas"): "key_schema",

@@ -197,7 +197,7 @@ def report(stack: str) -> scan.Report:
 def test_the_report_lists_failures_skips_and_resources_no_check_evaluated():
     lines = list(scan.lines(report("dev")))
     assert lines[:4] == [
-        "scan dev: 92 resources exported, 1 checks passed, 2 failed (1 missing the goal), "
+        "scan dev: 93 resources exported, 1 checks passed, 2 failed (1 missing the goal), "
         "1 skipped",
         "  customer managed key, left to kms: CKV_AWS_158 aws_cloudwatch_log_group.report-logs: "
         "Ensure that CloudWatch Log Group is encrypted by KMS",
