@@ -20,12 +20,8 @@ from moto import mock_aws
 from functions.common import attempts, records
 from functions.supervisor import supervisor
 from functions.trigger import handler
-<<<<<<< HEAD
-from longjobs_contract import callers, lifecycle, runs, trigger_config
-=======
 from longjobs_contract import alarms as stack_alarms
-from longjobs_contract import lifecycle, runs, trigger_config
->>>>>>> 88f8591 (The supervisor-errors alarm counts real errors only: Lambda's Errors less the invocations that failed on purpose for want of capacity, counted by a metric filter on the supervisor's no-capacity log lines (metric math); the handler keeps that outcome on its line, and the simulation's alarm plays the same)
+from longjobs_contract import callers, lifecycle, runs, trigger_config
 from tests.functions.conftest import PROD, another_invocation
 from tests.functions.ecs_fixture import EcsStandIn
 from tests.functions.runs_table import create_runs_table, model_runs_table
