@@ -139,7 +139,6 @@ def test_the_package_is_the_supervisor_the_shared_files_and_the_config(dev):
             "functions/common/records.py",
             "functions/common/request_log.py",
             "functions/common/runtime.py",
-            "functions/common/workers.py",
             *(f"longjobs_contract/{module}" for module in longjobs_contract.MODULES),
             "longjobs-trigger.json",
         ]

@@ -44,7 +44,6 @@ def test_package_is_the_handler_the_contract_package_and_the_config_file(dev):
             "functions/common/records.py",
             "functions/common/request_log.py",
             "functions/common/runtime.py",
-            "functions/common/workers.py",
             *(f"longjobs_contract/{module}" for module in longjobs_contract.MODULES),
             trigger_config.CONFIG_FILE,
         ]
