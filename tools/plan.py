@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from pathlib import Path
 from typing import Any
@@ -23,11 +24,10 @@ import yaml
 from components.config import StackConfig
 from offline.program import MOCK_ACCOUNT, PROJECT, PROJECT_ROOT, ProgramRun, Resource, run_program
 from tools.costs import print_costs
+from tools.job_defaults import DEFAULT_STOP_TIMEOUT_SECONDS, print_runtime_defaults
 from tools.lifecycle_costs import print_lifecycle_costs
 
 TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
-# ECS stops a container after 30 s on Fargate when its definition sets no stopTimeout.
-DEFAULT_STOP_TIMEOUT_SECONDS = 30
 
 # What is worth seeing of each resource type, by input key.
 KEY_SETTINGS: dict[str, tuple[str, ...]] = {
@@ -353,7 +353,7 @@ def main(argv: list[str] | None = None) -> int:
     from components.config import ConfigError
 
     try:
-        run = run_program(stack_file)
+        run = run_program(stack_file, logger=_diagnostics())
     except ConfigError as error:
         print(f"{stack_file.name}: {error}", file=sys.stderr)
         return 1
@@ -368,6 +368,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     print_resources(run)
     print_container_definitions(run)
+    print_runtime_defaults(run, run.config)
     print_iam(run)
     print_resource_policies(run)
     print_key_policy(run, run.config)
@@ -376,6 +377,22 @@ def main(argv: list[str] | None = None) -> int:
     print("\nStack outputs")
     print(json.dumps(run.outputs, indent=2, sort_keys=True))
     return 0
+
+
+class _Diagnostic(logging.Handler):
+    """A message the program logs (`pulumi.log.warn`), as the Pulumi CLI shows it:
+    `warning: <message>` on stderr."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        print(f"{record.levelname.lower()}: {record.getMessage()}", file=sys.stderr)
+
+
+def _diagnostics() -> logging.Logger:
+    logger = logging.getLogger("longjobs.plan")
+    logger.propagate = False
+    if not logger.handlers:
+        logger.addHandler(_Diagnostic())
+    return logger
 
 
 def _unreadable(stack_file: Path, error: yaml.YAMLError) -> str:
