@@ -4,6 +4,8 @@ does."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from components.config import parse
@@ -95,3 +97,29 @@ def test_a_prebuilt_image_needs_a_variant_not_a_build():
         "run is re-run up to 3 times (interruptionRetries), on on-demand capacity "
         "(onInterruption)",
     }
+
+
+def test_the_operations_page_names_each_heading_the_plan_prints(tmp_path):
+    from offline.program import PROJECT_ROOT
+
+    config = dev_config()
+    config["longjobs:kms"] = "create"  # the KMS key's heading is printed only with kms
+    code, out, _ = plan_config(tmp_path, "keyed", config)
+    assert code == 0
+    lines = out.splitlines()
+    printed = [
+        line
+        for before, line in zip(lines, lines[1:], strict=False)
+        if before == "" and line[:1] != " "
+    ]
+    page = " ".join((PROJECT_ROOT / "docs" / "operations.md").read_text().split())
+    sentence = page.split("The plan prints its parts under these headings: ", 1)[1]
+    # The headings, in order, without what the parentheses say of them (`kms`).
+    listed = re.findall(r"`([^`]+)`", re.sub(r"\([^)]*\)", "", sentence.split(". ", 1)[0]))
+    assert len(printed) == len(listed)
+    # Each heading is the name listed, whole, then its explanation, if any.
+    named = [
+        re.match(re.escape(name) + r"(\W|$)", line)
+        for line, name in zip(printed, listed, strict=True)
+    ]
+    assert all(named), (printed, listed)
