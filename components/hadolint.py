@@ -72,13 +72,15 @@ def executable() -> Path | None:
 
 def findings(dockerfile: Path) -> list[Finding]:
     """hadolint's findings in the Dockerfile, in its order; LintError when it cannot say."""
-    return list(_findings(str(dockerfile), dockerfile.read_text()))
+    config = PROJECT_ROOT / ".hadolint.yaml"
+    settings = config.read_text() if config.is_file() else None
+    return list(_findings(dockerfile.read_text(), settings, PROJECT_ROOT))
 
 
 @functools.cache
-def _findings(dockerfile: str, text: str) -> tuple[Finding, ...]:
-    # Keyed by the text too: the config is validated more than once in a run (the plan's
-    # model, then the program's), and an edited file is linted again.
+def _findings(text: str, settings: str | None, root: Path) -> tuple[Finding, ...]:
+    # Keyed by what decides the answer, the Dockerfile's text and hadolint's settings: the
+    # config is validated more than once in a run, and an edited file is linted again.
     hadolint = executable()
     if hadolint is None:
         raise LintError(NOT_INSTALLED)
@@ -87,7 +89,7 @@ def _findings(dockerfile: str, text: str) -> tuple[Finding, ...]:
         input=text,
         capture_output=True,
         text=True,
-        cwd=PROJECT_ROOT,
+        cwd=root,
         timeout=60,
         check=False,
     )

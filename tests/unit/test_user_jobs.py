@@ -148,3 +148,12 @@ def test_a_clean_user_job_passes_the_plan_and_make_tests_dockerfile_checks(tmp_p
         cwd=copy, capture_output=True, text=True, env=env, check=False,
     )  # fmt: skip
     assert tested.returncode == 0, tested.stdout[-2000:]
+
+
+def test_an_inline_ignore_silences_a_finding_on_the_next_instruction(root):
+    dockerfile = CLEAN.replace(
+        "COPY job.sh /job.sh\n",
+        "COPY job.sh /job.sh\n# hadolint ignore=DL3003,SC2164\nRUN cd /tmp\n",
+    )
+    code, _, err = plan_user_job(root, dockerfile)
+    assert (code, err) == (0, "")
