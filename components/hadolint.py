@@ -93,10 +93,22 @@ def _findings(text: str, settings: str | None, root: Path) -> tuple[Finding, ...
         timeout=60,
         check=False,
     )
-    if result.returncode != 0:
-        # With --no-fail only hadolint itself failing exits non-zero: a bad .hadolint.yaml.
-        raise LintError(f"hadolint could not lint it: {' '.join(result.stderr.split())}")
+    # hadolint 2.15 reads past a .hadolint.yaml it cannot parse, saying so only on stderr, and
+    # would lint without the levels the project set: that is a failure too.
+    if result.returncode != 0 or result.stderr.strip():
+        raise LintError(
+            f"hadolint could not lint it ({_complaint(result.stderr)}); check the .hadolint.yaml "
+            "at the project's root"
+        )
     return tuple(
         Finding(int(item["line"]), item["code"], item["level"], item["message"])
         for item in json.loads(result.stdout or "[]")
     )
+
+
+def _complaint(stderr: str) -> str:
+    """hadolint's complaint on one line: the last line of its message, the parser's own words
+    (the lines before it are hadolint's example of a config file)."""
+    text = stderr.strip().strip('"').replace("\\n", "\n")
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[-1] if lines else "no reason given"

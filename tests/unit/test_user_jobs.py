@@ -157,3 +157,17 @@ def test_an_inline_ignore_silences_a_finding_on_the_next_instruction(root):
     )
     code, _, err = plan_user_job(root, dockerfile)
     assert (code, err) == (0, "")
+
+
+def test_a_hadolint_config_it_cannot_read_is_a_config_problem(root, monkeypatch):
+    # hadolint itself reads past it, saying so on stderr only, and lints without its levels.
+    import components.hadolint
+
+    monkeypatch.setattr(components.hadolint, "PROJECT_ROOT", root)
+    (root / ".hadolint.yaml").write_text("ignored: 5\n")
+    code, out, err = plan_user_job(root, CLEAN)
+    assert (code, out) == (1, "")
+    assert err.splitlines()[1:] == [
+        f"  - {WHERE}: hadolint could not lint it (expected !!seq instead of !!int); check the "
+        ".hadolint.yaml at the project's root"
+    ]
