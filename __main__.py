@@ -5,7 +5,7 @@ import gc
 import pulumi
 import pulumi_aws as aws
 
-from components.config import from_pulumi_config
+from components.config import from_pulumi_config, lint_warnings
 from components.context import StackContext
 from components.platform import JobPlatform, JobPlatformArgs
 
@@ -25,6 +25,9 @@ gc.disable()
 # Every check of the config runs before anything is declared; the provider is asked for its
 # region only when the config sets no aws:region.
 config = from_pulumi_config(lambda: aws.get_region().region)
+# hadolint's findings below its failing level fail nothing: the CLI prints each as a warning.
+for warning in lint_warnings(config):
+    pulumi.log.warn(warning)
 platform = JobPlatform(
     "longjobs", JobPlatformArgs(config=config, context=StackContext.current(config.tags))
 )

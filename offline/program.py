@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 import runpy
 import sys
@@ -419,9 +420,11 @@ def run_program(
     default_vpc: bool = True,
     mocks: AwsMocks | None = None,
     secret_keys: Collection[str] = (),
+    logger: logging.Logger | None = None,
 ) -> ProgramRun:
     """Run __main__.py against a stack file (or `config`, which replaces its config block);
-    `secret_keys`: the keys the CLI would mark as holding a secret."""
+    `secret_keys`: the keys the CLI would mark as holding a secret; `logger`: where the
+    program's `pulumi.log` messages go (the root logger by default, as under any mocks)."""
     stack_path = PROJECT_ROOT / stack_file
     stack = stack_path.name.removeprefix("Pulumi.").removesuffix(".yaml")
     values = stack_file_config(stack_path) if config is None else config
@@ -433,7 +436,7 @@ def run_program(
     )
     mocks = mocks or AwsMocks(region, default_vpc=default_vpc)
     settings.ROOT.set(None)
-    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False)
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, logger=logger)
     outputs: dict[str, Any] = {}
     namespace: dict[str, Any] = {}  # __main__.py's globals, for the config it validated
 

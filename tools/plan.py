@@ -7,14 +7,19 @@ account. Prints every resource, each job's container as its task definition decl
 IAM role with its trust and statements, every resource policy (the runs table's, the topic's,
 the queues' and the bucket's) statement by statement, the costs a user budgets by, and the stack
 outputs.
-Invalid config prints every problem and exits 1; a missing stack file exits 2.
+Exit codes: 0 planned; 1 the stack's config or its file has problems (each printed, one line
+each); 2 no such stack file, or arguments argparse refuses; 3 the program failed for another
+reason (a defect: Python's traceback is printed). `make plan` itself exits 2 whenever this
+command fails, as make does for any failing command.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +28,10 @@ import yaml
 from components.config import StackConfig
 from offline.program import MOCK_ACCOUNT, PROJECT, PROJECT_ROOT, ProgramRun, Resource, run_program
 from tools.costs import print_costs
+from tools.job_defaults import DEFAULT_STOP_TIMEOUT_SECONDS, print_runtime_defaults
 from tools.lifecycle_costs import print_lifecycle_costs
 
 TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
-# ECS stops a container after 30 s on Fargate when its definition sets no stopTimeout.
-DEFAULT_STOP_TIMEOUT_SECONDS = 30
 
 # What is worth seeing of each resource type, by input key.
 KEY_SETTINGS: dict[str, tuple[str, ...]] = {
@@ -341,6 +345,12 @@ def print_key_policy(run: ProgramRun, config: StackConfig) -> None:
             print(f"      if {describe_condition(statement['Condition'])}")
 
 
+PLANNED = 0
+CONFIG_PROBLEMS = 1
+NO_STACK = 2  # argparse exits 2 too, for arguments it refuses
+PROGRAM_FAILED = 3
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stack", default="dev", help="stack name: reads Pulumi.<stack>.yaml")
@@ -349,17 +359,27 @@ def main(argv: list[str] | None = None) -> int:
     stack_file = Path(args.file) if args.file else PROJECT_ROOT / f"Pulumi.{args.stack}.yaml"
     if not stack_file.is_file():
         print(_no_stack_file(stack_file, args.file is None), file=sys.stderr)
-        return 2
+        return NO_STACK
+    try:
+        return _plan(stack_file)
+    except Exception:
+        # Not the user's config (that is exit 1, one line a problem): a defect, shown whole, with
+        # a code of its own so that a script can tell the two apart.
+        traceback.print_exc()
+        return PROGRAM_FAILED
+
+
+def _plan(stack_file: Path) -> int:
     from components.config import ConfigError
 
     try:
-        run = run_program(stack_file)
+        run = run_program(stack_file, logger=_diagnostics())
     except ConfigError as error:
         print(f"{stack_file.name}: {error}", file=sys.stderr)
-        return 1
+        return CONFIG_PROBLEMS
     except yaml.YAMLError as error:
         print(_unreadable(stack_file, error), file=sys.stderr)
-        return 1
+        return CONFIG_PROBLEMS
     if run.config is None:
         raise RuntimeError("__main__.py validated no StackConfig the plan could read")
     print(
@@ -368,6 +388,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     print_resources(run)
     print_container_definitions(run)
+    print_runtime_defaults(run, run.config)
     print_iam(run)
     print_resource_policies(run)
     print_key_policy(run, run.config)
@@ -375,7 +396,23 @@ def main(argv: list[str] | None = None) -> int:
     print_lifecycle_costs()
     print("\nStack outputs")
     print(json.dumps(run.outputs, indent=2, sort_keys=True))
-    return 0
+    return PLANNED
+
+
+class _Diagnostic(logging.Handler):
+    """A message the program logs (`pulumi.log.warn`), as the Pulumi CLI shows it:
+    `warning: <message>` on stderr."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        print(f"{record.levelname.lower()}: {record.getMessage()}", file=sys.stderr)
+
+
+def _diagnostics() -> logging.Logger:
+    logger = logging.getLogger("longjobs.plan")
+    logger.propagate = False
+    if not logger.handlers:
+        logger.addHandler(_Diagnostic())
+    return logger
 
 
 def _unreadable(stack_file: Path, error: yaml.YAMLError) -> str:

@@ -13,8 +13,10 @@ control_plane.py         a job's statements against the stack's own resources
 readers.py               what each YAML reader, and the Pulumi CLI, makes of a plain scalar
 unquoted.py              the words for an unquoted scalar the readers disagree on
 stack_file.py            reading a Pulumi.<stack>.yaml as the Pulumi CLI would, offline
+dockerfiles.py           hadolint over each built job's Dockerfile: problems and warnings
 """
 
+from components.config.dockerfiles import lint_warnings
 from components.config.errors import NAMESPACE, ConfigError
 from components.config.load import from_pulumi_config, parse, parse_stack_config
 from components.config.models import (
@@ -34,6 +36,7 @@ __all__ = [
     "ScheduleConfig",
     "StackConfig",
     "from_pulumi_config",
+    "lint_warnings",
     "parse",
     "parse_stack_config",
 ]

@@ -21,6 +21,7 @@ from pydantic.alias_generators import to_camel
 from components.config import contract, readers
 from components.config.aws_keys import AWS_NAMESPACE, aws_keys
 from components.config.control_plane import stack_resources, statement_problems
+from components.config.dockerfiles import lint_problems
 from components.config.errors import (
     NAMESPACE,
     ConfigError,
@@ -127,6 +128,7 @@ def _across_keys(
             if isinstance(job, dict):
                 problems += _job_problems(str(name), job, found)
                 problems += _job_caller_problems(str(name), job, values.get("allowedCallers"))
+                problems += lint_problems(str(name), job)
                 problems += statement_problems(str(name), job.get("policyStatements"), own)
                 if isinstance(create, dict) and create.get("natGateways") == "none":
                     problems += endpoint_only_problems(str(name), job, region)

@@ -12,7 +12,7 @@ import math
 import posixpath
 import re
 from collections.abc import Mapping
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -812,7 +812,7 @@ def build_folder_problem(build: str) -> str | None:
     covers its bases by digest (components/image.py): a base named by a tag alone is refused
     here, with every other problem, not mid-program."""
     path = PurePosixPath(build)
-    if path.is_absolute() or ".." in path.parts or path.parts[:1] != (CONTAINERS_DIR,):
+    if not _under_containers(path):
         return f"{build!r} is not a folder under {CONTAINERS_DIR}/; allowed: {BUILD_ALLOWED}"
     dockerfile = PROJECT_ROOT / path / "Dockerfile"
     if not dockerfile.is_file():
@@ -831,6 +831,18 @@ def build_folder_problem(build: str) -> str | None:
     if as_root:
         return f"{build!r} runs its job as root: {path / 'Dockerfile'}, {'; '.join(as_root)}"
     return None
+
+
+def _under_containers(path: PurePosixPath) -> bool:
+    return not path.is_absolute() and ".." not in path.parts and path.parts[:1] == (CONTAINERS_DIR,)
+
+
+def build_dockerfile(build: Any) -> Path | None:
+    """The Dockerfile a `build` value names, if it is a folder under containers/ holding one."""
+    if not isinstance(build, str) or not _under_containers(PurePosixPath(build)):
+        return None
+    dockerfile = PROJECT_ROOT / build / "Dockerfile"
+    return dockerfile if dockerfile.is_file() else None
 
 
 IMAGE_PUSHER_ALLOWED = (
@@ -942,16 +954,21 @@ class StackConfig(_Model):
             return data
         jobs = {
             name: (
-                {**job, "build": f"{CONTAINERS_DIR}/{name}"}
-                if isinstance(job, dict)
-                and "build" not in job
-                and "image" not in job
-                and _is_job_name(name)
+                {**job, "build": build_of(name, job)}
+                if isinstance(job, dict) and "build" not in job and build_of(name, job)
                 else job
             )
             for name, job in data["jobs"].items()
         }
         return {**data, "jobs": jobs}
+
+
+def build_of(name: Any, job: Mapping[str, Any]) -> Any:
+    """The `build` of a job's raw settings: as written, else containers/<job> for a job with
+    neither build nor image and a name that is allowed, else None."""
+    if "build" in job or "image" in job:
+        return job.get("build")
+    return f"{CONTAINERS_DIR}/{name}" if _is_job_name(name) else None
 
 
 def _is_job_name(name: Any) -> bool:
