@@ -155,11 +155,11 @@ def _wait_for_progress(demo: Demo, task_arn: str, within: float = 120) -> None:
 
 
 def start_runtime(outputs_file: Path) -> subprocess.Popen:
-    say("1. Start the dev stack locally (`python -m local dev`): a local AWS, the real trigger and")
+    say("1. Start the dev stack locally (`longjobs dev`): a local AWS, the real trigger and")
     say(f"   supervisor, a local ECS on Docker. Its own log: {LOG}")
     LOG.parent.mkdir(parents=True, exist_ok=True)
     log = LOG.open("w")
-    command = [sys.executable, "-m", "local", "dev", "--outputs", str(outputs_file)]
+    command = [sys.executable, "-m", "longjobs", "dev", "--outputs", str(outputs_file)]
     process = subprocess.Popen(command, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline and process.poll() is None:

@@ -7,12 +7,14 @@ commands to `cli` (`cli.add_command`), and names in RESERVED are kept for them.
 
 from __future__ import annotations
 
+import importlib
 import itertools
 import os
 import shlex
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import click
@@ -26,6 +28,9 @@ from longjobs.stack import Stack
 from longjobs_contract import runs
 
 RESERVED = {"dev": "the local runtime (`longjobs dev`) is not part of this install"}
+LOCAL_COMMANDS = "local.command"
+"""The local runtime's commands (`dev`, and what `run --local` calls): loaded only when asked
+for, and absent from a client installed with pip."""
 DEBUG_VARIABLE = "LONGJOBS_DEBUG"
 
 
@@ -62,8 +67,25 @@ class LongjobsGroup(click.Group):
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         command = super().get_command(ctx, cmd_name)
         if command is None and cmd_name in RESERVED:
-            raise click.UsageError(f"{cmd_name}: {RESERVED[cmd_name]}", ctx)
+            found = getattr(local_commands(), cmd_name, None)
+            if not isinstance(found, click.Command):
+                raise click.UsageError(f"{cmd_name}: {RESERVED[cmd_name]}", ctx)
+            return found
         return command
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        local = [name for name in RESERVED if getattr(local_commands(), name, None) is not None]
+        return sorted([*super().list_commands(ctx), *local])
+
+
+def local_commands() -> Any:
+    """The local runtime's commands module, or None where it is not installed."""
+    try:
+        return importlib.import_module(LOCAL_COMMANDS)
+    except ModuleNotFoundError as error:
+        if error.name is not None and LOCAL_COMMANDS.startswith(error.name):
+            return None
+        raise
 
 
 @click.group(cls=LongjobsGroup)
@@ -178,6 +200,17 @@ def wait_options(command: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("--key", help="Idempotency key: the same key names the same run. Default: new.")
 @wait_options
 @json_option
+@click.option(
+    "--local",
+    is_flag=True,
+    help="Run JOB's container once on this machine's Docker, from the stack's config "
+    "(--stack, default dev), without the lifecycle; exit with its exit code.",
+)
+@click.option(
+    "--secrets",
+    type=click.Path(dir_okay=False),
+    help="With --local: NAME=value lines, the local values of the job's secrets.",
+)
 @click.pass_context
 def run(
     ctx: click.Context,
@@ -190,12 +223,41 @@ def run(
     follow: bool,
     timeout: float | None,
     as_json: bool,
+    local: bool,
+    secrets: str | None,
 ) -> None:
     """Start a run of JOB; print its id."""
     environment = parse_environment(env)
     command = parse_command(command_text)
+    if local:
+        not_local = {"--spot/--on-demand": capacity, "--key": key, "--timeout": timeout,
+                     "--json": as_json}  # fmt: skip
+        run_here(ctx, job, environment, command, secrets, not_local)
+    if secrets is not None:
+        raise click.UsageError("--secrets is for --local runs (a stack's secrets are in AWS)")
     started = stack_of(ctx).run(job, environment, command, capacity, key)
     announce_and_finish(ctx, started, wait, follow, timeout, as_json)
+
+
+def run_here(
+    ctx: click.Context,
+    job: str,
+    environment: dict[str, str],
+    command: list[str] | None,
+    secrets: str | None,
+    not_local: dict[str, Any],
+) -> None:
+    """`run --local`: one container, exiting with its code (the local runtime's `run_single`)."""
+    given = [name for name, value in not_local.items() if value]
+    if given:
+        raise click.UsageError(
+            f"{', '.join(given)}: not for --local runs (one container, waited for)"
+        )
+    module = local_commands()
+    if module is None:
+        raise click.UsageError("--local: the local runtime is not part of this install")
+    stack = ctx.find_root().obj["stack"] or "dev"
+    ctx.exit(module.run_single(stack, job, environment, command, secrets and Path(secrets)))
 
 
 @cli.command()

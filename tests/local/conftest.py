@@ -1,4 +1,4 @@
-"""The local runtime as a user starts it: `python -m local dev` in a process of its own, driven
+"""The local runtime as a user starts it: `longjobs dev` in a process of its own, driven
 with boto3 through the outputs file it writes, stopped with SIGINT (Ctrl-C)."""
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def needs_docker() -> None:
 
 @dataclass
 class Local:
-    """A running `python -m local dev` and its outputs."""
+    """A running `longjobs dev` and its outputs."""
 
     process: subprocess.Popen
     outputs: dict[str, Any]
@@ -91,11 +91,11 @@ class Local:
 
 
 def start_local(stack: Path, outputs: Path, *options: str) -> Local:
-    """`python -m local dev` for `stack`, once it says it is ready."""
+    """`longjobs dev` for `stack`, once it says it is ready."""
     command = [
         sys.executable,
         "-m",
-        "local",
+        "longjobs",
         "dev",
         "--stack",
         str(stack),

@@ -28,9 +28,10 @@ def test_bad_config_is_refused_with_every_problem_as_make_plan_words_it(tmp_path
     stack = tmp_path / "Pulumi.bad.yaml"
     stack.write_text(BAD)
     outputs = tmp_path / "outputs.json"
-    local = run("local", "dev", "--stack", str(stack), "--outputs", str(outputs))
+    local = run("longjobs", "dev", "--stack", str(stack), "--outputs", str(outputs))
     plan = run("tools.plan", "--file", str(stack))
-    assert (local.returncode, plan.returncode) == (1, 1)
+    # Bad input is the command's exit 2 (docs/exit-codes.md); `make plan` exits 1 for it.
+    assert (local.returncode, plan.returncode) == (2, 1)
     assert local.stdout == ""
     assert local.stderr == "longjobs dev: " + plan.stderr
     problems = [line for line in local.stderr.splitlines() if line.startswith("  - ")]
@@ -40,8 +41,9 @@ def test_bad_config_is_refused_with_every_problem_as_make_plan_words_it(tmp_path
 
 
 def test_a_missing_stack_is_one_line_naming_the_stacks_there(tmp_path):
-    local = run("local", "dev", "--stack", "nosuch", "--outputs", str(tmp_path / "o.json"))
-    assert local.returncode == 1
+    local = run("longjobs", "dev", "--stack", "nosuch", "--outputs", str(tmp_path / "o.json"))
+    plan = run("tools.plan", "--stack", "nosuch")
+    assert (local.returncode, plan.returncode) == (2, 2)
     assert local.stderr.splitlines() == [
         f"longjobs dev: no stack file {ROOT / 'Pulumi.nosuch.yaml'}; stacks here: dev, prod"
     ]
