@@ -42,6 +42,7 @@ class Local:
     process: subprocess.Popen
     outputs: dict[str, Any]
     said: list[str]
+    outputs_file: Path
 
     def client(self, service: str) -> Any:
         return boto3.client(
@@ -119,7 +120,7 @@ def start_local(stack: Path, outputs: Path, *options: str) -> Local:
             break
         said.append(line.rstrip("\n"))
         if " ready in " in line:
-            return Local(process, json.loads(outputs.read_text()), said)
+            return Local(process, json.loads(outputs.read_text()), said, outputs)
     process.kill()
     raise AssertionError("the local runtime did not get ready:\n" + "\n".join(said[-30:]))
 
