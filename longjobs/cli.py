@@ -24,7 +24,7 @@ from longjobs import outputs as stack_outputs
 from longjobs.errors import LongjobsError
 from longjobs.models import Result, Status
 from longjobs.run import Run
-from longjobs.stack import Stack
+from longjobs.stack import CALLER_VARIABLE, Stack
 from longjobs_contract import runs
 
 RESERVED = {"dev": "the local runtime (`longjobs dev`) is not part of this install"}
@@ -98,6 +98,13 @@ def local_commands() -> Any:
 )
 @click.option("--stack", help="The Pulumi stack to ask the Pulumi CLI about.")
 @click.option(
+    "--caller",
+    envvar=CALLER_VARIABLE,
+    metavar="ENTRY",
+    help="From another account: your allowedCallers entry; the trigger is invoked through its "
+    f"alias (the stack output triggerCallerQualifiers). Else ${CALLER_VARIABLE}.",
+)
+@click.option(
     "--version",
     is_flag=True,
     is_eager=True,
@@ -106,9 +113,11 @@ def local_commands() -> Any:
     help="Show the version and exit.",
 )
 @click.pass_context
-def cli(ctx: click.Context, outputs_file: str | None, stack: str | None) -> None:
+def cli(
+    ctx: click.Context, outputs_file: str | None, stack: str | None, caller: str | None
+) -> None:
     """Start, follow and stop the jobs of a longjobs stack."""
-    ctx.obj = {"outputs_file": outputs_file, "stack": stack}
+    ctx.obj = {"outputs_file": outputs_file, "stack": stack, "caller": caller}
 
 
 def show_version(ctx: click.Context) -> None:
@@ -126,7 +135,9 @@ def show_version(ctx: click.Context) -> None:
 def stack_of(ctx: click.Context) -> Stack:
     found = ctx.find_root().obj
     if "client" not in found:
-        found["client"] = Stack.discover(found["outputs_file"], found["stack"])
+        found["client"] = Stack.discover(
+            found["outputs_file"], found["stack"], caller=found["caller"] or None
+        )
     return found["client"]
 
 
@@ -419,10 +430,12 @@ def stop_words(answer: Status) -> str:
 @click.pass_context
 def outputs(ctx: click.Context, as_json: bool) -> None:
     """Show which stack, region and account the command talks to."""
-    found = stack_of(ctx).outputs
+    client = stack_of(ctx)
+    found = client.outputs
     shown = {
         "source": found.source,
         "triggerFunctionArn": found.trigger_function_arn,
+        "qualifier": client.qualifier or "(none: a caller of the stack's own account)",
         "region": found.region,
         "account": found.account,
         "jobs": sorted(found.jobs),

@@ -40,6 +40,9 @@ class StackOutputs:
     jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
     endpoint_urls: dict[str, str] = field(default_factory=dict)
     """Service → endpoint URL, for a local stack; empty for AWS."""
+    caller_qualifiers: dict[str, str] = field(default_factory=dict)
+    """Each `allowedCallers` entry → the trigger's qualifier (alias) it invokes
+    (`triggerCallerQualifiers`, docs/trigger.md "Who asked")."""
 
     @property
     def region(self) -> str:
@@ -75,7 +78,26 @@ def parse(text: str, source: str) -> StackOutputs:
         )
     found = data.get("jobs")
     jobs: dict[str, dict[str, Any]] = found if isinstance(found, dict) else {}
-    return StackOutputs(source, arn, jobs, _endpoint_urls(data.get("endpointUrls"), source))
+    return StackOutputs(
+        source,
+        arn,
+        jobs,
+        _endpoint_urls(data.get("endpointUrls"), source),
+        _caller_qualifiers(data.get("triggerCallerQualifiers"), source),
+    )
+
+
+def _caller_qualifiers(value: Any, source: str) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not all(
+        isinstance(entry, str) and isinstance(alias, str) and alias
+        for entry, alias in value.items()
+    ):
+        raise StackNotFound(
+            f"{source}: triggerCallerQualifiers must map allowedCallers entries to qualifiers"
+        )
+    return dict(value)
 
 
 def _endpoint_urls(value: Any, source: str) -> dict[str, str]:
