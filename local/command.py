@@ -9,32 +9,21 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
-from local.dev import (
-    LocalError,
-    NoSuchTask,
-    NotRunning,
-    Runtime,
-    Unavailable,
-    interrupt,
-    outputs_path,
-    serve,
-)
 from longjobs import exit_codes
 from longjobs.cli import run_id_argument
 from longjobs.outputs import OUTPUTS_FILE_VARIABLE
 
+if TYPE_CHECKING:
+    from local.dev import LocalError, Runtime
+
+# The runtime itself (local.dev: the program under mocks, moto, Docker) is imported only when a
+# command runs: `longjobs --help` and shell completion list `dev` without loading it.
+
 WHERE = "longjobs dev"
-CODES: tuple[tuple[type[LocalError], int], ...] = (
-    (Unavailable, exit_codes.LOCAL_UNAVAILABLE),
-    (NotRunning, exit_codes.STACK_NOT_FOUND),
-    (NoSuchTask, exit_codes.NOT_FOUND),
-)
-"""Any other LocalError is the user's input (a missing stack file, its config, a job, a
-variable): bad input, as `make plan` exits 2 for a missing stack."""
 
 stack_option = click.option(
     "--stack",
@@ -52,7 +41,16 @@ secrets_option = click.option(
 def failed(error: LocalError, where: str = WHERE) -> NoReturn:
     """The error on stderr as the runtime words it: one line, or a stack config's problems one
     a line, as `make plan` lists them."""
-    code = next((code for kind, code in CODES if isinstance(error, kind)), exit_codes.BAD_INPUT)
+    from local.dev import NoSuchTask, NotRunning, Unavailable
+
+    # Any other LocalError is the user's input (a missing stack file, its config, a job, a
+    # variable): bad input, as `make plan` exits 2 for a missing stack.
+    codes: tuple[tuple[type[LocalError], int], ...] = (
+        (Unavailable, exit_codes.LOCAL_UNAVAILABLE),
+        (NotRunning, exit_codes.STACK_NOT_FOUND),
+        (NoSuchTask, exit_codes.NOT_FOUND),
+    )
+    code = next((code for kind, code in codes if isinstance(error, kind)), exit_codes.BAD_INPUT)
     click.echo(f"{where}: {error}", err=True)
     sys.exit(code)
 
@@ -81,6 +79,8 @@ def dev(
     ctx.obj = {**(ctx.obj or {}), "dev_stack": stack, "dev_outputs": outputs_file}
     if ctx.invoked_subcommand is not None:
         return
+    from local.dev import LocalError, serve
+
     stop = threading.Event()
     for signal_number in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signal_number, lambda *_: stop.set())
@@ -110,6 +110,8 @@ def dev(
 def interrupt_command(ctx: click.Context, run_id: str, outputs_file: Path | None) -> None:
     """Interrupt RUN's running task as Fargate Spot reclaims one (SIGTERM, then SIGKILL after
     its stop timeout, stop code SpotInterruption)."""
+    from local.dev import LocalError, interrupt
+
     try:
         task_arn = interrupt(outputs_file or running_outputs(ctx), run_id)
     except LocalError as error:
@@ -126,6 +128,8 @@ def running_outputs(ctx: click.Context) -> Path:
             return Path(given)
     if os.environ.get(OUTPUTS_FILE_VARIABLE):
         return Path(os.environ[OUTPUTS_FILE_VARIABLE])
+    from local.dev import outputs_path
+
     return outputs_path(found.get("dev_stack", "dev"))
 
 
@@ -154,6 +158,7 @@ def run_single(
     secrets: Path | None,
 ) -> int:
     """`longjobs run JOB --local`: the container's exit code, or a one-line error."""
+    from local.dev import LocalError
     from local.single import run_local
 
     overrides: dict[str, Any] = {}

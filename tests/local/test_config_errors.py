@@ -3,6 +3,7 @@ one line each, a non-zero exit, and nothing started."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -47,3 +48,24 @@ def test_a_missing_stack_is_one_line_naming_the_stacks_there(tmp_path):
     assert local.stderr.splitlines() == [
         f"longjobs dev: no stack file {ROOT / 'Pulumi.nosuch.yaml'}; stacks here: dev, prod"
     ]
+
+
+def test_without_docker_dev_and_run_local_say_so_in_one_line_and_exit_8(tmp_path):
+    nowhere = {**os.environ, "DOCKER_HOST": f"unix://{tmp_path}/no-docker.sock"}
+    for args, where in (
+        (["dev", "--outputs", str(tmp_path / "o.json")], "longjobs dev"),
+        (["run", "hello-world", "--local"], "longjobs run"),
+    ):
+        said = subprocess.run(
+            [sys.executable, "-m", "longjobs", *args],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=nowhere,
+        )
+        assert said.returncode == 8, said.stderr
+        [line] = said.stderr.splitlines()
+        assert line.startswith(f"{where}: no Docker engine answers (")
+        assert line.endswith("`make plan` shows what the stack declares without one")
+    assert not (tmp_path / "o.json").exists()
