@@ -2,7 +2,7 @@
 
     python -m benchmarks.local_bench [--runs 5]
 
-Ready: wall time from starting `python -m local dev --stack dev` (a new process: imports, the
+Ready: wall time from starting `longjobs dev --stack dev` (a new process: imports, the
 program under mocks, the local AWS, the handlers) to its ready line, with the images built
 already (a first start builds them and is not counted): goal <= 10 s. Overhead: for hello-world,
 the wall time from the trigger's invocation to the run's SUCCEEDED in `status`, minus its
@@ -42,7 +42,7 @@ def verdict(ok: bool) -> str:
 
 def start(outputs: Path) -> tuple[subprocess.Popen, float]:
     """The runtime's process and its seconds to ready."""
-    command = [sys.executable, "-m", "local", "dev", "--no-schedules", "--outputs", str(outputs)]
+    command = [sys.executable, "-m", "longjobs", "dev", "--no-schedules", "--outputs", str(outputs)]
     began = time.monotonic()
     process = subprocess.Popen(
         command, cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True

@@ -17,9 +17,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-import boto3
-
-from local.dev import LocalError, interrupt
+from local.dev import LocalError
+from longjobs import LongjobsError, Run, Stack
+from longjobs.models import Status
 from offline.program import PROJECT_ROOT
 
 FINAL = ("SUCCEEDED", "FAILED", "TIMED_OUT", "STOPPED")
@@ -37,45 +37,53 @@ def say(text: str) -> None:
 
 
 class Demo:
-    def __init__(self, outputs: dict[str, Any]) -> None:
-        self.outputs = outputs
-        self.region = outputs["clusterArn"].split(":")[3]
+    """The product as a user drives it: the client (`longjobs.Stack`, `Run`) and the command's
+    `longjobs dev interrupt`; a queue on the notifications topic, as a team's consumer has."""
 
-    def client(self, service: str) -> Any:
-        return boto3.client(
-            service,  # type: ignore[call-overload]
-            endpoint_url=self.outputs["endpointUrls"][service],
-            region_name=self.region,
-            aws_access_key_id="local",
-            aws_secret_access_key="local",
-        )
+    def __init__(self, outputs_file: Path) -> None:
+        self.outputs_file = outputs_file
+        self.outputs = json.loads(outputs_file.read_text())
+        self.stack = Stack.from_outputs_file(outputs_file)
 
-    def invoke(self, event: dict[str, Any]) -> dict[str, Any]:
-        answer = self.client("lambda").invoke(
-            FunctionName=self.outputs["triggerFunctionName"], Payload=json.dumps(event)
-        )
-        body: dict[str, Any] = json.loads(answer["Payload"].read())
-        if "FunctionError" in answer or "error" in body:
-            raise StepFailed(f"the trigger refused {event}: {body}")
-        return body
+    def start(self, job: str, **environment: str) -> Run:
+        try:
+            return self.stack.run(job, environment=environment or None)
+        except LongjobsError as error:
+            raise StepFailed(f"the trigger refused a run of {job}: {error}") from None
 
-    def follow(self, run_id: str, until: tuple[str, ...] = FINAL, within: float = 300) -> dict:
-        deadline, last = time.monotonic() + within, None
+    def follow(self, run: Run) -> Status:
+        """The run to its end, each new status told as `longjobs run --wait` shows it."""
+
+        def told(status: Status) -> None:
+            say(f"    run {run.run_id[:8]}: {status.status} (attempt {status.attempt})")
+
+        return run.wait(timeout=300, on_change=told).status
+
+    def until_running(self, run: Run, within: float = 120) -> Status:
+        """Its status, asked more often than `wait` does: the report must be interrupted while
+        it runs."""
+        deadline = time.monotonic() + within
         while time.monotonic() < deadline:
-            status = self.invoke({"action": "status", "runId": run_id})
-            if status["status"] != last:
-                last = status["status"]
-                say(f"    run {run_id[:8]}: {last} (attempt {status['attempt']})")
-            if last in until:
+            status = run.status()
+            if status.status == "RUNNING" or status.final:
+                say(f"    run {run.run_id[:8]}: {status.status} (attempt {status.attempt})")
                 return status
-            time.sleep(0.5)
-        raise StepFailed(f"run {run_id} did not reach {' or '.join(until)} in {within:.0f} s")
+            time.sleep(0.3)
+        raise StepFailed(f"run {run.run_id} did not start running in {within:.0f} s")
 
-    def log_lines(self, job: str, task_arn: str, container: str) -> list[str]:
-        group = self.outputs["jobs"][job]["logGroupName"]
-        stream = f"job/{container}/{task_arn.rsplit('/', 1)[-1]}"
-        events = self.client("logs").get_log_events(logGroupName=group, logStreamName=stream)
-        return [event["message"] for event in events["events"]]
+    def interrupt(self, run: Run) -> str:
+        """`longjobs dev interrupt RUN`, as a user types it; what it said."""
+        command = [sys.executable, "-m", "longjobs", "dev", "interrupt", run.run_id]
+        done = subprocess.run(
+            [*command, "--outputs", str(self.outputs_file)],
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        if done.returncode != 0:
+            raise StepFailed(f"`longjobs dev interrupt` exited {done.returncode}: {done.stderr}")
+        return done.stdout.strip()
 
     def listen_for_notices(self) -> str:
         """A queue subscribed to the notifications topic, as a team's own consumer would be."""
@@ -90,6 +98,17 @@ class Demo:
         )
         return url
 
+    def client(self, service: str) -> Any:
+        import boto3
+
+        return boto3.client(
+            service,  # type: ignore[call-overload]
+            endpoint_url=self.outputs["endpointUrls"][service],
+            region_name=self.stack.outputs.region,
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
+        )
+
     def notice(self, queue_url: str, run_id: str, within: float = 90) -> dict[str, Any]:
         deadline = time.monotonic() + within
         while time.monotonic() < deadline:
@@ -101,65 +120,64 @@ class Demo:
         raise StepFailed(f"no notice for run {run_id} in {within:.0f} s")
 
 
+def lines_of(run: Run, attempt: int) -> list[str]:
+    """`longjobs logs RUN --attempt N`: the attempt's lines in the local CloudWatch Logs."""
+    return [line.message for line in run.logs(attempt=attempt)]
+
+
 def hello_world(demo: Demo) -> None:
-    say("\n2. Run hello-world, the smallest job, and follow it to its end.")
-    run_id = demo.invoke({"job": "hello-world"})["runId"]
-    status = demo.follow(run_id)
-    if status["status"] != "SUCCEEDED":
-        raise StepFailed(f"hello-world ended {status['status']}")
-    attempt = status["attempts"][-1]
-    lines = demo.log_lines("hello-world", attempt["taskArn"], "hello-world")
-    say(f"    its container said: {' | '.join(lines)}")
+    say("\n2. Run hello-world, the smallest job, and follow it to its end (`longjobs run --wait`).")
+    run = demo.start("hello-world")
+    status = demo.follow(run)
+    if status.status != "SUCCEEDED":
+        raise StepFailed(f"hello-world ended {status.status}")
+    say(f"    its container said (`longjobs logs`): {' | '.join(lines_of(run, status.attempt))}")
 
 
-def report(demo: Demo, outputs_file: Path, notices: str) -> None:
+def report(demo: Demo, notices: str) -> None:
     say(f"\n3. Start the report job ({REPORT_ROWS} rows): it checkpoints to S3 when told to stop.")
-    run_id = demo.invoke({"job": "report", "environment": {"REPORT_ROWS": REPORT_ROWS}})["runId"]
-    first = demo.follow(run_id, until=("RUNNING", *FINAL))
-    if first["status"] != "RUNNING":
-        raise StepFailed(f"the report ended {first['status']} before it could be interrupted")
-    _wait_for_progress(demo, first["attempts"][-1]["taskArn"])
+    run = demo.start("report", REPORT_ROWS=REPORT_ROWS)
+    first = demo.until_running(run)
+    if first.status != "RUNNING":
+        raise StepFailed(f"the report ended {first.status} before it could be interrupted")
+    _wait_for_progress(run, first.attempt)
     say("\n4. Interrupt it as Fargate Spot reclaims capacity: SIGTERM, then two minutes at most.")
-    say(f"    interrupted task {interrupt(outputs_file, run_id).rsplit('/', 1)[-1]}")
-    status = demo.follow(run_id)
-    if status["status"] != "SUCCEEDED" or len(status["attempts"]) < 2:
+    say(f"    `longjobs dev interrupt {run.run_id[:8]}…`: {demo.interrupt(run)}")
+    status = demo.follow(run)
+    if status.status != "SUCCEEDED" or len(status.attempts) < 2:
         raise StepFailed(
-            f"the report ended {status['status']} after {len(status['attempts'])} attempt(s)"
+            f"the report ended {status.status} after {len(status.attempts)} attempt(s)"
         )
     say("\n5. The retry resumed from the checkpoint the interrupted attempt left in S3:")
-    lines = demo.log_lines("report", status["attempts"][-1]["taskArn"], "report")
-    resumed = [json.loads(line) for line in lines if '"resumed"' in line]
+    resumed = [json.loads(line) for line in lines_of(run, status.attempt) if '"resumed"' in line]
     if not resumed:
         raise StepFailed("the retry did not resume from a checkpoint")
     say(f"    {json.dumps(resumed[0])}")
-    say("\n6. The run's record, as `status` answers it:")
-    for attempt in status["attempts"]:
+    say("\n6. The run's record, as `longjobs status` answers it:")
+    for attempt in status.attempts:
         where, code = attempt["capacity"], attempt.get("stopCode")
         say(f"    attempt {attempt['attempt']} on {where}: {code}, exit {attempt.get('exitCode')}")
     say("\n7. Its notice on the notifications topic (sent by the supervisor's minute pass):")
-    notice = demo.notice(notices, run_id)
+    notice = demo.notice(notices, run.run_id)
     keys = ("job", "status", "attempts", "stopCode", "exitCode")
     say(f"    {json.dumps({key: notice.get(key) for key in keys})}")
 
 
-def _wait_for_progress(demo: Demo, task_arn: str, within: float = 120) -> None:
+def _wait_for_progress(run: Run, attempt: int, within: float = 120) -> None:
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
-        try:
-            if any('"progress"' in line for line in demo.log_lines("report", task_arn, "report")):
-                return
-        except demo.client("logs").exceptions.ResourceNotFoundException:
-            pass
+        if any('"progress"' in line for line in lines_of(run, attempt)):
+            return
         time.sleep(0.3)
     raise StepFailed("the report logged no progress")
 
 
 def start_runtime(outputs_file: Path) -> subprocess.Popen:
-    say("1. Start the dev stack locally (`python -m local dev`): a local AWS, the real trigger and")
+    say("1. Start the dev stack locally (`longjobs dev`): a local AWS, the real trigger and")
     say(f"   supervisor, a local ECS on Docker. Its own log: {LOG}")
     LOG.parent.mkdir(parents=True, exist_ok=True)
     log = LOG.open("w")
-    command = [sys.executable, "-m", "local", "dev", "--outputs", str(outputs_file)]
+    command = [sys.executable, "-m", "longjobs", "dev", "--outputs", str(outputs_file)]
     process = subprocess.Popen(command, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline and process.poll() is None:
@@ -194,12 +212,12 @@ def main() -> int:
         process = None
         try:
             process = start_runtime(outputs_file)
-            demo = Demo(json.loads(outputs_file.read_text()))
+            demo = Demo(outputs_file)
             notices = demo.listen_for_notices()
             hello_world(demo)
-            report(demo, outputs_file, notices)
+            report(demo, notices)
             stop_runtime(process)
-        except (StepFailed, LocalError) as error:
+        except (StepFailed, LocalError, LongjobsError) as error:
             print(f"\nmake demo: a step did not happen: {error}", file=sys.stderr)
             return 1
         finally:

@@ -44,6 +44,18 @@ class LocalError(Exception):
     """What the runtime cannot do, in one line for the user."""
 
 
+class Unavailable(LocalError):
+    """The runtime cannot start on this machine (no Docker engine answers)."""
+
+
+class NotRunning(LocalError):
+    """No local runtime answers where its outputs file says."""
+
+
+class NoSuchTask(LocalError):
+    """The run has no task running to act on."""
+
+
 def outputs_path(stack: str) -> Path:
     return OUTPUTS_FOLDER / f"{Path(stack).stem.removeprefix('Pulumi.')}.json"
 
@@ -145,16 +157,28 @@ def serve(
 def interrupt(outputs: Path | dict[str, Any], run_id: str) -> str:
     """Interrupt the run's running task as Fargate Spot reclaims one (SIGTERM, up to its
     stopTimeout, at most two minutes, then SIGKILL; stop code SpotInterruption); the task's ARN."""
-    values = json.loads(outputs.read_text()) if isinstance(outputs, Path) else outputs
+    values = _running_outputs(outputs) if isinstance(outputs, Path) else outputs
     url = values["endpointUrls"]["ecs"] + INTERRUPT_PATH
     request = urllib.request.Request(url, json.dumps({"runId": run_id}).encode(), method="POST")
     try:
         with urllib.request.urlopen(request, timeout=10) as answer:
             return str(json.loads(answer.read())["taskArn"])
     except urllib.error.HTTPError as error:
-        raise LocalError(json.loads(error.read()).get("message", str(error))) from None
+        message = json.loads(error.read()).get("message", str(error))
+        raise (NoSuchTask if error.code == 404 else LocalError)(message) from None
     except urllib.error.URLError as error:
-        raise LocalError(f"no local runtime answers at {url}: {error.reason}") from None
+        raise NotRunning(f"no local runtime answers at {url}: {error.reason}") from None
+
+
+def _running_outputs(path: Path) -> dict[str, Any]:
+    try:
+        values = json.loads(path.read_text())
+        values["endpointUrls"]["ecs"]
+    except OSError:
+        raise NotRunning(f"no local runtime's outputs at {path}: start `longjobs dev`") from None
+    except (ValueError, KeyError, TypeError):
+        raise NotRunning(f"{path} is not a local runtime's outputs file") from None
+    return dict(values)
 
 
 def local_outputs(stack: LocalStack, aws: LocalAws, endpoint: str) -> dict[str, Any]:

@@ -10,7 +10,7 @@ import docker
 import docker.errors
 
 from local.aws import LocalAws
-from local.dev import LocalError, new_runtime_id
+from local.dev import LocalError, Unavailable, new_runtime_id
 from local.ecs import LocalEcs
 from local.images import BuildError, build_all
 from local.stack import LocalStack
@@ -32,7 +32,7 @@ def engine() -> docker.DockerClient:
         client = docker.from_env(timeout=ENGINE_TIMEOUT)
         client.ping()
     except docker.errors.DockerException as error:
-        raise LocalError(NO_DOCKER.format(reason=" ".join(str(error).split())[:200])) from None
+        raise Unavailable(NO_DOCKER.format(reason=" ".join(str(error).split())[:200])) from None
     return client
 
 

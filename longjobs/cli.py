@@ -7,12 +7,14 @@ commands to `cli` (`cli.add_command`), and names in RESERVED are kept for them.
 
 from __future__ import annotations
 
+import importlib
 import itertools
 import os
 import shlex
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import click
@@ -22,10 +24,13 @@ from longjobs import outputs as stack_outputs
 from longjobs.errors import LongjobsError
 from longjobs.models import Result, Status
 from longjobs.run import Run
-from longjobs.stack import Stack
+from longjobs.stack import CALLER_VARIABLE, Stack
 from longjobs_contract import runs
 
 RESERVED = {"dev": "the local runtime (`longjobs dev`) is not part of this install"}
+LOCAL_COMMANDS = "local.command"
+"""The local runtime's commands (`dev`, and what `run --local` calls): loaded only when asked
+for, and absent from a client installed with pip."""
 DEBUG_VARIABLE = "LONGJOBS_DEBUG"
 
 
@@ -62,8 +67,25 @@ class LongjobsGroup(click.Group):
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         command = super().get_command(ctx, cmd_name)
         if command is None and cmd_name in RESERVED:
-            raise click.UsageError(f"{cmd_name}: {RESERVED[cmd_name]}", ctx)
+            found = getattr(local_commands(), cmd_name, None)
+            if not isinstance(found, click.Command):
+                raise click.UsageError(f"{cmd_name}: {RESERVED[cmd_name]}", ctx)
+            return found
         return command
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        local = [name for name in RESERVED if getattr(local_commands(), name, None) is not None]
+        return sorted([*super().list_commands(ctx), *local])
+
+
+def local_commands() -> Any:
+    """The local runtime's commands module, or None where it is not installed."""
+    try:
+        return importlib.import_module(LOCAL_COMMANDS)
+    except ModuleNotFoundError as error:
+        if error.name is not None and LOCAL_COMMANDS.startswith(error.name):
+            return None
+        raise
 
 
 @click.group(cls=LongjobsGroup)
@@ -76,6 +98,13 @@ class LongjobsGroup(click.Group):
 )
 @click.option("--stack", help="The Pulumi stack to ask the Pulumi CLI about.")
 @click.option(
+    "--caller",
+    envvar=CALLER_VARIABLE,
+    metavar="ENTRY",
+    help="From another account: your allowedCallers entry; the trigger is invoked through its "
+    f"alias (the stack output triggerCallerQualifiers). Else ${CALLER_VARIABLE}.",
+)
+@click.option(
     "--version",
     is_flag=True,
     is_eager=True,
@@ -84,9 +113,11 @@ class LongjobsGroup(click.Group):
     help="Show the version and exit.",
 )
 @click.pass_context
-def cli(ctx: click.Context, outputs_file: str | None, stack: str | None) -> None:
+def cli(
+    ctx: click.Context, outputs_file: str | None, stack: str | None, caller: str | None
+) -> None:
     """Start, follow and stop the jobs of a longjobs stack."""
-    ctx.obj = {"outputs_file": outputs_file, "stack": stack}
+    ctx.obj = {"outputs_file": outputs_file, "stack": stack, "caller": caller}
 
 
 def show_version(ctx: click.Context) -> None:
@@ -104,7 +135,9 @@ def show_version(ctx: click.Context) -> None:
 def stack_of(ctx: click.Context) -> Stack:
     found = ctx.find_root().obj
     if "client" not in found:
-        found["client"] = Stack.discover(found["outputs_file"], found["stack"])
+        found["client"] = Stack.discover(
+            found["outputs_file"], found["stack"], caller=found["caller"] or None
+        )
     return found["client"]
 
 
@@ -178,6 +211,17 @@ def wait_options(command: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("--key", help="Idempotency key: the same key names the same run. Default: new.")
 @wait_options
 @json_option
+@click.option(
+    "--local",
+    is_flag=True,
+    help="Run JOB's container once on this machine's Docker, from the stack's config "
+    "(--stack, default dev), without the lifecycle; exit with its exit code.",
+)
+@click.option(
+    "--secrets",
+    type=click.Path(dir_okay=False),
+    help="With --local: NAME=value lines, the local values of the job's secrets.",
+)
 @click.pass_context
 def run(
     ctx: click.Context,
@@ -190,12 +234,41 @@ def run(
     follow: bool,
     timeout: float | None,
     as_json: bool,
+    local: bool,
+    secrets: str | None,
 ) -> None:
     """Start a run of JOB; print its id."""
     environment = parse_environment(env)
     command = parse_command(command_text)
+    if local:
+        not_local = {"--spot/--on-demand": capacity, "--key": key, "--timeout": timeout,
+                     "--json": as_json}  # fmt: skip
+        run_here(ctx, job, environment, command, secrets, not_local)
+    if secrets is not None:
+        raise click.UsageError("--secrets is for --local runs (a stack's secrets are in AWS)")
     started = stack_of(ctx).run(job, environment, command, capacity, key)
     announce_and_finish(ctx, started, wait, follow, timeout, as_json)
+
+
+def run_here(
+    ctx: click.Context,
+    job: str,
+    environment: dict[str, str],
+    command: list[str] | None,
+    secrets: str | None,
+    not_local: dict[str, Any],
+) -> None:
+    """`run --local`: one container, exiting with its code (the local runtime's `run_single`)."""
+    given = [name for name, value in not_local.items() if value]
+    if given:
+        raise click.UsageError(
+            f"{', '.join(given)}: not for --local runs (one container, waited for)"
+        )
+    module = local_commands()
+    if module is None:
+        raise click.UsageError("--local: the local runtime is not part of this install")
+    stack = ctx.find_root().obj["stack"] or "dev"
+    ctx.exit(module.run_single(stack, job, environment, command, secrets and Path(secrets)))
 
 
 @cli.command()
@@ -357,10 +430,12 @@ def stop_words(answer: Status) -> str:
 @click.pass_context
 def outputs(ctx: click.Context, as_json: bool) -> None:
     """Show which stack, region and account the command talks to."""
-    found = stack_of(ctx).outputs
+    client = stack_of(ctx)
+    found = client.outputs
     shown = {
         "source": found.source,
         "triggerFunctionArn": found.trigger_function_arn,
+        "qualifier": client.qualifier or "(none: a caller of the stack's own account)",
         "region": found.region,
         "account": found.account,
         "jobs": sorted(found.jobs),

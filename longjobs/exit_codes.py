@@ -28,6 +28,7 @@ CREDENTIALS: Final = 4
 NOT_FOUND: Final = 5
 THROTTLED: Final = 6
 AWS_FAILED: Final = 7
+LOCAL_UNAVAILABLE: Final = 8
 TIMED_OUT: Final = 122
 STOPPED: Final = 123
 WAIT_TIMEOUT: Final = 124
@@ -44,6 +45,10 @@ TABLE: Final = (
     (NOT_FOUND, "no such run (or its record is past the stack's runRetentionDays)"),
     (THROTTLED, "AWS throttled the call after retries; try again later"),
     (AWS_FAILED, "the trigger or AWS failed the call; sending it again is safe"),
+    (
+        LOCAL_UNAVAILABLE,
+        "`dev`, `run --local`: the local runtime cannot run here (no Docker engine)",
+    ),
     (TIMED_OUT, "the run ended TIMED_OUT (past its job's timeout)"),
     (STOPPED, "the run ended STOPPED"),
     (WAIT_TIMEOUT, "the command's own --timeout passed; the run goes on"),

@@ -24,8 +24,10 @@ FUNCTION_ARN = re.compile(
     r"arn:(?P<partition>aws[a-z-]*):lambda:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):"
     r"function:(?P<name>[A-Za-z0-9_-]{1,64})"
 )
-ENDPOINT_SERVICES = ("lambda", "logs")
-"""Services an outputs' `endpointUrls` may name (written by the local runtime only)."""
+REQUIRED_ENDPOINT = "lambda"
+"""The service an outputs' `endpointUrls` (written by the local runtime only) must name: the
+client calls the trigger there. It also names `logs`, and services other code uses (`ecs`,
+`dynamodb`, `s3`, ...), which the client keeps and does not call."""
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,9 @@ class StackOutputs:
     jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
     endpoint_urls: dict[str, str] = field(default_factory=dict)
     """Service → endpoint URL, for a local stack; empty for AWS."""
+    caller_qualifiers: dict[str, str] = field(default_factory=dict)
+    """Each `allowedCallers` entry → the trigger's qualifier (alias) it invokes
+    (`triggerCallerQualifiers`, docs/trigger.md "Who asked")."""
 
     @property
     def region(self) -> str:
@@ -73,18 +78,39 @@ def parse(text: str, source: str) -> StackOutputs:
         )
     found = data.get("jobs")
     jobs: dict[str, dict[str, Any]] = found if isinstance(found, dict) else {}
-    return StackOutputs(source, arn, jobs, _endpoint_urls(data.get("endpointUrls"), source))
+    return StackOutputs(
+        source,
+        arn,
+        jobs,
+        _endpoint_urls(data.get("endpointUrls"), source),
+        _caller_qualifiers(data.get("triggerCallerQualifiers"), source),
+    )
+
+
+def _caller_qualifiers(value: Any, source: str) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not all(
+        isinstance(entry, str) and isinstance(alias, str) and alias
+        for entry, alias in value.items()
+    ):
+        raise StackNotFound(
+            f"{source}: triggerCallerQualifiers must map allowedCallers entries to qualifiers"
+        )
+    return dict(value)
 
 
 def _endpoint_urls(value: Any, source: str) -> dict[str, str]:
     if value is None:
         return {}
-    if not isinstance(value, dict) or not all(
-        key in ENDPOINT_SERVICES and isinstance(url, str) and re.match(r"https?://", url)
-        for key, url in value.items()
+    if (
+        not isinstance(value, dict)
+        or REQUIRED_ENDPOINT not in value
+        or not all(isinstance(url, str) and re.match(r"https?://", url) for url in value.values())
     ):
         raise StackNotFound(
-            f"{source}: endpointUrls must map {' and '.join(ENDPOINT_SERVICES)} to http(s) URLs"
+            f"{source}: endpointUrls must map service names to http(s) URLs, "
+            f"{REQUIRED_ENDPOINT} among them"
         )
     return dict(value)
 

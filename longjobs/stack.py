@@ -17,8 +17,17 @@ MAX_PAGE = 100
 """The most runs the trigger's `list` answers a page."""
 
 
+CALLER_VARIABLE = "LONGJOBS_CALLER"
+"""The command's --caller, from the environment."""
+
+
 class Stack:
-    """The stack whose outputs are given; its AWS clients are made on first use."""
+    """The stack whose outputs are given; its AWS clients are made on first use.
+
+    A caller from another account names its `allowedCallers` entry (`caller=`, looked up in
+    the outputs' `triggerCallerQualifiers`) or its qualifier (`qualifier=`): every call then
+    invokes the trigger through that alias, by which the trigger knows who asked. Without
+    either, the unqualified function: a caller of the stack's own account."""
 
     def __init__(
         self,
@@ -26,8 +35,11 @@ class Stack:
         *,
         session: Any = None,
         clock: Clock | None = None,
+        caller: str | None = None,
+        qualifier: str | None = None,
     ):
         self.outputs = stack_outputs
+        self.qualifier = _qualifier(stack_outputs, caller, qualifier)
         self.clock: Clock = clock or SystemClock()
         self._session = session
         self._clients: dict[str, Any] = {}
@@ -44,7 +56,8 @@ class Stack:
         return cls(outputs.discover(outputs_file, stack), **options)
 
     def __repr__(self) -> str:
-        return f"Stack({self.outputs.trigger_function_arn!r})"
+        qualified = f", qualifier={self.qualifier!r}" if self.qualifier else ""
+        return f"Stack({self.outputs.trigger_function_arn!r}{qualified})"
 
     @property
     def lambda_client(self) -> Any:
@@ -63,7 +76,9 @@ class Stack:
 
     def call(self, event: dict[str, Any]) -> dict[str, Any]:
         """The trigger's answer to one event (its README documents them)."""
-        return trigger.invoke(self.lambda_client, self.outputs.trigger_function_arn, event)
+        return trigger.invoke(
+            self.lambda_client, self.outputs.trigger_function_arn, event, self.qualifier
+        )
 
     def run(
         self,
@@ -124,3 +139,19 @@ class Stack:
             if not page.get("nextToken"):
                 return
             event["nextToken"] = page["nextToken"]
+
+
+def _qualifier(found: StackOutputs, caller: str | None, qualifier: str | None) -> str | None:
+    """The qualifier `caller` (an entry of the stack's triggerCallerQualifiers) or `qualifier`
+    names; ValidationError, listing the entries, for an entry the stack does not have."""
+    if caller is not None and qualifier is not None:
+        raise ValidationError("caller: give caller or qualifier, not both")
+    if caller is None:
+        return qualifier or None
+    if caller not in found.caller_qualifiers:
+        entries = ", ".join(sorted(found.caller_qualifiers)) or "none (no allowedCallers)"
+        raise ValidationError(
+            f"caller: {caller[:120]!r} is not an entry of the stack's triggerCallerQualifiers; "
+            f"entries: {entries}"
+        )
+    return found.caller_qualifiers[caller]

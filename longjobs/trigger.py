@@ -22,13 +22,18 @@ ANSWERED_ERRORS: dict[str, type[LongjobsError]] = {
 THROTTLED_MARKS = ("ThrottlingException", "Rate exceeded", "TooManyRequestsException")
 
 
-def invoke(lambda_client: Any, function: str, event: dict[str, Any]) -> dict[str, Any]:
-    """The trigger's answer to `event`, or the typed error it (or AWS) gave."""
-    with aws.calling(f"invoking {function}"):
+def invoke(
+    lambda_client: Any, function: str, event: dict[str, Any], qualifier: str | None = None
+) -> dict[str, Any]:
+    """The trigger's answer to `event`, or the typed error it (or AWS) gave. `qualifier`: the
+    alias a caller from another account invokes (the trigger knows who asked by it)."""
+    shown = f"{function}:{qualifier}" if qualifier else function
+    with aws.calling(f"invoking {shown}"):
         response = lambda_client.invoke(
             FunctionName=function,
             InvocationType="RequestResponse",
             Payload=json.dumps(event).encode(),
+            **({"Qualifier": qualifier} if qualifier else {}),
         )
         body = response["Payload"].read()
     try:

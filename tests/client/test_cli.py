@@ -207,11 +207,6 @@ RUN = "0123456789abcdef0123456789abcdef"
         (["stop", RUN, "--reason", "two\nlines"], 2, None),
         (["run"], 2, "longjobs run: Missing argument 'JOB'. (see `longjobs run --help`)"),
         (["frobnicate"], 2, "longjobs: No such command 'frobnicate'. (see `longjobs --help`)"),
-        (
-            ["dev"],
-            2,
-            "longjobs: dev: the local runtime (`longjobs dev`) is not part of this install (see `longjobs --help`)",
-        ),
         (["status", RUN], 5, f"longjobs: runId: no run {RUN} (records are kept 90 days)"),
         (["stop", RUN], 5, f"longjobs: runId: no run {RUN} (records are kept 90 days)"),
         (["logs", RUN], 5, f"longjobs: runId: no run {RUN} (records are kept 90 days)"),
@@ -228,6 +223,31 @@ def test_bad_input_and_unknown_runs_are_one_line_with_their_code(
     else:
         assert line.startswith("longjobs")
     assert not world.ecs.tasks and not world.written
+
+
+def test_without_the_local_runtime_dev_and_run_local_say_so_in_one_line(
+    world, outputs_file, monkeypatch
+):
+    """As in a client installed with pip: the `local` package is not there."""
+    monkeypatch.setattr("longjobs.cli.LOCAL_COMMANDS", "local_not_installed.command")
+    for args, message in (
+        (["dev"], "longjobs: dev: the local runtime (`longjobs dev`) is not part of this install"),
+        (["run", "hello-world", "--local"], "longjobs run: --local: the local runtime is not "
+         "part of this install"),
+    ):  # fmt: skip
+        result = longjobs(outputs_file, *args)
+        assert result.exit_code == 2
+        assert one_error_line(result).startswith(message)
+    assert "dev" not in longjobs(outputs_file, "--help").stdout.split("Commands:")[1]
+
+
+def test_run_local_refuses_what_only_the_lifecycle_does(world, outputs_file):
+    result = longjobs(outputs_file, "run", "hello-world", "--local", "--spot", "--json")
+    assert result.exit_code == 2
+    assert one_error_line(result) == (
+        "longjobs run: --spot/--on-demand, --json: not for --local runs (one container, waited "
+        "for) (see `longjobs run --help`)"
+    )
 
 
 @pytest.mark.parametrize(

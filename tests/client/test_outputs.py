@@ -96,7 +96,16 @@ def test_a_failing_pulumi_is_named_with_its_last_words(clean, tmp_path):
         ),
         (
             json.dumps({"triggerFunctionArn": ARN, "endpointUrls": {"ecs": "http://127.0.0.1:1"}}),
-            "$LONGJOBS_OUTPUTS: endpointUrls must map lambda and logs to http(s) URLs",
+            "$LONGJOBS_OUTPUTS: endpointUrls must map service names to http(s) URLs, lambda among them",
+        ),
+        (
+            json.dumps(
+                {
+                    "triggerFunctionArn": ARN,
+                    "endpointUrls": {"lambda": "http://h:1", "s3": "ftp://h"},
+                }
+            ),
+            "$LONGJOBS_OUTPUTS: endpointUrls must map service names to http(s) URLs, lambda among them",
         ),
     ],
 )
@@ -134,7 +143,10 @@ def test_a_local_stacks_endpoints_and_placeholder_credentials(clean, tmp_path):
         clean.delenv(variable, raising=False)
     clean.setenv("AWS_EC2_METADATA_DISABLED", "true")
     urls = {"lambda": "http://127.0.0.1:4001", "logs": "http://127.0.0.1:4002"}
-    found = outputs.parse(json.dumps({"triggerFunctionArn": ARN, "endpointUrls": urls}), "x")
+    written_by_the_runtime = {**urls, "ecs": "http://127.0.0.1:4001", "s3": "http://127.0.0.1:4002"}
+    found = outputs.parse(
+        json.dumps({"triggerFunctionArn": ARN, "endpointUrls": written_by_the_runtime}), "x"
+    )
     session = boto3.session.Session()
     assert session.get_credentials() is None
     for service, url in urls.items():

@@ -32,7 +32,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from unittest import mock
-from urllib.parse import unquote
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import boto3
 from botocore.awsrequest import AWSResponse
@@ -141,6 +141,8 @@ class World:
     """Run id → (attempt, line) each of its tasks logged, in order."""
     invocations: list[dict[str, Any]] = field(default_factory=list)
     """Each event the trigger was invoked with."""
+    qualifiers: list[str | None] = field(default_factory=list)
+    """The qualifier of each Invoke (`?Qualifier=`), None for the unqualified function."""
     service_errors: list[tuple[int, str, str]] = field(default_factory=list)
     """(HTTP status, error type, message) the next Invoke calls answer, instead of running."""
     raise_next: list[BaseException] = field(default_factory=list)
@@ -245,13 +247,18 @@ class World:
         session.events.register_first("before-send.lambda.Invoke", self.invoke)
         return session
 
-    def context(self) -> Context:
-        return Context(f"00000000-0000-4000-8000-{next(self._requests):012x}", self.function_arn)
+    def context(self, qualifier: str | None = None) -> Context:
+        """Lambda's context: the ARN the function was invoked by, qualifier included (Lambda
+        developer guide, "Using the Lambda context object in Python": invoked_function_arn)."""
+        invoked = f"{self.function_arn}:{qualifier}" if qualifier else self.function_arn
+        return Context(f"00000000-0000-4000-8000-{next(self._requests):012x}", invoked)
 
     def invoke(self, request: Any, **_: Any) -> AWSResponse:
         """Lambda's Invoke of the trigger, answered as HTTP for botocore to parse."""
         name = unquote(request.url.split("/functions/", 1)[1].split("/", 1)[0])
         assert name == self.function_arn, name
+        qualifier = parse_qs(urlsplit(request.url).query).get("Qualifier", [None])[0]
+        self.qualifiers.append(qualifier)
         assert request.headers.get("X-Amz-Invocation-Type", b"RequestResponse") in (
             b"RequestResponse",
             "RequestResponse",
@@ -271,7 +278,7 @@ class World:
             if self.raise_next:
                 raise self.raise_next.pop(0)
             with self._in_lambda():
-                answer: Any = handler.handler(event, self.context())
+                answer: Any = handler.handler(event, self.context(qualifier))
         except Exception as error:
             headers["X-Amz-Function-Error"] = "Unhandled"
             answer = {

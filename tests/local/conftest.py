@@ -1,4 +1,4 @@
-"""The local runtime as a user starts it: `python -m local dev` in a process of its own, driven
+"""The local runtime as a user starts it: `longjobs dev` in a process of its own, driven
 with boto3 through the outputs file it writes, stopped with SIGINT (Ctrl-C)."""
 
 from __future__ import annotations
@@ -37,11 +37,12 @@ def needs_docker() -> None:
 
 @dataclass
 class Local:
-    """A running `python -m local dev` and its outputs."""
+    """A running `longjobs dev` and its outputs."""
 
     process: subprocess.Popen
     outputs: dict[str, Any]
     said: list[str]
+    outputs_file: Path
 
     def client(self, service: str) -> Any:
         return boto3.client(
@@ -91,11 +92,11 @@ class Local:
 
 
 def start_local(stack: Path, outputs: Path, *options: str) -> Local:
-    """`python -m local dev` for `stack`, once it says it is ready."""
+    """`longjobs dev` for `stack`, once it says it is ready."""
     command = [
         sys.executable,
         "-m",
-        "local",
+        "longjobs",
         "dev",
         "--stack",
         str(stack),
@@ -119,7 +120,7 @@ def start_local(stack: Path, outputs: Path, *options: str) -> Local:
             break
         said.append(line.rstrip("\n"))
         if " ready in " in line:
-            return Local(process, json.loads(outputs.read_text()), said)
+            return Local(process, json.loads(outputs.read_text()), said, outputs)
     process.kill()
     raise AssertionError("the local runtime did not get ready:\n" + "\n".join(said[-30:]))
 
