@@ -48,10 +48,10 @@ bench: $(VENV)/.dev  ## Benchmarks: print figures, assert nothing
 	$(PY) -m benchmarks.supervisor_bench
 	$(PY) -m benchmarks.caller_identity_bench
 	$(PY) -m benchmarks.local_bench
+	$(PY) -m benchmarks.client_bench
 
 demo: $(VENV)/.dev  ## The dev stack on this machine with Docker: a run, a Spot interruption, its resumed retry, the record and its notice
 	$(PY) -m local.demo
-	$(PY) -m benchmarks.client_bench
 
 SEEDS ?= 540
 RUNS ?= 40
