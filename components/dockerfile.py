@@ -79,7 +79,7 @@ def base_images(dockerfile: Path, build_args: Mapping[str, str]) -> tuple[list[s
     """The images the Dockerfile builds from, in order and once each, and why each that is not
     pinned by digest fails, by line: FROM lines, `COPY --from=` and `RUN --mount=...,from=`
     naming an image rather than a stage, and the `# syntax=` frontend. `scratch` is no image."""
-    text = dockerfile.read_text()
+    text = dockerfile.read_text(encoding="utf-8")
     variables: dict[str, str] = {}
     stages: set[str] = set()
     seen_from = False
@@ -137,9 +137,59 @@ def base_digests(dockerfile: Path, build_args: Mapping[str, str]) -> list[str]:
 _ROOT = ("root", "0")
 
 
+def text_of(dockerfile: Path) -> str | None:
+    """The Dockerfile's text, or None if it is not UTF-8 text (docker build reads UTF-8)."""
+    try:
+        return dockerfile.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def has_from(dockerfile: Path) -> bool:
+    """Whether the Dockerfile has a FROM: docker build refuses one that has none."""
+    return any(keyword == "FROM" for _, keyword, _ in _instructions(dockerfile.read_text()))
+
+
+def _declared(keyword: str, arguments: str) -> dict[str, str | None]:
+    """The variables an ARG or ENV instruction sets, each to its value (None: an ARG with no
+    default). ENV takes `KEY=VALUE ...` or the older `KEY VALUE`."""
+    if keyword == "ENV" and "=" not in arguments.split(maxsplit=1)[0]:
+        name, _, value = arguments.partition(" ")
+        return {name: value.strip().strip("\"'")}
+    declared: dict[str, str | None] = {}
+    for word in arguments.split():
+        name, has_value, value = word.partition("=")
+        declared[name] = value.strip("\"'") if has_value else None
+    return declared
+
+
+def _stage_variables(
+    instructions: list[tuple[int, str, str]], last_from: int, until: int
+) -> dict[str, str]:
+    """The ARG and ENV values the last stage knows at line `until`, as Docker substitutes them
+    in USER ("Environment replacement" in the Dockerfile reference): an ARG with no default
+    takes a global ARG's default, and a variable with no known value is left out."""
+    global_args: dict[str, str | None] = {}
+    variables: dict[str, str | None] = {}
+    for number, keyword, arguments in instructions:
+        if (
+            number < last_from
+            and keyword == "ARG"
+            and not any(k == "FROM" and n < number for n, k, _ in instructions)
+        ):
+            global_args.update(_declared(keyword, arguments))
+        elif last_from < number < until and keyword in ("ARG", "ENV"):
+            for name, value in _declared(keyword, arguments).items():
+                if value is None and keyword == "ARG":
+                    value = global_args.get(name)
+                variables[name] = value
+    return {name: value for name, value in variables.items() if value is not None}
+
+
 def user_problems(dockerfile: Path) -> list[str]:
     """Why the image the Dockerfile makes would run its job as root, by line: its last stage
-    (the image) sets no USER, or its last USER is root (`root`, `0`, with or without a group).
+    (the image) sets no USER, or its last USER is root (`root`, `0`, with or without a group),
+    its ARG and ENV variables substituted; a USER whose variable has no known value may be root.
     A container runs as the image's user unless the task definition names another ("user" in
     the ECS task definition parameters), and longjobs' task definitions name none."""
     instructions = _instructions(dockerfile.read_text())
@@ -157,6 +207,13 @@ def user_problems(dockerfile: Path) -> list[str]:
             "than root and 0> after its FROM"
         ]
     number, user = users[-1]
-    if user.split(":")[0].strip() in _ROOT:
-        return [f"line {number}: USER {user} is root: name another user or uid"]
+    resolved = _substitute(user, _stage_variables(instructions, froms[-1], number))
+    if resolved is None:
+        return [
+            f"line {number}: USER {user}: a variable it uses has no value, so it may be root: "
+            "give the variable a default other than root or 0, or name the user"
+        ]
+    if resolved.split(":")[0].strip() in _ROOT:
+        shown = user if resolved == user else f"{user} ({resolved})"
+        return [f"line {number}: USER {shown} is root: name another user or uid"]
     return []

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -72,9 +73,24 @@ def executable() -> Path | None:
 
 def findings(dockerfile: Path) -> list[Finding]:
     """hadolint's findings in the Dockerfile, in its order; LintError when it cannot say."""
+    return list(_findings(dockerfile.read_text(encoding="utf-8"), _settings(), PROJECT_ROOT))
+
+
+def _settings() -> str | None:
+    """The project's .hadolint.yaml, if it has one; LintError if hadolint could not read it."""
     config = PROJECT_ROOT / ".hadolint.yaml"
-    settings = config.read_text() if config.is_file() else None
-    return list(_findings(dockerfile.read_text(), settings, PROJECT_ROOT))
+    if not config.exists():
+        return None
+    if not config.is_file():
+        raise LintError(
+            ".hadolint.yaml at the project's root is not a file; make it a YAML file or remove it"
+        )
+    try:
+        return config.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise LintError(
+            ".hadolint.yaml at the project's root is not UTF-8 text; save it as UTF-8"
+        ) from None
 
 
 @functools.cache
@@ -107,8 +123,14 @@ def _findings(text: str, settings: str | None, root: Path) -> tuple[Finding, ...
 
 
 def _complaint(stderr: str) -> str:
-    """hadolint's complaint on one line: the last line of its message, the parser's own words
-    (the lines before it are hadolint's example of a config file)."""
-    text = stderr.strip().strip('"').replace("\\n", "\n")
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return lines[-1] if lines else "no reason given"
+    """hadolint's complaint on one line: the last paragraph of its message, the parser's own
+    words (the paragraphs before it are hadolint's example of a config file). hadolint prints
+    the message quoted, its newlines escaped as `\\n`; the parser may quote one itself, as in
+    `Unexpected '\\n'`, which is kept as written."""
+    text = stderr.strip().strip('"')
+    paragraphs = [part for part in text.split("\\n\\n") if re.sub(r"\\[nt]|\s", "", part)]
+    if not paragraphs:
+        return "no reason given"
+    last = paragraphs[-1].strip()
+    last = re.sub(r"^(?:\\n)+|(?:\\n)+$", "", last)
+    return " ".join(re.sub(r"(?<!')\\n(?!')", " ", last).split())

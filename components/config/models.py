@@ -54,7 +54,7 @@ from components.config.types import (
     Tags,
     Words,
 )
-from components.dockerfile import base_images, user_problems
+from components.dockerfile import base_images, has_from, text_of, user_problems
 from longjobs_contract import callers, control_plane, iam_escalation
 from longjobs_contract import environment as variables
 from longjobs_contract.capacity import ON_DEMAND, SPOT
@@ -820,6 +820,16 @@ def build_folder_problem(build: str) -> str | None:
             f"{build!r} has no Dockerfile; set build to a folder under {CONTAINERS_DIR}/ that "
             "has one, or image"
         )
+    if text_of(dockerfile) is None:
+        return (
+            f"{build!r} has a Dockerfile that is not UTF-8 text: {path / 'Dockerfile'}; "
+            "save it as UTF-8"
+        )
+    if not has_from(dockerfile):
+        return (
+            f"{build!r} has no FROM: {path / 'Dockerfile'}; docker build needs a FROM naming "
+            "the base image"
+        )
     # No job sets build args: the bases are those the Dockerfile names by itself.
     _, unpinned = base_images(dockerfile, {})
     if unpinned:
@@ -842,7 +852,8 @@ def build_dockerfile(build: Any) -> Path | None:
     if not isinstance(build, str) or not _under_containers(PurePosixPath(build)):
         return None
     dockerfile = PROJECT_ROOT / build / "Dockerfile"
-    return dockerfile if dockerfile.is_file() else None
+    # One that is not UTF-8 text is refused by build_folder_problem, and cannot be linted.
+    return dockerfile if dockerfile.is_file() and text_of(dockerfile) is not None else None
 
 
 IMAGE_PUSHER_ALLOWED = (

@@ -35,6 +35,11 @@ def plan_user_job(root: Path, dockerfile: str) -> tuple[int, str, str]:
     folder.mkdir(parents=True)
     (folder / "Dockerfile").write_text(dockerfile)
     (folder / "job.sh").write_text("#!/bin/sh\necho resized\n")
+    return plan_user_job_again(root)
+
+
+def plan_user_job_again(root: Path) -> tuple[int, str, str]:
+    """`make plan` of the stack plan_user_job wrote, its files as they are now."""
     stack_file = root / "Pulumi.mine.yaml"
     config = {"aws:region": "us-east-1", "longjobs:jobs": {"resize": {"cpu": 512}}}
     stack_file.write_text(yaml.safe_dump({"config": config}))
@@ -170,4 +175,111 @@ def test_a_hadolint_config_it_cannot_read_is_a_config_problem(root, monkeypatch)
     assert err.splitlines()[1:] == [
         f"  - {WHERE}: hadolint could not lint it (expected !!seq instead of !!int); check the "
         ".hadolint.yaml at the project's root"
+    ]
+
+
+def test_a_dockerfile_that_is_not_utf8_is_a_config_problem(root):
+    code, out, err = plan_user_job(root, CLEAN)
+    assert code == 0
+    (root / "containers" / "resize" / "Dockerfile").write_bytes(
+        CLEAN.encode() + "# café\n".encode("latin-1")
+    )
+    code, out, err = plan_user_job_again(root)
+    assert (code, out) == (1, "")
+    assert err.splitlines()[1:] == [
+        "  - longjobs:jobs.resize.build: 'containers/resize' has a Dockerfile that is not UTF-8 "
+        "text: containers/resize/Dockerfile; save it as UTF-8"
+    ]
+
+
+@pytest.mark.parametrize("dockerfile", ["", "# only a comment\n\n"])
+def test_a_dockerfile_with_no_from_is_a_config_problem(root, dockerfile):
+    code, out, err = plan_user_job(root, dockerfile)
+    assert (code, out) == (1, "")
+    assert err.splitlines()[1:] == [
+        "  - longjobs:jobs.resize.build: 'containers/resize' has no FROM: "
+        "containers/resize/Dockerfile; docker build needs a FROM naming the base image"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("lines", "user"),
+    [
+        ("ARG U=root\nUSER $U\n", "$U (root)"),
+        ("ARG U=0:0\nUSER ${U}\n", "${U} (0:0)"),
+        ("ENV U=root:root\nUSER $U\n", "$U (root:root)"),
+        ("ENV U root\nUSER ${U:-65534}\n", "${U:-65534} (root)"),
+        ("USER ${NOBODY:-0}\n", "${NOBODY:-0} (0)"),
+    ],
+)
+def test_a_user_that_a_variable_makes_root_is_refused(root, lines, user):
+    dockerfile = f"FROM {BASE}\n{lines}"
+    code, out, err = plan_user_job(root, dockerfile)
+    assert (code, out) == (1, "")
+    assert err.splitlines()[1:] == [
+        "  - longjobs:jobs.resize.build: 'containers/resize' runs its job as root: "
+        f"containers/resize/Dockerfile, line {dockerfile.count(chr(10))}: USER {user} is root: "
+        "name another user or uid"
+    ]
+
+
+def test_a_user_variable_with_no_known_value_is_refused(root):
+    code, out, err = plan_user_job(root, f"FROM {BASE}\nARG U\nUSER $U\n")
+    assert (code, out) == (1, "")
+    assert err.splitlines()[1:] == [
+        "  - longjobs:jobs.resize.build: 'containers/resize' runs its job as root: "
+        "containers/resize/Dockerfile, line 3: USER $U: a variable it uses has no value, so it "
+        "may be root: give the variable a default other than root or 0, or name the user"
+    ]
+
+
+def test_a_user_variable_set_to_another_user_passes(root):
+    code, _, err = plan_user_job(root, f"FROM {BASE}\nARG U=65534\nUSER $U\n")
+    assert code == 0, err
+
+
+def test_a_hadolint_config_that_is_not_utf8_is_a_config_problem(root, monkeypatch):
+    import components.hadolint
+
+    monkeypatch.setattr(components.hadolint, "PROJECT_ROOT", root)
+    (root / ".hadolint.yaml").write_bytes("# café\nignored: []\n".encode("latin-1"))
+    code, out, err = plan_user_job(root, CLEAN)
+    assert (code, out) == (1, "")
+    assert err.splitlines()[1:] == [
+        f"  - {WHERE}: .hadolint.yaml at the project's root is not UTF-8 text; save it as UTF-8"
+    ]
+
+
+def test_a_hadolint_config_that_is_a_folder_is_a_config_problem(root, monkeypatch):
+    import components.hadolint
+
+    monkeypatch.setattr(components.hadolint, "PROJECT_ROOT", root)
+    (root / ".hadolint.yaml").mkdir()
+    code, out, err = plan_user_job(root, CLEAN)
+    assert (code, out) == (1, "")
+    assert err.splitlines()[1:] == [
+        f"  - {WHERE}: .hadolint.yaml at the project's root is not a file; make it a YAML file "
+        "or remove it"
+    ]
+
+
+def test_a_hadolint_config_it_cannot_parse_gives_the_parsers_reason(root, monkeypatch):
+    import components.hadolint
+
+    monkeypatch.setattr(components.hadolint, "PROJECT_ROOT", root)
+    (root / ".hadolint.yaml").write_text("ignored: [DL3008\n")
+    code, out, err = plan_user_job(root, CLEAN)
+    assert (code, out) == (1, "")
+    assert err.splitlines()[1:] == [
+        f"  - {WHERE}: hadolint could not lint it (Unexpected '\\n'); check the .hadolint.yaml "
+        "at the project's root"
+    ]
+
+
+def test_a_stage_arg_takes_the_default_of_the_global_arg_it_names(root):
+    code, out, err = plan_user_job(root, f"ARG U=root\nFROM {BASE}\nARG U\nUSER $U\n")
+    assert (code, out) == (1, "")
+    assert err.splitlines()[1:] == [
+        "  - longjobs:jobs.resize.build: 'containers/resize' runs its job as root: "
+        "containers/resize/Dockerfile, line 4: USER $U (root) is root: name another user or uid"
     ]
