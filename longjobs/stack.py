@@ -69,9 +69,10 @@ class Stack:
 
     def _client(self, service: str) -> Any:
         if service not in self._clients:
-            if self._session is None:
-                self._session = aws.session()
-            self._clients[service] = aws.make_client(self._session, service, self.outputs)
+            with aws.calling(f"making the {service} client"):
+                if self._session is None:
+                    self._session = aws.session()
+                self._clients[service] = aws.make_client(self._session, service, self.outputs)
         return self._clients[service]
 
     def call(self, event: dict[str, Any]) -> dict[str, Any]:

@@ -311,6 +311,38 @@ def test_no_credentials_exits_4(world, outputs_file, monkeypatch, tmp_path):
     assert one_error_line(result).startswith("longjobs: no AWS credentials for invoking")
 
 
+@pytest.mark.parametrize(
+    ("environment", "config", "said"),
+    [
+        ({"AWS_PROFILE": "nosuch"}, "", "could not be found"),
+        ({"AWS_ACCESS_KEY_ID": "x"}, "", "Partial credentials"),
+        ({"AWS_PROFILE": "p"}, "[profile p]\ncredential_process = /bin/false\n", "process"),
+        ({}, "[default\nregion = x\n", "parse"),
+    ],
+)
+def test_unusable_credentials_or_aws_config_exit_4_in_one_line(
+    world, outputs_file, monkeypatch, tmp_path, environment, config, said
+):
+    for variable in (
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_PROFILE",
+    ):
+        monkeypatch.delenv(variable, raising=False)
+    (tmp_path / "config").write_text(config)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    for variable, value in environment.items():
+        monkeypatch.setenv(variable, value)
+    result = longjobs(outputs_file, "status", RUN)
+    assert result.exit_code == 4, result.stderr
+    line = one_error_line(result)
+    assert line.startswith("longjobs: AWS credentials or configuration unusable"), line
+    assert said in line
+
+
 def test_no_stack_outputs_exits_3_naming_where_it_looked(monkeypatch, tmp_path):
     for variable in ("LONGJOBS_OUTPUTS", "LONGJOBS_OUTPUTS_FILE"):
         monkeypatch.delenv(variable, raising=False)
