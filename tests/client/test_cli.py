@@ -431,3 +431,71 @@ def test_version_and_help_answer_without_a_stack(monkeypatch, tmp_path):
     commands = shown.stdout.split("Commands:")[1].split()
     for command in ("list", "logs", "outputs", "rerun", "run", "status", "stop", "wait"):
         assert command in commands
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["run", "hello-world", "--wait", "--timeout", "nan"], "--timeout"),
+        (["run", "hello-world", "--wait", "--timeout", "inf"], "--timeout"),
+        (["wait", RUN, "--timeout", "nan"], "--timeout"),
+        (["list", "--limit", "99999999999999999999999"], "--limit"),
+        (["list", "--limit", "101"], "--limit"),
+        (["run", "hello-world", "--spot", "--on-demand"], "--spot"),
+    ],
+)
+def test_arguments_out_of_range_or_together_exit_2_naming_them(world, outputs_file, args, said):
+    result = longjobs(outputs_file, *args)
+    assert result.exit_code == 2, result.output
+    assert said in one_error_line(result)
+
+
+def test_the_list_limit_is_the_triggers_page_maximum():
+    from functions.common.records import MAX_LIST_LIMIT
+    from longjobs.stack import MAX_PAGE
+
+    assert MAX_PAGE == MAX_LIST_LIMIT
+
+
+def test_without_arguments_the_help_is_printed_as_with_help_exit_2():
+    result = CliRunner().invoke(cli, [], prog_name="longjobs")
+    shown = CliRunner().invoke(cli, ["--help"], prog_name="longjobs")
+    assert result.exit_code == 2
+    assert result.stderr == shown.stdout
+    assert result.stdout == ""
+
+
+def test_an_empty_outputs_argument_is_named(world):
+    result = CliRunner().invoke(cli, ["--outputs", "", "status", RUN], prog_name="longjobs")
+    assert result.exit_code == 2
+    assert "--outputs" in one_error_line(result)
+    assert "is empty" in one_error_line(result)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"job": "hello-world"},
+        {"runId": RUN, "job": "hello-world", "status": "RUNNING", "attempts": "x"},
+        {"runId": RUN, "job": "hello-world", "status": "SLEEPING", "attempt": 1, "attempts": []},
+        {"runId": 7, "job": "hello-world", "status": "RUNNING"},
+    ],
+)
+@pytest.mark.parametrize("args", [["status", RUN], ["wait", RUN], ["run", "hello-world"], ["list"]])
+def test_a_trigger_answer_that_is_not_a_run_exits_7(world, outputs_file, monkeypatch, answer, args):
+    if args == ["list"]:
+        answer = {"runs": [answer]}
+    monkeypatch.setattr("longjobs.stack.Stack.call", lambda self, event: answer)
+    result = longjobs(outputs_file, *args)
+    assert result.exit_code == 7, result.output
+    assert "answered something that is not a run" in one_error_line(result)
+
+
+def test_the_commands_own_timeout_with_json_prints_the_outcome(world, outputs_file):
+    world.plans["hello-world"] = Job(fates=[Fate("hang")])
+    result = longjobs(outputs_file, "run", "hello-world", "--wait", "--timeout", "20", "--json")
+    assert result.exit_code == 124
+    document = json.loads(result.stdout)
+    assert document["outcome"] == "wait-timeout"
+    assert document["status"] in ("PENDING", "RUNNING")
+    assert document["exitCode"] is None
