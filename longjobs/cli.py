@@ -421,10 +421,10 @@ def interrupted_goes_on(run_id: str) -> Iterator[None]:
 @click.option("--status", "state", type=click.Choice(runs.STATUSES), help="Only runs in it.")
 @click.option(
     "--limit",
-    type=click.IntRange(min=1, max=MAX_PAGE),
+    type=click.IntRange(min=1, max=sys.maxsize),
     default=20,
     show_default=True,
-    help="How many runs, at most the trigger's page (its list action's limit).",
+    help="How many runs, newest first, read a page of the trigger's at a time.",
 )
 @json_option
 @click.pass_context
@@ -432,7 +432,7 @@ def list_runs(
     ctx: click.Context, job: str | None, state: str | None, limit: int, as_json: bool
 ) -> None:
     """List runs, newest first."""
-    pages = stack_of(ctx).runs(job, state, page_size=limit)
+    pages = stack_of(ctx).runs(job, state, page_size=min(limit, MAX_PAGE))
     found = list(itertools.islice(pages, limit))
     if as_json:
         render.emit_json([entry.raw for entry in found])

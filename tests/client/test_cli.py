@@ -440,7 +440,6 @@ def test_version_and_help_answer_without_a_stack(monkeypatch, tmp_path):
         (["run", "hello-world", "--wait", "--timeout", "inf"], "--timeout"),
         (["wait", RUN, "--timeout", "nan"], "--timeout"),
         (["list", "--limit", "99999999999999999999999"], "--limit"),
-        (["list", "--limit", "101"], "--limit"),
         (["run", "hello-world", "--spot", "--on-demand"], "--spot"),
     ],
 )
