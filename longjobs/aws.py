@@ -83,16 +83,33 @@ def calling(what: str) -> Iterator[None]:
         raise
     except exceptions.ClientError as error:
         raise from_client_error(error, what) from None
-    except (exceptions.NoCredentialsError, exceptions.PartialCredentialsError) as error:
+    except exceptions.NoCredentialsError as error:
         raise CredentialsError(f"no AWS credentials for {what}: {error}") from None
+    except (
+        exceptions.PartialCredentialsError,
+        exceptions.ProfileNotFound,
+        exceptions.ConfigParseError,
+        exceptions.ConfigNotFound,
+        exceptions.InvalidConfigError,
+    ) as error:
+        # Raised while the session reads ~/.aws or the environment, before any call is made.
+        raise CredentialsError(
+            f"AWS credentials or configuration unusable ({what}): {one_line(error)}"
+        ) from None
     except (
         exceptions.CredentialRetrievalError,
         exceptions.TokenRetrievalError,
         exceptions.SSOError,
     ) as error:
-        raise CredentialsError(f"AWS credentials missing or expired ({what}): {error}") from None
+        raise CredentialsError(
+            f"AWS credentials or configuration unusable ({what}): {one_line(error)}"
+        ) from None
     except exceptions.BotoCoreError as error:
         raise TriggerFailed(f"{what} failed: {error}") from None
+
+
+def one_line(error: Exception) -> str:
+    return " ".join(str(error).split())[:300]
 
 
 def from_client_error(error: Any, what: str) -> LongjobsError:

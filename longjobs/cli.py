@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import itertools
+import math
 import os
 import shlex
 import sys
@@ -21,10 +22,10 @@ import click
 
 from longjobs import exit_codes, render
 from longjobs import outputs as stack_outputs
-from longjobs.errors import LongjobsError
+from longjobs.errors import LongjobsError, WaitTimeout
 from longjobs.models import Result, Status
 from longjobs.run import Run
-from longjobs.stack import CALLER_VARIABLE, Stack
+from longjobs.stack import CALLER_VARIABLE, MAX_PAGE, Stack
 from longjobs_contract import runs
 
 RESERVED = {"dev": "the local runtime (`longjobs dev`) is not part of this install"}
@@ -46,6 +47,10 @@ class LongjobsGroup(click.Group):
         kwargs["standalone_mode"] = False
         try:
             code = super().main(*args, **kwargs)
+        except click.exceptions.NoArgsIsHelpError as error:
+            # No command: the help, whole, on stderr, and exit 2, as click itself does.
+            click.echo(error.ctx.get_help() if error.ctx else "", err=True)
+            sys.exit(exit_codes.BAD_INPUT)
         except click.UsageError as error:
             where = error.ctx.command_path if error.ctx else "longjobs"
             fail(f"{error.format_message()} (see `{where} --help`)", 2, where)
@@ -93,6 +98,7 @@ def local_commands() -> Any:
     "--outputs",
     "outputs_file",
     type=click.Path(dir_okay=False),
+    callback=lambda ctx, param, value: not_empty(value),
     help="The stack's outputs (`pulumi stack output --json > FILE`). Else $LONGJOBS_OUTPUTS "
     "(the JSON), $LONGJOBS_OUTPUTS_FILE, or the Pulumi CLI.",
 )
@@ -118,6 +124,27 @@ def cli(
 ) -> None:
     """Start, follow and stop the jobs of a longjobs stack."""
     ctx.obj = {"outputs_file": outputs_file, "stack": stack, "caller": caller}
+
+
+def not_empty(value: str | None) -> str | None:
+    if value == "":
+        raise click.BadParameter(
+            "is empty; give the file `pulumi stack output --json > FILE` wrote"
+        )
+    return value
+
+
+class Seconds(click.FloatRange):
+    """A number of seconds above 0, finite: nan and inf are refused."""
+
+    def __init__(self) -> None:
+        super().__init__(min=0, min_open=True)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        seconds = super().convert(value, param, ctx)
+        if not math.isfinite(seconds):
+            self.fail(f"{value!r} is not a finite number of seconds", param, ctx)
+        return seconds
 
 
 def show_version(ctx: click.Context) -> None:
@@ -192,7 +219,7 @@ def wait_options(command: Callable[..., Any]) -> Callable[..., Any]:
     for option in (
         click.option(
             "--timeout",
-            type=click.FloatRange(min=0, min_open=True),
+            type=Seconds(),
             help="Give up waiting after SECONDS (exit 124); the run goes on. Default: no limit.",
         ),
         click.option("--follow", is_flag=True, help="Print the run's logs until it ends."),
@@ -206,8 +233,8 @@ def wait_options(command: Callable[..., Any]) -> Callable[..., Any]:
 @click.argument("job", shell_complete=complete_job)
 @click.option("-e", "--env", "env", multiple=True, metavar="KEY=VALUE", help="Set a variable.")
 @click.option("--command", "command_text", help="The command, as shell words.")
-@click.option("--spot", "capacity", flag_value="spot", help="Run on Fargate Spot.")
-@click.option("--on-demand", "capacity", flag_value="on-demand", help="Run on on-demand Fargate.")
+@click.option("--spot", is_flag=True, help="Run on Fargate Spot.")
+@click.option("--on-demand", is_flag=True, help="Run on on-demand Fargate.")
 @click.option("--key", help="Idempotency key: the same key names the same run. Default: new.")
 @wait_options
 @json_option
@@ -228,7 +255,8 @@ def run(
     job: str,
     env: tuple[str, ...],
     command_text: str | None,
-    capacity: str | None,
+    spot: bool,
+    on_demand: bool,
     key: str | None,
     wait: bool,
     follow: bool,
@@ -238,6 +266,9 @@ def run(
     secrets: str | None,
 ) -> None:
     """Start a run of JOB; print its id."""
+    if spot and on_demand:
+        raise click.UsageError("--spot, --on-demand: give one of them, not both")
+    capacity = "spot" if spot else "on-demand" if on_demand else None
     environment = parse_environment(env)
     command = parse_command(command_text)
     if local:
@@ -325,7 +356,7 @@ def status(ctx: click.Context, run_id: str, as_json: bool) -> None:
 
 @cli.command()
 @click.argument("run_id", metavar="RUN", callback=run_id_argument)
-@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), help="SECONDS.")
+@click.option("--timeout", type=Seconds(), help="SECONDS.")
 @json_option
 @click.pass_context
 def wait(ctx: click.Context, run_id: str, timeout: float | None, as_json: bool) -> None:
@@ -336,7 +367,7 @@ def wait(ctx: click.Context, run_id: str, timeout: float | None, as_json: bool) 
 def finish(
     ctx: click.Context, target: Run, follow: bool, timeout: float | None, as_json: bool
 ) -> None:
-    with interrupted_goes_on(target.run_id):
+    with interrupted_goes_on(target.run_id), timeout_as_json(as_json):
         if follow:
             for line in target.logs(follow=True, timeout=timeout):
                 render.log_line(line, as_json)
@@ -363,6 +394,18 @@ def waited(target: Run, timeout: float | None, as_json: bool) -> Result:
 
 
 @contextmanager
+def timeout_as_json(as_json: bool) -> Iterator[None]:
+    """With --json, the command's own --timeout still prints one document: the run's last
+    status, outcome "wait-timeout" (then the one line on stderr, exit 124)."""
+    try:
+        yield
+    except WaitTimeout as error:
+        if as_json and isinstance(error.last, Status):
+            render.emit_json({**error.last.raw, "outcome": "wait-timeout", "exitCode": None})
+        raise
+
+
+@contextmanager
 def interrupted_goes_on(run_id: str) -> Iterator[None]:
     try:
         yield
@@ -376,14 +419,20 @@ def interrupted_goes_on(run_id: str) -> Iterator[None]:
 @cli.command(name="list")
 @click.option("--job", shell_complete=complete_job, help="Only this job's runs.")
 @click.option("--status", "state", type=click.Choice(runs.STATUSES), help="Only runs in it.")
-@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1, max=sys.maxsize),
+    default=20,
+    show_default=True,
+    help="How many runs, newest first, read a page of the trigger's at a time.",
+)
 @json_option
 @click.pass_context
 def list_runs(
     ctx: click.Context, job: str | None, state: str | None, limit: int, as_json: bool
 ) -> None:
     """List runs, newest first."""
-    pages = stack_of(ctx).runs(job, state, page_size=min(limit, 100))
+    pages = stack_of(ctx).runs(job, state, page_size=min(limit, MAX_PAGE))
     found = list(itertools.islice(pages, limit))
     if as_json:
         render.emit_json([entry.raw for entry in found])

@@ -36,3 +36,13 @@ class TriggerFailed(LongjobsError):
 
 class WaitTimeout(LongjobsError):
     """`wait(timeout=...)` ran out before the run was final; the run goes on."""
+
+    def __init__(self, message: str, last: object = None):
+        super().__init__(message)
+        self.last = last
+        """The run's last status read (a `longjobs.models.Status`), when there was one."""
+
+
+class NotARun(TriggerFailed):
+    """The trigger answered something that is not a run (a field missing, of the wrong type,
+    or a status the client does not know)."""

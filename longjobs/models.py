@@ -6,7 +6,40 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from longjobs.errors import NotARun
 from longjobs_contract import runs
+
+FIELD_TYPES: dict[str, type | tuple[type, ...]] = {
+    runs.Record.ATTEMPT: int,
+    runs.Record.ATTEMPTS: list,
+    runs.Record.REQUEST: dict,
+    runs.Record.REASON: (str, type(None)),
+    runs.Record.CREATED_AT: (str, type(None)),
+    runs.Record.UPDATED_AT: (str, type(None)),
+    runs.Record.STOP_REQUESTED: (str, type(None)),
+}
+"""The optional fields of a run and their JSON types."""
+
+
+def _not_a_run(answer: Any) -> str | None:
+    """What makes `answer` not a run, in words; None when it is one."""
+    if not isinstance(answer, dict):
+        return f"{type(answer).__name__}, not an object"
+    for name in (runs.Record.RUN_ID, runs.Record.JOB, runs.Record.STATUS):
+        if not isinstance(answer.get(name), str):
+            return f"{name} missing or not a string"
+    if not runs.is_run_id(answer[runs.Record.RUN_ID]):
+        return f"runId {answer[runs.Record.RUN_ID][:40]!r} is not a run id"
+    if answer[runs.Record.STATUS] not in runs.STATUSES:
+        return (
+            f"status {answer[runs.Record.STATUS][:40]!r} is not one of {', '.join(runs.STATUSES)}"
+        )
+    for name, kind in FIELD_TYPES.items():
+        if name in answer and not isinstance(answer[name], kind):
+            return f"{name} is {type(answer[name]).__name__}"
+    if not all(isinstance(entry, dict) for entry in answer.get(runs.Record.ATTEMPTS, [])):
+        return f"{runs.Record.ATTEMPTS} holds something that is not an object"
+    return None
 
 
 @dataclass(frozen=True)
@@ -27,12 +60,17 @@ class Status:
     """The trigger's whole answer, for `--json`."""
 
     @classmethod
-    def of(cls, answer: dict[str, Any]) -> Status:
+    def of(cls, answer: Any) -> Status:
+        """The run `answer` holds; NotARun when it is not one (a field missing or of the wrong
+        type, or a status not in runs.STATUSES, which would never end a wait)."""
+        wrong = _not_a_run(answer)
+        if wrong:
+            raise NotARun(f"the trigger answered something that is not a run: {wrong}")
         return cls(
             run_id=answer[runs.Record.RUN_ID],
             job=answer[runs.Record.JOB],
             status=answer[runs.Record.STATUS],
-            attempt=int(answer.get(runs.Record.ATTEMPT, 1)),
+            attempt=answer.get(runs.Record.ATTEMPT, 1),
             attempts=list(answer.get(runs.Record.ATTEMPTS, [])),
             reason=answer.get(runs.Record.REASON),
             request=dict(answer.get(runs.Record.REQUEST, {})),

@@ -68,6 +68,10 @@ def parse(text: str, source: str) -> StackOutputs:
         data = json.loads(text)
     except json.JSONDecodeError as error:
         raise StackNotFound(f"{source} is not JSON: {error}") from None
+    except RecursionError:
+        raise StackNotFound(f"{source} is not JSON: nested too deep") from None
+    except ValueError:  # an integer past Python's int_max_str_digits (4300)
+        raise StackNotFound(f"{source} is not JSON: a number too long") from None
     if not isinstance(data, dict):
         raise StackNotFound(f"{source} is not a JSON object of stack outputs")
     arn = data.get("triggerFunctionArn")
@@ -76,8 +80,11 @@ def parse(text: str, source: str) -> StackOutputs:
         raise StackNotFound(
             f"{source} is not a longjobs stack's outputs: triggerFunctionArn {shown}"
         )
-    found = data.get("jobs")
-    jobs: dict[str, dict[str, Any]] = found if isinstance(found, dict) else {}
+    jobs = data.get("jobs", {})
+    if not isinstance(jobs, dict):
+        raise StackNotFound(
+            f"{source}: jobs must be an object of job names, not {type(jobs).__name__}"
+        )
     return StackOutputs(
         source,
         arn,
@@ -106,22 +113,57 @@ def _endpoint_urls(value: Any, source: str) -> dict[str, str]:
     if (
         not isinstance(value, dict)
         or REQUIRED_ENDPOINT not in value
-        or not all(isinstance(url, str) and re.match(r"https?://", url) for url in value.values())
+        or not all(isinstance(url, str) for url in value.values())
     ):
         raise StackNotFound(
             f"{source}: endpointUrls must map service names to http(s) URLs, "
             f"{REQUIRED_ENDPOINT} among them"
         )
+    for service, url in value.items():
+        if not _is_endpoint(url):
+            raise StackNotFound(
+                f"{source}: endpointUrls.{service} {url[:120]!r} is not an http(s) URL "
+                "with a host and a port from 1 to 65535"
+            )
     return dict(value)
+
+
+def _is_endpoint(url: str) -> bool:
+    """What botocore takes as an endpoint_url: http(s), a host without spaces, a port in range
+    (checked here, so that a bad one is named with the outputs, not when a client is made)."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # ValueError when out of range or not a number
+    except ValueError:
+        return False
+    host = parts.hostname or ""
+    return (
+        parts.scheme in ("http", "https")
+        and bool(host)
+        and not any(c.isspace() for c in parts.netloc)
+        and (port is None or 1 <= port <= 65535)
+    )
 
 
 def from_file(path: str | os.PathLike[str], source: str | None = None) -> StackOutputs:
     where = source or f"the outputs file {path}"
     try:
-        text = Path(path).read_text()
+        data = Path(path).read_bytes()
     except OSError as error:
         raise StackNotFound(f"cannot read {where}: {error.strerror or error}") from None
-    return parse(text, where)
+    return parse(_text(data, where), where)
+
+
+def _text(data: bytes, where: str) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise StackNotFound(
+            f"{where} is not UTF-8 text (`pulumi stack output --json > FILE` writes it; "
+            "PowerShell's > writes UTF-16)"
+        ) from None
 
 
 def discover(path: str | None = None, stack: str | None = None) -> StackOutputs:
@@ -152,14 +194,14 @@ def from_pulumi(pulumi: str, stack: str | None) -> StackOutputs:
     where = f"`{' '.join(['pulumi', *command[1:]])}`"
     try:
         done = subprocess.run(
-            command, capture_output=True, text=True, timeout=PULUMI_TIMEOUT_SECONDS, check=False
+            command, capture_output=True, timeout=PULUMI_TIMEOUT_SECONDS, check=False
         )
     except (OSError, subprocess.TimeoutExpired) as error:
         raise StackNotFound(f"{where} did not answer: {error}") from None
     if done.returncode != 0:
-        said = (done.stderr.strip().splitlines() or ["no message"])[-1]
+        said = (done.stderr.decode(errors="replace").strip().splitlines() or ["no message"])[-1]
         raise StackNotFound(
             f"no stack outputs: {where} failed ({said}); give --outputs FILE, or set "
             f"{OUTPUTS_VARIABLE} or {OUTPUTS_FILE_VARIABLE}"
         )
-    return parse(done.stdout, where)
+    return parse(_text(done.stdout, where), where)

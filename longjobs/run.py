@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from longjobs.errors import Throttled, TriggerFailed, ValidationError, WaitTimeout
+from longjobs.errors import NotARun, Throttled, TriggerFailed, ValidationError, WaitTimeout
 from longjobs.logs import StreamReader, readers_for
 from longjobs.models import LogLine, Result, Status
 from longjobs_contract import runs
@@ -86,7 +86,7 @@ class Run:
             next_call = max(next_call + POLL_SECONDS, now)
             if deadline is not None and next_call >= deadline:
                 clock.sleep(max(0.0, deadline - now))
-                raise WaitTimeout(_timed_out(self.run_id, status, timeout))
+                raise WaitTimeout(_timed_out(self.run_id, status, timeout), status)
             clock.sleep(next_call - now)
 
     def _status_riding_failures(self, deadline: float | None) -> Status:
@@ -95,6 +95,8 @@ class Run:
         while True:
             try:
                 return self.status()
+            except NotARun:  # asking again gets the same answer
+                raise
             except (Throttled, TriggerFailed):
                 now = clock.monotonic()
                 failing_since = now if failing_since is None else failing_since

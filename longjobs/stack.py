@@ -8,7 +8,7 @@ from typing import Any
 
 from longjobs import aws, outputs, trigger
 from longjobs.clock import Clock, SystemClock
-from longjobs.errors import ValidationError
+from longjobs.errors import NotARun, ValidationError
 from longjobs.models import Status
 from longjobs.outputs import StackOutputs
 from longjobs.run import Run
@@ -69,9 +69,10 @@ class Stack:
 
     def _client(self, service: str) -> Any:
         if service not in self._clients:
-            if self._session is None:
-                self._session = aws.session()
-            self._clients[service] = aws.make_client(self._session, service, self.outputs)
+            with aws.calling(f"making the {service} client"):
+                if self._session is None:
+                    self._session = aws.session()
+                self._clients[service] = aws.make_client(self._session, service, self.outputs)
         return self._clients[service]
 
     def call(self, event: dict[str, Any]) -> dict[str, Any]:
@@ -105,7 +106,7 @@ class Stack:
         if capacity is not None:
             event[run_event.CAPACITY] = capacity
         answer = self.call(event)
-        return Run(self, answer["runId"], answer)
+        return Run(self, Status.of(answer).run_id, answer)  # Status.of: NotARun when it is not
 
     def rerun(self, run_id: str, key: str | None = None) -> Run:
         """The same request as run `run_id` (job, environment, command, capacity), under a new
@@ -135,7 +136,12 @@ class Stack:
             event["status"] = status
         while True:
             page = self.call(event)
-            yield from (Status.of(answer) for answer in page.get("runs", []))
+            found = page.get("runs", [])
+            if not isinstance(found, list):
+                raise NotARun(
+                    "the trigger answered something that is not a run: runs is not a list"
+                )
+            yield from (Status.of(answer) for answer in found)
             if not page.get("nextToken"):
                 return
             event["nextToken"] = page["nextToken"]

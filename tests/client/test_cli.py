@@ -311,6 +311,38 @@ def test_no_credentials_exits_4(world, outputs_file, monkeypatch, tmp_path):
     assert one_error_line(result).startswith("longjobs: no AWS credentials for invoking")
 
 
+@pytest.mark.parametrize(
+    ("environment", "config", "said"),
+    [
+        ({"AWS_PROFILE": "nosuch"}, "", "could not be found"),
+        ({"AWS_ACCESS_KEY_ID": "x"}, "", "Partial credentials"),
+        ({"AWS_PROFILE": "p"}, "[profile p]\ncredential_process = /bin/false\n", "process"),
+        ({}, "[default\nregion = x\n", "parse"),
+    ],
+)
+def test_unusable_credentials_or_aws_config_exit_4_in_one_line(
+    world, outputs_file, monkeypatch, tmp_path, environment, config, said
+):
+    for variable in (
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_PROFILE",
+    ):
+        monkeypatch.delenv(variable, raising=False)
+    (tmp_path / "config").write_text(config)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    for variable, value in environment.items():
+        monkeypatch.setenv(variable, value)
+    result = longjobs(outputs_file, "status", RUN)
+    assert result.exit_code == 4, result.stderr
+    line = one_error_line(result)
+    assert line.startswith("longjobs: AWS credentials or configuration unusable"), line
+    assert said in line
+
+
 def test_no_stack_outputs_exits_3_naming_where_it_looked(monkeypatch, tmp_path):
     for variable in ("LONGJOBS_OUTPUTS", "LONGJOBS_OUTPUTS_FILE"):
         monkeypatch.delenv(variable, raising=False)
@@ -399,3 +431,70 @@ def test_version_and_help_answer_without_a_stack(monkeypatch, tmp_path):
     commands = shown.stdout.split("Commands:")[1].split()
     for command in ("list", "logs", "outputs", "rerun", "run", "status", "stop", "wait"):
         assert command in commands
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["run", "hello-world", "--wait", "--timeout", "nan"], "--timeout"),
+        (["run", "hello-world", "--wait", "--timeout", "inf"], "--timeout"),
+        (["wait", RUN, "--timeout", "nan"], "--timeout"),
+        (["list", "--limit", "99999999999999999999999"], "--limit"),
+        (["run", "hello-world", "--spot", "--on-demand"], "--spot"),
+    ],
+)
+def test_arguments_out_of_range_or_together_exit_2_naming_them(world, outputs_file, args, said):
+    result = longjobs(outputs_file, *args)
+    assert result.exit_code == 2, result.output
+    assert said in one_error_line(result)
+
+
+def test_the_list_limit_is_the_triggers_page_maximum():
+    from functions.common.records import MAX_LIST_LIMIT
+    from longjobs.stack import MAX_PAGE
+
+    assert MAX_PAGE == MAX_LIST_LIMIT
+
+
+def test_without_arguments_the_help_is_printed_as_with_help_exit_2():
+    result = CliRunner().invoke(cli, [], prog_name="longjobs")
+    shown = CliRunner().invoke(cli, ["--help"], prog_name="longjobs")
+    assert result.exit_code == 2
+    assert result.stderr == shown.stdout
+    assert result.stdout == ""
+
+
+def test_an_empty_outputs_argument_is_named(world):
+    result = CliRunner().invoke(cli, ["--outputs", "", "status", RUN], prog_name="longjobs")
+    assert result.exit_code == 2
+    assert "--outputs" in one_error_line(result)
+    assert "is empty" in one_error_line(result)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"job": "hello-world"},
+        {"runId": RUN, "job": "hello-world", "status": "RUNNING", "attempts": "x"},
+        {"runId": RUN, "job": "hello-world", "status": "SLEEPING", "attempt": 1, "attempts": []},
+        {"runId": 7, "job": "hello-world", "status": "RUNNING"},
+    ],
+)
+@pytest.mark.parametrize("args", [["status", RUN], ["wait", RUN], ["run", "hello-world"], ["list"]])
+def test_a_trigger_answer_that_is_not_a_run_exits_7(world, outputs_file, monkeypatch, answer, args):
+    if args == ["list"]:
+        answer = {"runs": [answer]}
+    monkeypatch.setattr("longjobs.stack.Stack.call", lambda self, event: answer)
+    result = longjobs(outputs_file, *args)
+    assert result.exit_code == 7, result.output
+    assert "answered something that is not a run" in one_error_line(result)
+
+
+def test_the_commands_own_timeout_with_json_prints_the_outcome(world, outputs_file):
+    world.plans["hello-world"] = Job(fates=[Fate("hang")])
+    result = longjobs(outputs_file, "run", "hello-world", "--wait", "--timeout", "20", "--json")
+    assert result.exit_code == 124
+    document = json.loads(result.stdout)
+    assert document["outcome"] == "wait-timeout"
+    assert document["status"] in ("PENDING", "RUNNING")
+    assert document["exitCode"] is None

@@ -105,7 +105,7 @@ def test_a_failing_pulumi_is_named_with_its_last_words(clean, tmp_path):
                     "endpointUrls": {"lambda": "http://h:1", "s3": "ftp://h"},
                 }
             ),
-            "$LONGJOBS_OUTPUTS: endpointUrls must map service names to http(s) URLs, lambda among them",
+            "$LONGJOBS_OUTPUTS: endpointUrls.s3 'ftp://h' is not an http(s) URL with a host and a port from 1 to 65535",
         ),
     ],
 )
@@ -114,6 +114,73 @@ def test_outputs_that_are_not_a_stacks_are_named(clean, text, message):
     with pytest.raises(StackNotFound) as raised:
         outputs.discover()
     assert str(raised.value) == message
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[" * 100_000 + "]" * 100_000, "$LONGJOBS_OUTPUTS is not JSON: nested too deep"),
+        ("1" * 5000, "$LONGJOBS_OUTPUTS is not JSON: a number too long"),
+        (
+            json.dumps({"triggerFunctionArn": ARN, "jobs": ["a"]}),
+            "$LONGJOBS_OUTPUTS: jobs must be an object of job names, not list",
+        ),
+        (
+            json.dumps({"triggerFunctionArn": ARN, "endpointUrls": {"lambda": "http://"}}),
+            "$LONGJOBS_OUTPUTS: endpointUrls.lambda 'http://' is not an http(s) URL "
+            "with a host and a port from 1 to 65535",
+        ),
+        (
+            json.dumps(
+                {"triggerFunctionArn": ARN, "endpointUrls": {"lambda": "http://x y:99999/"}}
+            ),
+            "$LONGJOBS_OUTPUTS: endpointUrls.lambda 'http://x y:99999/' is not an http(s) URL "
+            "with a host and a port from 1 to 65535",
+        ),
+        (
+            json.dumps(
+                {
+                    "triggerFunctionArn": ARN,
+                    "endpointUrls": {"lambda": "http://h:1", "s3": "http://h:0"},
+                }
+            ),
+            "$LONGJOBS_OUTPUTS: endpointUrls.s3 'http://h:0' is not an http(s) URL "
+            "with a host and a port from 1 to 65535",
+        ),
+    ],
+)
+def test_outputs_too_deep_too_long_or_with_bad_jobs_or_endpoints_are_named(clean, text, message):
+    clean.setenv(outputs.OUTPUTS_VARIABLE, text)
+    with pytest.raises(StackNotFound) as raised:
+        outputs.discover()
+    assert str(raised.value) == message
+
+
+@pytest.mark.parametrize(
+    "data", [bytes(range(128, 256)), json.dumps({"triggerFunctionArn": ARN}).encode("utf-16")]
+)
+def test_outputs_that_are_not_utf8_are_named(clean, tmp_path, data):
+    path = tmp_path / "outputs.json"
+    path.write_bytes(data)
+    clean.setenv(outputs.OUTPUTS_FILE_VARIABLE, str(path))
+    with pytest.raises(StackNotFound) as raised:
+        outputs.discover()
+    assert str(raised.value) == (
+        f"$LONGJOBS_OUTPUTS_FILE ({path}) is not UTF-8 text "
+        "(`pulumi stack output --json > FILE` writes it; PowerShell's > writes UTF-16)"
+    )
+    with pytest.raises(StackNotFound) as given:
+        outputs.discover(str(path))
+    assert str(given.value).startswith(f"the outputs file {path} is not UTF-8 text")
+
+
+def test_a_pulumi_printing_bytes_that_are_not_utf8_is_named(clean, tmp_path):
+    script = tmp_path / "bin" / "pulumi"
+    script.write_text("#!/bin/sh\nprintf '\\377\\376{'\n")
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    with pytest.raises(StackNotFound) as raised:
+        outputs.discover()
+    assert str(raised.value).startswith("`pulumi stack output --json` is not UTF-8 text")
 
 
 def test_clients_wait_longer_than_the_trigger_can_take_and_retry_in_standard_mode(clean, tmp_path):
