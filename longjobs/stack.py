@@ -12,8 +12,9 @@ from longjobs.errors import NotARun, ValidationError
 from longjobs.models import Status
 from longjobs.outputs import StackOutputs
 from longjobs.run import Run
+from longjobs_contract import runs
 
-MAX_PAGE = 100
+MAX_PAGE = runs.MAX_LIST_LIMIT
 """The most runs the trigger's `list` answers a page."""
 
 

@@ -29,6 +29,9 @@ RESERVED_PREFIX: Final = "LONGJOBS_"
 """Names a job or a run may not set: the platform's own."""
 
 LOG_STREAM_PREFIX: Final = "job"
+MAX_LIST_LIMIT: Final = 100
+"""The most runs one `list` answer holds: the trigger refuses a larger `limit`, and the client
+reads a page of at most this many at a time."""
 """The awslogs stream prefix of every job's container: streams are job/<container>/<task id>."""
 
 MAX_ATTEMPT: Final = 9999

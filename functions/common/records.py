@@ -27,7 +27,7 @@ from longjobs_contract.trigger_config import TriggerConfig
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 CONDITION_FAILED = "ConditionalCheckFailedException"
-MAX_LIST_LIMIT = 100
+MAX_LIST_LIMIT = runs.MAX_LIST_LIMIT
 PASS_CURSOR_ID = "reconciliation-pass"
 """The key of the table's one item that is not a run: where the supervisor's reconciliation
 pass stopped in each status. Not a run id (so `status` never finds it), and without `createdAt`

@@ -449,13 +449,6 @@ def test_arguments_out_of_range_or_together_exit_2_naming_them(world, outputs_fi
     assert said in one_error_line(result)
 
 
-def test_the_list_limit_is_the_triggers_page_maximum():
-    from functions.common.records import MAX_LIST_LIMIT
-    from longjobs.stack import MAX_PAGE
-
-    assert MAX_PAGE == MAX_LIST_LIMIT
-
-
 def test_without_arguments_the_help_is_printed_as_with_help_exit_2():
     result = CliRunner().invoke(cli, [], prog_name="longjobs")
     shown = CliRunner().invoke(cli, ["--help"], prog_name="longjobs")
