@@ -54,9 +54,10 @@ demo: $(VENV)/.dev  ## The dev stack on this machine with Docker: a run, a Spot 
 	$(PY) -m local.demo
 
 SEEDS ?= 540
+LOAD ?= 6
 RUNS ?= 40
-sim: $(VENV)/.dev  ## The lifecycle under the deterministic simulation: SEEDS worlds of RUNS runs (or SEED=n), invariants checked at every step
-	$(PY) -m tools.sim --seeds $(SEEDS) --runs $(RUNS) $(if $(SEED),--seed $(SEED))
+sim: $(VENV)/.dev  ## The lifecycle under the deterministic simulation: SEEDS worlds of RUNS runs and LOAD worlds under load (or SEED=n, with LOAD=1 a load seed), invariants checked at every step
+	$(PY) -m tools.sim --seeds $(SEEDS) --runs $(RUNS) --load $(if $(SEED),$(if $(filter file,$(origin LOAD)),0,$(LOAD)),$(LOAD)) $(if $(SEED),--seed $(SEED))
 
 replay: sim  ## The simulation's former name
 

@@ -39,6 +39,8 @@ DESIGNED_ERRORS = {"CapacityUnavailable", "Outage", "RuntimeError"}
 """What a handler raises on purpose so that Lambda retries it: no capacity to start now, and
 the injected outage (a broken deploy raises RuntimeError before any handler code runs)."""
 AWS_ERRORS = {"ClientError", "ResourceNotFoundException"}
+PASS_ERRORS = {"LeaseLost"}
+"""What a pass notes on purpose: its lease ran out and another pass works now."""
 
 RULES = {
     "attempt-unrecorded": "a RunTask was sent for an attempt the run's record did not hold",
@@ -253,7 +255,7 @@ class Invariants:
         fields = json.loads(line)
         for error in fields.get("caught") or []:
             kind = str(error).split(": ")[1] if ": " in str(error) else ""
-            if kind not in AWS_ERRORS and kind not in DESIGNED_ERRORS:
+            if kind not in AWS_ERRORS | DESIGNED_ERRORS | PASS_ERRORS:
                 self.fail("unhandled", fields.get("runId"), f"the pass caught {str(error)[:160]}")
 
     # --- every simulated minute -------------------------------------------------------------

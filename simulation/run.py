@@ -12,7 +12,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from simulation.world import World, draw
+from simulation.world import World, draw, draw_load
 
 ROOT = Path(__file__).resolve().parent.parent
 TRACE_LINES = 40
@@ -22,6 +22,7 @@ TRACE_LINES = 40
 class SeedResult:
     seed: int
     runs: int
+    load: bool = False
     violations: list[str] = field(default_factory=list)
     """Each: the violation's line, then the trace of its run."""
     rules: list[str] = field(default_factory=list)
@@ -38,11 +39,14 @@ def declared_table() -> dict[str, Any]:
     return dict(program.one("aws:dynamodb/table:Table", "runs-table").inputs)
 
 
-def run_seed(seed: int, runs_per_seed: int) -> SeedResult:
+def run_seed(seed: int, runs_per_seed: int, load: bool = False) -> SeedResult:
+    """One seed's world: drawn as `draw` does, or, with `load`, a world under load
+    (`simulation.world.LOADS`, whose runs are its own)."""
     began = time.perf_counter()
-    world = World(seed, draw(seed, runs_per_seed), declared_table())
+    settings = draw_load(seed) if load else draw(seed, runs_per_seed)
+    world = World(seed, settings, declared_table())
     invariants = world.play()
-    result = SeedResult(seed, len(invariants.accepted), steps=world.sim.steps)
+    result = SeedResult(seed, len(invariants.accepted), load, steps=world.sim.steps)
     for violation in invariants.violations:
         if violation.run_id:
             story = world.sim.stories.get(violation.run_id[:8], [])[-TRACE_LINES:]

@@ -25,7 +25,7 @@ os.environ.setdefault("AWS_DEFAULT_REGION", "eu-west-1")
 
 from functions.alarms import forwarder  # noqa: E402
 from functions.common import clock  # noqa: E402
-from functions.supervisor import supervisor  # noqa: E402
+from functions.supervisor import concurrency, failed_events, supervisor  # noqa: E402
 from functions.trigger import handler  # noqa: E402
 from longjobs_contract import alarms as stack_alarms  # noqa: E402
 from longjobs_contract import lifecycle, runs  # noqa: E402
@@ -84,6 +84,8 @@ class Settings:
     index_lag: float = 1.0
     visible_after: float = 5.0
     """Seconds after RunTask a task may stay unknown to DescribeTasks and StopTask."""
+    reclaim_at_most: int = 10
+    """Spot tasks one reclaim burst takes back, at most."""
 
 
 def draw(seed: int, runs_per_seed: int) -> Settings:
@@ -106,6 +108,39 @@ def draw(seed: int, runs_per_seed: int) -> Settings:
             settings, retention_days=1, long_run=True, horizon=30 * HOUR, runs=runs_per_seed // 4
         )
     if rng.random() < 0.3:
+        settings = replace(settings, no_task_replay="new")
+    return settings
+
+
+LOADS = {
+    # The pass under load: 300 runs in ten minutes, Spot taking up to 100 tasks back at once,
+    # every API throttling one call in twenty, and calls slow: up to a second each way with
+    # 30% of all events lost, or up to 2 s each way with 5% lost. Every open run must still
+    # be looked at within LOOKED_AT (simulation.invariants).
+    "load": Settings(
+        runs=300,
+        spread=10 * MINUTE,
+        drop=0.3,
+        throttle=0.05,
+        latency=(0.1, 1.0),
+        reclaim_at_most=100,
+    ),
+    "slow load": Settings(
+        runs=300,
+        spread=10 * MINUTE,
+        throttle=0.05,
+        latency=(0.25, 2.0),
+        reclaim_at_most=100,
+    ),
+}
+
+
+def draw_load(seed: int) -> Settings:
+    """A world under load (LOADS), one kind after the other by seed, ECS's answer to a token
+    that placed nothing drawn as for every seed."""
+    kinds = sorted(LOADS)
+    settings = LOADS[kinds[seed % len(kinds)]]
+    if Simulator(seed).rng.random() < 0.3:
         settings = replace(settings, no_task_replay="new")
     return settings
 
@@ -288,7 +323,7 @@ class World:
         return None
 
     def reclaim(self) -> None:
-        reclaimed = self.ecs.reclaim_spot(self.sim.rng.randint(1, 10))
+        reclaimed = self.ecs.reclaim_spot(self.sim.rng.randint(1, self.settings.reclaim_at_most))
         for arn in reclaimed:
             run_id = str(self.ecs.tasks[arn].get("startedBy"))
             if run_id in self.cases:
@@ -496,6 +531,7 @@ class World:
             saved.append((module, name, getattr(module, name)))
             setattr(module, name, value)
 
+        put(failed_events, "_urls", {})  # asked once per execution environment: each world's own
         for module in (handler, supervisor):
             put(module, "ecs", self.clients["ecs"])
             put(module, "dynamodb", self.clients["dynamodb"])
@@ -511,7 +547,11 @@ class World:
         saved_variables = {name: os.environ.get(name) for name in variables}
         os.environ.update(variables)
         try:
-            with clock.use(self.sim), contextlib.redirect_stdout(self.invariants.log_sink()):
+            with (
+                clock.use(self.sim),
+                concurrency.use(self.sim),
+                contextlib.redirect_stdout(self.invariants.log_sink()),
+            ):
                 yield
         finally:
             for module, name, value in reversed(saved):

@@ -244,10 +244,14 @@ def described(
     tasks = answer.get("tasks") or []
     if not tasks:
         return None  # ECS no longer knows it: nothing of it is left to stop
-    tagged = {tag.get("key"): tag.get("value") for tag in tasks[0].get("tags") or []}
-    if tasks[0].get("startedBy") == run_id and tagged.get(tags.RUN_ID) == run_id:
-        return dict(tasks[0])
-    return None
+    return dict(tasks[0]) if run_owns(tasks[0], run_id) else None
+
+
+def run_owns(task: dict[str, Any], run_id: str) -> bool:
+    """Whether a task ECS described (with its tags) is the run's own: started by the run and
+    tagged with its id."""
+    tagged = {tag.get("key"): tag.get("value") for tag in task.get("tags") or []}
+    return task.get("startedBy") == run_id and tagged.get(tags.RUN_ID) == run_id
 
 
 def send(

@@ -342,22 +342,22 @@ class RunStore:
         return True
 
     def save_pass_cursors(
-        self, cursors: Mapping[str, Mapping[str, Any] | None], owner: str
+        self, cursors: Mapping[str, Mapping[str, Any] | None], owner: str, *, release: bool = True
     ) -> bool:
         """Keep where the pass stopped (a status without a position starts from its oldest
-        run) and give the pass up; False when `owner` no longer held it (its lease ran out and
-        another pass took it: that one's cursors stand)."""
+        run) and, with `release`, give the pass up; False when `owner` no longer held it (its
+        lease ran out and another pass took it: that one's cursors stand)."""
         kept = {status: encode_token(key) for status, key in cursors.items() if key}
         try:
             self.client.update_item(
                 TableName=self.table,
                 Key={Record.RUN_ID: {"S": PASS_CURSOR_ID}},
-                UpdateExpression="SET #cursors = :cursors REMOVE #lease",
+                UpdateExpression="SET #cursors = :cursors" + (" REMOVE #lease" if release else ""),
                 ConditionExpression="#owner = :owner",
                 ExpressionAttributeNames={
                     "#cursors": PASS_CURSORS,
-                    "#lease": PASS_LEASE,
                     "#owner": PASS_OWNER,
+                    **({"#lease": PASS_LEASE} if release else {}),
                 },
                 ExpressionAttributeValues={
                     ":cursors": _serializer.serialize(kept),

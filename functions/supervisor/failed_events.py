@@ -39,7 +39,7 @@ def take_again(
     `clock.monotonic`) has passed; how many were taken, and whether the queue was found empty
     (none left that could tell how a task ended). One that fails to apply stays, for a later
     pass."""
-    url = sqs.get_queue_url(QueueName=queue_name)["QueueUrl"]
+    url = _queue_url(sqs, queue_name)
     taken, left = 0, False
     while clock.monotonic() < deadline:
         answer = sqs.receive_message(
@@ -52,6 +52,8 @@ def take_again(
         if not messages:
             return taken, not left
         for message in messages:
+            if clock.monotonic() >= deadline:
+                return taken, False  # those left reappear for the next pass
             event = failed_event(message.get("Body"))
             if event is not None:
                 try:
@@ -63,6 +65,16 @@ def take_again(
             sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
             taken += 1
     return taken, False
+
+
+_urls: dict[str, str] = {}
+
+
+def _queue_url(sqs: Any, queue_name: str) -> str:
+    """The queue's URL, asked once per execution environment (it never changes for a name)."""
+    if queue_name not in _urls:
+        _urls[queue_name] = sqs.get_queue_url(QueueName=queue_name)["QueueUrl"]
+    return _urls[queue_name]
 
 
 def failed_event(body: Any) -> dict[str, Any] | None:

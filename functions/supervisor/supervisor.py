@@ -14,6 +14,7 @@ it.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,7 +23,7 @@ import boto3
 from botocore.exceptions import ClientError
 
 from functions.common import attempts, clock, records, request_log, runtime
-from functions.supervisor import failed_events, notices
+from functions.supervisor import concurrency, failed_events, notices
 from longjobs_contract import lifecycle, runs, trigger_config
 from longjobs_contract.jobs import JobContract, LifecycleRules
 
@@ -53,14 +54,22 @@ MAX_NOTICES = 25
 NOTICE_TAKEOVER = timedelta(minutes=5)
 MARK_SENT_PAUSES = (0.5, 1.0, 2.0, None)
 """Seconds between the tries to mark a published notice sent (each try is botocore's two)."""
+WORKERS = 8
+"""Runs (and notices) a pass works on side by side: its calls wait on AWS, not on the CPU, and
+slow calls must not leave open runs unlooked at (the simulation's load worlds: one worker falls
+behind by a quarter of an hour). ECS answers RunTask 20 times a second per account (ECS API
+reference, "Request throttling"): eight workers go past that only with calls faster than 0.4 s,
+and a throttled call is retried by botocore, then left for the next pass."""
 MAX_RECONCILED = 1000
 """Runs read per status and pass, oldest first from where the last pass stopped."""
-PASS_SECONDS = {runs.RUNNING: 20.0, runs.PENDING: 40.0}
-"""When, from its start, a pass stops reading each status (RUNNING first; PENDING gets what
-RUNNING leaves of 40 s, at least 20): far inside the function's timeout, and before the next
-minute's pass."""
 FAILED_EVENTS_SECONDS = 10.0
-"""How long, from its start, a pass takes failed events again before it reads the runs."""
+PASS_SECONDS = {runs.RUNNING: 25.0, runs.PENDING: 40.0}
+NOTICES_SECONDS = 50.0
+"""When, from its start, the pass begins no more work of each kind: failed events, then each
+status (RUNNING first; PENDING gets what RUNNING leaves of 40 s, at least 15), then notices.
+Every loop checks its deadline before each piece of work (a run's calls, a notice), so a pass
+ends within its last deadline and one piece's calls: far inside the function's timeout, and
+mostly before the next minute's pass (which finds the lease held, and does nothing, if not)."""
 MAX_WRITES = 3
 """Reads and writes of one event's run before the invocation fails and is retried."""
 
@@ -251,9 +260,12 @@ def reconcile(config: trigger_config.TriggerConfig, owner: str = "local") -> dic
         "notified": 0,
     }
 
+    lock = threading.Lock()
+
     def failed(what: str, error: Exception) -> None:
         # One run's trouble must not stop the pass for the others: the next pass tries again.
-        counts["errors"] += 1
+        with lock:  # the pass's workers fail side by side
+            counts["errors"] += 1
         request_log.append("caught", f"{what}: {type(error).__name__}: {error}")
 
     # A run's task is presumed gone, or its end unknown, only once no failed event is left
@@ -270,27 +282,39 @@ def reconcile(config: trigger_config.TriggerConfig, owner: str = "local") -> dic
             )
         except Exception as error:  # the queue: the next pass takes its events
             failed("the failure queue", error)
-    pass_ = _Pass(config, store, now, counts, failed, verdicts=drained)
+    pass_ = _Pass(config, store, now, counts, failed, verdicts=drained, owner=owner)
     try:
-        cursors: dict[str, Any] = dict(store.pass_cursors())
+        pass_.cursors.update(store.pass_cursors())
     except Exception as error:  # read from the oldest runs, as a first pass does
         failed("the pass's cursor", error)
-        cursors = {}
-    for status in (runs.RUNNING, runs.PENDING):
+    try:
+        for status in (runs.RUNNING, runs.PENDING):
+            try:
+                pass_.sweep(status, began + PASS_SECONDS[status])
+            except LeaseLost:
+                raise
+            except Exception as error:  # the query: this status's next pass goes on from here
+                failed(f"runs {status}", error)
         try:
-            cursors[status] = pass_.sweep(status, cursors.get(status), began + PASS_SECONDS[status])
-        except Exception as error:  # the query: this status's next pass goes on from here
-            failed(f"runs {status}", error)
-    try:
-        if not store.save_pass_cursors(cursors, owner):
-            failed("the pass's cursor", RuntimeError("another pass took over: its cursors stand"))
-    except Exception as error:  # the next pass reads from the last position kept
+            counts["notified"] = publish_notices(
+                config, store, now, failed, began + NOTICES_SECONDS
+            )
+        except Exception as error:  # the query of due notices: the next pass publishes them
+            failed("notices", error)
+        if not store.save_pass_cursors(pass_.cursors, owner):
+            raise LeaseLost()
+    except LeaseLost as lost:  # another pass works now: this one stops, its cursors unsaved
+        failed("the pass's cursor", lost)
+    except Exception as error:  # the lease runs out by itself; the cursors kept stand
         failed("the pass's cursor", error)
-    try:
-        counts["notified"] = publish_notices(config, store, now, failed)
-    except Exception as error:  # the query of due notices: the next pass publishes them
-        failed("notices", error)
     return {"outcome": "reconciled", **counts}
+
+
+class LeaseLost(RuntimeError):
+    """The pass's lease ran out and another pass took it: this one stops at once."""
+
+    def __init__(self) -> None:
+        super().__init__("another pass took over: its cursors stand")
 
 
 class _Pass:
@@ -305,96 +329,164 @@ class _Pass:
         failed: Callable[[str, Exception], None],
         *,
         verdicts: bool = True,
+        owner: str = "local",
     ):
         self.config, self.store, self.now = config, store, now
         self.counts, self.failed = counts, failed
         self.verdicts = verdicts
         """Whether this pass may presume a task gone or its end unknown (the failure queue
         holds no event that could tell)."""
+        self.owner = owner
+        self.lock = threading.Lock()
+        self.cursors: dict[str, dict[str, Any] | None] = {}
+        """Status → the index position to go on from (None or absent: from the oldest)."""
 
-    def sweep(
-        self, status: str, start: dict[str, Any] | None, deadline: float
-    ) -> dict[str, Any] | None:
-        """Look at the runs in `status` from after `start`, oldest first, going on from the
-        oldest once the newest is passed; the position to go on from next time (None: from the
-        oldest)."""
+    def sweep(self, status: str, deadline: float) -> None:
+        """Look at the runs in `status` from its cursor, oldest first, going on from the oldest
+        once the newest is passed, until MAX_RECONCILED runs or `deadline`; the cursor is kept
+        before each next page (and at the pass's end), so that a pass that dies loses at most a
+        page's position."""
         seen: set[str] = set()
-        position, wrapped, last = start, start is None, start
-        while len(seen) < MAX_RECONCILED:
+        start = self.cursors.get(status)
+        position, wrapped = start, start is None
+        while len(seen) < MAX_RECONCILED and clock.monotonic() < deadline:
             page, following = self.store.oldest_in(
                 status, min(PAGE, MAX_RECONCILED - len(seen)), position
             )
             fresh = [r for r in page if r[runs.Record.RUN_ID] not in seen]
             looked = self.look_at(fresh, deadline)
             seen.update(r[runs.Record.RUN_ID] for r in looked)
-            if looked:
-                last = records.status_position(looked[-1])
             if len(looked) < len(fresh):
-                return last  # out of time: the next pass goes on from here
-            if len(fresh) < len(page):
-                return None  # round the whole status: the next pass starts from the oldest
+                # Out of time: the next pass goes on from the last run looked at.
+                if looked:
+                    self.cursors[status] = records.status_position(looked[-1])
+                return
+            if len(fresh) < len(page) or (following is None and wrapped):
+                self.cursors[status] = None  # round the whole status: next from the oldest
+                return
             if following is None:
-                if wrapped:
-                    return None
                 position, wrapped = None, True  # past the newest: on from the oldest
             else:
                 position = following
-        return last
+            self._keep(status, position)
+
+    def _keep(self, status: str, position: dict[str, Any] | None) -> None:
+        """Where this status's next pass goes on from, kept now (over the lease)."""
+        if self.cursors.get(status) == position:
+            return  # as kept: no write
+        self.cursors[status] = position
+        try:
+            kept = self.store.save_pass_cursors(self.cursors, self.owner, release=False)
+        except Exception as error:  # the position kept last stands
+            self.failed("the pass's cursor", error)
+            return
+        if not kept:
+            raise LeaseLost()
 
     def look_at(self, waiting: list[dict[str, Any]], deadline: float) -> list[dict[str, Any]]:
         """Stop what is past its timeout, and bring what has been quiet up to date; the runs
-        looked at (those before the deadline)."""
-        looked: list[dict[str, Any]] = []
-        known: dict[str, dict[str, Any]] = {}
-        for record in waiting:
-            if clock.monotonic() >= deadline:
-                break
-            looked.append(record)
-            self.counts["read"] += 1
-            self._stop_if_past_timeout(record)
-            if self.now - _time(record[runs.Record.UPDATED_AT]) >= RECONCILE_AFTER:
-                for task_arn in self._tasks_of(record):
-                    known[task_arn] = record
-        if known:
-            self._describe(known)
-        return looked
+        looked at: the first of `waiting`, each taken before the deadline and done (the next
+        pass goes on after the last).
+
+        The tasks the records name are described together first (one call for 100); a run
+        whose task is not known yet is asked of ECS, and its tasks described, as it is taken.
+        WORKERS runs are worked on side by side."""
+        asked = {arn for record in waiting for arn in self._named_tasks(record)}
+        known: dict[str, dict[str, Any] | str] = self._describe(sorted(asked))
+
+        def look(record: dict[str, Any]) -> None:
+            self._count("read")
+            tasks = self._named_tasks(record)
+            answers = known
+            if self._quiet(record):
+                tasks = self._tasks_of(record)
+                unknown = [arn for arn in tasks if arn not in asked]
+                if unknown:
+                    answers = {**known, **self._describe(unknown)}
+            for step in self._work(record, tasks, answers):
+                step()
+
+        taken = concurrency.each(waiting, look, workers=WORKERS, until=deadline)
+        return waiting[:taken]
+
+    def _quiet(self, record: dict[str, Any]) -> bool:
+        """Nothing was written to the run for RECONCILE_AFTER: its events had their time."""
+        return self.now - _time(record[runs.Record.UPDATED_AT]) >= RECONCILE_AFTER
+
+    def _named_tasks(self, record: dict[str, Any]) -> list[str]:
+        """The current attempt's task the record names, if the pass is to describe it: the run
+        is quiet, or the task past its time."""
+        current = records.current_attempt(record).get("taskArn")
+        if current and (self._quiet(record) or _overdue(record, self.config, self.now)):
+            return [str(current)]
+        return []
+
+    def _count(self, what: str, more: int = 1) -> None:
+        with self.lock:  # workers count side by side
+            self.counts[what] += more
+
+    def _work(
+        self,
+        record: dict[str, Any],
+        arns: list[str],
+        answers: dict[str, dict[str, Any] | str],
+    ) -> list[Callable[[], None]]:
+        """What ECS's answers of a run's tasks ask the pass to do (each step its calls)."""
+        work: list[Callable[[], None]] = []
+        current = records.current_attempt(record).get("taskArn")
+        overdue = _overdue(record, self.config, self.now)
+        for arn in dict.fromkeys(arns):
+            answer = answers.get(arn)
+            if arn == current and overdue and isinstance(answer, dict):
+                stop = self._timeout_stop(record, answer, overdue)
+                if stop is not None:
+                    work.append(stop)
+            news = self._news(record, arn, answer)
+            if news is not None:
+                work.append(news)
+        return work
+
+    def _timeout_stop(
+        self, record: dict[str, Any], task: dict[str, Any], why: str
+    ) -> Callable[[], None] | None:
+        """Stop the run's task if it ran past its job's timeout, or has not reached RUNNING
+        within its start timeout (its stop then re-runs it, as an interruption does)."""
+        if not attempts.run_owns(task, record[runs.Record.RUN_ID]):
+            self._count("notOwned")
+            return None
+        if task.get("desiredStatus") == STOPPED_TASK:
+            return None  # being stopped already: its stop's news will come
+        if why == lifecycle.START_TIMEOUT_REASON and task.get("lastStatus") in (
+            "RUNNING",
+            STOPPED_TASK,
+        ):
+            return None  # it started after all (its events are late): its own timeout holds
+        return lambda: self._stop_overdue(record, str(task["taskArn"]))
+
+    def _stop_overdue(self, record: dict[str, Any], task_arn: str) -> None:
+        """The stop itself, once the run read again is still past the same attempt's time."""
+        try:
+            fresh = self._fresh(record)
+            why = _overdue(fresh, self.config, self.now) if fresh else None
+            if fresh is None or why is None:
+                return
+            if records.current_attempt(fresh).get("taskArn") != task_arn:
+                return  # moved on meanwhile
+            ecs.stop_task(cluster=self.config.cluster_arn, task=task_arn, reason=why)
+        except Exception as error:
+            self.failed(record[runs.Record.RUN_ID], error)
+            return
+        self._count("timedOut")
 
     def _fresh(self, record: dict[str, Any]) -> dict[str, Any] | None:
         """The run as the table holds it now: the page's copy may be behind a stop or an
         event, and the pass acts only on what is current."""
         return self.store.get(record[runs.Record.RUN_ID])
 
-    def _stop_if_past_timeout(self, record: dict[str, Any]) -> None:
-        """Stop the run's task if it ran past its job's timeout, or has not reached RUNNING
-        within its start timeout (its stop then re-runs it, as an interruption does)."""
-        why = _overdue(record, self.config, self.now)
-        if why is None:
-            return
-        try:
-            fresh = self._fresh(record)
-            why = _overdue(fresh, self.config, self.now) if fresh else None
-            if fresh is None or why is None:
-                return
-            task_arn = str(records.current_attempt(fresh)["taskArn"])
-            task = attempts.described(ecs, self.config, task_arn, fresh[runs.Record.RUN_ID])
-            if task is None:
-                self.counts["notOwned"] += 1
-                return
-            if why == lifecycle.START_TIMEOUT_REASON and task.get("lastStatus") in (
-                "RUNNING",
-                STOPPED_TASK,
-            ):
-                return  # it started after all (its events are late): its own timeout holds
-            ecs.stop_task(cluster=self.config.cluster_arn, task=task_arn, reason=why)
-        except Exception as error:
-            self.failed(record[runs.Record.RUN_ID], error)
-            return
-        self.counts["timedOut"] += 1
-
     def _tasks_of(self, record: dict[str, Any]) -> list[str]:
         """The tasks to describe for a quiet run: its current attempt's, known, or asked of
         ECS (by the attempt's token, or by the run's id as startedBy); none to describe."""
-        self.counts["looked"] += 1
+        self._count("looked")
         run_id = record[runs.Record.RUN_ID]
         current = records.current_attempt(record)
         if current.get("taskArn"):
@@ -410,8 +502,8 @@ class _Pass:
                 return [str(current["taskArn"])]
             if attempts.resendable(fresh, self.now):
                 outcome = attempts.start_attempts(ecs, self.config, self.store, fresh, resend=True)
-                self.counts["resent"] += 1
-                self.counts["final"] += outcome.final is not None
+                self._count("resent")
+                self._count("final", outcome.final is not None)
                 return [outcome.task_arn] if outcome.task_arn else []
             # Past the token's hour: ECS is asked for any task the run started before it is
             # presumed gone (ListTasks by startedBy lists stopped tasks ECS still remembers).
@@ -428,51 +520,79 @@ class _Pass:
         except Exception as error:
             self.failed(run_id, error)
             return []
-        self.counts["lost"] += 1
+        self._count("lost")
         return []
 
-    def _stop_if_stop_requested(self, record: dict[str, Any], task: dict[str, Any]) -> None:
+    def _describe(self, arns: list[str]) -> dict[str, dict[str, Any] | str]:
+        """Task → what DescribeTasks answers of it: the task, or the failure's reason; a task
+        left out (the call failed) has no answer, so no news."""
+        answers: dict[str, dict[str, Any] | str] = {}
+        unique = sorted(set(arns))
+        for first in range(0, len(unique), PAGE):  # DescribeTasks takes at most 100 tasks
+            chunk = unique[first : first + PAGE]
+            try:
+                described = ecs.describe_tasks(
+                    cluster=self.config.cluster_arn, tasks=chunk, include=["TAGS"]
+                )
+            except Exception as error:
+                self.failed(f"DescribeTasks of {len(chunk)} tasks", error)
+                continue
+            for task in described.get("tasks") or []:
+                answers[str(task["taskArn"])] = task
+            for failure in described.get("failures") or []:
+                answers.setdefault(str(failure.get("arn")), str(failure.get("reason")))
+        return answers
+
+    def _news(
+        self, record: dict[str, Any], task_arn: str, answer: dict[str, Any] | str | None
+    ) -> Callable[[], None] | None:
+        """What ECS's answer of a run's task asks the pass to do (its calls), if anything."""
+        if isinstance(answer, dict):
+            if _already_recorded(record, answer):
+                if _still_to_stop(record, answer):
+                    return lambda: self._stop_again(record, answer)
+                return None  # nothing new since the record was read: no read or write for it
+            return lambda: self._apply(record, answer)
+        if answer == MISSING and self.verdicts:
+            return lambda: self._forget(record, task_arn)
+        return None
+
+    def _stop_again(self, record: dict[str, Any], task: dict[str, Any]) -> None:
         """A stopped run's task that still runs (StopTask did not reach it): stopped again."""
-        reason = record.get(runs.Record.STOP_REQUESTED)
-        if reason is None or task.get("desiredStatus") == STOPPED_TASK:
-            return
-        if task.get("startedBy") != record[runs.Record.RUN_ID]:
-            return  # the record names a task the run did not start: not its to stop
         try:
-            ecs.stop_task(cluster=self.config.cluster_arn, task=task["taskArn"], reason=str(reason))
+            ecs.stop_task(
+                cluster=self.config.cluster_arn,
+                task=task["taskArn"],
+                reason=str(record[runs.Record.STOP_REQUESTED]),
+            )
         except Exception as error:
             self.failed(record[runs.Record.RUN_ID], error)
 
-    def _describe(self, known: dict[str, dict[str, Any]]) -> None:
-        arns = sorted(known)
+    def _apply(self, record: dict[str, Any], task: dict[str, Any]) -> None:
+        run_id = record[runs.Record.RUN_ID]
         try:
-            described = ecs.describe_tasks(cluster=self.config.cluster_arn, tasks=arns)
+            answer = apply(self.config, self.store, run_id, task)
         except Exception as error:
-            self.failed(f"DescribeTasks of {len(arns)} tasks", error)
+            self.failed(run_id, error)
             return
-        for task in described.get("tasks", []):
-            record = known[task["taskArn"]]
-            if _already_recorded(record, task):
-                self._stop_if_stop_requested(record, task)
-                continue  # nothing new since the record was read: no read or write for it
-            run_id = record[runs.Record.RUN_ID]
-            try:
-                answer = apply(self.config, self.store, run_id, task)
-            except Exception as error:
-                self.failed(run_id, error)
-                continue
-            self.counts["applied"] += answer["outcome"] in ("recorded", "rerun")
-            self.counts["final"] += "final" in answer
-        for failure in described.get("failures") or []:
-            unknown = known.get(str(failure.get("arn")))
-            if unknown is None or failure.get("reason") != MISSING or not self.verdicts:
-                continue
-            try:
-                self.counts["forgotten"] += _forgotten(
-                    self.config, self.store, unknown, failure["arn"], self.now
-                )
-            except Exception as error:
-                self.failed(unknown[runs.Record.RUN_ID], error)
+        self._count("applied", answer["outcome"] in ("recorded", "rerun"))
+        self._count("final", "final" in answer)
+
+    def _forget(self, record: dict[str, Any], task_arn: str) -> None:
+        try:
+            forgotten = _forgotten(self.config, self.store, record, task_arn, self.now)
+            self._count("forgotten", forgotten)
+        except Exception as error:
+            self.failed(record[runs.Record.RUN_ID], error)
+
+
+def _still_to_stop(record: dict[str, Any], task: dict[str, Any]) -> bool:
+    """Whether a run whose stop is recorded has a task of its own that ECS was not told to stop."""
+    return (
+        record.get(runs.Record.STOP_REQUESTED) is not None
+        and task.get("desiredStatus") != STOPPED_TASK
+        and task.get("startedBy") == record[runs.Record.RUN_ID]
+    )
 
 
 def _forgotten(
@@ -584,17 +704,25 @@ def publish_notices(
     store: records.RunStore,
     now: datetime,
     failed: Callable[[str, Exception], None],
+    deadline: float,
 ) -> int:
-    """Publish each final state still due, once: take the notice (a write over the revision
-    read), publish it, then mark it sent. A notice taken but not marked sent within
-    NOTICE_TAKEOVER (its publisher died) is taken over and published again."""
-    published = 0
-    for record in store.due_notices(MAX_NOTICES):
+    """Publish each final state still due, once, until `deadline` (on `clock.monotonic`): take
+    the notice (a write over the revision read), publish it, then mark it sent. A notice taken
+    but not marked sent within NOTICE_TAKEOVER (its publisher died) is taken over and
+    published again."""
+    if clock.monotonic() >= deadline:
+        return 0
+    published: list[int] = []
+
+    def publish(record: dict[str, Any]) -> None:
         try:
-            published += _publish(config, store, record, now)
+            published.append(_publish(config, store, record, now))
         except Exception as error:
             failed(record[runs.Record.RUN_ID], error)
-    return published
+
+    # Side by side as the runs are: a notice waits on DynamoDB, CloudWatch Logs and SNS.
+    concurrency.each(store.due_notices(MAX_NOTICES), publish, workers=WORKERS, until=deadline)
+    return sum(published)
 
 
 def _publish(

@@ -139,20 +139,31 @@ def test_a_pass_out_of_time_stops_and_the_next_goes_on_from_there(stack, context
     base = records.now() - timedelta(hours=1)
     ids = [open_run(ecs, store, i, stopped=False, created=base + timedelta(minutes=i))
            for i in range(5)]  # fmt: skip
-    ticks = iter(range(1000))
-    # Every run looked at takes 7 s: RUNNING's 20 s see runs 0 and 1 (7 and 14 s in), not 2.
-    monkeypatch.setattr(clock, "monotonic", lambda: 7.0 * next(ticks))
-    assert supervisor.handler(supervisor.RECONCILE, context)["read"] == 2
+    elapsed = [0.0]
+    monkeypatch.setattr(clock, "monotonic", lambda: elapsed[0])
+    tasks_of = supervisor._Pass._tasks_of
+
+    def seven_seconds_a_run(self, record):
+        elapsed[0] += 7.0
+        return tasks_of(self, record)
+
+    # Every run looked at takes 7 s: RUNNING's 25 s see runs 0 to 3 (taken 0, 7, 14 and 21 s
+    # in), not 4, one worker taking them in turn.
+    monkeypatch.setattr(supervisor._Pass, "_tasks_of", seven_seconds_a_run)
+    monkeypatch.setattr(supervisor, "WORKERS", 1)
+    assert supervisor.PASS_SECONDS[runs.RUNNING] == 25.0
+    assert supervisor.handler(supervisor.RECONCILE, context)["read"] == 4
     position = store.pass_cursors()[runs.RUNNING]
-    assert position == records.status_position(store.get(ids[1]))
-    monkeypatch.setattr(clock, "monotonic", lambda: 0.0)
+    assert position == records.status_position(store.get(ids[3]))
+    monkeypatch.setattr(supervisor._Pass, "_tasks_of", tasks_of)
+    elapsed[0] = 0.0
     ecs.calls.clear()
     assert supervisor.handler(supervisor.RECONCILE, context)["read"] == 5
     arns = [store.get(run)["attempts"][0]["taskArn"] for run in ids]
-    # Runs 2 to 4 first, then round to 0 and 1 (one DescribeTasks a page).
+    # Run 4 first, then round to 0 to 3 (one DescribeTasks a page).
     assert [call["tasks"] for op, call in ecs.calls if op == "DescribeTasks"] == [
-        sorted(arns[2:]),
-        sorted(arns[:2]),
+        arns[4:],
+        sorted(arns[:4]),
     ]
 
 
@@ -201,12 +212,12 @@ def test_a_pass_while_another_holds_the_lease_does_nothing(stack, monkeypatch):
     sweep = supervisor._Pass.sweep
     meanwhile: dict[str, tuple[dict, list[str]] | None] = {}
 
-    def sweep_beside_a_second_pass(self, status, start, deadline):
+    def sweep_beside_a_second_pass(self, status, deadline):
         if "second" not in meanwhile:  # once, in the first pass's first sweep
             meanwhile["second"] = None
             mark = len(calls)
             meanwhile["second"] = (a_pass(), calls[mark:])
-        return sweep(self, status, start, deadline)
+        return sweep(self, status, deadline)
 
     monkeypatch.setattr(supervisor._Pass, "sweep", sweep_beside_a_second_pass)
     first = a_pass()
@@ -249,11 +260,11 @@ def test_a_pass_whose_lease_was_taken_over_does_not_save_its_cursors(stack, monk
     save = records.RunStore.save_pass_cursors
     others: list[dict] = []
 
-    def taken_over_before_saving(self, cursors, owner):
+    def taken_over_before_saving(self, cursors, owner, release=True):
         if owner == a.aws_request_id and not others:
             test_supervisor.later(monkeypatch, supervisor.FUNCTION_TIMEOUT_SECONDS / 60 + 1)
             others.extend(a_pass() for _ in range(2))
-        return save(self, cursors, owner)
+        return save(self, cursors, owner, release=release)
 
     monkeypatch.setattr(records.RunStore, "save_pass_cursors", taken_over_before_saving)
     capsys.readouterr()
@@ -263,9 +274,60 @@ def test_a_pass_whose_lease_was_taken_over_does_not_save_its_cursors(stack, monk
     logged = json.loads(capsys.readouterr().out.splitlines()[-1])
     assert (logged["requestId"], logged["caught"]) == (
         a.aws_request_id,
-        ["the pass's cursor: RuntimeError: another pass took over: its cursors stand"],
+        ["the pass's cursor: LeaseLost: another pass took over: its cursors stand"],
     )
     assert store.pass_cursors() == {runs.RUNNING: records.status_position(store.get(ids[0]))}
     ecs.calls.clear()
     assert a_pass()["read"] == 2
     assert sorted(arns[arn] for arn in described(ecs)) == sorted(ids[1:])
+
+
+# --- a pass that dies keeps its position; every loop has its deadline -------------------------
+
+
+def test_a_pass_that_dies_on_a_later_page_goes_on_next_time_from_the_page_it_reached(
+    stack, context, monkeypatch
+):
+    """Pages of two runs: the pass keeps its position before each next page, so one that dies
+    on its third page (Lambda's timeout) loses that page only; the next pass, once the dead
+    one's lease is over, goes on from run 3."""
+    ecs, store, _ = stack
+    monkeypatch.setattr(supervisor, "PAGE", 2)
+    base = records.now() - timedelta(hours=1)
+    ids = [open_run(ecs, store, i, stopped=False, created=base + timedelta(minutes=i))
+           for i in range(6)]  # fmt: skip
+    look_at = supervisor._Pass.look_at
+    pages: list[list[str]] = []
+
+    def dies_on_the_third_page(self, waiting, deadline):
+        pages.append([r["runId"] for r in waiting])
+        if len(pages) == 3:
+            raise SystemExit("killed at the function's timeout")
+        return look_at(self, waiting, deadline)
+
+    monkeypatch.setattr(supervisor._Pass, "look_at", dies_on_the_third_page)
+    test_supervisor.later(monkeypatch, 0)
+    with pytest.raises(SystemExit):
+        supervisor.handler(supervisor.RECONCILE, another_invocation())
+    assert pages == [ids[0:2], ids[2:4], ids[4:6]]
+    assert store.pass_cursors() == {runs.RUNNING: records.status_position(store.get(ids[3]))}
+    monkeypatch.setattr(supervisor._Pass, "look_at", look_at)
+    test_supervisor.later(monkeypatch, supervisor.FUNCTION_TIMEOUT_SECONDS / 60 + 1)
+    ecs.calls.clear()
+    assert a_pass()["read"] == 6
+    assert described(ecs)[:2] == sorted(store.get(run)["attempts"][0]["taskArn"] for run in ids[4:])
+
+
+def test_notices_past_their_deadline_wait_for_the_next_pass(stack, context, monkeypatch):
+    """A run ended FAILED is due a notice; a pass already past NOTICES_SECONDS when it comes to
+    notices publishes none, and the next pass publishes it."""
+    ecs, store, _ = stack
+    run = open_run(ecs, store, 0, stopped=False, created=records.now() - timedelta(hours=1))
+    failed = {runs.Record.STATUS: runs.FAILED, runs.Record.REASON: "its job failed"}
+    assert store.update(store.get(run), {**failed, runs.Record.NOTIFY_DUE: runs.NOTIFY_DUE_VALUE})
+    monkeypatch.setattr(supervisor, "NOTICES_SECONDS", 0.0)
+    assert supervisor.handler(supervisor.RECONCILE, context)["notified"] == 0
+    assert store.get(run)[runs.Record.NOTIFY_DUE] == runs.NOTIFY_DUE_VALUE
+    monkeypatch.setattr(supervisor, "NOTICES_SECONDS", 50.0)
+    assert supervisor.handler(supervisor.RECONCILE, another_invocation())["notified"] == 1
+    assert runs.Record.NOTIFY_DUE not in store.get(run)

@@ -22,7 +22,8 @@ def test_the_call_counts_the_development_docs_quote(capsys):
         "late (PENDING after STOPPED)": (1, "GetItem", "met"),
         "STOPPED, re-run": (3, "GetItem, UpdateItem, RunTask", "met"),
     }
-    # The pass's lease taken (UpdateItem), its position read (GetItem), two pages of RUNNING,
-    # one of PENDING, one of notices, two DescribeTasks for 150 runs, and its position written
-    # as it gives the lease up (UpdateItem): nothing of each run's own.
-    assert lines[-1].strip() == "9: UpdateItem 2, GetItem, Query 4, DescribeTasks 2"
+    # The pass's lease taken (UpdateItem), its position read (GetItem), two pages of RUNNING
+    # (its position kept before the second: UpdateItem), one of PENDING, one of notices, two
+    # DescribeTasks for 150 runs, and its position written as it gives the lease up
+    # (UpdateItem): nothing of each run's own.
+    assert lines[-1].strip() == "10: UpdateItem 3, GetItem, Query 4, DescribeTasks 2"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from functions.common import attempts
-from functions.supervisor import failed_events
+from functions.supervisor import failed_events, supervisor
 from functions.trigger import handler
 from simulation.lambdas import Function
 from simulation.run import declared_table, run_seed
@@ -102,3 +102,52 @@ def test_an_async_event_older_than_its_maximum_age_goes_to_the_failure_destinati
     sim.run(3600)
     assert [r["requestContext"]["condition"] for r in records] == ["EventAgeExceeded"]
     assert records[0]["requestContext"]["approximateInvokeCount"] == 2
+
+
+def test_workers_wait_side_by_side_in_virtual_time():
+    """Sixteen items that each wait a simulated second, eight workers: two seconds pass, every
+    worker's wait interleaved with the others', and the deadline stops taking at once."""
+    sim = Simulator(1)
+    done: list[tuple[int, float]] = []
+    answers: dict[str, int] = {}
+
+    def body(invocation):
+        def work(item: int) -> None:
+            sim.pause(1.0)
+            done.append((item, sim.t))
+
+        answers["all"] = sim.each(list(range(16)), work, workers=8, until=sim.t + 60)
+        answers["some"] = sim.each(list(range(16)), work, workers=8, until=sim.t + 0.5)
+
+    sim.invoke("f", body, timeout=60, arn="arn:f")
+    sim.run(3600)
+    assert answers == {"all": 16, "some": 8}  # taken at 0 s; the next at 1 s, past 0.5 s
+    assert [t for _, t in done[:16]] == [1.0] * 8 + [2.0] * 8
+    assert sorted(item for item, _ in done[:16]) == list(range(16))
+
+
+def test_a_killed_invocations_workers_stop_with_it():
+    sim = Simulator(1)
+    done: list[int] = []
+
+    def body(invocation):
+        sim.each(list(range(8)), lambda i: (sim.pause(5.0), done.append(i)), workers=4,
+                 until=sim.t + 600)  # fmt: skip
+
+    invocation = sim.invoke("f", body, timeout=7, arn="arn:f")
+    sim.run(3600)
+    assert invocation.killed and type(invocation.error).__name__ == "Killed"
+    assert sorted(done) == [0, 1, 2, 3]  # the first four ended at 5 s; the next four never did
+
+
+def test_the_pass_under_load_looks_at_every_run_in_time():
+    result = run_seed(2, RUNS, load=True)
+    assert result.runs == 300
+    assert result.violations == []
+
+
+def test_a_pass_that_works_on_one_run_at_a_time_falls_behind_under_load(monkeypatch):
+    """Put back the pass as it was, one run at a time: under load, runs whose tasks stopped are
+    not looked at within a quarter of an hour."""
+    monkeypatch.setattr(supervisor, "WORKERS", 1)
+    assert "not-looked-at" in run_seed(2, RUNS, load=True).rules
