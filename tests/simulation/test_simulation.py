@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from functions.common import attempts
-from functions.supervisor import failed_events, supervisor
+from functions.supervisor import failed_events, reconcile
 from functions.trigger import handler
 from simulation.lambdas import Function
 from simulation.run import declared_table, run_seed
@@ -149,5 +149,5 @@ def test_the_pass_under_load_looks_at_every_run_in_time():
 def test_a_pass_that_works_on_one_run_at_a_time_falls_behind_under_load(monkeypatch):
     """Put back the pass as it was, one run at a time: under load, runs whose tasks stopped are
     not looked at within a quarter of an hour."""
-    monkeypatch.setattr(supervisor, "WORKERS", 1)
+    monkeypatch.setattr(reconcile, "WORKERS", 1)
     assert "not-looked-at" in run_seed(2, RUNS, load=True).rules
