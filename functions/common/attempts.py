@@ -378,6 +378,7 @@ def _record_fallback(
             "attempt": spot.number,
             "capacity": spot.capacity,
             "requestedAt": sent,
+            "answeredAt": when,
             "reason": lifecycle.FALLBACK_REASON.format(attempt=spot.number + 1),
             "classification": start_failures.CAPACITY,
         },

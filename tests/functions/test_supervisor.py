@@ -798,6 +798,7 @@ def test_a_fallback_shows_in_status_at_once_and_its_first_event_names_its_task(s
         "attempt": 1,
         "capacity": "spot",
         "requestedAt": meanwhile["createdAt"],
+        "answeredAt": meanwhile["updatedAt"],
         "reason": supervisor.lifecycle.FALLBACK_REASON.format(attempt=2),
         "classification": "capacity",
     }
