@@ -20,7 +20,14 @@ from longjobs_contract.runs import BY_STATUS_INDEX, TO_NOTIFY_INDEX
 
 TASK_STATE_CHANGES = "task-state-changes"
 """The rule feeding the supervisor: `<prefix>-task-state-changes`."""
-FUNCTION_FILES = ("supervisor.py", "notices.py", "failed_events.py", "concurrency.py")
+FUNCTION_FILES = (
+    "supervisor.py",
+    "reconcile.py",
+    "publishing.py",
+    "notices.py",
+    "failed_events.py",
+    "concurrency.py",
+)
 """The function's own files (functions/supervisor/)."""
 TIMEOUT_SECONDS = 300
 """Room for an event's calls with their retries (three usually, up to ten when writers race and

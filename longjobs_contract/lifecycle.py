@@ -189,8 +189,8 @@ class Decision:
 def add_attempt(attempts: list[dict[str, Any]], entry: dict[str, Any]) -> None:
     """Append an attempt's entry; one that found no capacity right after others that found
     none is merged into theirs, so that a run's record stays small however long it waits:
-    `attempt` and `capacity` of the last, `firstAttempt`, `tries`, `requestedAt` of the first,
-    `lastRequestedAt` and the last `reason`."""
+    `attempt` and `capacity` of the last, `firstAttempt`, `tries`, `requestedAt` and
+    `answeredAt` of the first, `lastRequestedAt` and the last `reason`."""
     previous = attempts[-1] if attempts else None
     if (
         previous is None
@@ -206,10 +206,16 @@ def add_attempt(attempts: list[dict[str, Any]], entry: dict[str, Any]) -> None:
         "tries": int(previous.get("tries", 1)) + int(entry.get("tries", 1)),
         "capacity": entry["capacity"],
         "requestedAt": previous["requestedAt"],
+        **_first_answered(previous),
         "lastRequestedAt": entry.get("lastRequestedAt", entry["requestedAt"]),
         "reason": entry["reason"],
         "classification": start_failures.CAPACITY,
     }
+
+
+def _first_answered(entry: dict[str, Any]) -> dict[str, Any]:
+    """When the first of merged attempts was answered with no task, if its record says."""
+    return {"answeredAt": entry["answeredAt"]} if "answeredAt" in entry else {}
 
 
 FALLBACK_REASON: Final = (

@@ -26,14 +26,21 @@ HASH_SEED = "0"
 """Set order is part of a trace: the command fixes Python's string hashing."""
 
 
+def _count(text: str) -> int:
+    """A count of seeds: a whole number, 0 or more."""
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of 0 or more")
+    return int(text)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make sim", description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=40, help="how many seeds (default 40)")
+    parser.add_argument("--seeds", type=_count, default=40, help="how many seeds (default 40)")
     parser.add_argument("--first", type=int, default=1, help="the first seed (default 1)")
     parser.add_argument("--seed", type=int, help="run this one seed, and print its violations")
     parser.add_argument("--runs", type=int, default=40, help="runs a seed requests (default 40)")
     parser.add_argument(
-        "--load", type=int, default=6, help="seeds of worlds under load besides (default 6)"
+        "--load", type=_count, default=6, help="seeds of worlds under load besides (default 6)"
     )
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     args = parser.parse_args(argv)

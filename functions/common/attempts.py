@@ -378,6 +378,7 @@ def _record_fallback(
             "attempt": spot.number,
             "capacity": spot.capacity,
             "requestedAt": sent,
+            "answeredAt": when,
             "reason": lifecycle.FALLBACK_REASON.format(attempt=spot.number + 1),
             "classification": start_failures.CAPACITY,
         },
@@ -406,12 +407,13 @@ def _record_fallback(
 
 
 def _waiting_for_capacity(attempts: list[dict[str, Any]], now: str) -> int:
-    """Seconds since the first of the run's latest attempts that all found no capacity."""
+    """Seconds since the first of the run's latest attempts that all found no capacity was
+    answered so: the time its sending was throttled or its sender died is no wait for capacity."""
     since = now
     for attempt in reversed(attempts):
         if attempt.get("classification") != start_failures.CAPACITY:
             break
-        since = attempt["requestedAt"]
+        since = attempt.get("answeredAt") or attempt["requestedAt"]
     started = datetime.fromisoformat(since.replace("Z", "+00:00"))
     return int((datetime.fromisoformat(now.replace("Z", "+00:00")) - started).total_seconds())
 
@@ -440,6 +442,7 @@ def record_no_start(
                 "attempt": attempt.number,
                 "capacity": attempt.capacity,
                 "requestedAt": sent.get(attempt.number, when),
+                "answeredAt": when,
                 "reason": outcome.reason,
                 "classification": outcome.kind,
             },

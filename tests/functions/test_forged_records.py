@@ -10,6 +10,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from functions.common import records
+from functions.supervisor import reconcile as reconcile_module
 from functions.supervisor import supervisor
 from functions.trigger import handler
 from longjobs_contract import lifecycle, runs, trigger_config
@@ -221,3 +222,78 @@ def test_a_task_another_run_started_is_neither_stopped_nor_recorded_for_a_record
     assert ecs.requests("StopTask") == []
     assert ecs.tasks[other["taskArn"]]["desiredStatus"] == "RUNNING"
     assert (store.get(RUN), store.get(OTHER_RUN)) == (forged, others)
+
+
+def _refuses_other_clusters(ecs) -> None:
+    """DescribeTasks as ECS answers a task of another cluster: the whole call is refused
+    ("InvalidParameterException: Invalid identifier: Identifier is for cluster X. Your cluster
+    is Y")."""
+    describe = ecs.describe_tasks
+
+    def strict(**params):
+        for arn in params["tasks"]:
+            if "/longjobs-prod/" not in arn:
+                message = f"Invalid identifier: Identifier is for cluster {arn.split('/')[1]}"
+                raise ClientError(
+                    {"Error": {"Code": "InvalidParameterException", "Message": message}},
+                    "DescribeTasks",
+                )
+        return describe(**params)
+
+    ecs.describe_tasks = strict
+
+
+def test_a_record_naming_another_clusters_task_holds_up_no_other_runs_timeout(
+    stack,  # noqa: F811
+    context,
+    monkeypatch,
+    config_file,
+):
+    """The pass describes a page's tasks together: a forged record naming a task of another
+    cluster is left out (ECS would refuse the whole call), so the run beside it past its
+    timeout is still stopped."""
+    ecs, store, _ = stack
+    config = trigger_config.loads(config_file.read_text())
+    report = dataclasses.replace(config.jobs["report"], **RULES, timeout_seconds=600)
+    jobs = {**config.jobs, "report": report}
+    config_file.write_text(trigger_config.dumps(dataclasses.replace(config, jobs=jobs)))
+    handler.load_config.cache_clear()
+    supervisor.load_config.cache_clear()
+    task = start(ecs, context)
+    handler.handler(OTHER, context)
+    other = ecs.tasks[ecs.started()[-1]]
+    begun = records.timestamp(records.now())
+    supervisor.handler(event_for(task, lastStatus="RUNNING", version=3, startedAt=begun), context)
+    supervisor.handler(event_for(other, lastStatus="RUNNING", version=3, startedAt=begun), context)
+    attempts = store.get(OTHER_RUN)["attempts"]
+    elsewhere = other["taskArn"].replace("/longjobs-prod/", "/elsewhere/")
+    forge(store, OTHER_RUN, attempts=[{**attempts[0], "taskArn": elsewhere}])
+    _refuses_other_clusters(ecs)
+    later(monkeypatch, 11)
+    answer = reconcile()
+    assert (answer["timedOut"], answer["notOwned"], answer["errors"]) == (1, 1, 0)
+    assert ecs.tasks[task["taskArn"]]["stoppedReason"] == lifecycle.TIMEOUT_REASON
+
+
+def test_a_record_the_pass_cannot_read_holds_up_no_other_run(stack, context, monkeypatch):  # noqa: F811
+    """A record whose `updatedAt` is not a time: the pass says so and goes on to the runs after
+    it, whose task stopped with every event lost (one worker: the runs in their order)."""
+    ecs, store, _ = stack
+    monkeypatch.setattr(reconcile_module, "WORKERS", 1)
+    task = start(ecs, context)
+    handler.handler(OTHER, context)
+    other = ecs.tasks[ecs.started()[-1]]
+    begun = records.timestamp(records.now())
+    supervisor.handler(event_for(task, lastStatus="RUNNING", version=3, startedAt=begun), context)
+    supervisor.handler(event_for(other, lastStatus="RUNNING", version=3, startedAt=begun), context)
+    first, second = sorted((RUN, OTHER_RUN), key=lambda run: store.get(run)["createdAt"])
+    forge(store, first, updatedAt="not a time")
+    ended = ecs.tasks[(other if second == OTHER_RUN else task)["taskArn"]]
+    ended.update(version=5, lastStatus="STOPPED", desiredStatus="STOPPED",
+                 stopCode="EssentialContainerExited",
+                 stoppedReason="Essential container in task exited")  # fmt: skip
+    ended["containers"][0].update(lastStatus="STOPPED", exitCode=0)
+    later(monkeypatch, 11)
+    answer = reconcile()
+    assert (answer["read"], answer["errors"]) == (2, 1)
+    assert store.get(second)["status"] == "SUCCEEDED"

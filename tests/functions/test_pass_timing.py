@@ -56,13 +56,13 @@ def test_no_event_waits_in_lambdas_queue_past_the_passes_verdicts():
 def test_the_pass_begins_no_work_past_its_deadlines_and_they_end_within_its_minute():
     """Failed events, then RUNNING, PENDING and notices, each loop stopping at its deadline from
     the pass's start: the last well before the next minute's pass and far from the timeout."""
-    from functions.supervisor import supervisor
+    from functions.supervisor import reconcile, supervisor
 
     deadlines = [
-        supervisor.FAILED_EVENTS_SECONDS,
-        supervisor.PASS_SECONDS["RUNNING"],
-        supervisor.PASS_SECONDS["PENDING"],
-        supervisor.NOTICES_SECONDS,
+        reconcile.FAILED_EVENTS_SECONDS,
+        reconcile.PASS_SECONDS["RUNNING"],
+        reconcile.PASS_SECONDS["PENDING"],
+        reconcile.NOTICES_SECONDS,
     ]
     assert deadlines == sorted(deadlines)
     assert deadlines[-1] < schedule_seconds(lifecycle.RECONCILE_EVERY)

@@ -15,7 +15,7 @@ from datetime import timedelta
 import pytest
 
 from functions.common import clock, records
-from functions.supervisor import supervisor
+from functions.supervisor import reconcile, supervisor
 from functions.trigger import handler
 from longjobs_contract import runs
 from longjobs_contract.run_event import RunRequest
@@ -94,7 +94,7 @@ def test_more_open_runs_than_a_pass_reads_are_all_looked_at_within_two_passes(mo
     have stopped with their events lost, the 1,000 between run on. A pass that read only the
     newest 1,000 would never see the oldest; one that read only the oldest, never the newest."""
     ecs, store, _ = model_stack
-    assert supervisor.MAX_RECONCILED == 1000
+    assert reconcile.MAX_RECONCILED == 1000
     base = records.now() - timedelta(hours=2)
     ids = [
         open_run(ecs, store, i, stopped=i < 50 or i >= 1050, created=base + timedelta(seconds=i))
@@ -116,7 +116,7 @@ def test_more_open_runs_than_a_pass_reads_are_all_looked_at_within_two_passes(mo
 
 def test_fewer_runs_than_a_share_are_each_looked_at_every_pass(stack, context, monkeypatch):
     ecs, store, _ = stack
-    monkeypatch.setattr(supervisor, "MAX_RECONCILED", 2)
+    monkeypatch.setattr(reconcile, "MAX_RECONCILED", 2)
     base = records.now() - timedelta(hours=1)
     ids = [open_run(ecs, store, i, stopped=False, created=base + timedelta(minutes=i))
            for i in range(3)]  # fmt: skip
@@ -128,7 +128,7 @@ def test_fewer_runs_than_a_share_are_each_looked_at_every_pass(stack, context, m
         looked.append([run for run in ids if arns[run] in described(ecs)])
     # Two a pass, oldest first, on from where the last stopped and round again.
     assert looked == [ids[:2], [ids[0], ids[2]], ids[1:]]
-    monkeypatch.setattr(supervisor, "MAX_RECONCILED", 1000)
+    monkeypatch.setattr(reconcile, "MAX_RECONCILED", 1000)
     ecs.calls.clear()
     assert supervisor.handler(supervisor.RECONCILE, context)["read"] == 3
     assert sorted(described(ecs)) == sorted(arns.values())
@@ -141,7 +141,7 @@ def test_a_pass_out_of_time_stops_and_the_next_goes_on_from_there(stack, context
            for i in range(5)]  # fmt: skip
     elapsed = [0.0]
     monkeypatch.setattr(clock, "monotonic", lambda: elapsed[0])
-    tasks_of = supervisor._Pass._tasks_of
+    tasks_of = reconcile._Pass._tasks_of
 
     def seven_seconds_a_run(self, record):
         elapsed[0] += 7.0
@@ -149,13 +149,13 @@ def test_a_pass_out_of_time_stops_and_the_next_goes_on_from_there(stack, context
 
     # Every run looked at takes 7 s: RUNNING's 25 s see runs 0 to 3 (taken 0, 7, 14 and 21 s
     # in), not 4, one worker taking them in turn.
-    monkeypatch.setattr(supervisor._Pass, "_tasks_of", seven_seconds_a_run)
-    monkeypatch.setattr(supervisor, "WORKERS", 1)
-    assert supervisor.PASS_SECONDS[runs.RUNNING] == 25.0
+    monkeypatch.setattr(reconcile._Pass, "_tasks_of", seven_seconds_a_run)
+    monkeypatch.setattr(reconcile, "WORKERS", 1)
+    assert reconcile.PASS_SECONDS[runs.RUNNING] == 25.0
     assert supervisor.handler(supervisor.RECONCILE, context)["read"] == 4
     position = store.pass_cursors()[runs.RUNNING]
     assert position == records.status_position(store.get(ids[3]))
-    monkeypatch.setattr(supervisor._Pass, "_tasks_of", tasks_of)
+    monkeypatch.setattr(reconcile._Pass, "_tasks_of", tasks_of)
     elapsed[0] = 0.0
     ecs.calls.clear()
     assert supervisor.handler(supervisor.RECONCILE, context)["read"] == 5
@@ -209,7 +209,7 @@ def test_a_pass_while_another_holds_the_lease_does_nothing(stack, monkeypatch):
     pass works."""
     ecs, store, calls = stack
     run = open_run(ecs, store, 0, stopped=True, created=records.now() - timedelta(hours=1))
-    sweep = supervisor._Pass.sweep
+    sweep = reconcile._Pass.sweep
     meanwhile: dict[str, tuple[dict, list[str]] | None] = {}
 
     def sweep_beside_a_second_pass(self, status, deadline):
@@ -219,7 +219,7 @@ def test_a_pass_while_another_holds_the_lease_does_nothing(stack, monkeypatch):
             meanwhile["second"] = (a_pass(), calls[mark:])
         return sweep(self, status, deadline)
 
-    monkeypatch.setattr(supervisor._Pass, "sweep", sweep_beside_a_second_pass)
+    monkeypatch.setattr(reconcile._Pass, "sweep", sweep_beside_a_second_pass)
     first = a_pass()
     assert meanwhile["second"] is not None
     second, its_calls = meanwhile["second"]
@@ -227,7 +227,7 @@ def test_a_pass_while_another_holds_the_lease_does_nothing(stack, monkeypatch):
     assert its_calls == ["UpdateItem"]  # the lease, refused: nothing else
     assert (first["outcome"], first["final"], first["errors"]) == ("reconciled", 1, 0)
     assert store.get(run)["status"] == "SUCCEEDED"
-    monkeypatch.setattr(supervisor._Pass, "sweep", sweep)
+    monkeypatch.setattr(reconcile._Pass, "sweep", sweep)
     assert a_pass()["outcome"] == "reconciled"
 
 
@@ -250,7 +250,7 @@ def test_a_pass_whose_lease_was_taken_over_does_not_save_its_cursors(stack, monk
     0). A's cursor (after run 1) would move theirs (after run 0) back: A's is refused, and the
     next pass goes on from theirs."""
     ecs, store, _ = stack
-    monkeypatch.setattr(supervisor, "MAX_RECONCILED", 2)
+    monkeypatch.setattr(reconcile, "MAX_RECONCILED", 2)
     base = records.now() - timedelta(hours=1)
     ids = [open_run(ecs, store, i, stopped=False, created=base + timedelta(minutes=i))
            for i in range(3)]  # fmt: skip
@@ -292,11 +292,11 @@ def test_a_pass_that_dies_on_a_later_page_goes_on_next_time_from_the_page_it_rea
     on its third page (Lambda's timeout) loses that page only; the next pass, once the dead
     one's lease is over, goes on from run 3."""
     ecs, store, _ = stack
-    monkeypatch.setattr(supervisor, "PAGE", 2)
+    monkeypatch.setattr(reconcile, "PAGE", 2)
     base = records.now() - timedelta(hours=1)
     ids = [open_run(ecs, store, i, stopped=False, created=base + timedelta(minutes=i))
            for i in range(6)]  # fmt: skip
-    look_at = supervisor._Pass.look_at
+    look_at = reconcile._Pass.look_at
     pages: list[list[str]] = []
 
     def dies_on_the_third_page(self, waiting, deadline):
@@ -305,13 +305,13 @@ def test_a_pass_that_dies_on_a_later_page_goes_on_next_time_from_the_page_it_rea
             raise SystemExit("killed at the function's timeout")
         return look_at(self, waiting, deadline)
 
-    monkeypatch.setattr(supervisor._Pass, "look_at", dies_on_the_third_page)
+    monkeypatch.setattr(reconcile._Pass, "look_at", dies_on_the_third_page)
     test_supervisor.later(monkeypatch, 0)
     with pytest.raises(SystemExit):
         supervisor.handler(supervisor.RECONCILE, another_invocation())
     assert pages == [ids[0:2], ids[2:4], ids[4:6]]
     assert store.pass_cursors() == {runs.RUNNING: records.status_position(store.get(ids[3]))}
-    monkeypatch.setattr(supervisor._Pass, "look_at", look_at)
+    monkeypatch.setattr(reconcile._Pass, "look_at", look_at)
     test_supervisor.later(monkeypatch, supervisor.FUNCTION_TIMEOUT_SECONDS / 60 + 1)
     ecs.calls.clear()
     assert a_pass()["read"] == 6
@@ -325,9 +325,9 @@ def test_notices_past_their_deadline_wait_for_the_next_pass(stack, context, monk
     run = open_run(ecs, store, 0, stopped=False, created=records.now() - timedelta(hours=1))
     failed = {runs.Record.STATUS: runs.FAILED, runs.Record.REASON: "its job failed"}
     assert store.update(store.get(run), {**failed, runs.Record.NOTIFY_DUE: runs.NOTIFY_DUE_VALUE})
-    monkeypatch.setattr(supervisor, "NOTICES_SECONDS", 0.0)
+    monkeypatch.setattr(reconcile, "NOTICES_SECONDS", 0.0)
     assert supervisor.handler(supervisor.RECONCILE, context)["notified"] == 0
     assert store.get(run)[runs.Record.NOTIFY_DUE] == runs.NOTIFY_DUE_VALUE
-    monkeypatch.setattr(supervisor, "NOTICES_SECONDS", 50.0)
+    monkeypatch.setattr(reconcile, "NOTICES_SECONDS", 50.0)
     assert supervisor.handler(supervisor.RECONCILE, another_invocation())["notified"] == 1
     assert runs.Record.NOTIFY_DUE not in store.get(run)

@@ -19,6 +19,7 @@ from moto import mock_aws
 
 from functions.common import attempts, records
 from functions.supervisor import supervisor
+from functions.supervisor.reconcile import _lost
 from functions.trigger import handler
 from longjobs_contract import alarms as stack_alarms
 from longjobs_contract import callers, lifecycle, runs, trigger_config
@@ -456,7 +457,7 @@ def test_an_attempt_that_started_nothing_goes_on_as_an_interruption_then_fails(
     assert [r["startedBy"] for r in ecs.requests("ListTasks")] == [RUN, RUN]
     # With no interruption left, the next lost attempt ends the run FAILED.
     spent = dataclasses.replace(handler.load_config().jobs["report"], interruption_retries=0)
-    supervisor._lost(store, store.get(RUN), records.now(), spent)
+    _lost(store, store.get(RUN), records.now(), spent)
     record = store.get(RUN)
     assert (record["status"], record["reason"]) == ("FAILED", lost.format(n=2))
 
@@ -797,6 +798,7 @@ def test_a_fallback_shows_in_status_at_once_and_its_first_event_names_its_task(s
         "attempt": 1,
         "capacity": "spot",
         "requestedAt": meanwhile["createdAt"],
+        "answeredAt": meanwhile["updatedAt"],
         "reason": supervisor.lifecycle.FALLBACK_REASON.format(attempt=2),
         "classification": "capacity",
     }
@@ -1071,7 +1073,7 @@ def test_a_task_not_visible_yet_is_not_taken_for_forgotten_when_its_attempt_was_
     """The trigger's RunTask was throttled; the pass sends attempt 1 once its sender is gone
     (6 minutes after it was recorded). The task's first event names it, and DescribeTasks
     does not show it yet: RunTask is eventually consistent, and AWS advises describing with
-    backoff for up to five minutes (`supervisor.VISIBLE_WITHIN`). Two minutes after its
+    backoff for up to five minutes (`reconcile.VISIBLE_WITHIN`). Two minutes after its
     sending the task is not forgotten: the run waits on it."""
     from simulation.ecs_api import client_error
 

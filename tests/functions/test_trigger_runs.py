@@ -6,6 +6,7 @@ which keeps the clientToken, failures and ConflictException rules of the ECS API
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 from dataclasses import replace
@@ -287,6 +288,7 @@ def test_the_fallback_is_in_the_record_before_its_runtask(stack, context, monkey
             "attempt": 1,
             "capacity": "spot",
             "requestedAt": created,
+            "answeredAt": created,
             "reason": lifecycle.FALLBACK_REASON.format(attempt=2),
             "classification": "capacity",
         },
@@ -676,6 +678,7 @@ def test_tries_without_capacity_are_one_attempt_entry_and_the_record_stays_small
             "tries": tries,
             "capacity": "on-demand",
             "requestedAt": records.timestamp(start),
+            "answeredAt": records.timestamp(start),
             "lastRequestedAt": last,
             "reason": CAPACITY_REASON,
             "classification": "capacity",
@@ -796,19 +799,41 @@ def test_a_record_from_before_sendings_were_recorded_counts_its_attempt_as_sent(
 def test_a_replayed_capacity_failure_does_not_end_the_wait_for_capacity(
     stack, context, monkeypatch, replayed, status
 ):
-    """Past `maxWaitForCapacity`, a fresh "no capacity" ends the run FAILED; the same answer to
-    a token sent again may be its first answer replayed (ECS_Idempotency), which says nothing of
-    the capacity now: the run goes on with its next attempt, a new token."""
+    """Past `maxWaitForCapacity` from the first "no capacity", a fresh one ends the run FAILED;
+    the same answer to a token sent again may be its first answer replayed (ECS_Idempotency),
+    which says nothing of the capacity now: the run goes on with its next attempt, a new
+    token."""
+    _, store, _ = stack
+    start = records.now()
+    handler.handler(NIGHTLY, context)
+    reason = "Capacity is unavailable at this time. Please try again later"
+    rules = handler.load_config().jobs["report"]
+    for minutes, number, replay in ((0, 1, False), (20, 2, replayed)):
+        monkeypatch.setattr(records, "now", lambda m=minutes: start + timedelta(minutes=m))
+        no_capacity = attempts.NotStarted(start_failures.CAPACITY, reason)
+        tried = [(attempts.Attempt(number, "spot"), no_capacity)]
+        with contextlib.suppress(attempts.CapacityUnavailable):
+            attempts.record_no_start(
+                store, store.get(NIGHTLY_RUN), tried, rules=rules, replayed=replay
+            )
+    assert store.get(NIGHTLY_RUN)["status"] == status
+
+
+def test_the_wait_for_capacity_counts_from_the_first_no_capacity_answer(
+    stack, context, monkeypatch
+):
+    """An attempt whose sending was throttled for 20 minutes (its sender gone, sent again) and
+    then found no capacity has waited for capacity from that answer on, not from its request."""
     _, store, _ = stack
     start = records.now()
     handler.handler(NIGHTLY, context)
     monkeypatch.setattr(records, "now", lambda: start + timedelta(minutes=20))
-    record = store.get(NIGHTLY_RUN)
     reason = "Capacity is unavailable at this time. Please try again later"
     tried = [(attempts.Attempt(1, "spot"), attempts.NotStarted(start_failures.CAPACITY, reason))]
     rules = handler.load_config().jobs["report"]
-    try:
-        attempts.record_no_start(store, record, tried, rules=rules, replayed=replayed)
-    except attempts.CapacityUnavailable:
-        pass
-    assert store.get(NIGHTLY_RUN)["status"] == status
+    assert rules.max_wait_for_capacity_seconds < 20 * 60
+    with pytest.raises(attempts.CapacityUnavailable):
+        attempts.record_no_start(store, store.get(NIGHTLY_RUN), tried, rules=rules)
+    record = store.get(NIGHTLY_RUN)
+    assert (record["status"], record["attempt"]) == ("PENDING", 2)
+    assert record["attempts"][0]["answeredAt"] == records.timestamp(records.now())

@@ -130,6 +130,8 @@ def test_the_package_is_the_supervisor_the_shared_files_and_the_config(dev):
         [
             "functions/supervisor/__init__.py",
             "functions/supervisor/supervisor.py",
+            "functions/supervisor/reconcile.py",
+            "functions/supervisor/publishing.py",
             "functions/supervisor/concurrency.py",
             "functions/supervisor/failed_events.py",
             "functions/supervisor/notices.py",
