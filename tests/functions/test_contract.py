@@ -467,6 +467,7 @@ def test_a_cold_start_imports_only_what_every_action_needs(tmp_path):
         "longjobs_contract",
         "longjobs_contract.callers",
         "longjobs_contract.capacity",
+        "longjobs_contract.clock",
         "longjobs_contract.environment",
         "longjobs_contract.errors",
         "longjobs_contract.jobs",
