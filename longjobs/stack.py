@@ -7,12 +7,12 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from longjobs import aws, outputs, trigger
-from longjobs.clock import Clock, SystemClock
 from longjobs.errors import NotARun, ValidationError
 from longjobs.models import Status
 from longjobs.outputs import StackOutputs
 from longjobs.run import Run
 from longjobs_contract import runs
+from longjobs_contract.clock import Clock, SystemClock
 
 MAX_PAGE = runs.MAX_LIST_LIMIT
 """The most runs the trigger's `list` answers a page."""

@@ -13,6 +13,7 @@ MODULES = (
     "alarms.py",
     "callers.py",
     "capacity.py",
+    "clock.py",
     "control_plane.py",
     "environment.py",
     "errors.py",

@@ -28,6 +28,11 @@ ACCOUNT: Final = "account"
 IAM lets invoke the trigger. The stack's operators: it sees and stops every run."""
 SCHEDULE: Final = "schedule"
 """The caller of the schedules' alias: one of the stack's own schedules."""
+SCHEDULES_ALIAS: Final = "schedules"
+"""The trigger's alias that schedules, and only they, invoke: a permission on a function's
+unqualified ARN covers neither its aliases nor versions (Lambda developer guide, "Using Lambda
+aliases in event sources and permissions policies"), so a caller granted the trigger cannot
+invoke it as a schedule, and the invoked ARN tells the trigger a firing from a caller."""
 ALIAS_PREFIX: Final = "caller-"
 UNQUALIFIED: Final = ("", "$LATEST")
 """Qualifiers of the function itself: invoking `…:trigger:$LATEST` is invoking the function."""

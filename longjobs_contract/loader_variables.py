@@ -9,12 +9,13 @@ Each entry names where its loader or runtime documents it. Names are matched in 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Final, Literal, NamedTuple
 
 
-@dataclass(frozen=True)
-class LoaderVariable:
+class LoaderVariable(NamedTuple):
+    """One catalogue entry. A named tuple, not a dataclass: the catalogue is read at every cold
+    start of the functions, and a dataclass costs a millisecond to make there."""
+
     pattern: str
     match: Literal["name", "prefix"]
     effect: str

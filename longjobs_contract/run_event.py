@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from longjobs_contract import capacity, environment, runs
+from longjobs_contract import callers, capacity, environment, runs
 from longjobs_contract.errors import ValidationError, listed, shown
 from longjobs_contract.jobs import RunRules
 
@@ -77,11 +77,8 @@ def overrides_size(overrides: Mapping[str, Any]) -> int:
 
 SCHEDULE_KEY_PREFIX = "schedule:"
 """How a schedule's firing keys begin; a caller's key may not."""
-SCHEDULES_ALIAS = "schedules"
-"""The trigger's alias that schedules, and only they, invoke: a permission on a function's
-unqualified ARN covers neither its aliases nor versions (Lambda developer guide, "Using Lambda
-aliases in event sources and permissions policies"), so a caller granted the trigger cannot
-invoke it as a schedule, and the invoked ARN tells the trigger a firing from a caller."""
+SCHEDULES_ALIAS = callers.SCHEDULES_ALIAS
+"""The trigger's alias that schedules, and only they, invoke (`longjobs_contract.callers`)."""
 
 
 def schedule_key(job: str, schedule: str, scheduled_time: str = SCHEDULED_TIME) -> str:

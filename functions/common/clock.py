@@ -6,37 +6,13 @@ virtual clock (`use`); in Lambda both are the system's.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
-from typing import Protocol
+from datetime import datetime
 
+from longjobs_contract.clock import Clock, SystemClock
 
-class Clock(Protocol):
-    def now(self) -> datetime:
-        """The time of day, in UTC."""
-        ...
-
-    def monotonic(self) -> float:
-        """Seconds from an arbitrary start that never go back (budgets and deadlines)."""
-        ...
-
-    def sleep(self, seconds: float) -> None:
-        """Wait (a backoff between tries)."""
-        ...
-
-
-class SystemClock:
-    def now(self) -> datetime:
-        return datetime.now(UTC)
-
-    def monotonic(self) -> float:
-        return time.monotonic()
-
-    def sleep(self, seconds: float) -> None:
-        time.sleep(seconds)
-
+__all__ = ["Clock", "SystemClock", "monotonic", "now", "sleep", "use"]
 
 _current: Clock = SystemClock()
 

@@ -12,7 +12,7 @@ import json
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
@@ -20,9 +20,12 @@ from botocore.exceptions import ClientError
 from functions.common import clock, request_log
 from longjobs_contract import runs, settings
 from longjobs_contract.jobs import JobContract
-from longjobs_contract.run_event import RunRequest
 from longjobs_contract.runs import Record
 from longjobs_contract.trigger_config import TriggerConfig
+
+if TYPE_CHECKING:
+    # Only the trigger's run action makes a request: its validator is not imported for the others.
+    from longjobs_contract.run_event import RunRequest
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()

@@ -19,16 +19,20 @@ raised.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import boto3
 from botocore.exceptions import ClientError
 
-from functions.common import attempts, records, request_log, runtime
-from longjobs_contract import callers, capacity, jobs, lifecycle, run_event, runs, trigger_config
+from functions.common import records, request_log, runtime
+from longjobs_contract import callers, capacity, jobs, runs, trigger_config
 from longjobs_contract.errors import ValidationError, listed, shown
-from longjobs_contract.run_event import RunRequest
+
+if TYPE_CHECKING:
+    from longjobs_contract.run_event import RunRequest
+
+# The modules only some actions need (starting attempts, validating a run event, a stopped
+# run's notice) are imported by those actions at their first request, not at a cold start.
 
 FUNCTION_TIMEOUT_SECONDS = 120
 """The function's timeout, as the JobTrigger component declares it (a test holds them equal)."""
@@ -54,9 +58,9 @@ class NotFound(Exception):
 load_config = runtime.load_config
 
 
-@dataclass(frozen=True)
-class Invocation:
-    """What Lambda tells of one invocation."""
+class Invocation(NamedTuple):
+    """What Lambda tells of one invocation (a named tuple: cheaper to make at a cold start than
+    a dataclass)."""
 
     request_id: str
     """Lambda keeps it across its own retries of an async invocation."""
@@ -94,7 +98,7 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
 def caller_of(context: Any, config: trigger_config.TriggerConfig) -> str:
     """Who invoked the trigger; an alias that names no caller of the stack is refused."""
     invoked = getattr(context, "invoked_function_arn", None)
-    caller = callers.caller_of(invoked, config.callers, run_event.SCHEDULES_ALIAS)
+    caller = callers.caller_of(invoked, config.callers, callers.SCHEDULES_ALIAS)
     if caller is None:
         raise ValidationError(
             f"invoked through {shown(callers.qualifier(invoked))}, which names no caller of "
@@ -107,7 +111,7 @@ def _check_job_caller(job: str, rules: jobs.RunRules | None, caller: str) -> Non
     """A job whose `allowedCallers` leaves out the caller is not run for it."""
     if rules is not None and not callers.may_use_job(caller, rules.allowed_callers):
         raise ValidationError(
-            f"{run_event.JOB}: this caller ({caller}) may not run, read or stop runs of {job} "
+            f"job: this caller ({caller}) may not run, read or stop runs of {job} "
             "(the job's allowedCallers)"
         )
 
@@ -131,6 +135,9 @@ def run(
     event: dict, config: trigger_config.TriggerConfig, invocation: Invocation
 ) -> dict[str, Any]:
     """Record the run, then start its current attempt (and the on-demand fallback)."""
+    from functions.common import attempts
+    from longjobs_contract import run_event
+
     request = run_event.parse_run(event, config.jobs, default_key=invocation.request_id)
     run_event.check_key_source(request, invocation.scheduled)
     _check_job_caller(request.job, request.rules, invocation.caller)
@@ -350,6 +357,8 @@ def run_stop(event: dict, config: trigger_config.TriggerConfig, caller: str) -> 
     or SUCCEEDED when its job had already completed as the stop came (`stopRequested` is kept
     on the record until then). A run without a task ends STOPPED at once. The stop is recorded
     before StopTask, so that nothing re-runs the run whatever StopTask answers."""
+    from longjobs_contract import lifecycle
+
     _unknown_keys(event, RUN_STOP_KEYS)
     run_id = _parse_run_id(event)
     reason = parse_reason(event)
@@ -400,6 +409,8 @@ def _task_to_stop(
     task of a run whose stop is recorded when its event or the pass (ListTasks by the run's id)
     shows it, and ends the run by that task's end. The stop sends no RunTask: an attempt has one
     sender. An attempt never sent, or recorded as having started nothing, has no task."""
+    from functions.common import attempts
+
     current = records.current_attempt(record)
     recorded = current.get("taskArn")
     if recorded is not None:

@@ -14,7 +14,7 @@ def create_runs_table(dynamodb: Any, program: ProgramRun) -> str:
 
 
 def model_runs_table(program: ProgramRun) -> tuple[Any, str]:
-    """The table `program` declares in the DynamoDB model (simulation/dynamodb.py) instead of
+    """The table `program` declares in the DynamoDB model (simulation/dynamodb/) instead of
     moto: a client for it, and its name. The model answers RunStore's requests as moto does
     (tests/simulation/test_dynamodb_model.py) in microseconds where moto takes milliseconds, for
     the tests that write and read a run a thousand times; its clock is the functions' own."""

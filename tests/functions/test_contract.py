@@ -431,6 +431,53 @@ def test_the_functions_read_their_config_at_the_package_root_once(monkeypatch, t
         handler.load_config.cache_clear()
 
 
+def test_a_cold_start_imports_only_what_every_action_needs(tmp_path):
+    # Starting attempts, validating a run event and a stopped run's notice are imported by the
+    # actions that need them, at their first request: a cold start compiles every module it
+    # imports (Lambda's /var/task keeps no bytecode cache).
+    code = (
+        "import sys; from functions.trigger import handler; handler.load_config(); "
+        "print(' '.join(sorted(n for n in sys.modules if n.startswith(('functions', "
+        "'longjobs_contract')))))"
+    )
+    config_file = tmp_path / trigger_config.CONFIG_FILE
+    config_file.write_text(trigger_config.dumps(CONFIG))
+    environment = {
+        **os.environ,
+        "AWS_DEFAULT_REGION": "us-east-1",
+        trigger_config.CONFIG_PATH_VARIABLE: str(config_file),
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert result.stdout.split() == [
+        "functions",
+        "functions.common",
+        "functions.common.clock",
+        "functions.common.records",
+        "functions.common.request_log",
+        "functions.common.runtime",
+        "functions.trigger",
+        "functions.trigger.handler",
+        "longjobs_contract",
+        "longjobs_contract.callers",
+        "longjobs_contract.capacity",
+        "longjobs_contract.clock",
+        "longjobs_contract.environment",
+        "longjobs_contract.errors",
+        "longjobs_contract.jobs",
+        "longjobs_contract.loader_variables",
+        "longjobs_contract.runs",
+        "longjobs_contract.settings",
+        "longjobs_contract.trigger_config",
+    ]
+
+
 def test_importing_the_handler_reads_no_config(tmp_path):
     # A cold start does only the client: a missing file is found at the first request.
     code = "from functions.trigger import handler; print(handler.load_config.cache_info().currsize)"

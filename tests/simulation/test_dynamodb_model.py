@@ -1,4 +1,4 @@
-"""The runs table's model (simulation/dynamodb.py) against moto, and against DynamoDB's pages.
+"""The runs table's model (simulation/dynamodb/) against moto, and against DynamoDB's pages.
 
 The differential tests run the same RunStore calls on moto (the table created as the program
 declares it, offline/moto.py) and on the model (built from the same declaration), and compare

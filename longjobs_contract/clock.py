@@ -1,4 +1,6 @@
-"""The client's one source of time, so that a test can run it on a virtual clock."""
+"""What a clock is, for everything that reads time through one so that a test or the simulation
+can run it on a virtual clock: the functions (`functions.common.clock`) and the client
+(`longjobs.Stack`). The system's clock is the one used for real."""
 
 from __future__ import annotations
 
@@ -13,10 +15,12 @@ class Clock(Protocol):
         ...
 
     def monotonic(self) -> float:
-        """Seconds that never go back: waits and timeouts."""
+        """Seconds from an arbitrary start that never go back: budgets, waits and timeouts."""
         ...
 
-    def sleep(self, seconds: float) -> None: ...
+    def sleep(self, seconds: float) -> None:
+        """Wait (a backoff between tries, a poll's interval)."""
+        ...
 
 
 class SystemClock:
