@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextvars
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any, Protocol, TypeVar
 
@@ -52,10 +51,26 @@ class Threads:
         if count <= 1:
             worker()
             return taken
-        with ThreadPoolExecutor(count) as pool:
-            started = [pool.submit(contextvars.copy_context().run, worker) for _ in range(count)]
-            for future in started:
-                future.result()
+        errors: list[BaseException] = []
+
+        def guarded() -> None:
+            try:
+                worker()
+            except BaseException as error:  # noqa: BLE001 - handed to the caller below
+                errors.append(error)
+
+        # Daemon threads, each joined here: none outlives `each`, and none holds a process that
+        # is ending (a local runtime stopped by Ctrl-C) as an executor's workers would.
+        threads = [
+            threading.Thread(target=contextvars.copy_context().run, args=(guarded,), daemon=True)
+            for _ in range(count)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        if errors:
+            raise errors[0]
         return taken
 
 
