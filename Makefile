@@ -3,20 +3,23 @@ STACK ?= dev
 PYTHON ?= python3
 VENV := venv
 PY := $(VENV)/bin/python
+# pip byte-compiles every module it installs (pulumi_aws alone has 4,700); Python compiles the
+# ones a process imports when it first imports them.
+PIP := $(PY) -m pip install --quiet --disable-pip-version-check --no-compile
 SCAN_VENV := venv-scan
 
 .PHONY: plan test policy scan bench sim replay docs demo clean
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(PIP) -r requirements.txt
 	touch $@
 
 # The client's package goes in editable, without its dependencies (requirements-dev.txt has them):
 # `import longjobs` from anywhere and the `longjobs` command in ./venv/bin.
 $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt pyproject.toml
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
-	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(PIP) -r requirements-dev.txt
+	$(PIP) --no-deps --no-build-isolation -e .
 	touch $@
 
 plan: $(VENV)/.runtime  ## What `pulumi up` would declare for STACK, offline, with costs
