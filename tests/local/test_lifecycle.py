@@ -1,15 +1,63 @@
 """A run's whole lifecycle on the local runtime: the real trigger and supervisor, the local ECS's
-tasks as Docker containers, their logs in the local CloudWatch Logs."""
+tasks as Docker containers, their logs in the local CloudWatch Logs; a schedule fired at its time,
+once, through the real firing code; and Ctrl-C stopping everything the runtime started: its
+containers gone, its ports closed, its process ended.
+
+One runtime serves the whole module, started on the test stack with a one-time schedule
+FIRES_IN seconds ahead: the runs before the schedule test take that time."""
 
 from __future__ import annotations
 
 import json
+import socket
 import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import urlparse
 
 import docker
+import pytest
+import yaml
 
 from local.dev import interrupt
 from longjobs_contract.runs import log_stream
+from tests.local.conftest import SECRETS, TEST_STACK, Local, needs_docker, start_local
+
+FIRES_IN = 45
+"""Seconds from the runtime's start to the one-time schedule's time: it gets ready first."""
+SCHEDULED_JOB = "hello-world"
+
+
+def with_a_schedule(stack: Path, at: datetime, into: Path) -> Path:
+    """The test stack, its hello-world with a one-time schedule at `at`, under its own stack
+    name: its cluster is no other runtime's."""
+    config = yaml.safe_load(stack.read_text())
+    job = config["config"]["longjobs:jobs"][SCHEDULED_JOB]
+    job["schedules"] = {
+        "soon": {"expression": f"at({at.strftime('%Y-%m-%dT%H:%M:%S')})", "timezone": "UTC"}
+    }
+    path = into / "Pulumi.local-scheduled.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+@pytest.fixture(scope="module")
+def scheduled(tmp_path_factory) -> Iterator[tuple[Local, datetime, datetime]]:
+    """The runtime, its schedule's time, and when it said it was ready."""
+    needs_docker()
+    folder = tmp_path_factory.mktemp("scheduled")
+    at = (datetime.now(UTC) + timedelta(seconds=FIRES_IN)).replace(microsecond=0)
+    stack = with_a_schedule(TEST_STACK, at, folder)
+    runtime = start_local(stack, folder / "outputs.json", "--secrets", str(SECRETS))
+    ready = datetime.now(UTC)
+    yield runtime, at, ready
+    runtime.stop()
+
+
+@pytest.fixture(scope="module")
+def local(scheduled) -> Local:
+    return scheduled[0]
 
 
 def test_a_run_goes_through_the_whole_loop_to_succeeded_with_its_logs(local):
@@ -114,3 +162,48 @@ def test_a_secret_without_a_local_value_fails_the_start_as_ecs_does(local):
         "no value for API_TOKEN"
     )
     assert "exitCode" not in last
+
+
+def schedule_keys(local: Local) -> list[str]:
+    runs = local.invoke({"action": "list", "job": SCHEDULED_JOB})["runs"]
+    keys = [local.status(r["runId"])["request"]["idempotencyKey"] for r in runs]
+    return [key for key in keys if key.startswith("schedule:")]
+
+
+def test_a_schedule_fires_once_at_its_time(scheduled):
+    local, at, ready = scheduled
+    assert ready < at, "the runtime took longer to start than the test allows"
+    key = f"schedule:{SCHEDULED_JOB}/soon:{at.strftime('%Y-%m-%dT%H:%M:%SZ')}"
+    deadline = at + timedelta(seconds=20)
+    while not schedule_keys(local) and datetime.now(UTC) < deadline:
+        time.sleep(0.5)
+    assert datetime.now(UTC) >= at
+    [run] = [
+        r
+        for r in local.invoke({"action": "list", "job": SCHEDULED_JOB})["runs"]
+        if local.status(r["runId"])["request"]["idempotencyKey"] == key
+    ]
+    assert local.wait(run["runId"])["status"] == "SUCCEEDED"
+    time.sleep(3)  # three more ticks of the schedules' clock
+    assert schedule_keys(local) == [key]
+
+
+def test_ctrl_c_leaves_nothing_running(scheduled):
+    """Last in the module: it stops the module's runtime."""
+    local = scheduled[0]
+    sleeper = local.start("sleeper")
+    assert local.wait(sleeper, until=("RUNNING",))["status"] == "RUNNING"
+    code = local.stop()
+    assert code == 0, local.process.stdout.read() if local.process.stdout else ""
+    cluster = local.outputs["clusterName"]
+    engine = docker.from_env()
+    left = [
+        c.name
+        for c in engine.containers.list(all=True, filters={"label": "longjobs.task-arn"})
+        if f"/{cluster}/" in c.labels["longjobs.task-arn"]
+    ]
+    assert left == []
+    for url in set(local.outputs["endpointUrls"].values()):
+        address = urlparse(url)
+        with socket.socket() as probe:
+            assert probe.connect_ex((address.hostname, address.port)) != 0, f"{url} still answers"
