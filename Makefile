@@ -25,11 +25,16 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt pyproject.toml
 plan: $(VENV)/.runtime  ## What `pulumi up` would declare for STACK, offline, with costs
 	$(PY) -m tools.plan --stack $(STACK)
 
+# Twice as many pytest workers as cores: the Docker tests mostly wait (containers, the local
+# runtime's timers), and the other files' work fills that time. Files go to the workers in their
+# collection order, the waiting ones first (tests/conftest.py).
+WORKERS ?= $(shell echo $$(( 2 * $$(getconf _NPROCESSORS_ONLN) )))
+
 test: $(VENV)/.dev  ## Lint, type-check, then every test
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
-	$(PY) -m pytest -n auto --dist loadfile --durations=15
+	$(PY) -m pytest -n $(WORKERS) --dist loadfile --no-loadscope-reorder --durations=15
 
 docs: $(VENV)/.runtime  ## docs/configuration.md from the config model
 	$(PY) -m tools.docs
