@@ -36,7 +36,7 @@ test: $(VENV)/.dev  ## Lint, type-check, then every test
 	$(PY) -m mypy
 	$(PY) -m pytest -n $(WORKERS) --dist loadfile --no-loadscope-reorder --durations=15
 
-docs: $(VENV)/.runtime  ## docs/configuration.md from the config model
+docs: $(VENV)/.runtime  ## docs/configuration.md from the config model, the deploy permissions in docs/operations.md
 	$(PY) -m tools.docs
 
 policy: $(VENV)/.dev  ## Every rule of the policy pack over every resource STACK declares, offline
