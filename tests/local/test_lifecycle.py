@@ -1,10 +1,10 @@
 """A run's whole lifecycle on the local runtime: the real trigger and supervisor, the local ECS's
-tasks as Docker containers, their logs in the local CloudWatch Logs; a schedule fired at its time,
-once, through the real firing code; and Ctrl-C stopping everything the runtime started: its
+tasks as Docker containers, their logs in the local CloudWatch Logs; a schedule fired at its times,
+once each, through the real firing code; and Ctrl-C stopping everything the runtime started: its
 containers gone, its ports closed, its process ended.
 
-One runtime serves the whole module, started on the test stack with a one-time schedule
-FIRES_IN seconds ahead: the runs before the schedule test take that time."""
+One runtime serves the whole module, started on the test stack with a schedule of every minute:
+the runs before the schedule test take most of the minute to its first time."""
 
 from __future__ import annotations
 
@@ -24,19 +24,18 @@ from local.dev import interrupt
 from longjobs_contract.runs import log_stream
 from tests.local.conftest import SECRETS, TEST_STACK, Local, needs_docker, start_local
 
-FIRES_IN = 45
-"""Seconds from the runtime's start to the one-time schedule's time: it gets ready first."""
+PERIOD = timedelta(minutes=1)
+"""The schedule's rate: Scheduler fires a rate schedule a period after it starts, then every
+period (tests/local/test_schedules_firing.py)."""
 SCHEDULED_JOB = "hello-world"
 
 
-def with_a_schedule(stack: Path, at: datetime, into: Path) -> Path:
-    """The test stack, its hello-world with a one-time schedule at `at`, under its own stack
+def with_a_schedule(stack: Path, into: Path) -> Path:
+    """The test stack, its hello-world with a schedule of every minute, under its own stack
     name: its cluster is no other runtime's."""
     config = yaml.safe_load(stack.read_text())
     job = config["config"]["longjobs:jobs"][SCHEDULED_JOB]
-    job["schedules"] = {
-        "soon": {"expression": f"at({at.strftime('%Y-%m-%dT%H:%M:%S')})", "timezone": "UTC"}
-    }
+    job["schedules"] = {"minutely": {"expression": "rate(1 minute)", "timezone": "UTC"}}
     path = into / "Pulumi.local-scheduled.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     return path
@@ -44,14 +43,14 @@ def with_a_schedule(stack: Path, at: datetime, into: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def scheduled(tmp_path_factory) -> Iterator[tuple[Local, datetime, datetime]]:
-    """The runtime, its schedule's time, and when it said it was ready."""
+    """The runtime, when it was started, and when it said it was ready."""
     needs_docker()
     folder = tmp_path_factory.mktemp("scheduled")
-    at = (datetime.now(UTC) + timedelta(seconds=FIRES_IN)).replace(microsecond=0)
-    stack = with_a_schedule(TEST_STACK, at, folder)
+    stack = with_a_schedule(TEST_STACK, folder)
+    began = datetime.now(UTC)
     runtime = start_local(stack, folder / "outputs.json", "--secrets", str(SECRETS))
     ready = datetime.now(UTC)
-    yield runtime, at, ready
+    yield runtime, began, ready
     runtime.stop()
 
 
@@ -164,28 +163,41 @@ def test_a_secret_without_a_local_value_fails_the_start_as_ecs_does(local):
     assert "exitCode" not in last
 
 
-def schedule_keys(local: Local) -> list[str]:
+def schedule_times(local: Local) -> list[datetime]:
+    """The times of the runs the schedule started (each in its run's idempotency key), sorted."""
+    prefix = f"schedule:{SCHEDULED_JOB}/minutely:"
     runs = local.invoke({"action": "list", "job": SCHEDULED_JOB})["runs"]
     keys = [local.status(r["runId"])["request"]["idempotencyKey"] for r in runs]
-    return [key for key in keys if key.startswith("schedule:")]
+    return sorted(
+        datetime.strptime(key.removeprefix(prefix), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+        for key in keys
+        if key.startswith(prefix)
+    )
 
 
-def test_a_schedule_fires_once_at_its_time(scheduled):
-    local, at, ready = scheduled
-    assert ready < at, "the runtime took longer to start than the test allows"
-    key = f"schedule:{SCHEDULED_JOB}/soon:{at.strftime('%Y-%m-%dT%H:%M:%SZ')}"
-    deadline = at + timedelta(seconds=20)
-    while not schedule_keys(local) and datetime.now(UTC) < deadline:
+def test_a_schedule_fires_a_period_after_the_start_then_every_period_once_each(scheduled):
+    local, began, ready = scheduled
+    deadline = ready + PERIOD + timedelta(seconds=20)
+    while not schedule_times(local) and datetime.now(UTC) < deadline:
         time.sleep(0.5)
-    assert datetime.now(UTC) >= at
+    fired = schedule_times(local)
+    assert fired, "the schedule did not fire within a period and 20 s of the runtime's start"
+    first = fired[0]
+    # The key's time is to the second; the runtime starts its schedules before it is ready.
+    assert began + PERIOD - timedelta(seconds=1) <= first <= ready + PERIOD
+    runs = local.invoke({"action": "list", "job": SCHEDULED_JOB})["runs"]
     [run] = [
         r
-        for r in local.invoke({"action": "list", "job": SCHEDULED_JOB})["runs"]
-        if local.status(r["runId"])["request"]["idempotencyKey"] == key
+        for r in runs
+        if local.status(r["runId"])["request"]["idempotencyKey"].endswith(
+            first.strftime("%Y-%m-%dT%H:%M:%SZ")
+        )
     ]
     assert local.wait(run["runId"])["status"] == "SUCCEEDED"
     time.sleep(3)  # three more ticks of the schedules' clock
-    assert schedule_keys(local) == [key]
+    times = schedule_times(local)
+    assert times == [first + n * PERIOD for n in range(len(times))]
+    assert times[-1] <= datetime.now(UTC)
 
 
 def test_ctrl_c_leaves_nothing_running(scheduled):
