@@ -25,10 +25,10 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt pyproject.toml
 plan: $(VENV)/.runtime  ## What `pulumi up` would declare for STACK, offline, with costs
 	$(PY) -m tools.plan --stack $(STACK)
 
-# Twice as many pytest workers as cores: the Docker tests mostly wait (containers, the local
+# A pytest worker more than there are cores: the Docker tests mostly wait (containers, the local
 # runtime's timers), and the other files' work fills that time. Files go to the workers in their
-# collection order, the waiting ones first (tests/conftest.py).
-WORKERS ?= $(shell echo $$(( 2 * $$(getconf _NPROCESSORS_ONLN) )))
+# collection order, `make demo`'s test first (tests/conftest.py).
+WORKERS ?= $(shell echo $$(( $$(getconf _NPROCESSORS_ONLN) + 1 )))
 
 test: $(VENV)/.dev  ## Lint, type-check, then every test
 	$(PY) -m ruff check .
