@@ -4,16 +4,6 @@ import pytest
 
 from offline.program import ProgramRun, run_program
 
-FIRST = "tests/local/test_demo.py"
-"""`make demo`'s test waits longest (for the supervisor's first minute pass), mostly idle: it is
-collected first, and `make test` hands files to its workers in collection order, so the other
-files' work fills that wait. It starts before the other Docker tests, whose containers would slow
-its log lines past the moment its report must be interrupted."""
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    items.sort(key=lambda item: not item.nodeid.startswith(FIRST))
-
 
 @pytest.fixture(scope="session")
 def dev() -> ProgramRun:
