@@ -3,8 +3,9 @@ STACK ?= dev
 PYTHON ?= python3
 VENV := venv
 PY := $(VENV)/bin/python
-# pip byte-compiles every module it installs (pulumi_aws alone has 4,700); Python compiles the
-# ones a process imports when it first imports them.
+# pip byte-compiles every module it installs (pulumi_aws alone has 4,700), one at a time: the
+# dev set-up compiles them itself, on every core (left to each process's first import, the test
+# workers would each compile the same modules at once).
 PIP := $(PY) -m pip install --quiet --disable-pip-version-check --no-compile
 SCAN_VENV := venv-scan
 
@@ -20,6 +21,7 @@ $(VENV)/.runtime: requirements.txt
 $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt pyproject.toml
 	$(PIP) -r requirements-dev.txt
 	$(PIP) --no-deps --no-build-isolation -e .
+	$(PY) -m compileall -q -j 0 "$$($(PY) -c 'import sysconfig; print(sysconfig.get_path("purelib"))')" >/dev/null
 	touch $@
 
 plan: $(VENV)/.runtime  ## What `pulumi up` would declare for STACK, offline, with costs
