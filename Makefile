@@ -27,15 +27,11 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt pyproject.toml
 plan: $(VENV)/.runtime  ## What `pulumi up` would declare for STACK, offline, with costs
 	$(PY) -m tools.plan --stack $(STACK)
 
-# A pytest worker more than there are cores: the Docker tests mostly wait (containers, the local
-# runtime's timers), and the other files' work fills that time.
-WORKERS ?= $(shell echo $$(( $$(getconf _NPROCESSORS_ONLN) + 1 )))
-
 test: $(VENV)/.dev  ## Lint, type-check, then every test
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
-	$(PY) -m pytest -n $(WORKERS) --dist loadfile --durations=15
+	$(PY) -m pytest -n auto --dist loadfile --durations=15
 
 docs: $(VENV)/.runtime  ## docs/configuration.md from the config model, the deploy permissions in docs/operations.md
 	$(PY) -m tools.docs
