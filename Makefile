@@ -3,20 +3,25 @@ STACK ?= dev
 PYTHON ?= python3
 VENV := venv
 PY := $(VENV)/bin/python
+# pip byte-compiles every module it installs (pulumi_aws alone has 4,700), one at a time: the
+# dev set-up compiles them itself, on every core (left to each process's first import, the test
+# workers would each compile the same modules at once).
+PIP := $(PY) -m pip install --quiet --disable-pip-version-check --no-compile
 SCAN_VENV := venv-scan
 
 .PHONY: plan test policy scan bench sim replay docs demo clean
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(PIP) -r requirements.txt
 	touch $@
 
 # The client's package goes in editable, without its dependencies (requirements-dev.txt has them):
 # `import longjobs` from anywhere and the `longjobs` command in ./venv/bin.
 $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt pyproject.toml
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
-	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(PIP) -r requirements-dev.txt
+	$(PIP) --no-deps --no-build-isolation -e .
+	$(PY) -m compileall -q -j 0 "$$($(PY) -c 'import sysconfig; print(sysconfig.get_path("purelib"))')" >/dev/null
 	touch $@
 
 plan: $(VENV)/.runtime  ## What `pulumi up` would declare for STACK, offline, with costs
@@ -28,7 +33,7 @@ test: $(VENV)/.dev  ## Lint, type-check, then every test
 	$(PY) -m mypy
 	$(PY) -m pytest -n auto --dist loadfile --durations=15
 
-docs: $(VENV)/.runtime  ## docs/configuration.md from the config model
+docs: $(VENV)/.runtime  ## docs/configuration.md from the config model, the deploy permissions in docs/operations.md
 	$(PY) -m tools.docs
 
 policy: $(VENV)/.dev  ## Every rule of the policy pack over every resource STACK declares, offline

@@ -3,7 +3,8 @@
 Every key of the stack config with its default and what it allows, read from the model
 (components/config/models.py: each field's default, and the `Allowed` text its problems end
 with) and from the per-job rules the functions share (longjobs_contract/jobs.py: each rule's
-description). `--check` exits 1 when the file differs from what the model makes.
+description). Also the deploy role's permissions in docs/operations.md (tools/permissions_doc.py).
+`--check` exits 1 when a file differs from what its source makes.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from components.config.allowed import Node, allowed_text, is_model, unwrap
 from components.config.models import StackConfig
 from longjobs_contract import jobs as job_rules
 from longjobs_contract.settings import Setting, settings
+from tools import permissions_doc
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "configuration.md"
 NAMESPACE = "longjobs"
@@ -173,14 +175,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="exit 1 if the file is stale")
     args = parser.parse_args(argv)
-    text = render()
+    generated = {
+        DOC: render(),
+        permissions_doc.DOC: permissions_doc.render(permissions_doc.DOC.read_text()),
+    }
+    stale = [path for path, text in generated.items() if path.read_text() != text]
     if args.check:
-        if DOC.read_text() != text:
-            print(f"docs/{DOC.name} is stale: run make docs", file=sys.stderr)
-            return 1
-        return 0
-    DOC.write_text(text)
-    print(f"wrote {DOC}")
+        for path in stale:
+            print(f"docs/{path.name} is stale: run make docs", file=sys.stderr)
+        return 1 if stale else 0
+    for path in stale:
+        path.write_text(generated[path])
+        print(f"wrote {path}")
     return 0
 
 

@@ -230,13 +230,15 @@ class NetworkConfig(_Model):
     `create`: a new VPC of the stack's own."""
 
     subnet_ids: Annotated[list[SubnetId], Field(min_length=1, max_length=MAX_SUBNETS)] | None = None
+    """The subnets tasks run in; none: the default VPC's default subnets."""
     security_group_ids: (
         Annotated[list[SecurityGroupId], Field(min_length=1, max_length=MAX_SECURITY_GROUPS)] | None
     ) = None
-    # None: public IP in the default VPC (its subnets have no NAT, and ECR must be reachable),
-    # none in subnets the stack names (private subnets with a NAT gateway or VPC endpoints),
-    # never in a VPC the stack creates (load.py refuses true with `create`).
+    """The tasks' security groups; none: one new group allowing egress only."""
     assign_public_ip: bool | None = None
+    """Whether tasks get a public IP (they need a route to ECR: a public IP, a NAT gateway or
+    VPC endpoints); none: yes in the default VPC, whose subnets have no NAT, no in subnets the
+    stack names, never in a VPC of its own (load.py refuses true with `create`)."""
     create: VpcConfig | None = None
     """A new VPC for the tasks; exclusive with the three keys above (but assignPublicIp false)."""
 
@@ -261,9 +263,13 @@ class ScheduleConfig(_Model):
 
     # Before `expression`, whose check reads it: an at() is in the past in some zone.
     timezone: Annotated[str, AfterValidator(_time_zone), Allowed(TIME_ZONE_ALLOWED)] = "UTC"
+    """The IANA time zone the expression is read in."""
     expression: Annotated[str, Allowed(EXPRESSION_ALLOWED)]
+    """When the job runs: EventBridge Scheduler's rate(), cron() or at()."""
     environment: Environment = {}
+    """Variables each run it starts sets: the job's `environment` keys and `parameters` only."""
     enabled: bool = True
+    """Whether the schedule fires; false keeps it declared, disabled."""
 
     @field_validator("expression")
     @classmethod
@@ -275,8 +281,8 @@ class ScheduleConfig(_Model):
 
 
 class ServiceConfig(_Model):
-    # Above 0, ECS keeps that many tasks running: a long-polling worker.
     desired_count: Annotated[int, Field(ge=0, le=5000)] = 0
+    """Above 0, ECS keeps that many tasks running (a long-polling worker)."""
 
 
 IamAction = Annotated[str, Field(min_length=1), Allowed("an IAM action like s3:GetObject")]
@@ -291,15 +297,19 @@ class PolicyStatement(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     Sid: Annotated[str, matching(r"[A-Za-z0-9]+", "letters and digits")] | None = None
+    """The statement's id, unique among the job's statements."""
     Effect: Literal["Allow", "Deny"]
+    """Whether the statement allows or denies its actions."""
     Action: Annotated[
         IamAction | Annotated[list[IamAction], Field(min_length=1)],
         Allowed("an IAM action like s3:GetObject, or a list of them"),
     ]
+    """The IAM actions it grants or denies; no `*` or `service:*`."""
     Resource: Annotated[
         IamResource | Annotated[list[IamResource], Field(min_length=1)],
         Allowed("a resource ARN like arn:aws:s3:::bucket/*, or '*', or a list of them"),
     ]
+    """The resources its actions apply to."""
     Condition: (
         Annotated[
             dict[str, dict[str, Any]],
@@ -310,6 +320,7 @@ class PolicyStatement(BaseModel):
         ]
         | None
     ) = None
+    """When the statement applies, as IAM reads a condition block."""
 
     @model_validator(mode="after")
     def _least_privilege(self) -> PolicyStatement:
@@ -529,13 +540,20 @@ def _unique_job_callers(entries: list[str]) -> list[str]:
 
 class JobConfig(_Model):
     build: Annotated[str, Allowed(BUILD_ALLOWED)] | None = None
+    """The folder the job's image is built from and pushed to its own repository; with
+    neither `build` nor `image`, containers/<job>."""
     image: ImageUri | None = None
+    """An existing image the job runs, instead of `build`."""
     entry_point: Words | None = None
+    """The container's entry point, instead of the image's."""
     command: Words | None = None
+    """The container's command, instead of the image's."""
     cpu: Annotated[int, Allowed(CPU_ALLOWED)] = 256
+    """The task's CPU units (1024 is 1 vCPU)."""
     memory: Annotated[int, Allowed(MEMORY_ALLOWED, given=_memory_for)]
     """MiB; when absent, the smallest size Fargate allows with the cpu (filled in below)."""
     architecture: Literal["arm64", "x86_64"] = "arm64"
+    """The CPU architecture the image is built for and the task runs on."""
     ephemeral_storage_gib: (
         Annotated[
             int,
@@ -554,6 +572,7 @@ class JobConfig(_Model):
     """Spot when absent (filled in below): interruptions are re-run and Spot falls back to
     on-demand; a job with a service kept running stays on-demand unless it asks."""
     environment: Environment = {}
+    """Variables every run of the job gets; a run may override these keys."""
     parameters: list[Annotated[EnvName, AfterValidator(_parameter)]] = []
     """Variables a run may set besides the `environment` keys (which it may override)."""
     allow_command_override: bool = contract.default("allow_command_override")
@@ -568,6 +587,7 @@ class JobConfig(_Model):
             "arn:aws:ssm:us-east-1:111122223333:parameter/db"
         ),
     ] = {}
+    """Variables whose values ECS reads from SSM or Secrets Manager when the task starts."""
     secrets_kms_key_arns: Annotated[list[KmsKeyArn], AfterValidator(_unique_keys)] = []
     """Customer-managed keys the `secrets` are encrypted with: the execution role may decrypt
     with exactly these, through Secrets Manager or SSM only."""
@@ -591,8 +611,11 @@ class JobConfig(_Model):
             "arn:aws:s3:::bucket/*}"
         ),
     ] = []
+    """IAM statements of the job's task role, beyond its checkpoints and logs."""
     managed_policy_arns: list[ManagedPolicyArn] = []
+    """Managed policies attached to the job's task role."""
     log_retention_days: Annotated[int, Allowed(LOG_RETENTION_ALLOWED)] = 365
+    """Days the job's log group keeps its lines."""
     # The settings the functions enforce take their bounds and defaults from the per-job
     # contract (longjobs_contract.jobs), where each is declared once.
     timeout: (
@@ -630,6 +653,7 @@ class JobConfig(_Model):
     notify: Annotated[str, contract.one_of("notify")] = contract.default("notify")
     """Which final states publish a message to the notifications topic."""
     service: ServiceConfig = ServiceConfig()
+    """An ECS service that keeps tasks of the job running."""
     schedules: Annotated[
         dict[
             ScheduleName,
@@ -646,7 +670,9 @@ class JobConfig(_Model):
             'hour)"}'
         ),
     ] = {}
+    """EventBridge Scheduler schedules that run the job through the trigger, by name."""
     tags: Tags = {}
+    """Tags of the job's task definition, service and tasks, besides the stack's `tags`."""
     readonly_root_filesystem: bool = True
     """The container's root filesystem is read-only; /tmp and `scratch_paths` are writable."""
     scratch_paths: list[
@@ -904,6 +930,7 @@ CHECKPOINT_ACCESS_LOGS_ALLOWED = (
 
 class StackConfig(_Model):
     network: NetworkConfig = NetworkConfig()
+    """Where tasks run: subnets and security groups given, the default VPC's, or a new VPC."""
     jobs: Annotated[
         dict[
             JobName,
@@ -915,10 +942,14 @@ class StackConfig(_Model):
             "to the job's settings, like report: {cpu: 1024}"
         ),
     ]
+    """The jobs the stack runs, by name."""
     tags: Tags = {}
+    """Tags of every resource the stack declares (keys not starting with aws: or longjobs:)."""
     run_retention_days: Annotated[int, Field(ge=1, le=MAX_RUN_RETENTION_DAYS)] = 90
-    """How long a run's record is kept after it was created."""
+    """How long a run's record is kept after the run reaches its final state (DynamoDB TTL; an open
+    run's record does not expire, however long it runs)."""
     notifications: NotificationsConfig = NotificationsConfig()
+    """Who hears of runs' final states, besides whatever subscribes to the topic itself."""
     allowed_callers: list[Annotated[str, matching(CALLER_PATTERN, CALLER_ALLOWED)]] = []
     """Roles, accounts and organizations that may invoke the trigger: each gets an alias of the
     function and a statement of its resource-based policy for that alias only. Same-account

@@ -1,15 +1,62 @@
 """A run's whole lifecycle on the local runtime: the real trigger and supervisor, the local ECS's
-tasks as Docker containers, their logs in the local CloudWatch Logs."""
+tasks as Docker containers, their logs in the local CloudWatch Logs; a schedule fired at its times,
+once each, through the real firing code; and Ctrl-C stopping everything the runtime started: its
+containers gone, its ports closed, its process ended.
+
+One runtime serves the whole module, started on the test stack with a schedule of every minute:
+the runs before the schedule test take most of the minute to its first time."""
 
 from __future__ import annotations
 
 import json
+import socket
 import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import urlparse
 
 import docker
+import pytest
+import yaml
 
 from local.dev import interrupt
 from longjobs_contract.runs import log_stream
+from tests.local.conftest import SECRETS, TEST_STACK, Local, needs_docker, start_local
+
+PERIOD = timedelta(minutes=1)
+"""The schedule's rate: Scheduler fires a rate schedule a period after it starts, then every
+period (tests/local/test_schedules_firing.py)."""
+SCHEDULED_JOB = "hello-world"
+
+
+def with_a_schedule(stack: Path, into: Path) -> Path:
+    """The test stack, its hello-world with a schedule of every minute, under its own stack
+    name: its cluster is no other runtime's."""
+    config = yaml.safe_load(stack.read_text())
+    job = config["config"]["longjobs:jobs"][SCHEDULED_JOB]
+    job["schedules"] = {"minutely": {"expression": "rate(1 minute)", "timezone": "UTC"}}
+    path = into / "Pulumi.local-scheduled.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+@pytest.fixture(scope="module")
+def scheduled(tmp_path_factory) -> Iterator[tuple[Local, datetime, datetime]]:
+    """The runtime, when it was started, and when it said it was ready."""
+    needs_docker()
+    folder = tmp_path_factory.mktemp("scheduled")
+    stack = with_a_schedule(TEST_STACK, folder)
+    began = datetime.now(UTC)
+    runtime = start_local(stack, folder / "outputs.json", "--secrets", str(SECRETS))
+    ready = datetime.now(UTC)
+    yield runtime, began, ready
+    runtime.stop()
+
+
+@pytest.fixture(scope="module")
+def local(scheduled) -> Local:
+    return scheduled[0]
 
 
 def test_a_run_goes_through_the_whole_loop_to_succeeded_with_its_logs(local):
@@ -114,3 +161,61 @@ def test_a_secret_without_a_local_value_fails_the_start_as_ecs_does(local):
         "no value for API_TOKEN"
     )
     assert "exitCode" not in last
+
+
+def schedule_times(local: Local) -> list[datetime]:
+    """The times of the runs the schedule started (each in its run's idempotency key), sorted."""
+    prefix = f"schedule:{SCHEDULED_JOB}/minutely:"
+    runs = local.invoke({"action": "list", "job": SCHEDULED_JOB})["runs"]
+    keys = [local.status(r["runId"])["request"]["idempotencyKey"] for r in runs]
+    return sorted(
+        datetime.strptime(key.removeprefix(prefix), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+        for key in keys
+        if key.startswith(prefix)
+    )
+
+
+def test_a_schedule_fires_a_period_after_the_start_then_every_period_once_each(scheduled):
+    local, began, ready = scheduled
+    deadline = ready + PERIOD + timedelta(seconds=20)
+    while not schedule_times(local) and datetime.now(UTC) < deadline:
+        time.sleep(0.5)
+    fired = schedule_times(local)
+    assert fired, "the schedule did not fire within a period and 20 s of the runtime's start"
+    first = fired[0]
+    # The key's time is to the second; the runtime starts its schedules before it is ready.
+    assert began + PERIOD - timedelta(seconds=1) <= first <= ready + PERIOD
+    runs = local.invoke({"action": "list", "job": SCHEDULED_JOB})["runs"]
+    [run] = [
+        r
+        for r in runs
+        if local.status(r["runId"])["request"]["idempotencyKey"].endswith(
+            first.strftime("%Y-%m-%dT%H:%M:%SZ")
+        )
+    ]
+    assert local.wait(run["runId"])["status"] == "SUCCEEDED"
+    time.sleep(3)  # three more ticks of the schedules' clock
+    times = schedule_times(local)
+    assert times == [first + n * PERIOD for n in range(len(times))]
+    assert times[-1] <= datetime.now(UTC)
+
+
+def test_ctrl_c_leaves_nothing_running(scheduled):
+    """Last in the module: it stops the module's runtime."""
+    local = scheduled[0]
+    sleeper = local.start("sleeper")
+    assert local.wait(sleeper, until=("RUNNING",))["status"] == "RUNNING"
+    code = local.stop()
+    assert code == 0, local.process.stdout.read() if local.process.stdout else ""
+    cluster = local.outputs["clusterName"]
+    engine = docker.from_env()
+    left = [
+        c.name
+        for c in engine.containers.list(all=True, filters={"label": "longjobs.task-arn"})
+        if f"/{cluster}/" in c.labels["longjobs.task-arn"]
+    ]
+    assert left == []
+    for url in set(local.outputs["endpointUrls"].values()):
+        address = urlparse(url)
+        with socket.socket() as probe:
+            assert probe.connect_ex((address.hostname, address.port)) != 0, f"{url} still answers"

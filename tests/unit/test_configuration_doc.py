@@ -52,3 +52,7 @@ def test_a_row_says_the_default_what_is_allowed_and_what_it_does():
     assert found["longjobs:jobs.<job>.memory"].default == "`512` in a job of defaults"
     assert found["longjobs:jobs.<job>.schedules.<schedule>.expression"].default == "required"
     assert found["longjobs:network.create.natGateways"].allowed == "'single', 'onePerAz' or 'none'"
+
+
+def test_every_row_says_what_its_key_does():
+    assert [key for key, row in rows().items() if not row.about.strip()] == []
