@@ -152,6 +152,8 @@ def calls_per_run(handler, spot_full: bool) -> list[str]:
         dynamodb.add_response("put_item", {})
         if spot_full:
             ecs.add_response("run_task", {"tasks": [], "failures": [SPOT_FULL]})
+            # The on-demand fallback is recorded before its token is sent.
+            dynamodb.add_response("update_item", {})
         ecs.add_response("run_task", task(handler))
         stdout, sys.stdout = sys.stdout, devnull
         try:
