@@ -369,8 +369,12 @@ class _Pass:
         """Whether a task ARN a record names is one of this cluster's: ECS refuses a whole
         DescribeTasks naming another cluster's ("Identifier is for cluster ..."), and a record
         can be written around the functions."""
-        tasks = self.config.cluster_arn.replace(":cluster/", ":task/", 1)
-        return task_arn.startswith(tasks + "/") and task_arn.count("/") == 2
+        account, _, cluster = self.config.cluster_arn.partition(":cluster/")
+        task = task_arn.removeprefix(f"{account}:task/")
+        if task == task_arn:
+            return False  # another account's, region's or service's
+        # The long ARN format names the cluster; the short one (accounts that kept it) does not.
+        return "/" not in task or (task.startswith(f"{cluster}/") and task.count("/") == 1)
 
     def _describe_chunk(self, chunk: list[str], answers: dict[str, dict[str, Any] | str]) -> None:
         try:

@@ -331,3 +331,15 @@ def test_notices_past_their_deadline_wait_for_the_next_pass(stack, context, monk
     monkeypatch.setattr(reconcile, "NOTICES_SECONDS", 50.0)
     assert supervisor.handler(supervisor.RECONCILE, another_invocation())["notified"] == 1
     assert runs.Record.NOTIFY_DUE not in store.get(run)
+
+
+def test_only_this_clusters_task_arns_are_described():
+    """Long task ARNs name their cluster; the short format (accounts that kept it) does not."""
+    look = reconcile._Pass.__new__(reconcile._Pass)
+    look.config = type("Config", (), {"cluster_arn": CLUSTER})()
+    task = "arn:aws:ecs:eu-west-1:123456789012:task"
+    assert look._of_this_cluster(f"{task}/longjobs-prod/0123abcd")
+    assert look._of_this_cluster(f"{task}/0123abcd")
+    assert not look._of_this_cluster(f"{task}/elsewhere/0123abcd")
+    assert not look._of_this_cluster(f"{task}/longjobs-prod/0123abcd/more")
+    assert not look._of_this_cluster("arn:aws:ecs:us-east-1:123456789012:task/longjobs-prod/0123")
