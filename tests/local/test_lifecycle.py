@@ -97,11 +97,10 @@ def test_a_stop_ends_the_run_stopped_and_its_container(local):
 
 
 def _containers_of(engine, task_id: str) -> list:
-    return [
-        c
-        for c in engine.containers.list(all=True, filters={"label": "longjobs.task-arn"})
-        if c.labels["longjobs.task-arn"].endswith(task_id)
-    ]
+    # Sparse: the list's own answer, with no inspect of each container (one removed meanwhile
+    # would be NotFound).
+    listed = engine.containers.list(all=True, sparse=True, filters={"label": "longjobs.task-arn"})
+    return [c for c in listed if c.attrs["Labels"]["longjobs.task-arn"].endswith(task_id)]
 
 
 def test_an_interrupted_run_is_retried_and_resumes_from_its_checkpoint(local):
