@@ -23,8 +23,9 @@ from longjobs.models import Status
 from offline.program import PROJECT_ROOT
 
 FINAL = ("SUCCEEDED", "FAILED", "TIMED_OUT", "STOPPED")
-REPORT_ROWS = "300000"
-"""Enough rows for the report to run a few seconds: long enough to interrupt it."""
+REPORT = {"REPORT_ROWS": "20000", "REPORT_STEP_SECONDS": "0.5"}
+"""20 steps of a thousand rows, half a second after each (a slow source): 10 s at least however
+fast the machine, so it is still running when the demo interrupts it after its first step."""
 LOG = PROJECT_ROOT / ".longjobs" / "local" / "demo.log"
 
 
@@ -135,8 +136,10 @@ def hello_world(demo: Demo) -> None:
 
 
 def report(demo: Demo, notices: str) -> None:
-    say(f"\n3. Start the report job ({REPORT_ROWS} rows): it checkpoints to S3 when told to stop.")
-    run = demo.start("report", REPORT_ROWS=REPORT_ROWS)
+    rows, pause = int(REPORT["REPORT_ROWS"]), REPORT["REPORT_STEP_SECONDS"]
+    say(f"\n3. Start the report job ({rows:,} rows, {pause} s a step): it checkpoints to S3 when")
+    say("   told to stop.")
+    run = demo.start("report", **REPORT)
     first = demo.until_running(run)
     if first.status != "RUNNING":
         raise StepFailed(f"the report ended {first.status} before it could be interrupted")

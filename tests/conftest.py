@@ -20,3 +20,28 @@ def collector_on():
     exits when it is done; this process runs the program many times and goes on.
     """
     gc.enable()
+
+
+WAITING_FIRST = (
+    "tests/local/test_lifecycle.py",  # its schedule fires a minute after its runtime's start
+    "tests/local/test_demo.py",  # the notice waits for the supervisor's minute pass
+    "tests/local/",
+    "tests/images/",
+    "tests/containers/",
+    "tests/unit/test_types.py",  # mypy: one long test
+)
+"""The files that spend their time waiting (on Docker, a minute's schedule or pass) or in one
+long test, in the order they start: pytest-xdist hands files to its workers in collection order
+(`make test` gives `--no-loadscope-reorder`), so their waits overlap the other files' work
+instead of being left for the end."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        path = item.nodeid.split("::", 1)[0]
+        return next(
+            (i for i, prefix in enumerate(WAITING_FIRST) if path.startswith(prefix)),
+            len(WAITING_FIRST),
+        )
+
+    items.sort(key=rank)  # stable: within a rank, the order pytest collected

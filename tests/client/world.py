@@ -311,6 +311,13 @@ def start_of_world() -> datetime:
 MOTO_CONFIG = {"core": {"reset_boto3_session": False}}
 
 
+def _answer_at_once(params: dict[str, Any], **_: Any) -> None:
+    """A long poll of the failure queue answers at once: the world runs on one thread, so
+    nothing can arrive while moto waits its seconds of real time, and moto's short poll answers
+    every visible message (it samples no servers), so the answer is the one the wait would give."""
+    params["WaitTimeSeconds"] = 0
+
+
 @contextlib.contextmanager
 def open_world(program: ProgramRun, directory: Path) -> Iterator[World]:
     """The program's stack running in process (moto, the ECS model, the real handlers), with
@@ -326,6 +333,7 @@ def open_world(program: ProgramRun, directory: Path) -> Iterator[World]:
         sns = boto3.client("sns", region_name=region)
         sns.create_topic(Name=config.notifications_topic.rsplit(":", 1)[-1])
         sqs = boto3.client("sqs", region_name=region)
+        sqs.meta.events.register("provide-client-params.sqs.ReceiveMessage", _answer_at_once)
         if config.supervisor_failure_queue:
             sqs.create_queue(QueueName=config.supervisor_failure_queue)
         path = directory / trigger_config.CONFIG_FILE

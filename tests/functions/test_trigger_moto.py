@@ -99,7 +99,7 @@ def test_run_starts_one_task_with_the_overrides_and_network(
         (
             {"job": "report", "environment": {"REPORT_BATCH": "10"}},
             "environment: 'REPORT_BATCH' is not a variable this job lets a run set; allowed: "
-            "REPORT_DAY, REPORT_ROWS",
+            "REPORT_DAY, REPORT_ROWS, REPORT_STEP_SECONDS",
         ),
         (
             {"job": "hello-world", "environment": {"LD_PRELOAD": "/tmp/x.so"}},

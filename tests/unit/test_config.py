@@ -1460,7 +1460,11 @@ def test_what_a_run_may_change_reaches_the_functions():
     config = dev_config()
     jobs = trigger_config.loads(run_program(config=config).trigger_config).jobs
     # The dev stack: report's environment and parameters; hello-world's environment; no command.
-    assert jobs["report"].overridable_environment == ("REPORT_DAY", "REPORT_ROWS")
+    assert jobs["report"].overridable_environment == (
+        "REPORT_DAY",
+        "REPORT_ROWS",
+        "REPORT_STEP_SECONDS",
+    )
     assert jobs["hello-world"].overridable_environment == ("HELLO_WORLD",)
     assert not jobs["report"].allow_command_override
     report = config["longjobs:jobs"]["report"]
@@ -1490,7 +1494,7 @@ def test_a_loader_variable_may_be_set_by_the_jobs_own_environment():
     environment = {"REPORT_ROWS": "1", "PATH": "/app/bin:/usr/bin"}
     job = parse(with_job(environment=environment)).jobs["report"]
     assert job.environment == environment
-    assert job.overridable_environment == ("REPORT_DAY", "REPORT_ROWS")
+    assert job.overridable_environment == ("REPORT_DAY", "REPORT_ROWS", "REPORT_STEP_SECONDS")
 
 
 @pytest.mark.parametrize(
@@ -1541,7 +1545,7 @@ def test_a_schedule_sets_only_what_its_job_declares():
     assert problems(values) == [
         "longjobs:jobs.report.schedules.nightly.environment: the trigger would refuse every run "
         "of this schedule: environment: 'REPORT_BATCH' is not a variable this job lets a run "
-        "set; allowed: REPORT_DAY, REPORT_ROWS"
+        "set; allowed: REPORT_DAY, REPORT_ROWS, REPORT_STEP_SECONDS"
     ]
     # Declared by the job's environment, but a loader variable: never a run's.
     nightly["environment"] = {"PATH": "/tmp"}
