@@ -149,9 +149,19 @@ def serve(
     try:
         if ready is not None:
             ready(runtime)
-        (stop or threading.Event()).wait()
+        wait_until_set(stop or threading.Event())
     finally:
         runtime.stop()
+
+
+def wait_until_set(event: threading.Event) -> None:
+    """Wait on the main thread for `event`, which a signal's handler sets.
+
+    Python runs a signal's handler on the main thread, but the kernel may deliver the signal to
+    any of the runtime's threads: a wait without a timeout is then never woken to run it, and
+    Ctrl-C is lost. Short waits let the handler run within half a second."""
+    while not event.wait(0.5):
+        pass
 
 
 def interrupt(outputs: Path | dict[str, Any], run_id: str) -> str:
