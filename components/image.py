@@ -19,7 +19,6 @@ from pathlib import Path
 import pulumi
 import pulumi_aws as aws
 import pulumi_docker as docker
-from docker.utils import exclude_paths
 
 from components import encryption
 from components.config.names import name_prefix
@@ -44,9 +43,7 @@ WRITE_ACTIONS = [
 
 def image_tag(folder: Path, architecture: str, build_args: Mapping[str, str] | None = None) -> str:
     """An image tag that changes exactly when what makes the image does: the platform, the build
-    args, the digest of every image the Dockerfile builds from, the Dockerfile and every file
-    of the build context (the folder but what its .dockerignore leaves out, as Docker reads it:
-    a `__pycache__/` a local run leaves there changes nothing).
+    args, the digest of every image the Dockerfile builds from, and every file of the folder.
 
     The repository's tags are immutable, so a rebuild must never reuse a tag; an unchanged
     build keeps its tag, its digest and so its task definition revision. ValueError when a base
@@ -64,22 +61,11 @@ def image_tag(folder: Path, architecture: str, build_args: Mapping[str, str] | N
         part(b"build-arg", name.encode(), value.encode())
     for base in base_digests(folder / "Dockerfile", args):
         part(b"base", base.encode())
-    for relative in sorted(_context_files(folder)):
-        path = folder / relative
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        relative = path.relative_to(folder).as_posix()
         mode = b"x" if os.access(path, os.X_OK) else b"-"
         part(b"file", relative.encode(), mode, path.read_bytes())
     return f"{architecture}-{digest.hexdigest()[:24]}"
-
-
-def _context_files(folder: Path) -> list[str]:
-    """The files Docker sends to build the folder, relative to it (the Docker SDK's reading of
-    .dockerignore: its patterns, `**`, `!` exceptions, the last match winning; the Dockerfile
-    always goes)."""
-    ignore = folder / ".dockerignore"
-    lines = ignore.read_text().splitlines() if ignore.is_file() else []
-    patterns = [line.strip() for line in lines if line.strip() and not line.startswith("#")]
-    kept = exclude_paths(str(folder), patterns, dockerfile="Dockerfile")
-    return [Path(p).as_posix() for p in kept if (folder / p).is_file()]
 
 
 def repository_policy(principals: Sequence[str]) -> str:

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -154,11 +155,19 @@ class SignalledStream(io.StringIO):
             self.writing = False
 
 
-def test_sigterm_during_a_log_write_still_checkpoints(tmp_path, monkeypatch):
+def load_report(monkeypatch) -> Any:
+    """The job's script as a module, leaving nothing in its folder: a file written there (a
+    `__pycache__/`) would be part of the image's build folder, and so of its tag."""
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)
     spec = importlib.util.spec_from_file_location("report_job", SCRIPT)
     report = importlib.util.module_from_spec(spec)
     monkeypatch.setitem(sys.modules, spec.name, report)  # dataclasses look their module up
     spec.loader.exec_module(report)
+    return report
+
+
+def test_sigterm_during_a_log_write_still_checkpoints(tmp_path, monkeypatch):
+    report = load_report(monkeypatch)
     for name, value in env(tmp_path).items():
         monkeypatch.setenv(name, value)
     stream = SignalledStream()
@@ -175,10 +184,7 @@ def test_sigterm_during_a_log_write_still_checkpoints(tmp_path, monkeypatch):
 
 def test_a_folder_on_a_read_only_filesystem_is_bad_input_before_any_work(tmp_path, monkeypatch):
     # What a read-only root filesystem answers (the image test meets the real one).
-    spec = importlib.util.spec_from_file_location("report_job", SCRIPT)
-    report = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, spec.name, report)
-    spec.loader.exec_module(report)
+    report = load_report(monkeypatch)
     for name, value in env(tmp_path / "out").items():
         monkeypatch.setenv(name, value)
 

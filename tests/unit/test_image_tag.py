@@ -48,27 +48,6 @@ def test_image_tag_follows_the_build_context(tmp_path):
     assert len(first) <= 128 and first.replace("-", "").isalnum()
 
 
-def test_what_the_dockerignore_leaves_out_changes_nothing(folder):
-    # A local run of the job's code leaves __pycache__ behind: not part of what Docker sends.
-    (folder / ".dockerignore").write_text("# ours\n__pycache__/\n**/*.log\n!lib/keep.log\n")
-    tag = image_tag(folder, "arm64")
-    (folder / "__pycache__").mkdir()
-    (folder / "__pycache__" / "hello.cpython-311.pyc").write_bytes(b"\x00")
-    (folder / "lib").mkdir()
-    (folder / "lib" / "run.log").write_text("a run's log\n")
-    assert image_tag(folder, "arm64") == tag
-    # An exception to a pattern is sent, and so changes the tag; so does the Dockerfile even
-    # when the .dockerignore names it (Docker always sends it), and the .dockerignore itself.
-    (folder / "lib" / "keep.log").write_text("sent\n")
-    assert image_tag(folder, "arm64") != tag
-    tag = image_tag(folder, "arm64")
-    (folder / ".dockerignore").write_text("Dockerfile\n__pycache__/\n**/*.log\n!lib/keep.log\n")
-    changed = image_tag(folder, "arm64")
-    assert changed != tag
-    (folder / "Dockerfile").write_text((folder / "Dockerfile").read_text() + "# a comment\n")
-    assert image_tag(folder, "arm64") != changed
-
-
 def test_the_tag_changes_when_the_base_digest_does(folder):
     before = image_tag(with_from(folder, f"FROM {ALPINE}@{DIGEST_A}"), "arm64")
     after = image_tag(with_from(folder, f"FROM {ALPINE}@{DIGEST_B}"), "arm64")
