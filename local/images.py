@@ -17,6 +17,7 @@ from pathlib import Path
 
 import docker
 import docker.errors
+from filelock import FileLock
 
 from offline.program import PROJECT_ROOT
 
@@ -25,6 +26,8 @@ STAND_IN_LABEL = "longjobs.stand-in-for"
 CONTEXT_LABEL = "longjobs.local.context"
 """The digest of the files a local image was built from: the same files are not built again."""
 CA_BUNDLES = ("/etc/ssl/certs/ca-certificates.crt",)
+LOCKS = Path(tempfile.gettempdir()) / "longjobs-local-builds"
+"""One build of the same files at a time on this machine (a lock file per context digest)."""
 
 
 class BuildError(Exception):
@@ -53,16 +56,22 @@ def build(engine: docker.DockerClient, stack: str, job: str, build_folder: str |
     with tempfile.TemporaryDirectory() as work:
         dockerfile = _with_stand_ins(engine, folder / "Dockerfile", Path(work))
         context = context_digest(folder, dockerfile)
-        if _built_from(engine, tag) == context:
-            return tag  # built from these very files: nothing to do
-        command = [DOCKER, "build", "--quiet", *_ca_secret(), "--file", str(dockerfile)]
-        built = subprocess.run(
-            [*command, "--label", f"{CONTEXT_LABEL}={context}", "--tag", tag, str(folder)],
-            capture_output=True,
-            text=True,
-            env={**os.environ, "DOCKER_BUILDKIT": "1"},
-            timeout=900,
-        )
+        # Runtimes of other stacks starting beside this one build the same job folders: the
+        # second to come waits for the first's build, then tags its image.
+        LOCKS.mkdir(exist_ok=True)
+        with FileLock(LOCKS / f"{context[:32]}.lock"):
+            if _built_from(engine, tag) == context:
+                return tag  # built from these very files: nothing to do
+            if _tagged_from_another(engine, context, tag):
+                return tag
+            command = [DOCKER, "build", "--quiet", *_ca_secret(), "--file", str(dockerfile)]
+            built = subprocess.run(
+                [*command, "--label", f"{CONTEXT_LABEL}={context}", "--tag", tag, str(folder)],
+                capture_output=True,
+                text=True,
+                env={**os.environ, "DOCKER_BUILDKIT": "1"},
+                timeout=900,
+            )
     if built.returncode != 0:
         last = (built.stderr.strip().splitlines() or ["docker build failed"])[-1]
         raise BuildError(f"{job}: its image did not build: {last}")
@@ -84,6 +93,16 @@ def _built_from(engine: docker.DockerClient, tag: str) -> str | None:
         return engine.images.get(tag).labels.get(CONTEXT_LABEL)
     except docker.errors.ImageNotFound:
         return None
+
+
+def _tagged_from_another(engine: docker.DockerClient, context: str, tag: str) -> bool:
+    """Tag an image already built from these files (for another stack) as `tag`; False when
+    there is none."""
+    built = engine.images.list(filters={"label": f"{CONTEXT_LABEL}={context}"})
+    if not built:
+        return False
+    repository, _, version = tag.rpartition(":")
+    return bool(built[0].tag(repository, version))
 
 
 def _with_stand_ins(engine: docker.DockerClient, dockerfile: Path, work: Path) -> Path:

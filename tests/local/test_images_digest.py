@@ -1,10 +1,22 @@
-"""A job's local image is built again when, and only when, the files it is built from change."""
+"""A job's local image is built again when, and only when, the files it is built from change,
+and once for runtimes of several stacks starting together."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
+import subprocess
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from unittest import mock
 
+import docker
+import docker.errors
+
+from local import images
 from local.images import context_digest
+from tests.local.conftest import ROOT, needs_docker
 
 
 def test_the_digest_changes_with_a_files_contents_name_or_mode_and_with_the_dockerfile(tmp_path):
@@ -26,3 +38,29 @@ def test_the_digest_changes_with_a_files_contents_name_or_mode_and_with_the_dock
     copy = tmp_path / "Dockerfile.copy"
     copy.write_text("FROM other\n")
     assert context_digest(folder, copy) != context_digest(folder, dockerfile)
+
+
+def test_runtimes_starting_together_build_a_job_folder_once(tmp_path):
+    needs_docker()
+    folder = tmp_path / "hello"
+    shutil.copytree(ROOT / "containers" / "hello-world", folder)
+    (folder / "marker").write_text(uuid.uuid4().hex)  # files no image was built from yet
+    engine = docker.from_env()
+    builds: list[list[str]] = []
+    real_run = subprocess.run
+
+    def counted(command, **options):
+        if command[1:2] == ["build"]:
+            builds.append(command)
+        return real_run(command, **options)
+
+    stacks = [f"test-{uuid.uuid4().hex[:8]}-{side}" for side in ("a", "b")]
+    try:
+        with mock.patch.object(images.subprocess, "run", counted), ThreadPoolExecutor(2) as pool:
+            tags = list(pool.map(lambda s: images.build(engine, s, "hello", str(folder)), stacks))
+        assert len(builds) == 1
+        assert len({engine.images.get(tag).id for tag in tags}) == 1
+    finally:
+        for stack in stacks:
+            with contextlib.suppress(docker.errors.ImageNotFound):
+                engine.images.remove(images.image_tag(stack, "hello"), force=True)
