@@ -26,8 +26,9 @@ STAND_IN_LABEL = "longjobs.stand-in-for"
 CONTEXT_LABEL = "longjobs.local.context"
 """The digest of the files a local image was built from: the same files are not built again."""
 CA_BUNDLES = ("/etc/ssl/certs/ca-certificates.crt",)
-LOCKS = Path(tempfile.gettempdir()) / "longjobs-local-builds"
-"""One build of the same files at a time on this machine (a lock file per context digest)."""
+LOCKS = PROJECT_ROOT / ".longjobs" / "local" / "builds"
+"""One build of the same files at a time from this project (a lock file per context digest);
+in the project, not a shared temporary folder another user's runtime may own."""
 
 
 class BuildError(Exception):
@@ -58,7 +59,7 @@ def build(engine: docker.DockerClient, stack: str, job: str, build_folder: str |
         context = context_digest(folder, dockerfile)
         # Runtimes of other stacks starting beside this one build the same job folders: the
         # second to come waits for the first's build, then tags its image.
-        LOCKS.mkdir(exist_ok=True)
+        LOCKS.mkdir(parents=True, exist_ok=True)
         with FileLock(LOCKS / f"{context[:32]}.lock"):
             if _built_from(engine, tag) == context:
                 return tag  # built from these very files: nothing to do
