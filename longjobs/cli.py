@@ -28,6 +28,9 @@ from longjobs.run import Run
 from longjobs.stack import CALLER_VARIABLE, MAX_PAGE, Stack
 from longjobs_contract import runs
 
+MAX_LIMIT = 1_000_000
+"""`list --limit`'s bound: more runs than anyone reads, and an error in a reader's words."""
+
 RESERVED = {"dev": "the local runtime (`longjobs dev`) is not part of this install"}
 LOCAL_COMMANDS = "local.command"
 """The local runtime's commands (`dev`, and what `run --local` calls): loaded only when asked
@@ -421,7 +424,7 @@ def interrupted_goes_on(run_id: str) -> Iterator[None]:
 @click.option("--status", "state", type=click.Choice(runs.STATUSES), help="Only runs in it.")
 @click.option(
     "--limit",
-    type=click.IntRange(min=1, max=sys.maxsize),
+    type=click.IntRange(min=1, max=MAX_LIMIT),
     default=20,
     show_default=True,
     help="How many runs, newest first, read a page of the trigger's at a time.",

@@ -203,7 +203,11 @@ RUN = "0123456789abcdef0123456789abcdef"
             "longjobs status: Invalid value for 'RUN': 'abc' is not a run id (32 hex characters, as `longjobs run` prints) (see `longjobs status --help`)",
         ),
         (["list", "--status", "DONE"], 2, None),
-        (["list", "--limit", "0"], 2, None),
+        (
+            ["list", "--limit", "0"],
+            2,
+            "longjobs list: Invalid value for '--limit': 0 is not in the range 1<=x<=1000000. (see `longjobs list --help`)",
+        ),
         (["stop", RUN, "--reason", "two\nlines"], 2, None),
         (["run"], 2, "longjobs run: Missing argument 'JOB'. (see `longjobs run --help`)"),
         (["frobnicate"], 2, "longjobs: No such command 'frobnicate'. (see `longjobs --help`)"),
