@@ -26,8 +26,8 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt pyproject.toml
 plan: $(VENV)/.runtime  ## What `pulumi up` would declare for STACK, offline, with costs
 	$(PY) -m tools.plan --stack $(STACK)
 
-# The suite waits about half its time (on Docker, on a schedule's and the supervisor's minute):
-# two workers a core, each given the waiting files first (tests/conftest.py), fill those waits.
+# Some files spend most of their time waiting (on Docker, on a schedule's or the supervisor's
+# minute): they start first (tests/conftest.py), and two workers a core fill their waits.
 WORKERS ?= $(shell echo $$((2 * $$(getconf _NPROCESSORS_ONLN))))
 
 test: $(VENV)/.dev  ## Lint, then every test (mypy's among them)

@@ -151,8 +151,9 @@ def load(stack: str) -> LocalStack:
         )
         raise StackError(f"no stack file {path}; stacks here: {', '.join(stacks) or 'none'}")
     kept = PROGRAMS / f"{inputs_digest(path)}.pickle"
-    if kept.is_file():
-        program, said = pickle.loads(kept.read_bytes())
+    earlier = _kept_run(kept)
+    if earlier is not None:
+        program, said = earlier
         for level, message in said:  # what the program said when it ran, said again
             PROGRAM_LOG.log(level, "%s", message)
         return LocalStack(program, program.trigger_config)
@@ -168,7 +169,7 @@ def load(stack: str) -> LocalStack:
     finally:
         PROGRAM_LOG.removeHandler(recorder)
     PROGRAMS.mkdir(parents=True, exist_ok=True)
-    partial = kept.with_suffix(f".{id(program)}.partial")
+    partial = kept.with_suffix(f".{os.getpid()}.partial")
     partial.write_bytes(pickle.dumps((program, said)))
     partial.replace(kept)  # whole or not at all, for a runtime starting beside this one
     return LocalStack(program, program.trigger_config)
@@ -187,9 +188,20 @@ def inputs_digest(stack_path: Path) -> str:
         )
         files.extend(Path(folder, name) for name in sorted(names))
     for path in [stack_path.resolve(), *files]:
-        digest.update(f"{path}:{path.stat().st_mode:o}:{path.stat().st_size}\n".encode())
-        digest.update(path.read_bytes())
+        content = path.read_bytes()
+        digest.update(f"{path}:{path.stat().st_mode:o}:{len(content)}\n".encode())
+        digest.update(content)
     return digest.hexdigest()
+
+
+def _kept_run(kept: Path) -> tuple[ProgramRun, list[tuple[int, str]]] | None:
+    """The run kept under that name, or None when there is none or it cannot be read (the
+    program then runs again and replaces it)."""
+    try:
+        program, said = pickle.loads(kept.read_bytes())
+    except Exception:  # none, a file cut short or not ours: the run is made again
+        return None
+    return program, said
 
 
 class _Recorder(logging.Handler):

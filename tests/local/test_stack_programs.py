@@ -46,6 +46,17 @@ def test_the_same_inputs_take_the_earlier_run_and_say_its_warnings_again(
     assert len(programs) == 2
 
 
+def test_a_kept_run_that_cannot_be_read_is_made_again(programs, tmp_path):
+    path = shutil.copy(TEST_STACK, tmp_path / "Pulumi.cached.yaml")
+    local_stack.load(str(path))
+    [kept] = (tmp_path / "programs").glob("*.pickle")
+    kept.write_bytes(kept.read_bytes()[:100])  # cut short
+    again = local_stack.load(str(path))
+    assert len(programs) == 2
+    assert again.program.outputs["clusterArn"]
+    assert len(kept.read_bytes()) > 100  # replaced by the new run
+
+
 def test_the_digest_reads_the_project_but_what_the_program_never_reads(tmp_path, monkeypatch):
     root = tmp_path / "project"
     for name in ("components/job.py", "containers/report/report.py", "tests/test_x.py",
