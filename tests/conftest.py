@@ -3,6 +3,9 @@ import gc
 import pytest
 
 from offline.program import ProgramRun, run_program
+from tests import botocore_models
+
+botocore_models.share()  # each mock_aws() session's clients read botocore's models once a process
 
 
 @pytest.fixture(scope="session")
