@@ -7,12 +7,16 @@ PY := $(VENV)/bin/python
 # stack imports about 800 of them): `make test` lets each process that imports a module first
 # write its compiled form instead (PYTHONDONTWRITEBYTECODE emptied), so only what runs is compiled.
 PIP := $(PY) -m pip install --quiet --disable-pip-version-check --no-compile
+# A venv starts with the pip its Python bundles (3.11's: 23.2): a current pip resolves the dev set
+# in half the time (the old one checks every wheel of every release's tags: 15 s of CPU here).
+NEW_PIP := "pip>=25,<27"
 SCAN_VENV := venv-scan
 
 .PHONY: plan test policy scan bench sim replay docs demo clean
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) $(NEW_PIP)
 	$(PIP) -r requirements.txt
 	touch $@
 
@@ -43,6 +47,7 @@ policy: $(VENV)/.dev  ## Every rule of the policy pack over every resource STACK
 
 $(SCAN_VENV)/.installed: requirements-scan.txt
 	test -x $(SCAN_VENV)/bin/python || $(PYTHON) -m venv $(SCAN_VENV)
+	$(SCAN_VENV)/bin/python -m pip install --quiet --disable-pip-version-check $(NEW_PIP)
 	$(SCAN_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-scan.txt
 	touch $@
 
