@@ -1,5 +1,6 @@
-"""mypy reads only the pulumi_aws and moto modules pyproject.toml lists (the rest are Any to it):
-every module of theirs that the checked code uses must be listed, or its calls go unchecked."""
+"""mypy reads only the pulumi_aws and moto modules pyproject.toml lists: every module of theirs
+that the checked code uses must be listed, or mypy says the resource is not there (a service
+left out would be Any to it, its calls unchecked). This names the module to add."""
 
 from __future__ import annotations
 
@@ -40,9 +41,19 @@ def defining_module(module: ModuleType, name: str) -> str:
     return found.__name__ if isinstance(found, ModuleType) else found.__module__
 
 
+def attribute_chain(node: ast.expr) -> list[str]:
+    """`aws.ec2.SecurityGroup` as ["aws", "ec2", "SecurityGroup"]; [] for anything else."""
+    names: list[str] = []
+    while isinstance(node, ast.Attribute):
+        names.insert(0, node.attr)
+        node = node.value
+    return [node.id, *names] if isinstance(node, ast.Name) else []
+
+
 def used_modules(tree: ast.Module) -> set[str]:
-    """The modules of PACKAGES a file imports, and for each alias of one (`import pulumi_aws as
-    aws`), the module of each attribute it reads (`aws.ecs` is pulumi_aws.ecs)."""
+    """The modules of PACKAGES a file imports and those defining what it reads through them:
+    for `import pulumi_aws as aws`, `aws.ecs` is pulumi_aws.ecs and `aws.ecs.Cluster`
+    pulumi_aws.ecs.cluster too; `from pulumi_aws.ecs import Cluster` the same two."""
     used, aliases = set(), {}
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
@@ -53,14 +64,18 @@ def used_modules(tree: ast.Module) -> set[str]:
         elif isinstance(node, ast.ImportFrom) and node.module:
             if node.module.split(".")[0] in PACKAGES:
                 used.add(node.module)
-    for node in ast.walk(tree):
-        if (
-            isinstance(node, ast.Attribute)
-            and isinstance(node.value, ast.Name)
-            and node.value.id in aliases
-        ):
-            package = importlib.import_module(aliases[node.value.id])
-            used.add(defining_module(package, node.attr))
+                package = importlib.import_module(node.module)
+                used |= {defining_module(package, name.name) for name in node.names}
+    chains = (attribute_chain(node) for node in ast.walk(tree) if isinstance(node, ast.Attribute))
+    for alias, *attributes in filter(None, chains):
+        if alias not in aliases:
+            continue
+        found: object = importlib.import_module(aliases[alias])
+        for attribute in attributes:
+            if not isinstance(found, ModuleType):
+                break
+            used.add(defining_module(found, attribute))
+            found = getattr(found, attribute)
     return used
 
 
@@ -81,7 +96,28 @@ def test_mypy_reads_every_pulumi_aws_and_moto_module_the_code_uses():
     assert unread(used, read_by_mypy()) == []
 
 
-def test_a_service_the_list_leaves_out_is_named():
-    tree = ast.parse("import pulumi_aws as aws\naws.rds.Instance\naws.get_region()\n")
-    assert used_modules(tree) == {"pulumi_aws", "pulumi_aws.rds", "pulumi_aws.get_region"}
-    assert unread(used_modules(tree), read_by_mypy()) == ["pulumi_aws.rds"]
+def test_a_service_or_a_resource_the_list_leaves_out_is_named():
+    tree = ast.parse(
+        "import pulumi_aws as aws\n"
+        "from pulumi_aws.ecs import Cluster\n"
+        "aws.rds.Instance\n"
+        "aws.get_region()\n"
+        "aws.ec2.Ami\n"
+        "aws.ec2.SecurityGroupEgressArgs(protocol='-1').protocol\n"
+    )
+    assert used_modules(tree) == {
+        "pulumi_aws",
+        "pulumi_aws.get_region",
+        "pulumi_aws.rds",
+        "pulumi_aws.rds.instance",
+        "pulumi_aws.ec2",
+        "pulumi_aws.ec2.ami",
+        "pulumi_aws.ec2._inputs",
+        "pulumi_aws.ecs",
+        "pulumi_aws.ecs.cluster",
+    }
+    assert unread(used_modules(tree), read_by_mypy()) == [
+        "pulumi_aws.ec2.ami",
+        "pulumi_aws.rds",
+        "pulumi_aws.rds.instance",
+    ]
