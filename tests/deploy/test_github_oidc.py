@@ -7,7 +7,6 @@ import json
 import runpy
 from typing import Any
 
-import parliament
 import pulumi
 import pytest
 from pulumi.runtime import settings as runtime_settings
@@ -298,6 +297,8 @@ ALLOWED = {
 
 
 def lint(document: str) -> list[tuple[str, str]]:
+    import parliament  # its catalogue loads at import: only in the worker that lints
+
     found = []
     for finding in parliament.analyze_policy_string(document).findings:
         detail = json.dumps(finding.detail)

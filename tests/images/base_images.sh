@@ -53,8 +53,10 @@ if [ "$(made_for "$(stand_in "$python")")" != "$python" ] \
   suite=$(. /etc/os-release && echo "$VERSION_CODENAME")
   debootstrap --variant=minbase --include=python3,python3-pip "$suite" "$work/python" >/dev/null
   ln -s /usr/bin/python3 "$work/python/usr/local/bin/python"
-  rm -rf "$work/python/var/cache/apt/archives/"*.deb "$work/python/usr/share/doc" \
-    "$work/python/usr/share/man" "$work/python/usr/share/locale"
+  # What the official slim images leave out too (apt's package lists are a quarter of the root):
+  # a smaller root is a shorter copy for each layer and container on the vfs storage driver.
+  rm -rf "$work/python/var/cache/apt/archives/"*.deb "$work/python/var/lib/apt/lists/"* \
+    "$work/python/usr/share/doc" "$work/python/usr/share/man" "$work/python/usr/share/locale"
   import_stand_in "$work/python" "$python"
 fi
 echo "stand-ins ready: $(stand_in "$alpine") for $alpine, $(stand_in "$python") for $python"

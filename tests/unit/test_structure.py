@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -23,14 +24,21 @@ ROOT = Path(__file__).resolve().parents[2]
 COMPONENT_FILES = sorted((ROOT / "components").rglob("*.py"))
 
 
+@functools.cache
+def _component_classes() -> tuple[tuple[Path, ast.ClassDef], ...]:
+    """Parsed once a process: five parametrizations read them, in every worker's collection."""
+    return tuple(
+        (path, node)
+        for path in COMPONENT_FILES
+        for node in ast.parse(path.read_text()).body
+        if isinstance(node, ast.ClassDef)
+        and any(ast.unparse(base) == "pulumi.ComponentResource" for base in node.bases)
+    )
+
+
 def component_classes():
-    for path in COMPONENT_FILES:
-        tree = ast.parse(path.read_text())
-        for node in tree.body:
-            if isinstance(node, ast.ClassDef) and any(
-                ast.unparse(base) == "pulumi.ComponentResource" for base in node.bases
-            ):
-                yield pytest.param(path, node, id=f"{path.stem}.{node.name}")
+    for path, node in _component_classes():
+        yield pytest.param(path, node, id=f"{path.stem}.{node.name}")
 
 
 def _init(cls: ast.ClassDef) -> ast.FunctionDef:
