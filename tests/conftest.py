@@ -38,13 +38,29 @@ long test, in the order they start: pytest-xdist hands files to its workers in c
 (`make test` gives `--no-loadscope-reorder`), so their waits overlap the other files' work
 instead of being left for the end."""
 
+LONGEST_NEXT = (
+    "tests/simulation/test_simulation.py",  # about 35 s on a worker
+    "tests/unit/test_network.py",
+    "tests/functions/test_supervisor.py",
+    "tests/unit/test_plan.py",
+    "tests/unit/test_scan.py",
+    "tests/simulation/test_dynamodb_model.py",
+    "tests/functions/test_trigger_runs.py",
+    "tests/client/",
+)
+"""Then the files that take longest on a worker (a file is never split across workers), so
+the short ones fill the workers' ends instead of a long one starting last and running alone."""
+
+
+ORDER = WAITING_FIRST + LONGEST_NEXT
+
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     def rank(item: pytest.Item) -> int:
         path = item.nodeid.split("::", 1)[0]
         return next(
-            (i for i, prefix in enumerate(WAITING_FIRST) if path.startswith(prefix)),
-            len(WAITING_FIRST),
+            (i for i, prefix in enumerate(ORDER) if path.startswith(prefix)),
+            len(ORDER),
         )
 
     items.sort(key=rank)  # stable: within a rank, the order pytest collected
