@@ -5,8 +5,9 @@ whose cache starts empty: every client a test made parsed its service's JSON mod
 (about 3 ms a file, a dozen files a client, 140 clients in tests/functions/test_supervisor.py
 alone). Every loader here shares one cache, keyed as botocore keys it plus the loader's class,
 search paths and extras, so a loader looking elsewhere never gets another's answer. botocore
-hands the same cached objects to every client of a session already, so sharing them across
-sessions shares nothing a client may change.
+already hands the same cached objects to every client of a session, and changes them only in
+ways a second client finds done (S3's request URIs lose their `/{Bucket}` once): sharing them
+across sessions changes nothing a client sees.
 """
 
 from __future__ import annotations
